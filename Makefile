@@ -1,0 +1,98 @@
+# sfrecon — see README.md. Sources are found by wildcard so modules can be added
+# without touching this file; the unit-test runner is generated from the suites.
+BUILD   ?= build
+SAN     ?= 0
+CC      ?= cc
+PKGS    := libpq libcurl json-c libxxhash
+PKGS_EMU:= libpq json-c libmicrohttpd libxxhash
+VERSION := 0.1.0
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
+           -Iinclude -DSFR_VERSION=\"$(VERSION)\" $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+           -I$(shell pg_config --includedir 2>/dev/null)
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+EMULIBS := $(shell pkg-config --libs $(PKGS_EMU) 2>/dev/null) -lpthread -lm
+ifeq ($(SAN),1)
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+CORE_SRC := $(wildcard src/core/*.c)
+LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*/*.c))
+EMU_SRC  := $(wildcard tests/sfemu/*.c)
+UNIT_SRC := $(wildcard tests/unit/check_*.c)
+GEN_SRC  := $(wildcard tests/orggen/*.c)
+GEN_OBJ  := $(GEN_SRC:%.c=$(BUILD)/obj/%.o)
+
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+EMU_OBJ  := $(EMU_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
+
+.PHONY: all check unit integration asan demo bench lint clean deps
+all: $(BUILD)/sfrecon $(BUILD)/sfemu $(if $(GEN_SRC),$(BUILD)/orggen)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libsfr.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libsfrcore.a: $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/sfrecon: $(BUILD)/obj/src/main.o $(BUILD)/libsfr.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/sfemu: $(EMU_OBJ) $(BUILD)/libsfrcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(EMULIBS)
+
+$(BUILD)/orggen: $(GEN_OBJ) $(BUILD)/libsfr.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The runner calls every `Suite *NAME_suite(void)` found in tests/unit/check_*.c.
+$(BUILD)/unit_runner.c: $(UNIT_SRC) scripts/gen_runner.sh
+	@mkdir -p $(BUILD)
+	sh scripts/gen_runner.sh $(UNIT_SRC) > $@
+
+$(BUILD)/check_unit: $(UNIT_OBJ) $(BUILD)/unit_runner.c $(BUILD)/libsfr.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/unit_runner.c $(BUILD)/libsfr.a \
+	    $(LDLIBS) $(shell pkg-config --libs check)
+
+deps:
+	@sh scripts/deps.sh
+
+unit: $(BUILD)/check_unit
+	CK_FORK=yes $(BUILD)/check_unit
+
+integration: all
+	BUILD=$(BUILD) sh tests/integration/run.sh
+
+asan:
+	$(MAKE) BUILD=build/asan SAN=1 unit integration
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) integration
+	$(MAKE) asan
+
+demo: deps
+	$(MAKE) all
+	sh scripts/demo.sh
+
+bench: deps
+	$(MAKE) all
+	sh scripts/bench.sh
+
+lint:
+	@sh scripts/lint.sh
+
+clean:
+	rm -rf build
+
+-include $(GEN_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(EMU_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/obj/src/main.d

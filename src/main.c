@@ -1,0 +1,103 @@
+/* main.c — the sfrecon entry point: a table of subcommands. Commands whose
+ * module is not linked in (weak references) are reported as unavailable. */
+#include <stdio.h>
+#include <string.h>
+
+#include "sfrecon/cli.h"
+
+#pragma weak sfr_cmd_audit
+#pragma weak sfr_usage_audit
+#pragma weak sfr_cmd_repair
+#pragma weak sfr_usage_repair
+#pragma weak sfr_cmd_report
+#pragma weak sfr_usage_report
+#pragma weak sfr_cmd_sync
+#pragma weak sfr_usage_sync
+#pragma weak sfr_cmd_lint
+#pragma weak sfr_usage_lint
+#pragma weak sfr_cmd_schema
+#pragma weak sfr_usage_schema
+
+static const struct sfr_command commands[] = {
+    {"audit", sfr_cmd_audit, sfr_usage_audit,
+     "compare Salesforce with the mirror and report mismatches"},
+    {"repair", sfr_cmd_repair, sfr_usage_repair,
+     "re-sync mismatched records in dependency order (undoable)"},
+    {"report", sfr_cmd_report, sfr_usage_report,
+     "print a stored audit run as text, json, csv or html"},
+    {"sync", sfr_cmd_sync, sfr_usage_sync, "run the ongoing two-way sync (daemon)"},
+    {"lint", sfr_cmd_lint, sfr_usage_lint, "check a mapping and mirror for schema-design mistakes"},
+    {"schema", sfr_cmd_schema, sfr_usage_schema, "print the mirror DDL the mapping implies"},
+};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+    fprintf(out, "sfrecon %s — keeps a Salesforce org and its Postgres mirror honest\n\n",
+            SFR_VERSION);
+    fprintf(out, "Usage: sfrecon COMMAND [OPTIONS]\n\nCommands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (commands[i].run != NULL)
+            fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "  %-8s %s\n", "help", "show help for a command");
+    fprintf(out, "\nConnections come from the environment: DATABASE_URL; SF_INSTANCE_URL +\n"
+                 "SF_ACCESS_TOKEN, or SF_LOGIN_URL + SF_CLIENT_ID + SF_CLIENT_SECRET\n"
+                 "[+ SF_USERNAME + SF_PASSWORD].\n"
+                 "Exit codes: 0 in sync/success, 1 discrepancies or failed repairs,\n"
+                 "2 usage or configuration error, 3 runtime failure.\n"
+                 "Run 'sfrecon help COMMAND' for a command's options.\n");
+}
+
+static const struct sfr_command *find(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0 && commands[i].run != NULL)
+            return &commands[i];
+    return NULL;
+}
+
+static int unknown(const char *name)
+{
+    fprintf(stderr, "sfrecon: unknown command '%s'\n", name);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (commands[i].run != NULL && strncmp(commands[i].name, name, 2) == 0)
+            fprintf(stderr, "Did you mean '%s'?\n", commands[i].name);
+    fprintf(stderr, "Try 'sfrecon --help'.\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        printf("sfrecon %s\n", SFR_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0) {
+        if (argc < 3) {
+            usage(stdout);
+            return 0;
+        }
+        const struct sfr_command *c = find(argv[2]);
+        if (c == NULL)
+            return unknown(argv[2]);
+        c->usage();
+        return 0;
+    }
+    if (cmd[0] == '-') {
+        fprintf(stderr, "sfrecon: unknown option '%s'\nTry 'sfrecon --help'.\n", cmd);
+        return 2;
+    }
+    const struct sfr_command *c = find(cmd);
+    if (c == NULL)
+        return unknown(cmd);
+    return c->run(argc - 1, argv + 1);
+}

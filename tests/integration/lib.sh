@@ -1,0 +1,73 @@
+# Helpers for integration tests; sourced by t_*.sh (POSIX sh).
+# Provides: new_db NAME -> prints a DATABASE_URL for a fresh database;
+# start_sfemu [ARGS] -> starts build/sfemu (admin on) on a free port with its
+# own store database, sets SFEMU_URL, and stops it at exit; check/expect helpers.
+set -u
+BUILD=${BUILD:-build}
+SFRECON="$TOP/$BUILD/sfrecon"
+SFEMU="$TOP/$BUILD/sfemu"
+TMPD=$(mktemp -d /tmp/sfrtest.XXXXXX)
+_pids=""
+_cleanup() {
+    for p in $_pids; do kill "$p" 2>/dev/null; done
+    for p in $_pids; do wait "$p" 2>/dev/null; done
+    rm -rf "$TMPD"
+}
+trap _cleanup EXIT
+trap 'exit 1' INT TERM
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+note() { echo "# $*"; }
+
+# db_url NAME: the cluster URL pointed at database NAME
+db_url() { echo "$PGCLUSTER_URL" | sed "s|/postgres?|/$1?|"; }
+
+# new_db NAME: drops and creates database NAME, prints its URL
+new_db() {
+    psql -q "$PGCLUSTER_URL" -c "DROP DATABASE IF EXISTS \"$1\"" -c "CREATE DATABASE \"$1\"" >/dev/null \
+        || fail "cannot create database $1"
+    db_url "$1"
+}
+
+# start_sfemu [EXTRA ARGS]: store in a fresh database sfemu_<test>
+start_sfemu() {
+    _store=$(new_db "sfemu_${TESTNAME:-t}_$$")
+    _fifo="$TMPD/sfemu.out"
+    "$SFEMU" --port 0 --store "$_store" --admin "$@" >"$_fifo" 2>"$TMPD/sfemu.err" &
+    _pids="$_pids $!"
+    _i=0
+    while ! grep -q "listening on" "$_fifo" 2>/dev/null; do
+        _i=$((_i + 1))
+        [ $_i -gt 600 ] && { cat "$TMPD/sfemu.err" >&2; fail "sfemu did not start"; }
+        kill -0 "$!" 2>/dev/null || { cat "$TMPD/sfemu.err" >&2; fail "sfemu exited"; }
+        sleep 0.1
+    done
+    SFEMU_URL=$(sed -n 's/^listening on //p' "$_fifo" | head -n 1)
+    SFEMU_STORE="$_store"
+    export SFEMU_URL SFEMU_STORE
+}
+
+# sf_token: password-flow token from sfemu (prints access_token)
+sf_token() {
+    curl -s -X POST "$SFEMU_URL/services/oauth2/token" \
+        -d grant_type=password -d client_id=x -d client_secret=y \
+        -d username=admin@example.com -d password=password |
+        sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p'
+}
+
+# expect_exit CODE CMD...: runs CMD, stdout/stderr to $TMPD/out,$TMPD/err
+expect_exit() {
+    _want=$1; shift
+    "$@" >"$TMPD/out" 2>"$TMPD/err"
+    _got=$?
+    if [ "$_got" -ne "$_want" ]; then
+        echo "--- stdout"; cat "$TMPD/out"; echo "--- stderr"; cat "$TMPD/err"
+        fail "expected exit $_want, got $_got: $*"
+    fi
+}
+
+# assert_contains FILE STRING
+assert_contains() { grep -qF -- "$2" "$1" || { cat "$1"; fail "$1 lacks: $2"; }; }
+assert_not_contains() { ! grep -qF -- "$2" "$1" || { cat "$1"; fail "$1 has: $2"; }; }
+# assert_eq GOT WANT MSG
+assert_eq() { [ "$1" = "$2" ] || fail "$3: got '$1', want '$2'"; }
