@@ -1,0 +1,121 @@
+/* check.h — the checker (DESIGN §5) and the discrepancy model (§6).
+ *
+ * sfr_check_object() compares one mapped object between a Salesforce side and
+ * a Postgres side: aligned key-range chunks, digests at count or content
+ * depth, bisection of mismatched ranges, record-by-record comparison, then
+ * full records fetched only for the keys that differ, which the classifier
+ * turns into discrepancies with a cause. Memory is bounded by chunk size x
+ * jobs. Sides are single-threaded: with jobs > 1 the caller's factory makes
+ * one pair of sides per job. */
+#ifndef SFRECON_CHECK_H
+#define SFRECON_CHECK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "sfrecon/config.h"
+#include "sfrecon/err.h"
+#include "sfrecon/side.h"
+
+enum sfr_cause {
+    SFR_CAUSE_MISSING_IN_PG,
+    SFR_CAUSE_MISSING_IN_SF,
+    SFR_CAUSE_MISSING_PARENT,
+    SFR_CAUSE_TRUNCATION,
+    SFR_CAUSE_TYPE_MISMATCH,
+    SFR_CAUSE_STALE,
+    SFR_CAUSE_CONFLICT,
+    SFR_CAUSE_SYNC_ERROR,
+    SFR_CAUSE_DUPLICATE,
+    SFR_CAUSE_FIELD_MISMATCH,
+    SFR_CAUSE_N
+};
+const char *sfr_cause_name(enum sfr_cause c);       /* "missing_in_pg" ... */
+bool sfr_cause_parse(const char *name, enum sfr_cause *out);
+
+struct sfr_field_diff {
+    char *field;    /* API name */
+    char *sf_value; /* raw Salesforce text, NULL = null */
+    char *pg_value; /* raw Postgres text, NULL = null */
+};
+
+struct sfr_discrepancy {
+    char *object;
+    char *sfid;
+    enum sfr_cause cause;
+    struct sfr_field_diff *fields;
+    int n_fields;
+    char *detail;        /* one line */
+    char *parent_object; /* missing_parent only */
+    char *parent_sfid;
+    long pg_id;          /* 0 when no Postgres row */
+    int64_t sf_mod_ms;   /* INT64_MIN when unknown */
+    int64_t pg_mod_ms;
+};
+void sfr_discrepancy_cleanup(struct sfr_discrepancy *d);
+void sfr_discrepancy_add_field(struct sfr_discrepancy *d, const char *field, const char *sf_value,
+                               const char *pg_value);
+
+struct sfr_disc_list {
+    struct sfr_discrepancy *v;
+    size_t n, cap;
+};
+/* Appends *d (ownership moves to the list; d is zeroed). */
+void sfr_disc_list_push(struct sfr_disc_list *l, struct sfr_discrepancy *d);
+void sfr_disc_list_cleanup(struct sfr_disc_list *l);
+
+/* Makes a fresh pair of sides for one job thread (caller frees both). */
+typedef enum sfr_rc (*sfr_side_factory)(void *ctx, struct sfr_side **sf, struct sfr_side **pg,
+                                        struct sfr_err *err);
+
+struct sfr_check_opts {
+    enum sfr_depth depth;
+    long chunk_size;        /* rows per chunk */
+    int bisect_factor;      /* B */
+    long bisect_threshold;  /* ranges at or below this are compared row by row */
+    int jobs;
+    int64_t audit_start_ms; /* records modified at or after this are rechecked */
+    int64_t since_ms;       /* incremental: INT64_MIN = full audit */
+    bool progress;          /* draw progress on stderr */
+};
+void sfr_check_opts_defaults(struct sfr_check_opts *o);
+
+/* Per-object outcome. */
+struct sfr_check_stats {
+    long rows_sf, rows_pg;       /* rows compared */
+    long chunks, chunks_mismatched, ranges_bisected;
+    long keys_differing;
+    long rechecked_changed;      /* changed during the audit: not reported */
+    int64_t sf_max_mod_ms, pg_max_mod_ms;
+    long sf_count, pg_count;
+    bool complete;               /* false when stopped early (budget) */
+};
+
+/* What the classifier needs to know about the mapping. */
+struct sfr_check_object {
+    const struct sfr_projection *proj;
+    const struct sfr_mapping *map;   /* may be NULL (read_only assumed) */
+    const struct sfr_config *cfg;    /* tolerances; may be NULL */
+    /* mirror column lengths per projection field (0 = unknown/unbounded), for truncation */
+    const int *column_len;
+};
+
+/* Compares one object. Discrepancies are appended to out. On SFR_ELIMIT the
+ * discrepancies found so far stay in out and stats->complete is false. */
+enum sfr_rc sfr_check_object(const struct sfr_check_object *co, const struct sfr_check_opts *o,
+                             sfr_side_factory factory, void *factory_ctx,
+                             struct sfr_disc_list *out, struct sfr_check_stats *stats,
+                             struct sfr_err *err) SFR_WUR;
+
+/* Compares only the given keys (re-verification after repair): fetches both
+ * sides and classifies. */
+enum sfr_rc sfr_check_keys(const struct sfr_check_object *co, struct sfr_side *sf,
+                           struct sfr_side *pg, const char *const *ids, int n_ids,
+                           int64_t audit_start_ms, struct sfr_disc_list *out,
+                           struct sfr_err *err) SFR_WUR;
+
+/* Classifies one pair of records (either may be NULL = absent). Returns true
+ * and fills d when they differ. Exposed for unit tests. */
+bool sfr_classify(const struct sfr_check_object *co, const struct sfr_record *sf,
+                  const struct sfr_record *pg, struct sfr_discrepancy *d);
+
+#endif
