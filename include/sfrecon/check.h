@@ -67,6 +67,21 @@ void sfr_disc_list_cleanup(struct sfr_disc_list *l);
 typedef enum sfr_rc (*sfr_side_factory)(void *ctx, struct sfr_side **sf, struct sfr_side **pg,
                                         struct sfr_err *err);
 
+/* Per-chunk state of both sides, stored for incremental audits. lo/hi as in
+ * struct sfr_range (NULL = unbounded). */
+struct sfr_chunk_state {
+    char *lo, *hi;
+    long sf_count, pg_count;
+    int64_t sf_max_ms, pg_max_ms; /* INT64_MIN when empty */
+};
+struct sfr_chunk_list {
+    struct sfr_chunk_state *v;
+    size_t n, cap;
+};
+void sfr_chunk_list_push(struct sfr_chunk_list *l, const char *lo, const char *hi, long sf_count,
+                         long pg_count, int64_t sf_max_ms, int64_t pg_max_ms);
+void sfr_chunk_list_cleanup(struct sfr_chunk_list *l);
+
 struct sfr_check_opts {
     enum sfr_depth depth;
     long chunk_size;        /* rows per chunk */
@@ -74,7 +89,9 @@ struct sfr_check_opts {
     long bisect_threshold;  /* ranges at or below this are compared row by row */
     int jobs;
     int64_t audit_start_ms; /* records modified at or after this are rechecked */
-    int64_t since_ms;       /* incremental: INT64_MIN = full audit */
+    /* incremental: the chunk states of the last run (NULL = full audit).
+     * Only chunks whose count or max(SystemModstamp) moved are re-hashed. */
+    const struct sfr_chunk_list *prev;
     bool progress;          /* draw progress on stderr */
 };
 void sfr_check_opts_defaults(struct sfr_check_opts *o);
@@ -82,13 +99,18 @@ void sfr_check_opts_defaults(struct sfr_check_opts *o);
 /* Per-object outcome. */
 struct sfr_check_stats {
     long rows_sf, rows_pg;       /* rows compared */
-    long chunks, chunks_mismatched, ranges_bisected;
+    long chunks_mismatched, ranges_bisected;
     long keys_differing;
     long rechecked_changed;      /* changed during the audit: not reported */
+    long api_calls;              /* Salesforce API calls made by this object's check */
     int64_t sf_max_mod_ms, pg_max_mod_ms;
     long sf_count, pg_count;
     bool complete;               /* false when stopped early (budget) */
+    bool unchanged;              /* incremental: nothing moved since prev */
+    struct sfr_chunk_list chunks; /* states to store (caller cleans up) */
+    struct sfr_strv not_covered;  /* ranges left when stopped early */
 };
+void sfr_check_stats_cleanup(struct sfr_check_stats *s);
 
 /* What the classifier needs to know about the mapping. */
 struct sfr_check_object {

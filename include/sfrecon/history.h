@@ -14,16 +14,17 @@ enum sfr_rc sfr_history_finish(PGconn *c, const struct sfr_run *run, struct sfr_
 /* Loads run `id` (or the latest when id <= 0) with its discrepancies. */
 enum sfr_rc sfr_history_load(PGconn *c, long id, struct sfr_run *run, struct sfr_err *err) SFR_WUR;
 
-/* Watermarks for incremental audits. */
-struct sfr_watermark {
-    long run_id;
-    long sf_count, pg_count;
-    int64_t sf_max_mod_ms, pg_max_mod_ms;
-};
-enum sfr_rc sfr_history_get_watermark(PGconn *c, const char *object, struct sfr_watermark *w,
-                                      bool *found, struct sfr_err *err) SFR_WUR;
-enum sfr_rc sfr_history_put_watermark(PGconn *c, const char *object, const struct sfr_watermark *w,
-                                      struct sfr_err *err) SFR_WUR;
+/* Chunk states of the last complete audit of an object (incremental audits). */
+enum sfr_rc sfr_history_get_chunks(PGconn *c, const char *object, struct sfr_chunk_list *out,
+                                   struct sfr_err *err) SFR_WUR;
+/* Replaces the stored chunk states of object. */
+enum sfr_rc sfr_history_put_chunks(PGconn *c, const char *object, long run_id,
+                                   const struct sfr_chunk_list *chunks,
+                                   struct sfr_err *err) SFR_WUR;
+/* Mirror column lengths (character_maximum_length, 0 = unbounded) for every
+ * field of the projection, into len[p->n_fields]. */
+enum sfr_rc sfr_history_column_lengths(PGconn *c, const struct sfr_projection *p, int *len,
+                                       struct sfr_err *err) SFR_WUR;
 
 /* Rows of child.column whose value is not an sfid of parent_table (orphans):
  * cb(ctx, child_sfid, parent_sfid, child_pg_id). */

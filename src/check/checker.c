@@ -1,0 +1,556 @@
+/* checker.c — compares one object between two sides (DESIGN §5).
+ *
+ * Work is a queue of range tasks served by `jobs` threads, each with its own
+ * pair of sides (sides are single-threaded):
+ *  - CONTENT: stream (sfid, row hash, modstamp) of the range from both sides,
+ *    merge in byte order, collect the keys that differ;
+ *  - COUNT: server-side count + max(SystemModstamp) on both sides; a
+ *    mismatched range is split B ways at keys sampled from the mirror, down to
+ *    ranges of at most `leaf` rows, which are compared as CONTENT;
+ *  - INCR: like COUNT against the chunk states of the last run; only chunks
+ *    that moved are compared as CONTENT.
+ * Differing keys are fetched in full from both sides and classified. Memory
+ * is bounded by chunk size x jobs: a task holds at most its range's rows. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sfrecon/check.h"
+#include "sfrecon/log.h"
+#include "sfrecon/sfid.h"
+
+enum task_kind { T_CONTENT, T_COUNT, T_INCR };
+
+struct task {
+    enum task_kind kind;
+    char *lo, *hi;
+    long expect;       /* expected rows, -1 unknown */
+    bool record_state; /* store this range's state for incremental runs */
+    long prev_sf_count, prev_pg_count;
+    int64_t prev_sf_max, prev_pg_max;
+};
+
+struct rowvec {
+    struct sfr_row_summary *v;
+    size_t n, cap;
+};
+
+struct checker {
+    const struct sfr_check_object *co;
+    const struct sfr_check_opts *o;
+    sfr_side_factory factory;
+    void *fctx;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct task *q;
+    size_t qn, qcap;
+    int active;
+    bool stop;
+    enum sfr_rc rc;
+    struct sfr_err err;
+    struct sfr_disc_list *out;
+    struct sfr_check_stats *st;
+    long tasks_done, tasks_total;
+    long leaf;
+};
+
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+static void push_task(struct checker *c, const struct task *t)
+{
+    if (c->qn == c->qcap) {
+        c->qcap = c->qcap ? c->qcap * 2 : 32;
+        c->q = sfr_realloc(c->q, c->qcap * sizeof(*c->q));
+    }
+    c->q[c->qn++] = *t;
+    c->tasks_total++;
+}
+
+static void add_task(struct checker *c, enum task_kind kind, const char *lo, const char *hi,
+                     long expect, bool record_state)
+{
+    struct task t = {kind, sfr_strdup(lo), sfr_strdup(hi), expect, record_state, 0, 0, 0, 0};
+    push_task(c, &t);
+}
+
+static void free_task(struct task *t)
+{
+    free(t->lo);
+    free(t->hi);
+}
+
+static void range_text(const struct task *t, struct sfr_strv *sv)
+{
+    sfr_strv_take(sv, sfr_asprintf("[%s, %s)", t->lo ? t->lo : "-inf", t->hi ? t->hi : "+inf"));
+}
+
+/* Records a fatal error once; on a budget stop, remembers what was not covered. */
+static void fail(struct checker *c, enum sfr_rc rc, const struct sfr_err *err, const struct task *t)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->rc == SFR_OK) {
+        c->rc = rc;
+        if (err != NULL)
+            c->err = *err;
+    }
+    c->stop = true;
+    if (t != NULL)
+        range_text(t, &c->st->not_covered);
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static int collect_row(void *ctx, const struct sfr_row_summary *row)
+{
+    struct rowvec *v = ctx;
+    if (v->n == v->cap) {
+        v->cap = v->cap ? v->cap * 2 : 1024;
+        v->v = sfr_realloc(v->v, v->cap * sizeof(*v->v));
+    }
+    v->v[v->n++] = *row;
+    return 0;
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+    return strcmp(((const struct sfr_row_summary *)a)->sfid,
+                  ((const struct sfr_row_summary *)b)->sfid);
+}
+
+static bool sorted(const struct rowvec *v)
+{
+    for (size_t i = 1; i < v->n; i++)
+        if (strcmp(v->v[i - 1].sfid, v->v[i].sfid) > 0)
+            return false;
+    return true;
+}
+
+/* Fetched records, kept sorted by sfid for lookup. */
+struct recvec {
+    struct sfr_record *v;
+    size_t n, cap;
+};
+
+static int collect_record(void *ctx, const struct sfr_record *r)
+{
+    struct recvec *v = ctx;
+    if (v->n == v->cap) {
+        v->cap = v->cap ? v->cap * 2 : 64;
+        v->v = sfr_realloc(v->v, v->cap * sizeof(*v->v));
+    }
+    struct sfr_record *d = &v->v[v->n++];
+    memset(d, 0, sizeof(*d));
+    d->sfid = sfr_strdup(r->sfid);
+    d->n_values = r->n_values;
+    d->values = sfr_calloc((size_t)r->n_values, sizeof(char *));
+    for (int i = 0; i < r->n_values; i++)
+        d->values[i] = sfr_strdup(r->values[i]);
+    d->mod_ms = r->mod_ms;
+    d->pg_id = r->pg_id;
+    d->dup_count = r->dup_count;
+    d->hc_lastop = sfr_strdup(r->hc_lastop);
+    d->hc_err = sfr_strdup(r->hc_err);
+    d->trigger_failed = sfr_strdup(r->trigger_failed);
+    return 0;
+}
+
+static int cmp_recs(const void *a, const void *b)
+{
+    return strcmp(((const struct sfr_record *)a)->sfid, ((const struct sfr_record *)b)->sfid);
+}
+
+static const struct sfr_record *find_rec(const struct recvec *v, const char *sfid)
+{
+    struct sfr_record key = {0};
+    key.sfid = (char *)sfid;
+    return bsearch(&key, v->v, v->n, sizeof(*v->v), cmp_recs);
+}
+
+static void recvec_cleanup(struct recvec *v)
+{
+    for (size_t i = 0; i < v->n; i++)
+        sfr_record_cleanup(&v->v[i]);
+    free(v->v);
+    memset(v, 0, sizeof(*v));
+}
+
+static enum sfr_rc classify_keys(struct checker *c, struct sfr_side *sf, struct sfr_side *pg,
+                                 const char *const *ids, int n, struct sfr_disc_list *out,
+                                 long *rechecked, struct sfr_err *err)
+{
+    struct recvec a = {0}, b = {0};
+    enum sfr_rc rc = SFR_OK;
+    const int batch = 300;
+    for (int i = 0; i < n && rc == SFR_OK; i += batch) {
+        int m = n - i < batch ? n - i : batch;
+        rc = sfr_side_fetch(sf, c->co->proj, ids + i, m, collect_record, &a, err);
+        if (rc == SFR_OK)
+            rc = sfr_side_fetch(pg, c->co->proj, ids + i, m, collect_record, &b, err);
+    }
+    if (rc != SFR_OK)
+        goto out;
+    qsort(a.v, a.n, sizeof(*a.v), cmp_recs);
+    qsort(b.v, b.n, sizeof(*b.v), cmp_recs);
+    int64_t start = c->o->audit_start_ms;
+    for (int i = 0; i < n; i++) {
+        const struct sfr_record *rs = find_rec(&a, ids[i]);
+        const struct sfr_record *rp = find_rec(&b, ids[i]);
+        if ((rs != NULL && rs->mod_ms >= start) || (rp != NULL && rp->mod_ms >= start)) {
+            (*rechecked)++;
+            continue;
+        }
+        struct sfr_discrepancy d;
+        if (sfr_classify(c->co, rs, rp, &d))
+            sfr_disc_list_push(out, &d);
+    }
+out:
+    recvec_cleanup(&a);
+    recvec_cleanup(&b);
+    return rc;
+}
+
+/* Streams both sides of a range and classifies the differing keys. */
+static enum sfr_rc run_content(struct checker *c, struct sfr_side *sf, struct sfr_side *pg,
+                               const struct task *t, struct sfr_err *err)
+{
+    struct sfr_range r = {t->lo, t->hi};
+    struct rowvec a = {0}, b = {0};
+    struct sfr_strv diff = {0};
+    struct sfr_disc_list found = {0};
+    long rechecked = 0;
+    enum sfr_rc rc = sfr_side_stream(sf, c->co->proj, &r, t->expect, collect_row, &a, err);
+    if (rc == SFR_OK)
+        rc = sfr_side_stream(pg, c->co->proj, &r, t->expect, collect_row, &b, err);
+    if (rc != SFR_OK)
+        goto out;
+    if (!sorted(&a))
+        qsort(a.v, a.n, sizeof(*a.v), cmp_rows);
+    if (!sorted(&b))
+        qsort(b.v, b.n, sizeof(*b.v), cmp_rows);
+    int64_t sf_max = INT64_MIN, pg_max = INT64_MIN;
+    size_t i = 0, j = 0;
+    while (i < a.n || j < b.n) {
+        int k = i >= a.n ? 1 : j >= b.n ? -1 : strcmp(a.v[i].sfid, b.v[j].sfid);
+        if (k < 0) {
+            sf_max = max64(sf_max, a.v[i].mod_ms);
+            sfr_strv_push(&diff, a.v[i++].sfid);
+        } else if (k > 0) {
+            pg_max = max64(pg_max, b.v[j].mod_ms);
+            sfr_strv_push(&diff, b.v[j++].sfid);
+        } else {
+            sf_max = max64(sf_max, a.v[i].mod_ms);
+            pg_max = max64(pg_max, b.v[j].mod_ms);
+            /* equal keys repeated on the mirror (duplicates) differ too */
+            bool dup = j + 1 < b.n && strcmp(b.v[j + 1].sfid, b.v[j].sfid) == 0;
+            if (a.v[i].hash != b.v[j].hash || dup)
+                sfr_strv_push(&diff, a.v[i].sfid);
+            i++;
+            j++;
+            while (j < b.n && strcmp(b.v[j].sfid, b.v[j - 1].sfid) == 0)
+                j++;
+        }
+    }
+    if (diff.n > 0)
+        rc = classify_keys(c, sf, pg, (const char *const *)diff.v, (int)diff.n, &found,
+                           &rechecked, err);
+    if (rc != SFR_OK)
+        goto out;
+    pthread_mutex_lock(&c->mu);
+    c->st->rows_sf += (long)a.n;
+    c->st->rows_pg += (long)b.n;
+    c->st->keys_differing += (long)diff.n;
+    c->st->rechecked_changed += rechecked;
+    if (diff.n > 0)
+        c->st->chunks_mismatched++;
+    for (size_t k = 0; k < found.n; k++)
+        sfr_disc_list_push(c->out, &found.v[k]);
+    found.n = 0;
+    if (t->record_state)
+        sfr_chunk_list_push(&c->st->chunks, t->lo, t->hi, (long)a.n, (long)b.n, sf_max, pg_max);
+    pthread_mutex_unlock(&c->mu);
+out:
+    free(a.v);
+    free(b.v);
+    sfr_strv_cleanup(&diff);
+    sfr_disc_list_cleanup(&found);
+    return rc;
+}
+
+/* Samples B-1 split keys of a range from the mirror. */
+struct sampler {
+    long every, seen;
+    struct sfr_strv keys;
+};
+
+static int sample_row(void *ctx, const struct sfr_row_summary *row)
+{
+    struct sampler *s = ctx;
+    if (++s->seen % s->every == 0)
+        sfr_strv_push(&s->keys, row->sfid);
+    return 0;
+}
+
+static enum sfr_rc run_count(struct checker *c, struct sfr_side *sf, struct sfr_side *pg,
+                             struct task *t, struct sfr_err *err)
+{
+    struct sfr_range r = {t->lo, t->hi};
+    struct sfr_digest ds, dp;
+    enum sfr_rc rc = sfr_side_digest(sf, c->co->proj, &r, SFR_DEPTH_COUNT, &ds, err);
+    if (rc == SFR_OK)
+        rc = sfr_side_digest(pg, c->co->proj, &r, SFR_DEPTH_COUNT, &dp, err);
+    if (rc != SFR_OK)
+        return rc;
+    bool same = sfr_digest_equal_count(&ds, &dp);
+    if (t->kind == T_INCR) {
+        bool moved = (long)ds.count != t->prev_sf_count || ds.max_mod_ms != t->prev_sf_max ||
+                     (long)dp.count != t->prev_pg_count || dp.max_mod_ms != t->prev_pg_max;
+        if (!moved) {
+            pthread_mutex_lock(&c->mu);
+            sfr_chunk_list_push(&c->st->chunks, t->lo, t->hi, (long)ds.count, (long)dp.count,
+                                ds.max_mod_ms, dp.max_mod_ms);
+            pthread_mutex_unlock(&c->mu);
+            return SFR_OK;
+        }
+        t->kind = T_CONTENT;
+        t->expect = (long)(ds.count > dp.count ? ds.count : dp.count);
+        return run_content(c, sf, pg, t, err);
+    }
+    if (same) {
+        pthread_mutex_lock(&c->mu);
+        c->st->rows_sf += (long)ds.count;
+        c->st->rows_pg += (long)dp.count;
+        if (t->record_state)
+            sfr_chunk_list_push(&c->st->chunks, t->lo, t->hi, (long)ds.count, (long)dp.count,
+                                ds.max_mod_ms, dp.max_mod_ms);
+        pthread_mutex_unlock(&c->mu);
+        return SFR_OK;
+    }
+    long big = (long)(ds.count > dp.count ? ds.count : dp.count);
+    int B = c->o->bisect_factor > 1 ? c->o->bisect_factor : 2;
+    if (big <= c->leaf || (long)dp.count < 2L * B) {
+        t->kind = T_CONTENT;
+        t->expect = big;
+        return run_content(c, sf, pg, t, err);
+    }
+    struct sampler s = {((long)dp.count + B - 1) / B, 0, {0}};
+    rc = sfr_side_stream(pg, c->co->proj, &r, (long)dp.count, sample_row, &s, err);
+    if (rc == SFR_OK) {
+        pthread_mutex_lock(&c->mu);
+        c->st->ranges_bisected++;
+        const char *lo = t->lo;
+        for (size_t k = 0; k <= s.keys.n; k++) {
+            const char *hi = k < s.keys.n ? s.keys.v[k] : t->hi;
+            if (k < s.keys.n && lo != NULL && strcmp(lo, hi) == 0)
+                continue;
+            add_task(c, T_COUNT, lo, hi, s.every, false);
+            lo = hi;
+        }
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+    }
+    sfr_strv_cleanup(&s.keys);
+    return rc;
+}
+
+static void progress(struct checker *c)
+{
+    if (!c->o->progress)
+        return;
+    fprintf(stderr, "\r\033[K%s: ranges %ld/%ld, rows %ld, differing %ld", c->co->proj->obj->name,
+            c->tasks_done, c->tasks_total, c->st->rows_sf + c->st->rows_pg,
+            c->st->keys_differing);
+}
+
+static void *worker(void *arg)
+{
+    struct checker *c = arg;
+    struct sfr_side *sf = NULL, *pg = NULL;
+    struct sfr_err err = {0};
+    enum sfr_rc rc = c->factory(c->fctx, &sf, &pg, &err);
+    if (rc != SFR_OK) {
+        fail(c, rc, &err, NULL);
+        return NULL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        while (c->qn == 0 && c->active > 0 && !c->stop)
+            pthread_cond_wait(&c->cv, &c->mu);
+        if (c->stop || c->qn == 0) {
+            pthread_cond_broadcast(&c->cv);
+            pthread_mutex_unlock(&c->mu);
+            break;
+        }
+        struct task t = c->q[--c->qn];
+        c->active++;
+        pthread_mutex_unlock(&c->mu);
+
+        rc = t.kind == T_CONTENT ? run_content(c, sf, pg, &t, &err)
+                                 : run_count(c, sf, pg, &t, &err);
+        if (rc != SFR_OK)
+            fail(c, rc, &err, &t);
+        free_task(&t);
+
+        pthread_mutex_lock(&c->mu);
+        c->active--;
+        c->tasks_done++;
+        progress(c);
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+    }
+    pthread_mutex_lock(&c->mu);
+    c->st->api_calls += sf->stats.api_calls + pg->stats.api_calls;
+    pthread_mutex_unlock(&c->mu);
+    sfr_side_free(sf);
+    sfr_side_free(pg);
+    return NULL;
+}
+
+/* Plans the top-level tasks. Uses one pair of sides of its own. */
+static enum sfr_rc plan(struct checker *c, struct sfr_err *err)
+{
+    struct sfr_side *sf = NULL, *pg = NULL;
+    enum sfr_rc rc = c->factory(c->fctx, &sf, &pg, err);
+    if (rc != SFR_OK)
+        return rc;
+    const struct sfr_check_opts *o = c->o;
+    if (o->prev != NULL && o->prev->n > 0) {
+        struct sfr_digest ds, dp;
+        struct sfr_range all = {NULL, NULL};
+        rc = sfr_side_digest(sf, c->co->proj, &all, SFR_DEPTH_COUNT, &ds, err);
+        if (rc == SFR_OK)
+            rc = sfr_side_digest(pg, c->co->proj, &all, SFR_DEPTH_COUNT, &dp, err);
+        if (rc != SFR_OK)
+            goto out;
+        long sfc = 0, pgc = 0;
+        int64_t sfm = INT64_MIN, pgm = INT64_MIN;
+        for (size_t i = 0; i < o->prev->n; i++) {
+            sfc += o->prev->v[i].sf_count;
+            pgc += o->prev->v[i].pg_count;
+            sfm = max64(sfm, o->prev->v[i].sf_max_ms);
+            pgm = max64(pgm, o->prev->v[i].pg_max_ms);
+        }
+        c->st->sf_count = (long)ds.count;
+        c->st->pg_count = (long)dp.count;
+        if ((long)ds.count == sfc && ds.max_mod_ms == sfm && (long)dp.count == pgc &&
+            dp.max_mod_ms == pgm) {
+            c->st->unchanged = true;
+            for (size_t i = 0; i < o->prev->n; i++) {
+                const struct sfr_chunk_state *p = &o->prev->v[i];
+                sfr_chunk_list_push(&c->st->chunks, p->lo, p->hi, p->sf_count, p->pg_count,
+                                    p->sf_max_ms, p->pg_max_ms);
+            }
+            goto out;
+        }
+        for (size_t i = 0; i < o->prev->n; i++) {
+            const struct sfr_chunk_state *p = &o->prev->v[i];
+            struct task t = {T_INCR,       sfr_strdup(p->lo), sfr_strdup(p->hi), -1, true,
+                             p->sf_count,  p->pg_count,       p->sf_max_ms,      p->pg_max_ms};
+            push_task(c, &t);
+        }
+        goto out;
+    }
+    if (o->depth == SFR_DEPTH_COUNT) {
+        add_task(c, T_COUNT, NULL, NULL, -1, true);
+        goto out;
+    }
+    struct sfr_strv keys = {0};
+    long total = -1;
+    rc = pg->ops->boundaries ? pg->ops->boundaries(pg, c->co->proj, o->chunk_size, &keys, &total,
+                                                   err)
+                             : SFR_ENOTFOUND;
+    if (rc == SFR_ENOTFOUND) {
+        rc = SFR_OK;
+        sfr_err_clear(err);
+    }
+    if (rc == SFR_OK) {
+        const char *lo = NULL;
+        for (size_t k = 0; k <= keys.n; k++) {
+            const char *hi = k < keys.n ? keys.v[k] : NULL;
+            add_task(c, T_CONTENT, lo, hi, keys.n > 0 ? o->chunk_size : total, true);
+            lo = hi;
+        }
+        /* the queue is a stack: reverse so chunks run in key order */
+        for (size_t a = 0, b = c->qn ? c->qn - 1 : 0; a < b; a++, b--) {
+            struct task tmp = c->q[a];
+            c->q[a] = c->q[b];
+            c->q[b] = tmp;
+        }
+    }
+    sfr_strv_cleanup(&keys);
+out:
+    c->st->api_calls += sf->stats.api_calls;
+    sfr_side_free(sf);
+    sfr_side_free(pg);
+    return rc;
+}
+
+enum sfr_rc sfr_check_object(const struct sfr_check_object *co, const struct sfr_check_opts *o,
+                             sfr_side_factory factory, void *factory_ctx,
+                             struct sfr_disc_list *out, struct sfr_check_stats *stats,
+                             struct sfr_err *err)
+{
+    struct checker c;
+    memset(&c, 0, sizeof(c));
+    c.co = co;
+    c.o = o;
+    c.factory = factory;
+    c.fctx = factory_ctx;
+    c.out = out;
+    c.st = stats;
+    c.leaf = o->bisect_threshold > 4000 ? o->bisect_threshold : 4000;
+    stats->complete = true;
+    pthread_mutex_init(&c.mu, NULL);
+    pthread_cond_init(&c.cv, NULL);
+    enum sfr_rc rc = plan(&c, err);
+    if (rc == SFR_OK && c.qn > 0) {
+        int jobs = o->jobs > 0 ? o->jobs : 1;
+        if (jobs > 64)
+            jobs = 64;
+        pthread_t th[64];
+        int started = 0;
+        for (int i = 0; i < jobs; i++)
+            if (pthread_create(&th[i], NULL, worker, &c) == 0)
+                started++;
+        for (int i = 0; i < started; i++)
+            pthread_join(th[i], NULL);
+        if (started == 0)
+            c.rc = sfr_err_set(&c.err, SFR_EINTERNAL, "cannot start worker threads");
+        if (o->progress)
+            fprintf(stderr, "\r\033[K");
+        rc = c.rc;
+        if (rc != SFR_OK && err != NULL)
+            *err = c.err;
+    }
+    if (rc != SFR_OK)
+        stats->complete = false;
+    for (size_t i = 0; i < c.qn; i++) {
+        range_text(&c.q[i], &stats->not_covered);
+        free_task(&c.q[i]);
+    }
+    free(c.q);
+    pthread_mutex_destroy(&c.mu);
+    pthread_cond_destroy(&c.cv);
+    for (size_t i = 0; i < stats->chunks.n; i++) {
+        stats->sf_max_mod_ms = max64(stats->sf_max_mod_ms, stats->chunks.v[i].sf_max_ms);
+        stats->pg_max_mod_ms = max64(stats->pg_max_mod_ms, stats->chunks.v[i].pg_max_ms);
+    }
+    return rc;
+}
+
+enum sfr_rc sfr_check_keys(const struct sfr_check_object *co, struct sfr_side *sf,
+                           struct sfr_side *pg, const char *const *ids, int n_ids,
+                           int64_t audit_start_ms, struct sfr_disc_list *out,
+                           struct sfr_err *err)
+{
+    struct sfr_check_opts o;
+    sfr_check_opts_defaults(&o);
+    o.audit_start_ms = audit_start_ms;
+    struct checker c;
+    memset(&c, 0, sizeof(c));
+    c.co = co;
+    c.o = &o;
+    long rechecked = 0;
+    return classify_keys(&c, sf, pg, ids, n_ids, out, &rechecked, err);
+}

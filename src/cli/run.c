@@ -1,0 +1,347 @@
+/* run.c — opens the mapping, describe, connections and projections shared by
+ * audit, repair and sync, and runs an audit over the mapped objects (run.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "sfrecon/history.h"
+#include "sfrecon/log.h"
+#include "sfrecon/pg.h"
+#include "sfrecon/run.h"
+#include "sfrecon/sf.h"
+
+static int64_t now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static enum sfr_rc load_describe(struct sfr_run_ctx *ctx, const struct sfr_run_opts *o,
+                                 struct sfr_err *err)
+{
+    const char **names = sfr_calloc((size_t)ctx->cfg->n_mappings, sizeof(char *));
+    for (int i = 0; i < ctx->cfg->n_mappings; i++)
+        names[i] = ctx->cfg->mappings[i].object_name;
+    const char *path = o->describe ? o->describe : getenv("SFRECON_DESCRIBE");
+    enum sfr_rc rc;
+    if (path != NULL && *path)
+        rc = sfr_schema_load(path, names, ctx->cfg->n_mappings, &ctx->schema, err);
+    else if (ctx->sf != NULL)
+        rc = sfr_sf_schema(ctx->sf, names, ctx->cfg->n_mappings, &ctx->schema, err);
+    else
+        rc = sfr_err_set(err, SFR_ECONFIG,
+                         "no describe source: comparing two Postgres databases needs "
+                         "--describe DIR|FILE (or SFRECON_DESCRIBE)");
+    free(names);
+    return rc;
+}
+
+static enum sfr_rc build_projections(struct sfr_run_ctx *ctx, struct sfr_err *err)
+{
+    ctx->n = ctx->cfg->n_mappings;
+    ctx->proj = sfr_calloc((size_t)ctx->n, sizeof(*ctx->proj));
+    ctx->col_len = sfr_calloc((size_t)ctx->n, sizeof(int *));
+    for (int i = 0; i < ctx->n; i++) {
+        const struct sfr_mapping *m = &ctx->cfg->mappings[i];
+        const struct sfr_object *obj = sfr_schema_object(&ctx->schema, m->object_name);
+        if (obj == NULL)
+            return sfr_err_set(err, SFR_ECONFIG, "%s:%d: mappings[%d].object_name: %s has no "
+                               "describe", ctx->cfg->path, m->line, i, m->object_name);
+        struct sfr_strv missing = {0};
+        sfr_projection_init(&ctx->proj[i], obj, (const char *const *)m->fields, m->n_fields,
+                            ctx->cfg->schema, &missing);
+        for (size_t k = 0; k < missing.n; k++)
+            sfr_log_warn("%s.%s: mapped but not compared (absent from describe or compound)",
+                         m->object_name, missing.v[k]);
+        sfr_strv_cleanup(&missing);
+        ctx->col_len[i] = sfr_calloc((size_t)ctx->proj[i].n_fields, sizeof(int));
+        enum sfr_rc rc = sfr_history_column_lengths(ctx->conn, &ctx->proj[i], ctx->col_len[i], err);
+        if (rc != SFR_OK)
+            return rc;
+    }
+    return SFR_OK;
+}
+
+enum sfr_rc sfr_run_ctx_open(const struct sfr_run_opts *o, struct sfr_run_ctx **out,
+                             struct sfr_err *err)
+{
+    struct sfr_run_ctx *ctx = sfr_calloc(1, sizeof(*ctx));
+    *out = ctx;
+    enum sfr_rc rc = sfr_config_load(o->config_path, &ctx->cfg, err);
+    if (rc != SFR_OK)
+        return rc;
+    if (o->schema != NULL)
+        sfr_config_set_schema(ctx->cfg, o->schema);
+    const char *db = getenv("DATABASE_URL");
+    if (db == NULL || *db == '\0')
+        return sfr_err_set(err, SFR_ECONFIG, "DATABASE_URL is not set (the mirror's Postgres)");
+    ctx->db_url = sfr_strdup(db);
+    rc = sfr_pg_connect(ctx->db_url, &ctx->conn, err);
+    if (rc == SFR_OK)
+        rc = sfr_pg_migrate(ctx->conn, err);
+    if (rc != SFR_OK)
+        return rc;
+    if (o->source_url != NULL) {
+        ctx->source_url = sfr_strdup(o->source_url);
+    } else {
+        rc = sfr_sf_from_env(ctx->cfg->api_version, &ctx->sf, err);
+        if (rc != SFR_OK)
+            return rc;
+        long budget = o->max_api_calls > 0 ? o->max_api_calls : ctx->cfg->max_api_calls;
+        sfr_sf_set_budget(ctx->sf, budget);
+        sfr_sf_set_phase(ctx->sf, "audit");
+    }
+    rc = load_describe(ctx, o, err);
+    if (rc == SFR_OK)
+        rc = build_projections(ctx, err);
+    return rc;
+}
+
+void sfr_run_ctx_free(struct sfr_run_ctx *ctx)
+{
+    if (ctx == NULL)
+        return;
+    for (int i = 0; i < ctx->n; i++) {
+        sfr_projection_cleanup(&ctx->proj[i]);
+        free(ctx->col_len[i]);
+    }
+    free(ctx->proj);
+    free(ctx->col_len);
+    sfr_schema_cleanup(&ctx->schema);
+    sfr_config_free(ctx->cfg);
+    sfr_sf_free(ctx->sf);
+    if (ctx->conn != NULL)
+        PQfinish(ctx->conn);
+    free(ctx->db_url);
+    free(ctx->source_url);
+    free(ctx);
+}
+
+int sfr_run_ctx_index(const struct sfr_run_ctx *ctx, const char *object)
+{
+    for (int i = 0; i < ctx->n; i++)
+        if (strcasecmp(ctx->cfg->mappings[i].object_name, object) == 0)
+            return i;
+    return -1;
+}
+
+void sfr_run_ctx_check_object(const struct sfr_run_ctx *ctx, int i, struct sfr_check_object *co)
+{
+    co->proj = &ctx->proj[i];
+    co->map = &ctx->cfg->mappings[i];
+    co->cfg = ctx->cfg;
+    co->column_len = ctx->col_len[i];
+}
+
+enum sfr_rc sfr_run_ctx_sides(struct sfr_run_ctx *ctx, struct sfr_side **sf, struct sfr_side **pg,
+                              struct sfr_err *err)
+{
+    *sf = *pg = NULL;
+    if (ctx->source_url != NULL) {
+        *sf = sfr_pg_side_new(ctx->source_url, err);
+        if (*sf == NULL)
+            return err ? err->rc : SFR_EPG;
+    } else {
+        struct sfr_sf *c = NULL;
+        enum sfr_rc rc = sfr_sf_clone(ctx->sf, &c, err);
+        if (rc != SFR_OK)
+            return rc;
+        *sf = sfr_sf_side_new(c, ctx->cfg->bulk_threshold, true);
+    }
+    *pg = sfr_pg_side_new(ctx->db_url, err);
+    if (*pg == NULL) {
+        sfr_side_free(*sf);
+        *sf = NULL;
+        return err ? err->rc : SFR_EPG;
+    }
+    return SFR_OK;
+}
+
+static enum sfr_rc factory(void *c, struct sfr_side **sf, struct sfr_side **pg,
+                           struct sfr_err *err)
+{
+    return sfr_run_ctx_sides(c, sf, pg, err);
+}
+
+/* missing_parent: mirror rows whose reference points at no row of the mapped
+ * parent's table. */
+struct orphan_ctx {
+    const char *object, *parent;
+    struct sfr_disc_list *out;
+    const char *field;
+};
+
+static void on_orphan(void *p, const char *child, const char *parent, long pg_id)
+{
+    struct orphan_ctx *o = p;
+    struct sfr_discrepancy d;
+    memset(&d, 0, sizeof(d));
+    d.object = sfr_strdup(o->object);
+    d.sfid = sfr_strdup(child);
+    d.cause = SFR_CAUSE_MISSING_PARENT;
+    d.parent_object = sfr_strdup(o->parent);
+    d.parent_sfid = sfr_strdup(parent);
+    d.pg_id = pg_id;
+    d.sf_mod_ms = d.pg_mod_ms = INT64_MIN;
+    d.detail = sfr_asprintf("%s %s points to %s %s, absent from the mirror", o->field, parent,
+                            o->parent, parent);
+    sfr_discrepancy_add_field(&d, o->field, parent, parent);
+    sfr_disc_list_push(o->out, &d);
+}
+
+static enum sfr_rc check_parents(struct sfr_run_ctx *ctx, int i, struct sfr_disc_list *out,
+                                 struct sfr_err *err)
+{
+    const struct sfr_projection *p = &ctx->proj[i];
+    for (int f = 0; f < p->n_fields; f++) {
+        const struct sfr_field *fd = p->fields[f];
+        if (fd->type != SFR_FT_REFERENCE || fd->n_reference_to < 1)
+            continue;
+        int pi = sfr_run_ctx_index(ctx, fd->reference_to[0]);
+        if (pi < 0)
+            continue;
+        struct orphan_ctx oc = {p->obj->name, ctx->proj[pi].obj->name, out, fd->name};
+        enum sfr_rc rc = sfr_history_orphans(ctx->conn, ctx->cfg->schema, p->obj->table,
+                                             fd->column, ctx->proj[pi].obj->table, on_orphan, &oc,
+                                             err);
+        if (rc != SFR_OK)
+            return rc;
+    }
+    return SFR_OK;
+}
+
+/* Objects to audit, parents first. */
+static int plan_objects(struct sfr_run_ctx *ctx, const struct sfr_strv *want, int *idx,
+                        struct sfr_err *err)
+{
+    int n = 0;
+    int *order = sfr_calloc((size_t)ctx->schema.n_objects + 1, sizeof(int));
+    struct sfr_deferred_ref *def = NULL;
+    int n_def = 0;
+    sfr_schema_order(&ctx->schema, order, &def, &n_def);
+    free(def);
+    for (int k = 0; k < ctx->schema.n_objects; k++) {
+        int i = sfr_run_ctx_index(ctx, ctx->schema.objects[order[k]].name);
+        if (i < 0)
+            continue;
+        if (want != NULL && want->n > 0 && !sfr_strv_contains_ci(want, ctx->proj[i].obj->name))
+            continue;
+        idx[n++] = i;
+    }
+    free(order);
+    for (size_t w = 0; want != NULL && w < want->n; w++) {
+        if (sfr_run_ctx_index(ctx, want->v[w]) < 0) {
+            sfr_err_set(err, SFR_EUSAGE, "-o %s: object is not in the mapping %s", want->v[w],
+                        ctx->cfg->path);
+            return -1;
+        }
+    }
+    return n;
+}
+
+static void summarize(struct sfr_object_summary *s, const char *object,
+                      const struct sfr_check_stats *st, const struct sfr_disc_list *l, size_t from,
+                      double secs)
+{
+    s->object = sfr_strdup(object);
+    s->rows_sf = st->rows_sf;
+    s->rows_pg = st->rows_pg;
+    s->api_calls = st->api_calls;
+    s->seconds = secs;
+    s->complete = st->complete;
+    for (size_t k = from; k < l->n; k++)
+        s->by_cause[l->v[k].cause]++;
+}
+
+enum sfr_rc sfr_audit_run(struct sfr_run_ctx *ctx, const struct sfr_audit_opts *o,
+                          struct sfr_run *run, struct sfr_err *err)
+{
+    memset(run, 0, sizeof(*run));
+    snprintf(run->depth, sizeof(run->depth), "%s",
+             o->depth == SFR_DEPTH_COUNT ? "count" : "content");
+    snprintf(run->status, sizeof(run->status), "running");
+    run->complete = true;
+    time_t t0 = time(NULL);
+    strftime(run->started_at, sizeof(run->started_at), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t0));
+    enum sfr_rc rc = SFR_OK;
+    if (o->store && (rc = sfr_history_begin(ctx->conn, run, ctx->cfg->path, err)) != SFR_OK)
+        return rc;
+    int *idx = sfr_calloc((size_t)ctx->n + 1, sizeof(int));
+    int n = plan_objects(ctx, o->objects, idx, err);
+    if (n < 0) {
+        free(idx);
+        return SFR_EUSAGE;
+    }
+    run->objects = sfr_calloc((size_t)n + 1, sizeof(*run->objects));
+    struct sfr_check_opts co;
+    sfr_check_opts_defaults(&co);
+    co.depth = o->depth;
+    co.chunk_size = ctx->cfg->chunk_size;
+    co.bisect_factor = ctx->cfg->bisect_factor;
+    co.bisect_threshold = ctx->cfg->bisect_threshold;
+    co.jobs = o->jobs > 0 ? o->jobs : ctx->cfg->jobs;
+    co.audit_start_ms = now_ms();
+    co.progress = o->progress;
+    for (int k = 0; k < n && rc == SFR_OK; k++) {
+        int i = idx[k];
+        const char *name = ctx->proj[i].obj->name;
+        struct sfr_chunk_list prev = {0};
+        if (o->since_last)
+            rc = sfr_history_get_chunks(ctx->conn, name, &prev, err);
+        co.prev = o->since_last && prev.n > 0 ? &prev : NULL;
+        struct sfr_check_object cobj;
+        sfr_run_ctx_check_object(ctx, i, &cobj);
+        struct sfr_check_stats st;
+        memset(&st, 0, sizeof(st));
+        st.sf_max_mod_ms = st.pg_max_mod_ms = INT64_MIN;
+        size_t from = run->discs.n;
+        int64_t start = now_ms();
+        if (rc == SFR_OK)
+            rc = sfr_check_object(&cobj, &co, factory, ctx, &run->discs, &st, err);
+        if (rc == SFR_ELIMIT) {
+            sfr_log_warn("%s: stopped early: %s", name, err ? err->msg : "API limit");
+            run->complete = false;
+            for (size_t u = 0; u < st.not_covered.n; u++)
+                sfr_strv_take(&run->not_covered, sfr_asprintf("%s %s", name, st.not_covered.v[u]));
+            for (int u = k + 1; u < n; u++)
+                sfr_strv_take(&run->not_covered,
+                              sfr_asprintf("%s (all)", ctx->proj[idx[u]].obj->name));
+        }
+        if (rc == SFR_OK && !o->since_last)
+            rc = check_parents(ctx, i, &run->discs, err);
+        if (rc == SFR_OK && st.complete && o->store)
+            rc = sfr_history_put_chunks(ctx->conn, name, run->id, &st.chunks, err);
+        summarize(&run->objects[run->n_objects++], name, &st, &run->discs, from,
+                  (double)(now_ms() - start) / 1000.0);
+        run->api_calls += st.api_calls;
+        sfr_check_stats_cleanup(&st);
+        sfr_chunk_list_cleanup(&prev);
+    }
+    free(idx);
+    bool stopped = rc == SFR_ELIMIT;
+    if (stopped)
+        rc = SFR_OK;
+    snprintf(run->status, sizeof(run->status), "%s",
+             rc != SFR_OK       ? "failed"
+             : !run->complete   ? "partial"
+             : run->discs.n > 0 ? "discrepancies"
+                                : "clean");
+    time_t t1 = time(NULL);
+    strftime(run->finished_at, sizeof(run->finished_at), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t1));
+    if (o->store && run->id > 0) {
+        struct sfr_err e2;
+        if (sfr_history_finish(ctx->conn, run, &e2) != SFR_OK) {
+            sfr_log_err(&e2);
+            if (rc == SFR_OK) {
+                rc = e2.rc;
+                if (err)
+                    *err = e2;
+            }
+        }
+    }
+    return rc;
+}

@@ -1,0 +1,367 @@
+/* history.c — audit runs, discrepancies and chunk states stored in schema
+ * sfrecon (created by migrate.c), and two mirror queries the audit needs:
+ * orphaned references and column lengths. All values are parameters; all
+ * identifiers are quoted. */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sfrecon/canon.h"
+#include "sfrecon/history.h"
+#include "sfrecon/pg.h"
+
+json_object *sfr_report_json(const struct sfr_run *run);
+
+static enum sfr_rc cmd_ok(PGconn *c, PGresult *r, struct sfr_err *err, const char *what)
+{
+    ExecStatusType st = PQresultStatus(r);
+    enum sfr_rc rc = SFR_OK;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        rc = sfr_pg_error(r, c, err, "%s", what);
+    PQclear(r);
+    return rc;
+}
+
+enum sfr_rc sfr_history_begin(PGconn *c, struct sfr_run *run, const char *mapping,
+                              struct sfr_err *err)
+{
+    const char *params[2] = {run->depth, mapping};
+    PGresult *r = PQexecParams(c,
+                               "INSERT INTO sfrecon.audit_run (depth, mapping) VALUES ($1, $2) "
+                               "RETURNING id, to_char(started_at AT TIME ZONE 'UTC', "
+                               "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+                               2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return cmd_ok(c, r, err, "recording the audit run in sfrecon.audit_run");
+    run->id = atol(PQgetvalue(r, 0, 0));
+    snprintf(run->started_at, sizeof(run->started_at), "%s", PQgetvalue(r, 0, 1));
+    PQclear(r);
+    return SFR_OK;
+}
+
+static enum sfr_rc insert_disc(PGconn *c, long run_id, const struct sfr_discrepancy *d,
+                               struct sfr_err *err)
+{
+    json_object *fa = json_object_new_array();
+    for (int f = 0; f < d->n_fields; f++) {
+        json_object *fo = json_object_new_object();
+        json_object_object_add(fo, "name", json_object_new_string(d->fields[f].field));
+        json_object_object_add(fo, "sf", d->fields[f].sf_value
+                                             ? json_object_new_string(d->fields[f].sf_value)
+                                             : NULL);
+        json_object_object_add(fo, "pg", d->fields[f].pg_value
+                                             ? json_object_new_string(d->fields[f].pg_value)
+                                             : NULL);
+        json_object_array_add(fa, fo);
+    }
+    char id[32], pgid[32], sfm[32], pgm[32];
+    snprintf(id, sizeof(id), "%ld", run_id);
+    snprintf(pgid, sizeof(pgid), "%ld", d->pg_id);
+    if (d->sf_mod_ms != INT64_MIN)
+        sfr_format_datetime_pg(d->sf_mod_ms, sfm);
+    if (d->pg_mod_ms != INT64_MIN)
+        sfr_format_datetime_pg(d->pg_mod_ms, pgm);
+    const char *p[11] = {id,
+                         d->object,
+                         d->sfid,
+                         sfr_cause_name(d->cause),
+                         json_object_to_json_string_ext(fa, JSON_C_TO_STRING_PLAIN),
+                         d->detail ? d->detail : "",
+                         d->parent_object,
+                         d->parent_sfid,
+                         d->pg_id ? pgid : NULL,
+                         d->sf_mod_ms != INT64_MIN ? sfm : NULL,
+                         d->pg_mod_ms != INT64_MIN ? pgm : NULL};
+    PGresult *r = PQexecParams(
+        c,
+        "INSERT INTO sfrecon.discrepancy (run_id, object, sfid, cause, fields, detail, "
+        "parent_object, parent_sfid, pg_id, sf_modstamp, pg_modstamp) "
+        "VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11)",
+        11, NULL, p, NULL, NULL, 0);
+    json_object_put(fa);
+    return cmd_ok(c, r, err, "storing a discrepancy in sfrecon.discrepancy");
+}
+
+enum sfr_rc sfr_history_finish(PGconn *c, const struct sfr_run *run, struct sfr_err *err)
+{
+    enum sfr_rc rc = cmd_ok(c, PQexec(c, "BEGIN"), err, "BEGIN");
+    for (size_t i = 0; rc == SFR_OK && i < run->discs.n; i++)
+        rc = insert_disc(c, run->id, &run->discs.v[i], err);
+    if (rc == SFR_OK) {
+        json_object *j = sfr_report_json(run);
+        json_object *summary = NULL, *runo = NULL, *nc = NULL;
+        json_object_object_get_ex(j, "summary", &summary);
+        json_object_object_get_ex(j, "run", &runo);
+        json_object_object_get_ex(runo, "not_covered", &nc);
+        char id[32], calls[32], n[32];
+        snprintf(id, sizeof(id), "%ld", run->id);
+        snprintf(calls, sizeof(calls), "%ld", run->api_calls);
+        snprintf(n, sizeof(n), "%zu", run->discs.n);
+        long rows = 0;
+        for (int i = 0; i < run->n_objects; i++)
+            rows += run->objects[i].rows_sf;
+        char rows_s[32];
+        snprintf(rows_s, sizeof(rows_s), "%ld", rows);
+        struct sfr_buf objs = SFR_BUF_INIT;
+        sfr_buf_putc(&objs, '{');
+        for (int i = 0; i < run->n_objects; i++)
+            sfr_buf_printf(&objs, "%s\"%s\"", i ? "," : "", run->objects[i].object);
+        sfr_buf_putc(&objs, '}');
+        const char *p[7] = {id,
+                            run->status,
+                            calls,
+                            n,
+                            json_object_to_json_string_ext(summary, JSON_C_TO_STRING_PLAIN),
+                            json_object_to_json_string_ext(nc, JSON_C_TO_STRING_PLAIN),
+                            rows_s};
+        const char *p8[8] = {p[0], p[1], p[2], p[3], p[4], p[5], p[6], objs.data};
+        PGresult *r = PQexecParams(
+            c,
+            "UPDATE sfrecon.audit_run SET finished_at = now(), status = $2, api_calls = $3, "
+            "n_discrepancies = $4, summary = $5::jsonb, not_covered = $6::jsonb, "
+            "rows_compared = $7, objects = $8::text[] WHERE id = $1",
+            8, NULL, p8, NULL, NULL, 0);
+        rc = cmd_ok(c, r, err, "finishing the audit run in sfrecon.audit_run");
+        sfr_buf_cleanup(&objs);
+        json_object_put(j);
+    }
+    rc = cmd_ok(c, PQexec(c, rc == SFR_OK ? "COMMIT" : "ROLLBACK"), rc == SFR_OK ? err : NULL,
+                "COMMIT") == SFR_OK
+             ? rc
+             : SFR_EPG;
+    return rc;
+}
+
+static enum sfr_rc load_summary(const char *js, struct sfr_run *run)
+{
+    json_object *a = json_tokener_parse(js ? js : "[]");
+    if (a == NULL || !json_object_is_type(a, json_type_array)) {
+        json_object_put(a);
+        return SFR_OK;
+    }
+    run->n_objects = (int)json_object_array_length(a);
+    run->objects = sfr_calloc((size_t)run->n_objects, sizeof(*run->objects));
+    for (int i = 0; i < run->n_objects; i++) {
+        json_object *o = json_object_array_get_idx(a, (size_t)i), *v;
+        struct sfr_object_summary *s = &run->objects[i];
+        s->object = sfr_strdup(json_object_object_get_ex(o, "object", &v)
+                                   ? json_object_get_string(v)
+                                   : "?");
+        if (json_object_object_get_ex(o, "rows_sf", &v))
+            s->rows_sf = (long)json_object_get_int64(v);
+        if (json_object_object_get_ex(o, "rows_pg", &v))
+            s->rows_pg = (long)json_object_get_int64(v);
+        if (json_object_object_get_ex(o, "api_calls", &v))
+            s->api_calls = (long)json_object_get_int64(v);
+        if (json_object_object_get_ex(o, "seconds", &v))
+            s->seconds = json_object_get_double(v);
+        s->complete = !json_object_object_get_ex(o, "complete", &v) || json_object_get_boolean(v);
+        json_object *bc;
+        if (json_object_object_get_ex(o, "by_cause", &bc))
+            for (int c = 0; c < SFR_CAUSE_N; c++)
+                if (json_object_object_get_ex(bc, sfr_cause_name((enum sfr_cause)c), &v))
+                    s->by_cause[c] = (long)json_object_get_int64(v);
+    }
+    json_object_put(a);
+    return SFR_OK;
+}
+
+static void load_fields(struct sfr_discrepancy *d, const char *js)
+{
+    json_object *a = json_tokener_parse(js);
+    for (size_t i = 0; a != NULL && i < json_object_array_length(a); i++) {
+        json_object *f = json_object_array_get_idx(a, i), *n, *s, *p;
+        json_object_object_get_ex(f, "name", &n);
+        json_object_object_get_ex(f, "sf", &s);
+        json_object_object_get_ex(f, "pg", &p);
+        sfr_discrepancy_add_field(d, json_object_get_string(n), s ? json_object_get_string(s) : NULL,
+                                  p ? json_object_get_string(p) : NULL);
+    }
+    json_object_put(a);
+}
+
+enum sfr_rc sfr_history_load(PGconn *c, long id, struct sfr_run *run, struct sfr_err *err)
+{
+    memset(run, 0, sizeof(*run));
+    char ids[32];
+    snprintf(ids, sizeof(ids), "%ld", id);
+    const char *p[1] = {ids};
+    PGresult *r = PQexecParams(
+        c,
+        "SELECT id, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+        "coalesce(to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),''), "
+        "status, coalesce(depth,''), api_calls, coalesce(summary::text,'[]'), "
+        "coalesce(not_covered::text,'[]') FROM sfrecon.audit_run "
+        "WHERE ($1::bigint <= 0 OR id = $1::bigint) ORDER BY id DESC LIMIT 1",
+        1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return cmd_ok(c, r, err, "reading sfrecon.audit_run");
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return id > 0 ? sfr_err_set(err, SFR_ENOTFOUND, "audit run %ld not found", id)
+                      : sfr_err_set(err, SFR_ENOTFOUND, "no audit run stored yet");
+    }
+    run->id = atol(PQgetvalue(r, 0, 0));
+    snprintf(run->started_at, sizeof(run->started_at), "%s", PQgetvalue(r, 0, 1));
+    snprintf(run->finished_at, sizeof(run->finished_at), "%s", PQgetvalue(r, 0, 2));
+    snprintf(run->status, sizeof(run->status), "%s", PQgetvalue(r, 0, 3));
+    snprintf(run->depth, sizeof(run->depth), "%s", PQgetvalue(r, 0, 4));
+    run->api_calls = atol(PQgetvalue(r, 0, 5));
+    load_summary(PQgetvalue(r, 0, 6), run);
+    json_object *nc = json_tokener_parse(PQgetvalue(r, 0, 7));
+    for (size_t i = 0; nc != NULL && i < json_object_array_length(nc); i++)
+        sfr_strv_push(&run->not_covered, json_object_get_string(json_object_array_get_idx(nc, i)));
+    json_object_put(nc);
+    run->complete = run->not_covered.n == 0;
+    PQclear(r);
+    snprintf(ids, sizeof(ids), "%ld", run->id);
+    r = PQexecParams(c,
+                     "SELECT object, sfid, cause, fields::text, detail, parent_object, "
+                     "parent_sfid, coalesce(pg_id, 0) FROM sfrecon.discrepancy WHERE run_id = $1 "
+                     "ORDER BY id",
+                     1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return cmd_ok(c, r, err, "reading sfrecon.discrepancy");
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct sfr_discrepancy d;
+        memset(&d, 0, sizeof(d));
+        d.object = sfr_strdup(PQgetvalue(r, i, 0));
+        d.sfid = sfr_strdup(PQgetvalue(r, i, 1));
+        if (!sfr_cause_parse(PQgetvalue(r, i, 2), &d.cause))
+            d.cause = SFR_CAUSE_FIELD_MISMATCH;
+        load_fields(&d, PQgetvalue(r, i, 3));
+        d.detail = sfr_strdup(PQgetvalue(r, i, 4));
+        d.parent_object = PQgetisnull(r, i, 5) ? NULL : sfr_strdup(PQgetvalue(r, i, 5));
+        d.parent_sfid = PQgetisnull(r, i, 6) ? NULL : sfr_strdup(PQgetvalue(r, i, 6));
+        d.pg_id = atol(PQgetvalue(r, i, 7));
+        d.sf_mod_ms = d.pg_mod_ms = INT64_MIN;
+        sfr_disc_list_push(&run->discs, &d);
+    }
+    PQclear(r);
+    return SFR_OK;
+}
+
+static int64_t ms_or_min(PGresult *r, int i, int col)
+{
+    int64_t ms;
+    if (PQgetisnull(r, i, col))
+        return INT64_MIN;
+    const char *v = PQgetvalue(r, i, col);
+    return sfr_parse_datetime_ms(v, strlen(v), &ms) ? ms : INT64_MIN;
+}
+
+enum sfr_rc sfr_history_get_chunks(PGconn *c, const char *object, struct sfr_chunk_list *out,
+                                   struct sfr_err *err)
+{
+    const char *p[1] = {object};
+    PGresult *r = PQexecParams(c,
+                               "SELECT lo, hi, sf_count, pg_count, sf_max_mod, pg_max_mod "
+                               "FROM sfrecon.chunk_digest WHERE object = $1 "
+                               "ORDER BY lo COLLATE \"C\"",
+                               1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return cmd_ok(c, r, err, "reading sfrecon.chunk_digest");
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *lo = PQgetvalue(r, i, 0);
+        sfr_chunk_list_push(out, *lo ? lo : NULL, PQgetisnull(r, i, 1) ? NULL : PQgetvalue(r, i, 1),
+                            atol(PQgetvalue(r, i, 2)), atol(PQgetvalue(r, i, 3)),
+                            ms_or_min(r, i, 4), ms_or_min(r, i, 5));
+    }
+    PQclear(r);
+    return SFR_OK;
+}
+
+enum sfr_rc sfr_history_put_chunks(PGconn *c, const char *object, long run_id,
+                                   const struct sfr_chunk_list *chunks, struct sfr_err *err)
+{
+    enum sfr_rc rc = cmd_ok(c, PQexec(c, "BEGIN"), err, "BEGIN");
+    const char *p0[1] = {object};
+    if (rc == SFR_OK)
+        rc = cmd_ok(c,
+                    PQexecParams(c, "DELETE FROM sfrecon.chunk_digest WHERE object = $1", 1, NULL,
+                                 p0, NULL, NULL, 0),
+                    err, "clearing sfrecon.chunk_digest");
+    char run[32];
+    snprintf(run, sizeof(run), "%ld", run_id);
+    for (size_t i = 0; rc == SFR_OK && i < chunks->n; i++) {
+        const struct sfr_chunk_state *s = &chunks->v[i];
+        char sc[32], pc[32], sm[32], pm[32];
+        snprintf(sc, sizeof(sc), "%ld", s->sf_count);
+        snprintf(pc, sizeof(pc), "%ld", s->pg_count);
+        if (s->sf_max_ms != INT64_MIN)
+            sfr_format_datetime_pg(s->sf_max_ms, sm);
+        if (s->pg_max_ms != INT64_MIN)
+            sfr_format_datetime_pg(s->pg_max_ms, pm);
+        const char *p[8] = {object, s->lo ? s->lo : "", s->hi, sc, pc,
+                            s->sf_max_ms != INT64_MIN ? sm : NULL,
+                            s->pg_max_ms != INT64_MIN ? pm : NULL, run};
+        rc = cmd_ok(c,
+                    PQexecParams(c,
+                                 "INSERT INTO sfrecon.chunk_digest (object, lo, hi, sf_count, "
+                                 "pg_count, sf_max_mod, pg_max_mod, run_id) VALUES "
+                                 "($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (object, lo) DO UPDATE "
+                                 "SET hi = EXCLUDED.hi, sf_count = EXCLUDED.sf_count, "
+                                 "pg_count = EXCLUDED.pg_count, sf_max_mod = EXCLUDED.sf_max_mod, "
+                                 "pg_max_mod = EXCLUDED.pg_max_mod, run_id = EXCLUDED.run_id",
+                                 8, NULL, p, NULL, NULL, 0),
+                    err, "storing sfrecon.chunk_digest");
+    }
+    if (cmd_ok(c, PQexec(c, rc == SFR_OK ? "COMMIT" : "ROLLBACK"), NULL, "") != SFR_OK &&
+        rc == SFR_OK)
+        rc = sfr_err_set(err, SFR_EPG, "committing sfrecon.chunk_digest failed");
+    return rc;
+}
+
+enum sfr_rc sfr_history_column_lengths(PGconn *c, const struct sfr_projection *p, int *len,
+                                       struct sfr_err *err)
+{
+    const char *params[2] = {p->schema, p->obj->table};
+    PGresult *r = PQexecParams(c,
+                               "SELECT column_name, coalesce(character_maximum_length, 0) "
+                               "FROM information_schema.columns "
+                               "WHERE table_schema = $1 AND table_name = $2",
+                               2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return cmd_ok(c, r, err, "reading mirror column lengths");
+    for (int i = 0; i < p->n_fields; i++) {
+        len[i] = 0;
+        for (int k = 0; k < PQntuples(r); k++)
+            if (strcmp(PQgetvalue(r, k, 0), p->fields[i]->column) == 0)
+                len[i] = atoi(PQgetvalue(r, k, 1));
+    }
+    PQclear(r);
+    return SFR_OK;
+}
+
+enum sfr_rc sfr_history_orphans(PGconn *c, const char *schema, const char *child_table,
+                                const char *column, const char *parent_table, sfr_orphan_cb cb,
+                                void *ctx, struct sfr_err *err)
+{
+    struct sfr_buf q = SFR_BUF_INIT, ct = SFR_BUF_INIT, pt = SFR_BUF_INIT, col = SFR_BUF_INIT;
+    sfr_pg_qualified_append(&ct, schema, child_table);
+    sfr_pg_qualified_append(&pt, schema, parent_table);
+    sfr_pg_ident_append(&col, column);
+    /* 15-character values are type mismatches, reported by the content check */
+    sfr_buf_printf(&q,
+                   "SELECT c.sfid, c.%s, c.id FROM %s c WHERE c.%s IS NOT NULL AND c.%s <> '' "
+                   "AND length(c.%s) <> 15 AND c.sfid IS NOT NULL "
+                   "AND NOT coalesce(c.isdeleted, false) "
+                   "AND NOT EXISTS (SELECT 1 FROM %s p WHERE p.sfid = c.%s) ORDER BY c.sfid",
+                   col.data, ct.data, col.data, col.data, col.data, pt.data, col.data);
+    PGresult *r = PQexec(c, q.data);
+    enum sfr_rc rc = SFR_OK;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = sfr_pg_error(r, c, err, "checking %s.%s references to %s", child_table, column,
+                          parent_table);
+    } else {
+        for (int i = 0; i < PQntuples(r); i++)
+            cb(ctx, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), atol(PQgetvalue(r, i, 2)));
+    }
+    PQclear(r);
+    sfr_buf_cleanup(&q);
+    sfr_buf_cleanup(&ct);
+    sfr_buf_cleanup(&pt);
+    sfr_buf_cleanup(&col);
+    return rc;
+}
