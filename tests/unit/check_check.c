@@ -1,0 +1,445 @@
+/* check_check.c — the classifier (every cause) and the checker over the
+ * in-memory side (both depths, several chunks, parallel jobs). */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sfrecon/check.h"
+#include "sfrecon/config.h"
+
+#define ORG "tests/sfemu/org/sample-org.json"
+
+static struct sfr_schema schema;
+
+static void load_org(void)
+{
+    struct sfr_err err;
+    const char *names[] = {"Account", "Opportunity", "Invoice__c", "Contact"};
+    ck_assert_msg(sfr_schema_load(ORG, names, 4, &schema, &err) == SFR_OK, "%s", err.msg);
+}
+
+static void free_org(void) { sfr_schema_cleanup(&schema); }
+
+/* One classifier case: a single differing field of an object. */
+struct ccase {
+    const char *object, *field, *sf, *pg;
+    int64_t sf_mod, pg_mod;
+    const char *lastop;
+    int dup;
+    bool read_write;
+    int col_len;
+    int want; /* enum sfr_cause, -1 = no discrepancy */
+};
+
+static const struct ccase ccases[] = {
+    {"Account", "Name", "Acme Corporation", "Acme Corpo", 1000, 1000, "SYNCED", 1, false, 0,
+     SFR_CAUSE_TRUNCATION},
+    {"Account", "Name", "Acme Corporation", "Acme Corpo", 1000, 1000, "SYNCED", 1, false, 10,
+     SFR_CAUSE_TRUNCATION},
+    {"Account", "Name", "Acme", "Acme", 1000, 1000, "SYNCED", 1, false, 0, -1},
+    {"Account", "Name", "Acme", "Acne", 1000, 1000, "SYNCED", 1, false, 0,
+     SFR_CAUSE_FIELD_MISMATCH},
+    {"Account", "Name", "Acme New", "Acme Old", 2000, 1000, "SYNCED", 1, false, 0,
+     SFR_CAUSE_STALE},
+    {"Account", "Name", "Acme New", "Acme Mine", 2000, 1000, "PENDING", 1, true, 0,
+     SFR_CAUSE_CONFLICT},
+    {"Account", "Name", "Acme", "Acme Mine", 1000, 1000, "FAILED", 1, true, 0,
+     SFR_CAUSE_SYNC_ERROR},
+    {"Account", "Name", "Acme", "Acme", 1000, 1000, "SYNCED", 2, false, 0, SFR_CAUSE_DUPLICATE},
+    {"Account", "ParentId", "001D000000IRFmaIAH", "001D000000IRFma", 1000, 1000, "SYNCED", 1,
+     false, 0, SFR_CAUSE_TYPE_MISMATCH},
+    {"Account", "ParentId", "001D000000IRFmaIAH", "001D000000IRFmbIAH", 1000, 1000, "SYNCED", 1,
+     false, 0, SFR_CAUSE_FIELD_MISMATCH},
+    {"Opportunity", "Amount", "1234.56", "1235", 1000, 1000, "SYNCED", 1, false, 0,
+     SFR_CAUSE_TYPE_MISMATCH},
+    {"Opportunity", "Amount", "1234.5", "1234.50", 1000, 1000, "SYNCED", 1, false, 0, -1},
+    {"Opportunity", "Amount", "1234.56", "99.1", 1000, 1000, "SYNCED", 1, false, 0,
+     SFR_CAUSE_FIELD_MISMATCH},
+    {"Invoice__c", "Issued_At__c", "2024-03-01T10:00:00.000+0000", "2024-03-01 12:00:00", 1000,
+     1000, "SYNCED", 1, false, 0, SFR_CAUSE_TYPE_MISMATCH},
+    {"Invoice__c", "Issued_At__c", "2024-03-01T10:00:00.000+0000", "2024-03-01 10:00:00", 1000,
+     1000, "SYNCED", 1, false, 0, -1},
+    {"Invoice__c", "Tags__c", "Export;Priority", "Priority;Export", 1000, 1000, "SYNCED", 1,
+     false, 0, -1},
+};
+
+static struct sfr_record *mkrec(const struct sfr_projection *p, int fi, const char *v,
+                                int64_t mod)
+{
+    struct sfr_record *r = calloc(1, sizeof(*r));
+    r->sfid = strdup("001000000000001AAA");
+    r->n_values = p->n_fields;
+    r->values = calloc((size_t)p->n_fields, sizeof(char *));
+    r->values[0] = strdup(r->sfid);
+    if (fi > 0)
+        r->values[fi] = v ? strdup(v) : NULL;
+    r->mod_ms = mod;
+    return r;
+}
+
+START_TEST(test_classify)
+{
+    const struct ccase *c = &ccases[_i];
+    const struct sfr_object *obj = sfr_schema_object(&schema, c->object);
+    ck_assert_ptr_nonnull(obj);
+    const char *fields[] = {c->field};
+    struct sfr_projection p;
+    sfr_projection_init(&p, obj, fields, 1, "salesforce", NULL);
+    int fi = -1;
+    for (int i = 0; i < p.n_fields; i++)
+        if (strcmp(p.fields[i]->name, c->field) == 0)
+            fi = i;
+    ck_assert_int_gt(fi, 0);
+    struct sfr_record *sf = mkrec(&p, fi, c->sf, c->sf_mod);
+    struct sfr_record *pg = mkrec(&p, fi, c->pg, c->pg_mod);
+    pg->hc_lastop = strdup(c->lastop);
+    pg->dup_count = c->dup;
+    pg->pg_id = 7;
+    struct sfr_mapping map;
+    memset(&map, 0, sizeof(map));
+    map.access = c->read_write ? SFR_ACCESS_READ_WRITE : SFR_ACCESS_READ_ONLY;
+    int *lens = calloc((size_t)p.n_fields, sizeof(int));
+    lens[fi] = c->col_len;
+    struct sfr_check_object co = {&p, &map, NULL, lens};
+    struct sfr_discrepancy d;
+    bool differs = sfr_classify(&co, sf, pg, &d);
+    if (c->want < 0) {
+        ck_assert_msg(!differs, "case %d: unexpected %s: %s", _i, sfr_cause_name(d.cause),
+                      d.detail);
+    } else {
+        ck_assert_msg(differs, "case %d: no discrepancy", _i);
+        ck_assert_msg((int)d.cause == c->want, "case %d: got %s (%s), want %s", _i,
+                      sfr_cause_name(d.cause), d.detail, sfr_cause_name(c->want));
+        ck_assert_ptr_nonnull(d.detail);
+        ck_assert_str_eq(d.object, c->object);
+        sfr_discrepancy_cleanup(&d);
+    }
+    sfr_record_cleanup(sf);
+    sfr_record_cleanup(pg);
+    free(sf);
+    free(pg);
+    free(lens);
+    sfr_projection_cleanup(&p);
+}
+END_TEST
+
+START_TEST(test_classify_missing)
+{
+    const struct sfr_object *obj = sfr_schema_object(&schema, "Account");
+    const char *fields[] = {"Name", "IsDeleted"};
+    struct sfr_projection p;
+    sfr_projection_init(&p, obj, fields, 2, "salesforce", NULL);
+    int fn = 1;
+    struct sfr_record *sf = mkrec(&p, fn, "Acme", 1000);
+    struct sfr_record *pg = mkrec(&p, fn, "Acme", 1000);
+    struct sfr_check_object co = {&p, NULL, NULL, NULL};
+    struct sfr_discrepancy d;
+    ck_assert(sfr_classify(&co, sf, NULL, &d));
+    ck_assert_int_eq(d.cause, SFR_CAUSE_MISSING_IN_PG);
+    sfr_discrepancy_cleanup(&d);
+    ck_assert(sfr_classify(&co, NULL, pg, &d));
+    ck_assert_int_eq(d.cause, SFR_CAUSE_MISSING_IN_SF);
+    sfr_discrepancy_cleanup(&d);
+    /* a record deleted in Salesforce (queryAll) is missing there */
+    ck_assert_int_ge(p.idx_isdeleted, 0);
+    sf->values[p.idx_isdeleted] = strdup("true");
+    ck_assert(sfr_classify(&co, sf, pg, &d));
+    ck_assert_int_eq(d.cause, SFR_CAUSE_MISSING_IN_SF);
+    sfr_discrepancy_cleanup(&d);
+    sfr_record_cleanup(sf);
+    sfr_record_cleanup(pg);
+    free(sf);
+    free(pg);
+    sfr_projection_cleanup(&p);
+}
+END_TEST
+
+/* ---- the checker over two memory sides ---- */
+
+struct pair {
+    struct sfr_side *sf, *pg;
+    int made;
+};
+
+/* Memory sides cannot be shared between threads, but these tests only read
+ * them after setup; the factory hands out borrowed wrappers via a clone. */
+static struct sfr_side *clone_side(struct sfr_side *src, enum sfr_canon_src kind,
+                                   const struct sfr_projection *p);
+
+static struct sfr_side *g_sf, *g_pg;
+static const struct sfr_projection *g_p;
+
+static enum sfr_rc factory(void *ctx, struct sfr_side **sf, struct sfr_side **pg,
+                           struct sfr_err *err)
+{
+    (void)err;
+    struct pair *pr = ctx;
+    pr->made++;
+    *sf = clone_side(g_sf, SFR_SRC_SF, g_p);
+    *pg = clone_side(g_pg, SFR_SRC_PG, g_p);
+    return SFR_OK;
+}
+
+/* The dataset: n accounts with deterministic ids; faults applied by callers. */
+static void fill(struct sfr_side *s, const struct sfr_projection *p, int n, bool pg)
+{
+    for (int i = 0; i < n; i++) {
+        const char *v[8] = {0};
+        char id[19], name[32];
+        snprintf(id, sizeof(id), "001G0%010dAAA", i * 7 + 1);
+        snprintf(name, sizeof(name), "Account %d", i);
+        v[0] = id;
+        for (int k = 1; k < p->n_fields; k++) {
+            if (strcmp(p->fields[k]->name, "Name") == 0)
+                v[k] = name;
+            else if (k == p->idx_modstamp)
+                v[k] = pg ? "2024-01-01 00:00:00.123" : "2024-01-01T00:00:00.123+0000";
+        }
+        sfr_memside_put(s, p, v);
+    }
+}
+
+static void put_one(struct sfr_side *s, const struct sfr_projection *p, int i, const char *name,
+                    bool pg)
+{
+    const char *v[8] = {0};
+    char id[19];
+    snprintf(id, sizeof(id), "001G0%010dAAA", i * 7 + 1);
+    v[0] = id;
+    for (int k = 1; k < p->n_fields; k++) {
+        if (strcmp(p->fields[k]->name, "Name") == 0)
+            v[k] = name;
+        else if (k == p->idx_modstamp)
+            v[k] = pg ? "2024-01-01 00:00:00.123" : "2024-01-01T00:00:00.123+0000";
+    }
+    sfr_memside_put(s, p, v);
+}
+
+static struct sfr_side *clone_side(struct sfr_side *src, enum sfr_canon_src kind,
+                                   const struct sfr_projection *p)
+{
+    /* copy every row through stream + fetch */
+    struct sfr_side *dst = sfr_memside_new(kind);
+    struct sfr_strv ids = {0};
+    long total = 0;
+    struct sfr_err err;
+    if (src->ops->boundaries(src, p, 1, &ids, &total, &err) != SFR_OK)
+        return dst;
+    struct fetchctx {
+        struct sfr_side *dst;
+        const struct sfr_projection *p;
+    } fc = {dst, p};
+    int put(void *c, const struct sfr_record *r);
+    src->ops->fetch(src, p, (const char *const *)ids.v, (int)ids.n, put, &fc, &err);
+    sfr_strv_cleanup(&ids);
+    return dst;
+}
+
+int put(void *c, const struct sfr_record *r)
+{
+    struct {
+        struct sfr_side *dst;
+        const struct sfr_projection *p;
+    } *fc = c;
+    sfr_memside_put(fc->dst, fc->p, (const char *const *)r->values);
+    return 0;
+}
+
+static void run_checker(enum sfr_depth depth, int jobs, long chunk, struct sfr_disc_list *out,
+                        struct sfr_check_stats *st)
+{
+    struct sfr_check_opts o;
+    sfr_check_opts_defaults(&o);
+    o.depth = depth;
+    o.jobs = jobs;
+    o.chunk_size = chunk;
+    o.bisect_factor = 4;
+    o.bisect_threshold = 50;
+    struct sfr_check_object co = {g_p, NULL, NULL, NULL};
+    struct pair pr = {0};
+    struct sfr_err err;
+    memset(st, 0, sizeof(*st));
+    ck_assert_msg(sfr_check_object(&co, &o, factory, &pr, out, st, &err) == SFR_OK, "%s",
+                  err.msg);
+}
+
+static int count_cause(const struct sfr_disc_list *l, enum sfr_cause c, const char *sfid)
+{
+    int n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].cause == c && (sfid == NULL || strcmp(l->v[i].sfid, sfid) == 0))
+            n++;
+    return n;
+}
+
+static const struct {
+    enum sfr_depth depth;
+    int jobs;
+    long chunk;
+} checker_cases[] = {
+    {SFR_DEPTH_CONTENT, 1, 100000},
+    {SFR_DEPTH_CONTENT, 2, 97},
+    {SFR_DEPTH_CONTENT, 3, 1000},
+};
+
+START_TEST(test_checker)
+{
+    const struct sfr_object *obj = sfr_schema_object(&schema, "Account");
+    const char *fields[] = {"Name"};
+    struct sfr_projection p;
+    sfr_projection_init(&p, obj, fields, 1, "salesforce", NULL);
+    g_p = &p;
+    g_sf = sfr_memside_new(SFR_SRC_SF);
+    g_pg = sfr_memside_new(SFR_SRC_PG);
+    fill(g_sf, &p, 3000, false);
+    fill(g_pg, &p, 3000, true);
+    /* faults: one missing in pg, one extra in pg, one changed name */
+    char gone[19], extra[19], changed[19];
+    snprintf(gone, sizeof(gone), "001G0%010dAAA", 1234 * 7 + 1);
+    snprintf(changed, sizeof(changed), "001G0%010dAAA", 2999 * 7 + 1);
+    sfr_memside_remove(g_pg, gone);
+    put_one(g_pg, &p, 5000, "Ghost", true);
+    snprintf(extra, sizeof(extra), "001G0%010dAAA", 5000 * 7 + 1);
+    put_one(g_pg, &p, 2999, "Renamed", true);
+
+    struct sfr_disc_list out = {0};
+    struct sfr_check_stats st;
+    run_checker(checker_cases[_i].depth, checker_cases[_i].jobs, checker_cases[_i].chunk, &out,
+                &st);
+    ck_assert_msg(out.n == 3, "case %d: %zu discrepancies", _i, out.n);
+    ck_assert_int_eq(count_cause(&out, SFR_CAUSE_MISSING_IN_PG, gone), 1);
+    ck_assert_int_eq(count_cause(&out, SFR_CAUSE_MISSING_IN_SF, extra), 1);
+    ck_assert_int_eq(count_cause(&out, SFR_CAUSE_FIELD_MISMATCH, changed), 1);
+    ck_assert(st.complete);
+    sfr_disc_list_cleanup(&out);
+    sfr_check_stats_cleanup(&st);
+
+    /* clean after removing the faults */
+    sfr_memside_remove(g_pg, extra);
+    put_one(g_pg, &p, 2999, "Account 2999", true);
+    put_one(g_pg, &p, 1234, "Account 1234", true);
+    run_checker(checker_cases[_i].depth, checker_cases[_i].jobs, checker_cases[_i].chunk, &out,
+                &st);
+    ck_assert_msg(out.n == 0, "case %d: clean sides gave %zu", _i, out.n);
+    sfr_disc_list_cleanup(&out);
+    sfr_check_stats_cleanup(&st);
+    sfr_side_free(g_sf);
+    sfr_side_free(g_pg);
+    sfr_projection_cleanup(&p);
+}
+END_TEST
+
+START_TEST(test_incremental)
+{
+    const struct sfr_object *obj = sfr_schema_object(&schema, "Account");
+    const char *fields[] = {"Name"};
+    struct sfr_projection p;
+    sfr_projection_init(&p, obj, fields, 1, "salesforce", NULL);
+    g_p = &p;
+    g_sf = sfr_memside_new(SFR_SRC_SF);
+    g_pg = sfr_memside_new(SFR_SRC_PG);
+    fill(g_sf, &p, 1000, false);
+    fill(g_pg, &p, 1000, true);
+    struct sfr_disc_list out = {0};
+    struct sfr_check_stats st;
+    run_checker(SFR_DEPTH_CONTENT, 2, 100, &out, &st);
+    ck_assert_int_eq(out.n, 0);
+    ck_assert_int_ge(st.chunks.n, 10);
+    struct sfr_chunk_list prev = st.chunks;
+    memset(&st.chunks, 0, sizeof(st.chunks));
+    sfr_check_stats_cleanup(&st);
+
+    struct sfr_check_opts o;
+    sfr_check_opts_defaults(&o);
+    o.prev = &prev;
+    struct sfr_check_object co = {&p, NULL, NULL, NULL};
+    struct pair pr = {0};
+    struct sfr_err err;
+    memset(&st, 0, sizeof(st));
+    ck_assert(sfr_check_object(&co, &o, factory, &pr, &out, &st, &err) == SFR_OK);
+    ck_assert(st.unchanged);
+    ck_assert_int_eq(out.n, 0);
+    sfr_check_stats_cleanup(&st);
+
+    /* a change made since: newer modstamp in Salesforce */
+    const char *v[4] = {0};
+    char id[19];
+    snprintf(id, sizeof(id), "001G0%010dAAA", 500 * 7 + 1);
+    v[0] = id;
+    v[1] = "Changed";
+    v[p.idx_modstamp] = "2024-02-01T00:00:00.000+0000";
+    sfr_memside_put(g_sf, &p, v);
+    memset(&st, 0, sizeof(st));
+    ck_assert(sfr_check_object(&co, &o, factory, &pr, &out, &st, &err) == SFR_OK);
+    ck_assert(!st.unchanged);
+    ck_assert_int_eq(out.n, 1);
+    ck_assert_int_eq(count_cause(&out, SFR_CAUSE_STALE, id), 1);
+    ck_assert_int_lt(st.rows_sf, 1000); /* only the moved chunk was re-hashed */
+    sfr_disc_list_cleanup(&out);
+    sfr_check_stats_cleanup(&st);
+    sfr_chunk_list_cleanup(&prev);
+    sfr_side_free(g_sf);
+    sfr_side_free(g_pg);
+    sfr_projection_cleanup(&p);
+}
+END_TEST
+
+/* Count depth sees what moves counts or modstamps: a missing row and a newer
+ * Salesforce version, found by bisection with few digest calls. */
+static const int count_jobs[] = {1, 2};
+
+START_TEST(test_checker_count)
+{
+    const struct sfr_object *obj = sfr_schema_object(&schema, "Account");
+    const char *fields[] = {"Name"};
+    struct sfr_projection p;
+    sfr_projection_init(&p, obj, fields, 1, "salesforce", NULL);
+    g_p = &p;
+    g_sf = sfr_memside_new(SFR_SRC_SF);
+    g_pg = sfr_memside_new(SFR_SRC_PG);
+    fill(g_sf, &p, 5000, false);
+    fill(g_pg, &p, 5000, true);
+    char gone[19], newer[19];
+    snprintf(gone, sizeof(gone), "001G0%010dAAA", 4321 * 7 + 1);
+    snprintf(newer, sizeof(newer), "001G0%010dAAA", 17 * 7 + 1);
+    sfr_memside_remove(g_pg, gone);
+    const char *v[4] = {0};
+    v[0] = newer;
+    v[1] = "Renamed in Salesforce";
+    v[p.idx_modstamp] = "2024-02-01T00:00:00.000+0000";
+    sfr_memside_put(g_sf, &p, v);
+    struct sfr_disc_list out = {0};
+    struct sfr_check_stats st;
+    run_checker(SFR_DEPTH_COUNT, count_jobs[_i], 100, &out, &st);
+    ck_assert_int_eq(out.n, 2);
+    ck_assert_int_eq(count_cause(&out, SFR_CAUSE_MISSING_IN_PG, gone), 1);
+    ck_assert_int_eq(count_cause(&out, SFR_CAUSE_STALE, newer), 1);
+    ck_assert_int_gt(st.ranges_bisected, 0);
+    ck_assert_int_lt(st.rows_sf, 5000); /* only the leaf ranges were streamed */
+    sfr_disc_list_cleanup(&out);
+    sfr_check_stats_cleanup(&st);
+    sfr_side_free(g_sf);
+    sfr_side_free(g_pg);
+    sfr_projection_cleanup(&p);
+}
+END_TEST
+
+Suite *check_suite(void)
+{
+    Suite *s = suite_create("check");
+    TCase *tc = tcase_create("classify");
+    tcase_add_unchecked_fixture(tc, load_org, free_org);
+    tcase_add_loop_test(tc, test_classify, 0, (int)(sizeof(ccases) / sizeof(ccases[0])));
+    tcase_add_test(tc, test_classify_missing);
+    suite_add_tcase(s, tc);
+    TCase *tk = tcase_create("checker");
+    tcase_set_timeout(tk, 60);
+    tcase_add_unchecked_fixture(tk, load_org, free_org);
+    tcase_add_loop_test(tk, test_checker, 0,
+                        (int)(sizeof(checker_cases) / sizeof(checker_cases[0])));
+    tcase_add_test(tk, test_incremental);
+    tcase_add_loop_test(tk, test_checker_count, 0, 2);
+    suite_add_tcase(s, tk);
+    return s;
+}
