@@ -24,6 +24,8 @@ EMU_SRC  := $(wildcard tests/sfemu/*.c)
 UNIT_SRC := $(wildcard tests/unit/check_*.c)
 GEN_SRC  := $(wildcard tests/orggen/*.c)
 GEN_OBJ  := $(GEN_SRC:%.c=$(BUILD)/obj/%.o)
+BENCH_SRC:= $(wildcard tests/bench/*.c)
+BENCH_OBJ:= $(BENCH_SRC:%.c=$(BUILD)/obj/%.o)
 
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -50,6 +52,9 @@ $(BUILD)/sfrecon: $(BUILD)/obj/src/main.o $(BUILD)/libsfr.a
 
 $(BUILD)/sfemu: $(EMU_OBJ) $(BUILD)/libsfrcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(EMULIBS)
+
+$(BUILD)/sfrbench: $(BENCH_OBJ) $(BUILD)/libsfr.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/orggen: $(GEN_OBJ) $(BUILD)/libsfr.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -86,7 +91,7 @@ demo: deps
 	sh scripts/demo.sh
 
 bench: deps
-	$(MAKE) all
+	$(MAKE) all $(BUILD)/sfrbench
 	sh scripts/bench.sh
 
 lint:
@@ -95,4 +100,4 @@ lint:
 clean:
 	rm -rf build
 
--include $(GEN_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(EMU_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/obj/src/main.d
+-include $(BENCH_OBJ:.o=.d) $(GEN_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(EMU_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/obj/src/main.d

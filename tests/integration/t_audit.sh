@@ -1,0 +1,114 @@
+# audit end to end: generated orgs with every cause (two seeds) are audited and
+# every injected fault is found with the right cause and nothing else; a clean
+# org exits 0; count depth, incremental re-runs, stored reports, the API budget,
+# a Postgres source and configuration errors.
+. "$TOP/tests/integration/lib.sh"
+MAP="$TOP/tests/data/mapping-sample.json"
+ORG="$TOP/tests/sfemu/org/sample-org.json"
+ORGGEN="$TOP/$BUILD/orggen"
+start_sfemu
+export SF_LOGIN_URL="$SFEMU_URL" SF_USERNAME=admin@example.com SF_PASSWORD=password \
+       SF_CLIENT_ID=test SF_CLIENT_SECRET=test SF_RETRY_BASE_MS=10 SF_BULK_POLL_MS=10
+
+# found FILE: (object,sfid,cause) of a CSV audit report, sorted and unique
+found() {
+    grep -E '^[0-9]+,[A-Za-z_]+,[0-9A-Za-z]{15,18},[a-z_]+,' "$1" | cut -d, -f2-4 | sort -u
+}
+expected() { tail -n +2 "$1" | cut -d, -f1-3 | sort -u; }
+
+gen() { # gen SEED FAULTS DB
+    curl -s -X POST "$SFEMU_URL/__emu/reset" >/dev/null || fail "reset"
+    "$ORGGEN" --sf "$SFEMU_URL" --db "$3" --mapping "$MAP" --describe "$ORG" --size 300 \
+        --seed "$1" ${2:+--faults "$2"} --manifest "$TMPD/manifest.csv" --triggers \
+        >"$TMPD/gen.out" 2>&1 || { cat "$TMPD/gen.out"; fail "orggen seed $1"; }
+}
+
+# 1. clean org
+DB=$(new_db audit_clean)
+gen 11 "" "$DB"
+DATABASE_URL="$DB" expect_exit 0 "$SFRECON" audit -c "$MAP" --jobs 2
+assert_contains "$TMPD/out" "0 discrepancies"
+note "clean org: exit 0"
+
+# 2. every cause, two seeds, both depths of reporting
+for seed in 1 2; do
+    DB=$(new_db "audit_s$seed")
+    gen "$seed" "all=2" "$DB"
+    DATABASE_URL="$DB" expect_exit 1 "$SFRECON" audit -c "$MAP" --format csv
+    found "$TMPD/out" >"$TMPD/found.txt"
+    expected "$TMPD/manifest.csv" >"$TMPD/want.txt"
+    if ! diff "$TMPD/want.txt" "$TMPD/found.txt" >"$TMPD/diff.txt"; then
+        echo "--- missing (<) / extra (>) for seed $seed"; cat "$TMPD/diff.txt"
+        fail "seed $seed: audit does not match the manifest"
+    fi
+    for cause in missing_in_pg missing_in_sf missing_parent truncation type_mismatch stale \
+                 conflict sync_error duplicate field_mismatch; do
+        grep -q ",$cause\$" "$TMPD/want.txt" || fail "seed $seed: manifest lacks $cause"
+    done
+    note "seed $seed: $(wc -l <"$TMPD/want.txt") discrepancies found exactly"
+done
+
+# 3. stored history: report in every format
+DATABASE_URL="$DB" expect_exit 1 "$SFRECON" report --run latest --format json
+assert_contains "$TMPD/out" '"cause": "truncation"'
+assert_contains "$TMPD/out" '"sfid":'
+DATABASE_URL="$DB" expect_exit 1 "$SFRECON" report --run latest --format html
+assert_contains "$TMPD/out" "<table>"
+DATABASE_URL="$DB" expect_exit 1 "$SFRECON" report --run latest --format text
+assert_contains "$TMPD/out" "discrepancies"
+DATABASE_URL="$DB" expect_exit 2 "$SFRECON" report --run 999999
+DATABASE_URL="$DB" expect_exit 2 "$SFRECON" report --run nope
+
+# 4. count depth finds what moves counts or modstamps
+DATABASE_URL="$DB" expect_exit 1 "$SFRECON" audit -c "$MAP" --depth count --no-store --format csv
+found "$TMPD/out" >"$TMPD/count.txt"
+grep -q ',missing_in_pg$' "$TMPD/count.txt" || fail "count depth missed missing_in_pg"
+grep -q ',stale$' "$TMPD/count.txt" || fail "count depth missed stale"
+
+# 5. incremental: unchanged org costs one aggregate call per object, a change is found
+DB=$(new_db audit_incr)
+gen 5 "" "$DB"
+DATABASE_URL="$DB" expect_exit 0 "$SFRECON" audit -c "$MAP"
+full=$(sed -n 's/.*api calls: \([0-9]*\).*/\1/p' "$TMPD/err")
+DATABASE_URL="$DB" expect_exit 0 "$SFRECON" audit -c "$MAP" --since last
+incr=$(sed -n 's/.*api calls: \([0-9]*\).*/\1/p' "$TMPD/err")
+note "full audit $full calls, incremental $incr"
+[ "$incr" -le 8 ] || fail "incremental re-run of an unchanged org made $incr calls"
+[ "$incr" -lt "$full" ] || fail "incremental not cheaper than full ($incr vs $full)"
+TOKEN=$(sf_token)
+id=$(psql -Atq "$DB" -c "SELECT sfid FROM salesforce.account ORDER BY sfid LIMIT 1 OFFSET 7")
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H "Authorization: Bearer $TOKEN" \
+    -H 'Content-Type: application/json' -d '{"Name":"Changed since last audit"}' \
+    "$SFEMU_URL/services/data/v60.0/sobjects/Account/$id")
+assert_eq "$code" 204 "PATCH Account"
+DATABASE_URL="$DB" expect_exit 1 "$SFRECON" audit -c "$MAP" --since last --format csv
+assert_contains "$TMPD/out" "Account,$id,stale"
+
+# 6. Postgres source with the same layout: the clean mirror against a changed copy
+psql -q "$PGCLUSTER_URL" -c "CREATE DATABASE audit_copy TEMPLATE audit_incr" || fail "copy mirror"
+DB2=$(db_url audit_copy)
+psql -q "$DB2" -c "UPDATE salesforce.lead SET company = company || ' x' WHERE id = (SELECT min(id) FROM salesforce.lead)" \
+    || fail "change copy"
+DATABASE_URL="$DB" expect_exit 1 "$SFRECON" audit -c "$MAP" --source "$DB2" --describe "$ORG" \
+    --no-store --format csv
+[ "$(found "$TMPD/out" | wc -l)" -eq 1 ] || { cat "$TMPD/out"; fail "pg source: want one"; }
+found "$TMPD/out" | grep -q '^Lead,.*,field_mismatch$' || fail "pg source: want Lead field_mismatch"
+
+# 7. API budget: stops cleanly, says what it did not cover
+DB=$(new_db audit_budget)
+gen 3 "all=1" "$DB"
+DATABASE_URL="$DB" "$SFRECON" audit -c "$MAP" --max-api-calls 3 >"$TMPD/out" 2>"$TMPD/err"
+code=$?
+[ "$code" -eq 1 ] || [ "$code" -eq 3 ] || fail "budget stop exit $code"
+assert_contains "$TMPD/out" "not covered"
+
+# 8. usage and configuration errors
+printf '{"version":1,\n"mappings":[{"object_name":"Account",\n"config":{"access":"sometimes"}}]}\n' \
+    >"$TMPD/bad.json"
+DATABASE_URL="$DB" expect_exit 2 "$SFRECON" audit -c "$TMPD/bad.json"
+assert_contains "$TMPD/err" "bad.json:3"
+assert_contains "$TMPD/err" "mappings[0].config.access"
+expect_exit 2 "$SFRECON" audit --depth deep
+expect_exit 2 "$SFRECON" audit --bogus
+DATABASE_URL="$DB" expect_exit 2 "$SFRECON" audit -c "$MAP" -o Nope
+exit 0
