@@ -64,6 +64,7 @@ struct sfr_config {
     struct sfr_tolerance *tolerances;
     int n_tolerances;
     void *doc; /* json_object * of the whole file (unknown keys kept) */
+    void *lines; /* private: key path -> line index */
 };
 
 /* Loads and validates path. On error returns SFR_ECONFIG with err->msg in the
@@ -79,5 +80,9 @@ const struct sfr_mapping *sfr_config_mapping(const struct sfr_config *cfg, const
 bool sfr_mapping_has_field(const struct sfr_mapping *m, const char *field); /* case-insensitive */
 double sfr_config_tolerance(const struct sfr_config *cfg, const char *object, const char *field);
 const char *sfr_policy_name(enum sfr_policy p);
+/* True when sfrecon.objects.<object>.skip_fields lists field (case-insensitive). */
+bool sfr_config_skip_field(const struct sfr_config *cfg, const char *object, const char *field);
+/* Line of a key path ("mappings[2].config.access") in the file, 0 when unknown. */
+int sfr_config_line(const struct sfr_config *cfg, const char *key_path);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "sfrecon/cli.h"
@@ -135,10 +136,13 @@ int sfr_cmd_audit(int argc, char **argv)
     for (int i = 0; i < run.n_objects; i++)
         fprintf(stderr, "%s%s %ld", i ? ", " : "", run.objects[i].object,
                 run.objects[i].api_calls);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    fprintf(stderr, "), peak RSS %ld MB", ru.ru_maxrss / 1024);
     if (run.id)
-        fprintf(stderr, "), stored as run %ld\n", run.id);
+        fprintf(stderr, ", stored as run %ld\n", run.id);
     else
-        fprintf(stderr, ")\n");
+        fprintf(stderr, "\n");
     if (!run.complete)
         sfr_log_warn("the audit stopped early (API limit); %zu range(s) not covered",
                      run.not_covered.n);
