@@ -1,0 +1,97 @@
+#!/bin/sh
+# make bench: one table of figures, measured on this machine against a
+# throwaway Postgres and sfemu. Sizes: BENCH_SIZES (default "100000 1000000").
+# Every figure is wall-clock on the machine noted in the header; nothing here
+# is asserted — tests never depend on timing.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 3
+B=${BUILD:-build}
+SIZES=${BENCH_SIZES:-"100000 1000000"}
+MAP=tests/data/mapping-sample.json
+ORG=tests/sfemu/org/sample-org.json
+OUT=$(mktemp -d /tmp/sfrbench.XXXXXX)
+eval "$(sh scripts/pgtest.sh start)" || exit 3
+PIDS=""
+cleanup() {
+    for p in $PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    sh scripts/pgtest.sh stop "$PGTEST_DIR"
+    rm -rf "$OUT"
+}
+trap cleanup EXIT INT TERM
+CLUSTER=$DATABASE_URL
+url() { echo "$CLUSTER" | sed "s|/postgres?|/$1?|"; }
+mkdb() { psql -q "$CLUSTER" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null; url "$1"; }
+now() { date +%s.%N; }
+since() { echo "$(now) $1" | awk '{printf "%.2f", $1 - $2}'; }
+row() { printf '%-58s %14s  %s\n' "$1" "$2" "$3"; }
+calls() { sed -n 's/.*api calls: \([0-9]*\).*/\1/p' "$1" | tail -n 1; }
+rss() { sed -n 's/.*peak RSS \([0-9]*\) MB.*/\1/p' "$1" | tail -n 1; }
+
+EMU_DB=$(mkdb sfemu_store)
+"$B/sfemu" --port 0 --store "$EMU_DB" --admin --daily-limit 100000000 >"$OUT/emu.out" 2>"$OUT/emu.err" &
+PIDS="$PIDS $!"
+i=0
+while ! grep -q "listening on" "$OUT/emu.out"; do
+    i=$((i + 1)); [ $i -gt 300 ] && { cat "$OUT/emu.err"; exit 3; }; sleep 0.1
+done
+SF=$(sed -n 's/^listening on //p' "$OUT/emu.out")
+export SF_LOGIN_URL="$SF" SF_USERNAME=admin@example.com SF_PASSWORD=password \
+       SF_CLIENT_ID=bench SF_CLIENT_SECRET=bench SFRECON_DESCRIBE="$ORG"
+
+echo "sfrecon bench — $(uname -m), $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(date -u +%Y-%m-%d)"
+echo "Postgres $(psql -Atq "$CLUSTER" -c 'show server_version'), sfemu on loopback; Account-shaped object (12 mapped fields)"
+echo
+row "figure" "value" "unit / notes"
+row "------" "-----" "------------"
+"$B/sfrbench" hash | awk '{print $2}' | { read -r v; row "row hashing (XXH3, 256-byte canonical rows)" "$v" "GB/s"; }
+"$B/sfrbench" canon | awk '{print $2}' | { read -r v; row "canonicalise + hash (in memory)" "$v" "rows/s"; }
+
+for n in $SIZES; do
+    MDB=$(mkdb "mirror_$n")
+    curl -s -X POST "$SF/__emu/reset" >/dev/null
+    t=$(now)
+    "$B/orggen" --sf "$SF" --db "$MDB" --mapping "$MAP" --describe "$ORG" --size "$n" --seed 1 \
+        --objects Account --manifest "$OUT/m.csv" >"$OUT/gen.out" 2>&1 || { cat "$OUT/gen.out"; exit 3; }
+    row "generate $n Accounts (sfemu load + mirror COPY)" "$(since "$t")" "s"
+    DATABASE_URL="$MDB" "$B/sfrbench" stream pg Account >"$OUT/s" 2>&1 && \
+        row "stream+hash from Postgres, $n rows" "$(awk '{print $2}' "$OUT/s")" "rows/s"
+    "$B/sfrbench" stream bulk Account >"$OUT/s" 2>&1 && \
+        row "stream+hash Bulk API 2.0 (sfemu), $n rows" "$(awk '{print $2}' "$OUT/s")" "rows/s, $(sed -n 's/.*, \([0-9]*\) API calls.*/\1/p' "$OUT/s") calls"
+    "$B/sfrbench" stream rest Account >"$OUT/s" 2>&1 && \
+        row "stream+hash REST query paging (sfemu), $n rows" "$(awk '{print $2}' "$OUT/s")" "rows/s, $(sed -n 's/.*, \([0-9]*\) API calls.*/\1/p' "$OUT/s") calls"
+    t=$(now)
+    DATABASE_URL="$MDB" "$B/sfrecon" audit -c "$MAP" -o Account >/dev/null 2>"$OUT/a.err"
+    row "full content audit SF<->PG, $n rows (clean)" "$(since "$t")" "s, $(calls "$OUT/a.err") calls, peak RSS $(rss "$OUT/a.err") MB"
+    t=$(now)
+    DATABASE_URL="$MDB" "$B/sfrecon" audit -c "$MAP" -o Account --since last >/dev/null 2>"$OUT/i.err"
+    row "incremental re-run, unchanged, $n rows" "$(since "$t")" "s, $(calls "$OUT/i.err") calls"
+    # Postgres <-> Postgres with 100 differing rows
+    psql -q "$CLUSTER" -c "DROP DATABASE IF EXISTS copy_$n" -c "CREATE DATABASE copy_$n TEMPLATE mirror_$n" >/dev/null
+    CDB=$(url "copy_$n")
+    psql -q "$CDB" -c "UPDATE salesforce.account SET name = name || '!' WHERE id % ($n / 100) = 0" >/dev/null
+    t=$(now)
+    DATABASE_URL="$MDB" "$B/sfrecon" audit -c "$MAP" -o Account --source "$CDB" --no-store --jobs 2 >/dev/null 2>"$OUT/p.err"
+    row "audit PG<->PG, $n rows, 100 differing" "$(since "$t")" "s, peak RSS $(rss "$OUT/p.err") MB"
+    for k in 1 100 10000; do
+        [ "$k" -ge "$n" ] && continue
+        psql -q "$CLUSTER" -c "DROP DATABASE IF EXISTS mm_$n" -c "CREATE DATABASE mm_$n TEMPLATE mirror_$n" >/dev/null
+        XDB=$(url "mm_$n")
+        psql -q "$XDB" -c "DELETE FROM salesforce.account WHERE id IN (SELECT id FROM salesforce.account ORDER BY md5(id::text) LIMIT $k)" >/dev/null
+        for d in content count; do
+            t=$(now)
+            DATABASE_URL="$XDB" "$B/sfrecon" audit -c "$MAP" -o Account --depth $d --no-store >/dev/null 2>"$OUT/x.err"
+            row "$d audit, $n rows, $k missing in mirror" "$(since "$t")" "s, $(calls "$OUT/x.err") calls"
+        done
+    done
+    for k in 1000 10000; do
+        [ "$k" -ge "$n" ] && continue
+        psql -q "$CLUSTER" -c "DROP DATABASE IF EXISTS rp_$n" -c "CREATE DATABASE rp_$n TEMPLATE mirror_$n" >/dev/null
+        RDB=$(url "rp_$n")
+        psql -q "$RDB" -c "UPDATE salesforce.account SET name = left(name, 3) WHERE id IN (SELECT id FROM salesforce.account ORDER BY md5(id::text) LIMIT $k)" >/dev/null
+        DATABASE_URL="$RDB" "$B/sfrecon" audit -c "$MAP" -o Account >/dev/null 2>&1
+        t=$(now)
+        DATABASE_URL="$RDB" "$B/sfrecon" repair -c "$MAP" --run latest --yes >"$OUT/r.out" 2>"$OUT/r.err"
+        row "repair $k broken mirror rows (journaled, re-verified)" "$(since "$t")" "s, $(calls "$OUT/r.err") calls, exit $?"
+    done
+done
