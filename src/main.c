@@ -1,22 +1,9 @@
-/* main.c — the sfrecon entry point: a table of subcommands. Commands whose
- * module is not linked in (weak references) are reported as unavailable. */
+/* main.c — the sfrecon entry point: a table of subcommands. */
 #include <stdio.h>
 #include <string.h>
 
 #include "sfrecon/cli.h"
 
-#pragma weak sfr_cmd_audit
-#pragma weak sfr_usage_audit
-#pragma weak sfr_cmd_repair
-#pragma weak sfr_usage_repair
-#pragma weak sfr_cmd_report
-#pragma weak sfr_usage_report
-#pragma weak sfr_cmd_sync
-#pragma weak sfr_usage_sync
-#pragma weak sfr_cmd_lint
-#pragma weak sfr_usage_lint
-#pragma weak sfr_cmd_schema
-#pragma weak sfr_usage_schema
 
 static const struct sfr_command commands[] = {
     {"audit", sfr_cmd_audit, sfr_usage_audit,
@@ -25,7 +12,6 @@ static const struct sfr_command commands[] = {
      "re-sync mismatched records in dependency order (undoable)"},
     {"report", sfr_cmd_report, sfr_usage_report,
      "print a stored audit run as text, json, csv or html"},
-    {"sync", sfr_cmd_sync, sfr_usage_sync, "run the ongoing two-way sync (daemon)"},
     {"lint", sfr_cmd_lint, sfr_usage_lint, "check a mapping and mirror for schema-design mistakes"},
     {"schema", sfr_cmd_schema, sfr_usage_schema, "print the mirror DDL the mapping implies"},
 };

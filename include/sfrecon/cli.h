@@ -17,8 +17,6 @@ int sfr_cmd_repair(int argc, char **argv);
 void sfr_usage_repair(void);
 int sfr_cmd_report(int argc, char **argv);
 void sfr_usage_report(void);
-int sfr_cmd_sync(int argc, char **argv);
-void sfr_usage_sync(void);
 int sfr_cmd_lint(int argc, char **argv);
 void sfr_usage_lint(void);
 int sfr_cmd_schema(int argc, char **argv);

@@ -63,7 +63,7 @@ struct sfr_config {
     long bulk_threshold;
     struct sfr_tolerance *tolerances;
     int n_tolerances;
-    void *doc; /* json_object * of the whole file (unknown keys kept) */
+    void *doc;   /* json_object * of the whole file (unknown keys kept) */
     void *lines; /* private: key path -> line index */
 };
 

@@ -1,0 +1,232 @@
+/* repair.h — turning discrepancies into a plan, ordering it, applying it
+ * journaled, re-verifying it, and undoing it (DESIGN §7).
+ *
+ * Planning reads the current state of both sides for every key it touches,
+ * so a plan is always computed against what is there now: an operation that
+ * is already done (a row already equal, an absent row already absent) plans
+ * no write. That is what makes a repair idempotent and a killed repair safe
+ * to run again: the second run plans only what is left.
+ *
+ * Values in a plan (`after`) are in Salesforce text form whichever side they
+ * are written to (the Postgres side converts them); `before` holds the losing
+ * side's raw text. Objects in a plan are kept in dependency order (parents
+ * first, sfr_schema_order); references that close a cycle are deferred to a
+ * second pass when they point at a record the plan creates.
+ *
+ * The Postgres helpers at the end live in src/pg/repair_sql.c; PGconn is
+ * declared as its libpq struct so this header does not pull in libpq. */
+#ifndef SFRECON_REPAIR_H
+#define SFRECON_REPAIR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "sfrecon/check.h"
+#include "sfrecon/config.h"
+#include "sfrecon/err.h"
+#include "sfrecon/mem.h"
+#include "sfrecon/schema.h"
+#include "sfrecon/side.h"
+
+struct pg_conn; /* libpq's PGconn */
+
+enum sfr_repair_op {
+    SFR_OP_NONE,      /* nothing written for this record (listed, or already in sync) */
+    SFR_OP_PG_UPSERT, /* insert/update the mirror row from Salesforce, keyed by sfid */
+    SFR_OP_PG_UPDATE, /* update the mirror row's differing fields from Salesforce */
+    SFR_OP_PG_DELETE, /* delete the mirror rows holding sfid */
+    SFR_OP_SF_UPDATE, /* update the Salesforce record from the mirror row */
+    SFR_OP_SF_CREATE, /* create the record in Salesforce, then put its Id on the row */
+};
+const char *sfr_repair_op_name(enum sfr_repair_op op); /* "pg_upsert", ... */
+
+enum sfr_repair_dir { SFR_DIR_NONE, SFR_DIR_SF_TO_PG, SFR_DIR_PG_TO_SF };
+const char *sfr_repair_dir_name(enum sfr_repair_dir d); /* "sf->pg", "pg->sf", "-" */
+
+enum sfr_item_status {
+    SFR_ITEM_PLANNED,
+    SFR_ITEM_FIXED,
+    SFR_ITEM_FAILED,
+    SFR_ITEM_SKIPPED, /* listed, not written (unresolved conflict, nothing to write from) */
+};
+const char *sfr_item_status_name(enum sfr_item_status s);
+
+struct sfr_plan_item {
+    char *sfid;  /* record key; for SF_CREATE the row's current sfid ("" when none) */
+    long pg_id;  /* mirror row id, 0 when no row */
+    enum sfr_cause cause;
+    enum sfr_repair_op op;
+    enum sfr_repair_dir dir;
+    int n_values;   /* = projection n_fields */
+    char **after;   /* values to write, Salesforce text form; NULL entry = null */
+    char **before;  /* current values on the side written (raw); NULL when absent */
+    bool *set;      /* fields written in the first pass */
+    bool *deferred; /* reference fields written in the second pass */
+    bool has_deferred;
+    bool dedupe;           /* delete the other rows holding sfid (keep the highest id) first */
+    bool clear_sync_error; /* _hc_lastop SYNCED, _hc_err NULL, FAILED _trigger_log IGNORED */
+    bool pulled;           /* a parent brought in for a missing_parent / a new child */
+    bool unresolved;       /* listed only (policy cannot settle it, or no source) */
+    char *note;            /* one line: why, or what else happens */
+    /* outcome (apply / verify) */
+    enum sfr_item_status status;
+    char new_sfid[19]; /* SF_CREATE: the created Id */
+    char error_code[64];
+    char message[256];
+    enum sfr_cause fail_cause;
+};
+
+struct sfr_plan_object {
+    const struct sfr_check_object *co; /* borrowed: proj, map, cfg */
+    int rank;                          /* position in dependency order */
+    struct sfr_plan_item *items;
+    size_t n, cap;
+    size_t *index; /* private: open-addressing hash sfid -> item + 1 */
+    size_t index_cap;
+};
+
+struct sfr_plan {
+    struct sfr_plan_object *objects; /* in dependency order, parents first */
+    int n_objects;
+    long n_changes;    /* items that write something */
+    long n_unresolved; /* items listed only */
+    long n_in_sync;    /* items that need no write (already equal / absent) */
+};
+
+struct sfr_repair_opts {
+    bool only[SFR_CAUSE_N]; /* causes to repair when only_set */
+    bool only_set;
+    long pg_batch; /* rows per Postgres write call (default 500) */
+    long sf_batch; /* records per Salesforce write call (default 200, at most 200) */
+    int kill_after_batches; /* test hook: raise(SIGKILL) after N write batches, 0 = off */
+    bool progress;          /* progress lines on stderr */
+};
+void sfr_repair_opts_defaults(struct sfr_repair_opts *o);
+/* Parses "truncation,stale" into o->only. SFR_EUSAGE naming the bad cause. */
+enum sfr_rc sfr_repair_opts_only(struct sfr_repair_opts *o, const char *csv,
+                                 struct sfr_err *err) SFR_WUR;
+
+/* The policy that applies to a mapping: read_only -> sf_wins; read_write ->
+ * the mapping's own policy, else cfg's (map and cfg may be NULL). */
+enum sfr_policy sfr_repair_policy(const struct sfr_mapping *map, const struct sfr_config *cfg);
+
+/* Builds a plan from discrepancies. objs lists the mapped objects (one per
+ * projection); the dependency order comes from the reference fields of the
+ * projections (only references between objects in objs count). Both sides are read (fetch) for every key and
+ * for the parent chains; nothing is written. Discrepancies of objects not in
+ * objs are planned as unresolved. *out is caller-owned (sfr_plan_cleanup). */
+enum sfr_rc sfr_plan_build(const struct sfr_disc_list *discs, const struct sfr_check_object *objs,
+                           int n_objs, struct sfr_side *sf,
+                           struct sfr_side *pg, const struct sfr_repair_opts *o,
+                           struct sfr_plan *out, struct sfr_err *err) SFR_WUR;
+void sfr_plan_cleanup(struct sfr_plan *p);
+/* The plan object of `object` (case-insensitive), NULL when absent. Borrowed. */
+struct sfr_plan_object *sfr_plan_object(struct sfr_plan *p, const char *object);
+/* The item of (object, sfid), NULL when absent. Borrowed. */
+struct sfr_plan_item *sfr_plan_find(struct sfr_plan *p, const char *object, const char *sfid);
+
+/* ---- order.c ---- */
+
+/* Sorts plan->objects parents-first by the referenceTo graph of the
+ * projected fields (sfr_schema_order), and marks, per item, the reference
+ * fields that close a cycle and point at a record the plan inserts (written
+ * in a second pass). Deterministic. Called by sfr_plan_build. */
+void sfr_plan_order(struct sfr_plan *p);
+/* Index (in plan->objects) of the object at delete position i: children first. */
+int sfr_plan_delete_index(const struct sfr_plan *p, int i);
+
+/* ---- print.c ---- */
+
+/* The plan as text (per object and record: operation, direction, fields
+ * before -> after) or JSON. With outcome, each item also shows its status. */
+void sfr_plan_print_text(FILE *out, const struct sfr_plan *p, bool outcome);
+/* JSON: {"objects":[{"object":..,"items":[{"sfid","op","direction","cause",
+ * "fields":[{"name","before","after","deferred"}],"note","status",...}]}],
+ * "summary":{...}}. Appended to b. */
+void sfr_plan_json(struct sfr_buf *b, const struct sfr_plan *p, bool outcome);
+
+/* ---- apply.c ---- */
+
+struct sfr_repair_result {
+    long run_id;
+    long fixed, failed, skipped, in_sync;
+    long pg_batches, sf_batches; /* write calls */
+    long pg_rows_written, sf_records_written;
+    long sf_api_calls; /* as counted by the Salesforce side */
+    double seconds;
+};
+
+/* Applies the plan: a sfrecon.repair_run row (status running, the plan as
+ * jsonb) through conn (the Postgres side's connection or another one to the
+ * same database), deletes children-first, then inserts/updates parents-first,
+ * then Salesforce writes (≤200 a call) and the mirror refreshed from what
+ * Salesforce then holds, then the deferred references; every Postgres change
+ * is journaled under the run id; then every planned key is re-verified with
+ * sfr_check_keys and each item gets its status. Per-record failures are
+ * results (status FAILED with errorCode and a cause); only whole-batch
+ * failures (connection, auth, limit) return an error, after marking the run
+ * failed. */
+enum sfr_rc sfr_repair_apply(struct sfr_plan *p, struct sfr_side *sf, struct sfr_side *pg,
+                             struct pg_conn *conn, long audit_run_id,
+                             const struct sfr_repair_opts *o, struct sfr_repair_result *res,
+                             struct sfr_err *err) SFR_WUR;
+
+/* Maps a Salesforce errorCode (or SQLSTATE) of a failed write to a cause:
+ * STRING_TOO_LONG / 22001 -> truncation, INVALID_CROSS_REFERENCE_KEY / 23503 ->
+ * missing_parent, ENTITY_IS_DELETED -> missing_in_sf, DUPLICATE_VALUE / 23505 ->
+ * duplicate, anything else -> sync_error. */
+enum sfr_cause sfr_repair_error_cause(const char *code);
+
+/* ---- repair_sql.c (Postgres) ---- */
+
+/* Inserts a running sfrecon.repair_run row; returns its id. */
+enum sfr_rc sfr_repair_run_begin(struct pg_conn *c, long audit_run_id, const char *plan_json,
+                                 long *run_id, struct sfr_err *err) SFR_WUR;
+/* Sets status ('done', 'failed', 'partial'), finished_at and the summary. */
+enum sfr_rc sfr_repair_run_finish(struct pg_conn *c, long run_id, const char *status,
+                                  const char *summary_json, struct sfr_err *err) SFR_WUR;
+/* Id of the newest repair run (0 when none). */
+enum sfr_rc sfr_repair_run_latest(struct pg_conn *c, long *run_id, struct sfr_err *err) SFR_WUR;
+
+/* Deletes, journaled, every row of schema.table holding sfid except the one
+ * with the highest id; *n_deleted receives how many went. */
+enum sfr_rc sfr_repair_sql_dedupe(struct pg_conn *c, long run_id, const char *schema,
+                                  const struct sfr_object *obj, const char *sfid, long *n_deleted,
+                                  struct sfr_err *err) SFR_WUR;
+/* For each sfid: sets _hc_lastop 'SYNCED' and _hc_err NULL where they differ,
+ * and FAILED _trigger_log entries of the row to IGNORED; journaled, one
+ * transaction. Columns or tables that do not exist are skipped. */
+enum sfr_rc sfr_repair_sql_clear_sync_error(struct pg_conn *c, long run_id, const char *schema,
+                                            const struct sfr_object *obj,
+                                            const char *const *sfids, int n,
+                                            struct sfr_err *err) SFR_WUR;
+/* Puts a new sfid on the row `pg_id` (after a Salesforce create); journaled. */
+enum sfr_rc sfr_repair_sql_set_sfid(struct pg_conn *c, long run_id, const char *schema,
+                                    const struct sfr_object *obj, long pg_id, const char *sfid,
+                                    struct sfr_err *err) SFR_WUR;
+
+/* A Salesforce change, journaled (side 'sf') before it is made, so that an
+ * undo can say how to reverse it by hand. */
+struct sfr_sf_journal {
+    const char *object;
+    const char *sfid;      /* record Id ("" for a create until known) */
+    const char *op;        /* "update" | "insert" */
+    const char *old_json;  /* old values of the fields written (JSON object), NULL for insert */
+    const char *new_json;  /* values written */
+    long pg_id;
+};
+/* Inserts n journal rows in one transaction; ids[i] receives each row's seq. */
+enum sfr_rc sfr_repair_sql_journal_sf(struct pg_conn *c, long run_id,
+                                      const struct sfr_sf_journal *j, int n, long *seqs,
+                                      struct sfr_err *err) SFR_WUR;
+/* Sets the Id of a journaled Salesforce create. */
+enum sfr_rc sfr_repair_sql_journal_sf_id(struct pg_conn *c, long run_id, long seq,
+                                         const char *sfid, struct sfr_err *err) SFR_WUR;
+
+/* Undo: restores the mirror (sfr_pg_undo) and prints on out what cannot be
+ * undone in Salesforce, with the old values to put back by hand (text or
+ * JSON). run_id <= 0 = the latest run. *n_pg_undone and *n_sf_listed may be NULL. */
+enum sfr_rc sfr_repair_undo(struct pg_conn *c, long run_id, bool json, FILE *out,
+                            long *n_pg_undone, long *n_sf_listed, struct sfr_err *err) SFR_WUR;
+
+#endif

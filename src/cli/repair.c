@@ -1,0 +1,317 @@
+/* repair.c — `sfrecon repair`: turn an audit's discrepancies into a plan,
+ * show it, apply it in dependency order (journaled), re-verify the keys, and
+ * `--undo` a run. stdout carries only the plan / outcome report; progress
+ * and logs go to stderr. Exit 0 when everything planned was fixed (and
+ * nothing was left unresolved), 1 when some repair failed or was listed
+ * only, 2 usage/configuration, 3 runtime failure. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sfrecon/cli.h"
+#include "sfrecon/history.h"
+#include "sfrecon/log.h"
+#include "sfrecon/pg.h"
+#include "sfrecon/repair.h"
+#include "sfrecon/report.h"
+#include "sfrecon/run.h"
+
+void sfr_usage_repair(void)
+{
+    printf("Usage: sfrecon repair [-c CONFIG] [--schema NAME] [--from REPORT.json | --run ID|latest]\n"
+           "                      [--dry-run] [--yes] [--only CAUSE[,CAUSE]]\n"
+           "                      [--format text|json] [--describe DIR|FILE] [-q|-v]\n"
+           "       sfrecon repair --undo RUN_ID|latest [--format text|json]\n\n"
+           "Re-syncs mismatched records: computes a plan from an audit (a fresh one when\n"
+           "neither --from nor --run is given), shows it, applies it in dependency order\n"
+           "(parents first, deletes children first), journals every mirror change, and\n"
+           "audits the repaired keys again.\n\n"
+           "  -c, --config FILE   mapping (Heroku Connect export); default sfrecon.json\n"
+           "      --from FILE     discrepancies from a JSON report (sfrecon audit --format json)\n"
+           "      --run ID|latest discrepancies of a stored audit run\n"
+           "      --dry-run       print the plan (operation, direction, before -> after) and stop\n"
+           "      --yes           apply without asking (required when stdin is not a terminal)\n"
+           "      --only LIST     only these causes: missing_in_pg, missing_in_sf,\n"
+           "                      missing_parent, truncation, type_mismatch, stale, conflict,\n"
+           "                      sync_error, duplicate, field_mismatch\n"
+           "      --format F      text (default) or json\n"
+           "      --undo RUN      restore the mirror rows a repair run changed, and list the\n"
+           "                      Salesforce changes to reverse by hand\n\n"
+           "Direction: read_only mappings and the sf_wins policy (default) write Salesforce's\n"
+           "values into the mirror; pg_wins writes the mirror's into Salesforce; newest_wins\n"
+           "compares SystemModstamps and lists ties instead of guessing.\n"
+           "Exit: 0 all fixed, 1 some failed or unresolved, 2 usage/config, 3 runtime failure.\n");
+}
+
+enum { OPT_SCHEMA = 256, OPT_FROM, OPT_RUN, OPT_DRY, OPT_YES, OPT_ONLY, OPT_FORMAT, OPT_UNDO,
+       OPT_DESCRIBE };
+
+struct repair_cli {
+    struct sfr_run_opts ro;
+    const char *from, *run, *undo;
+    bool dry_run, yes, json;
+    struct sfr_repair_opts o;
+};
+
+/* "latest" -> 0, a positive number -> itself, else -1. */
+static long parse_run(const char *s)
+{
+    if (strcmp(s, "latest") == 0)
+        return 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    return *s != '\0' && *end == '\0' && v > 0 ? v : -1;
+}
+
+static int parse_args(int argc, char **argv, struct repair_cli *a)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},    {"schema", required_argument, NULL, OPT_SCHEMA},
+        {"from", required_argument, NULL, OPT_FROM}, {"run", required_argument, NULL, OPT_RUN},
+        {"dry-run", no_argument, NULL, OPT_DRY},     {"yes", no_argument, NULL, OPT_YES},
+        {"only", required_argument, NULL, OPT_ONLY}, {"format", required_argument, NULL, OPT_FORMAT},
+        {"undo", required_argument, NULL, OPT_UNDO},
+        {"describe", required_argument, NULL, OPT_DESCRIBE},
+        {"quiet", no_argument, NULL, 'q'},           {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+    struct sfr_err err = {0};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:qvhy", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': a->ro.config_path = optarg; break;
+        case OPT_SCHEMA: a->ro.schema = optarg; break;
+        case OPT_DESCRIBE: a->ro.describe = optarg; break;
+        case OPT_FROM: a->from = optarg; break;
+        case OPT_RUN:
+            if (parse_run(optarg) < 0)
+                return sfr_cli_usage_error("repair", "--run: expected an audit run id or 'latest', "
+                                                     "got '%s'", optarg);
+            a->run = optarg;
+            break;
+        case OPT_UNDO:
+            if (parse_run(optarg) < 0)
+                return sfr_cli_usage_error("repair", "--undo: expected a repair run id or "
+                                                     "'latest', got '%s'", optarg);
+            a->undo = optarg;
+            break;
+        case OPT_DRY: a->dry_run = true; break;
+        case 'y':
+        case OPT_YES: a->yes = true; break;
+        case OPT_ONLY:
+            if (sfr_repair_opts_only(&a->o, optarg, &err) != SFR_OK)
+                return sfr_cli_usage_error("repair", "%s (%s)", err.msg, err.hint);
+            break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0)
+                return sfr_cli_usage_error("repair", "--format: expected text or json, got '%s'",
+                                           optarg);
+            a->json = strcmp(optarg, "json") == 0;
+            break;
+        case 'q': sfr_log_set_level(SFR_LOG_WARN); break;
+        case 'v': sfr_log_set_level(SFR_LOG_DEBUG); break;
+        case 'h': sfr_usage_repair(); return 0;
+        default: return sfr_cli_usage_error("repair", "bad option");
+        }
+    }
+    if (optind < argc)
+        return sfr_cli_usage_error("repair", "unexpected argument '%s'", argv[optind]);
+    if (a->from != NULL && a->run != NULL)
+        return sfr_cli_usage_error("repair", "--from and --run are exclusive");
+    if (a->undo != NULL && (a->from || a->run || a->dry_run || a->o.only_set))
+        return sfr_cli_usage_error("repair", "--undo takes no --from, --run, --dry-run or --only");
+    return -1;
+}
+
+static int do_undo(const struct repair_cli *a)
+{
+    struct sfr_err err = {0};
+    PGconn *conn = NULL;
+    long n_pg = 0, n_sf = 0;
+    enum sfr_rc rc = sfr_pg_connect(NULL, &conn, &err);
+    if (rc == SFR_OK)
+        rc = sfr_pg_migrate(conn, &err);
+    if (rc == SFR_OK)
+        rc = sfr_repair_undo(conn, parse_run(a->undo), a->json, stdout, &n_pg, &n_sf, &err);
+    if (conn != NULL)
+        PQfinish(conn);
+    if (rc == SFR_ENOTFOUND) {
+        sfr_log_err(&err);
+        return 2;
+    }
+    if (rc != SFR_OK) {
+        sfr_log_err(&err);
+        return sfr_rc_exit_code(rc);
+    }
+    sfr_log_info("undo: %ld mirror change%s restored; %ld Salesforce change%s listed", n_pg,
+                 n_pg == 1 ? "" : "s", n_sf, n_sf == 1 ? "" : "s");
+    return 0;
+}
+
+/* The discrepancies to repair: a report file, a stored run, or a fresh audit. */
+static enum sfr_rc load_discs(struct sfr_run_ctx *ctx, const struct repair_cli *a,
+                              struct sfr_run *run, struct sfr_err *err)
+{
+    if (a->from != NULL)
+        return sfr_report_load_json(a->from, run, err);
+    if (a->run != NULL)
+        return sfr_history_load(ctx->conn, parse_run(a->run), run, err);
+    struct sfr_audit_opts ao = {SFR_DEPTH_CONTENT, false, 0, NULL, true, isatty(2) != 0};
+    sfr_log_info("repair: auditing first (no --from or --run given)");
+    return sfr_audit_run(ctx, &ao, run, err);
+}
+
+static bool confirm(long n)
+{
+    char line[32];
+    fprintf(stderr, "Apply %ld change%s? [y/N] ", n, n == 1 ? "" : "s");
+    fflush(stderr);
+    if (fgets(line, sizeof(line), stdin) == NULL)
+        return false;
+    return line[0] == 'y' || line[0] == 'Y';
+}
+
+static void print_outcome(const struct repair_cli *a, const struct sfr_plan *p,
+                          const struct sfr_repair_result *r)
+{
+    if (a->json) {
+        struct sfr_buf b = SFR_BUF_INIT;
+        sfr_buf_printf(&b,
+                       "{\"repair_run\":%ld,\"fixed\":%ld,\"failed\":%ld,\"skipped\":%ld,"
+                       "\"in_sync\":%ld,\"pg_batches\":%ld,\"sf_calls\":%ld,\"seconds\":%.3f,"
+                       "\"plan\":",
+                       r->run_id, r->fixed, r->failed, r->skipped, r->in_sync, r->pg_batches,
+                       r->sf_api_calls, r->seconds);
+        sfr_plan_json(&b, p, true);
+        sfr_buf_puts(&b, "}\n");
+        fputs(b.data, stdout);
+        sfr_buf_cleanup(&b);
+        return;
+    }
+    sfr_plan_print_text(stdout, p, true);
+    printf("\nrepair run %ld: %ld fixed, %ld failed, %ld skipped (listed only), %ld already in "
+           "sync\n",
+           r->run_id, r->fixed, r->failed, r->skipped, r->in_sync);
+    printf("writes: %ld mirror rows in %ld transactions, %ld Salesforce records in %ld "
+           "collection calls; %ld API calls incl. re-verification; %.2f s\n",
+           r->pg_rows_written, r->pg_batches, r->sf_records_written, r->sf_batches,
+           r->sf_api_calls, r->seconds);
+    if (r->run_id > 0)
+        printf("undo with: sfrecon repair --undo %ld\n", r->run_id);
+}
+
+static void print_plan(const struct repair_cli *a, const struct sfr_plan *p, FILE *out)
+{
+    if (a->json) {
+        struct sfr_buf b = SFR_BUF_INIT;
+        sfr_plan_json(&b, p, false);
+        fprintf(out, "%s\n", b.data);
+        sfr_buf_cleanup(&b);
+    } else {
+        sfr_plan_print_text(out, p, false);
+    }
+}
+
+static int plan_and_apply(struct repair_cli *a, struct sfr_run_ctx *ctx, struct sfr_run *run)
+{
+    struct sfr_err err = {0};
+    struct sfr_side *sf = NULL, *pg = NULL;
+    struct sfr_check_object *co = sfr_calloc((size_t)ctx->n + 1, sizeof(*co));
+    struct sfr_plan plan;
+    struct sfr_repair_result res;
+    memset(&plan, 0, sizeof(plan));
+    int code = 3;
+    for (int i = 0; i < ctx->n; i++)
+        sfr_run_ctx_check_object(ctx, i, &co[i]);
+    if (ctx->sf != NULL)
+        sfr_sf_set_phase(ctx->sf, "repair");
+    enum sfr_rc rc = sfr_run_ctx_sides(ctx, &sf, &pg, &err);
+    if (rc == SFR_OK)
+        rc = sfr_plan_build(&run->discs, co, ctx->n, sf, pg, &a->o, &plan, &err);
+    if (rc != SFR_OK) {
+        sfr_log_err(&err);
+        code = sfr_rc_exit_code(rc);
+        goto out;
+    }
+    sfr_log_info("repair plan: %ld change%s, %ld already in sync, %ld unresolved (from %zu "
+                 "discrepanc%s)",
+                 plan.n_changes, plan.n_changes == 1 ? "" : "s", plan.n_in_sync,
+                 plan.n_unresolved, run->discs.n, run->discs.n == 1 ? "y" : "ies");
+    if (a->dry_run) {
+        print_plan(a, &plan, stdout);
+        code = 0;
+        goto out;
+    }
+    if (plan.n_changes == 0) {
+        if (plan.n_unresolved > 0 || a->json)
+            print_plan(a, &plan, stdout);
+        else
+            printf("nothing to repair: %ld record%s already in sync\n", plan.n_in_sync,
+                   plan.n_in_sync == 1 ? "" : "s");
+        sfr_log_info("nothing to write");
+        code = plan.n_unresolved > 0 ? 1 : 0;
+        goto out;
+    }
+    if (!a->yes) {
+        print_plan(a, &plan, stderr);
+        if (!confirm(plan.n_changes)) {
+            sfr_log_info("not applied");
+            code = 1;
+            goto out;
+        }
+    }
+    const char *kill = getenv("SFRECON_TEST_KILL_AFTER_BATCHES");
+    a->o.kill_after_batches = kill != NULL ? atoi(kill) : 0;
+    a->o.progress = true;
+    rc = sfr_repair_apply(&plan, sf, pg, ctx->conn, run->id, &a->o, &res, &err);
+    if (rc != SFR_OK) {
+        sfr_log_err(&err);
+        code = sfr_rc_exit_code(rc);
+        goto out;
+    }
+    print_outcome(a, &plan, &res);
+    code = res.failed > 0 || res.skipped > 0 ? 1 : 0;
+out:
+    sfr_plan_cleanup(&plan);
+    sfr_side_free(sf);
+    sfr_side_free(pg);
+    sfr_free(co);
+    return code;
+}
+
+int sfr_cmd_repair(int argc, char **argv)
+{
+    struct repair_cli a;
+    memset(&a, 0, sizeof(a));
+    a.ro.config_path = "sfrecon.json";
+    sfr_repair_opts_defaults(&a.o);
+    int code = parse_args(argc, argv, &a);
+    if (code >= 0)
+        return code;
+    if (a.undo != NULL)
+        return do_undo(&a);
+    if (!a.dry_run && !a.yes && !isatty(0)) {
+        fprintf(stderr, "sfrecon repair: refusing to apply without confirmation: stdin is not a "
+                        "terminal\nhint: pass --yes to apply, or --dry-run to see the plan\n");
+        return 2;
+    }
+    struct sfr_err err = {0};
+    struct sfr_run_ctx *ctx = NULL;
+    struct sfr_run run;
+    memset(&run, 0, sizeof(run));
+    enum sfr_rc rc = sfr_run_ctx_open(&a.ro, &ctx, &err);
+    if (rc == SFR_OK)
+        rc = load_discs(ctx, &a, &run, &err);
+    if (rc != SFR_OK) {
+        sfr_log_err(&err);
+        code = rc == SFR_ENOTFOUND ? 2 : sfr_rc_exit_code(rc);
+        goto out;
+    }
+    code = plan_and_apply(&a, ctx, &run);
+out:
+    sfr_run_cleanup(&run);
+    sfr_run_ctx_free(ctx);
+    return code;
+}

@@ -1,0 +1,598 @@
+/* apply.c — applying a repair plan, journaled, then re-verifying it (DESIGN §7).
+ *
+ * Phases, each in batches (Postgres: o->pg_batch rows a write call, one
+ * transaction each, journaled under the run id by the Postgres side;
+ * Salesforce: at most 200 records a sObject Collections call):
+ *   1. duplicates: extra rows deleted (highest id kept)
+ *   2. mirror deletes, objects children-first; rows held back by a foreign
+ *      key (23503) are retried while each pass makes progress
+ *   3. mirror inserts/updates, objects parents-first, cyclic references
+ *      pointing at rows being inserted left for phase 5
+ *   4. Salesforce creates/updates (their old values journaled first), then
+ *      the mirror refreshed from what Salesforce holds afterwards
+ *   5. the deferred references
+ *   6. sync errors cleared on the rows written
+ * then every key is audited again (sfr_check_keys) and each item gets its
+ * status. A per-record failure never stops the run; a whole-batch failure
+ * (connection, auth, limit) does, and the run is marked failed.
+ *
+ * Every operation is idempotent (upserts keyed by sfid, deletes of absent
+ * rows are no-ops, updates write only what differs at plan time), so a
+ * killed run leaves a state that the next run's plan starts from. */
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "sfrecon/log.h"
+#include "sfrecon/repair.h"
+
+struct apply {
+    struct sfr_plan *p;
+    struct sfr_side *sf, *pg;
+    struct pg_conn *conn;
+    long run_id;
+    const struct sfr_repair_opts *o;
+    struct sfr_repair_result *res;
+    long batches;
+};
+
+/* Test hook: a deterministic kill point (SFRECON_TEST_KILL_AFTER_BATCHES). */
+static void batch_done(struct apply *a)
+{
+    a->batches++;
+    if (a->o->kill_after_batches > 0 && a->batches >= a->o->kill_after_batches) {
+        fflush(NULL);
+        raise(SIGKILL);
+    }
+}
+
+static void item_fail(struct sfr_plan_item *it, const char *code, const char *msg)
+{
+    it->status = SFR_ITEM_FAILED;
+    snprintf(it->error_code, sizeof(it->error_code), "%.63s", code ? code : "");
+    snprintf(it->message, sizeof(it->message), "%.255s", msg ? msg : "");
+    it->fail_cause = sfr_repair_error_cause(code);
+}
+
+static bool any(const bool *v, int n)
+{
+    for (int i = 0; v != NULL && i < n; i++)
+        if (v[i])
+            return true;
+    return false;
+}
+
+/* ---- Postgres writes through the side ---------------------------------------------- */
+
+enum pass { PASS_DELETE, PASS_DELETE_RETRY, PASS_FIRST, PASS_DEFERRED };
+
+static bool wants_pg(const struct sfr_plan_item *it, enum pass pass)
+{
+    if (pass == PASS_DELETE_RETRY)
+        return it->op == SFR_OP_PG_DELETE && it->status == SFR_ITEM_FAILED &&
+               strcmp(it->error_code, "23503") == 0;
+    if (it->status == SFR_ITEM_FAILED)
+        return false;
+    switch (pass) {
+    case PASS_DELETE:
+    case PASS_DELETE_RETRY:
+        return it->op == SFR_OP_PG_DELETE;
+    case PASS_FIRST:
+        return (it->op == SFR_OP_PG_UPSERT || it->op == SFR_OP_PG_UPDATE) &&
+               any(it->set, it->n_values);
+    case PASS_DEFERRED:
+        return (it->op == SFR_OP_PG_UPSERT || it->op == SFR_OP_PG_UPDATE) && it->has_deferred;
+    }
+    return false;
+}
+
+/* Writes items[idx[0..n)] of po to the mirror in one call. */
+static enum sfr_rc pg_batch(struct apply *a, struct sfr_plan_object *po, const size_t *idx, int n,
+                            enum pass pass, struct sfr_err *err)
+{
+    struct sfr_write *w = sfr_calloc((size_t)n, sizeof(*w));
+    for (int k = 0; k < n; k++) {
+        struct sfr_plan_item *it = &po->items[idx[k]];
+        w[k].sfid = it->sfid;
+        w[k].values = (const char *const *)it->after;
+        if (pass == PASS_DELETE || pass == PASS_DELETE_RETRY) {
+            w[k].kind = SFR_WRITE_DELETE;
+        } else if (pass == PASS_DEFERRED) {
+            w[k].kind = SFR_WRITE_UPDATE;
+            w[k].set = it->deferred;
+        } else {
+            w[k].kind = it->op == SFR_OP_PG_UPSERT ? SFR_WRITE_UPSERT : SFR_WRITE_UPDATE;
+            w[k].set = it->set;
+        }
+    }
+    enum sfr_rc rc = a->pg->ops->write(a->pg, po->co->proj, w, n, a->run_id, err);
+    if (rc != SFR_OK) {
+        sfr_err_prefix(err, "writing %s to the mirror", po->co->proj->obj->name);
+        goto out;
+    }
+    a->res->pg_batches++;
+    for (int k = 0; k < n; k++) {
+        struct sfr_plan_item *it = &po->items[idx[k]];
+        if (w[k].ok) {
+            it->status = SFR_ITEM_PLANNED;
+            it->error_code[0] = it->message[0] = '\0';
+            a->res->pg_rows_written++;
+        } else {
+            item_fail(it, w[k].error_code, w[k].message);
+        }
+    }
+    batch_done(a);
+out:
+    sfr_free(w);
+    return rc;
+}
+
+/* All items of po that the pass writes, in batches. *n_failed counts failures. */
+static enum sfr_rc pg_pass(struct apply *a, struct sfr_plan_object *po, enum pass pass,
+                           long *n_failed, struct sfr_err *err)
+{
+    long cap = a->o->pg_batch > 0 ? a->o->pg_batch : 500;
+    size_t *idx = sfr_calloc((size_t)cap, sizeof(size_t));
+    enum sfr_rc rc = SFR_OK;
+    int n = 0;
+    for (size_t i = 0; i <= po->n && rc == SFR_OK; i++) {
+        if (i < po->n && wants_pg(&po->items[i], pass))
+            idx[n++] = i;
+        if (n > 0 && (n == cap || i == po->n)) {
+            rc = pg_batch(a, po, idx, n, pass, err);
+            for (int k = 0; k < n && n_failed != NULL; k++)
+                *n_failed += po->items[idx[k]].status == SFR_ITEM_FAILED;
+            n = 0;
+        }
+    }
+    sfr_free(idx);
+    return rc;
+}
+
+/* Deletes children-first; rows held back by a foreign key are tried again
+ * while a pass makes progress (a child row deleted later in the same pass). */
+static enum sfr_rc phase_deletes(struct apply *a, struct sfr_err *err)
+{
+    long prev = -1;
+    for (int round = 0; round < 16; round++) {
+        long failed = 0;
+        for (int i = 0; i < a->p->n_objects; i++) {
+            struct sfr_plan_object *po = &a->p->objects[sfr_plan_delete_index(a->p, i)];
+            enum sfr_rc rc =
+                pg_pass(a, po, round == 0 ? PASS_DELETE : PASS_DELETE_RETRY, NULL, err);
+            if (rc != SFR_OK)
+                return rc;
+        }
+        for (int k = 0; k < a->p->n_objects; k++)
+            for (size_t i = 0; i < a->p->objects[k].n; i++)
+                failed += wants_pg(&a->p->objects[k].items[i], PASS_DELETE_RETRY);
+        if (failed == 0 || (prev >= 0 && failed >= prev))
+            break;
+        prev = failed;
+    }
+    return SFR_OK;
+}
+
+static enum sfr_rc phase_dedupe(struct apply *a, struct sfr_err *err)
+{
+    for (int k = 0; k < a->p->n_objects; k++) {
+        struct sfr_plan_object *po = &a->p->objects[k];
+        bool did = false;
+        for (size_t i = 0; i < po->n; i++) {
+            struct sfr_plan_item *it = &po->items[i];
+            if (!it->dedupe || a->conn == NULL)
+                continue;
+            long n = 0;
+            struct sfr_err e = {0};
+            enum sfr_rc rc = sfr_repair_sql_dedupe(a->conn, a->run_id, po->co->proj->schema,
+                                                   po->co->proj->obj, it->sfid, &n, &e);
+            if (rc == SFR_EPG && e.sqlstate[0] != '\0' && strncmp(e.sqlstate, "08", 2) != 0) {
+                item_fail(it, e.sqlstate, e.msg);
+                continue;
+            }
+            if (rc != SFR_OK) {
+                if (err != NULL)
+                    *err = e;
+                return rc;
+            }
+            a->res->pg_rows_written += n;
+            did = true;
+        }
+        if (did)
+            batch_done(a);
+    }
+    return SFR_OK;
+}
+
+/* Clears the failed-sync marks of the items of po written without error. */
+static enum sfr_rc clear_sync_errors(struct apply *a, struct sfr_plan_object *po,
+                                     struct sfr_err *err)
+{
+    struct sfr_strv ids = {0};
+    enum sfr_rc rc = SFR_OK;
+    if (a->conn == NULL)
+        return SFR_OK;
+    for (size_t i = 0; i < po->n; i++) {
+        const struct sfr_plan_item *it = &po->items[i];
+        if (it->clear_sync_error && it->status != SFR_ITEM_FAILED)
+            sfr_strv_push(&ids, it->new_sfid[0] ? it->new_sfid : it->sfid);
+    }
+    long cap = a->o->pg_batch > 0 ? a->o->pg_batch : 500;
+    for (size_t i = 0; i < ids.n && rc == SFR_OK; i += (size_t)cap) {
+        int n = (int)(ids.n - i < (size_t)cap ? ids.n - i : (size_t)cap);
+        rc = sfr_repair_sql_clear_sync_error(a->conn, a->run_id, po->co->proj->schema,
+                                             po->co->proj->obj, (const char *const *)ids.v + i, n,
+                                             err);
+        if (rc == SFR_OK)
+            batch_done(a);
+    }
+    sfr_strv_cleanup(&ids);
+    return rc;
+}
+
+/* ---- Salesforce writes ------------------------------------------------------------------ */
+
+static void json_str(struct sfr_buf *b, const char *s)
+{
+    if (s == NULL) {
+        sfr_buf_puts(b, "null");
+        return;
+    }
+    sfr_buf_putc(b, '"');
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            sfr_buf_printf(b, "\\%c", *c);
+        else if (*c < 0x20)
+            sfr_buf_printf(b, "\\u%04x", *c);
+        else
+            sfr_buf_putc(b, (char)*c);
+    }
+    sfr_buf_putc(b, '"');
+}
+
+/* {"Field": value, ...} of the set fields, from vals (NULL = all null). */
+static char *values_json(const struct sfr_projection *p, const struct sfr_plan_item *it,
+                         char **vals)
+{
+    struct sfr_buf b = SFR_BUF_INIT;
+    bool first = true;
+    sfr_buf_putc(&b, '{');
+    for (int i = 0; i < it->n_values && i < p->n_fields; i++) {
+        if (!it->set[i])
+            continue;
+        if (!first)
+            sfr_buf_putc(&b, ',');
+        first = false;
+        json_str(&b, p->fields[i]->name);
+        sfr_buf_putc(&b, ':');
+        json_str(&b, vals ? vals[i] : NULL);
+    }
+    sfr_buf_putc(&b, '}');
+    return sfr_buf_steal(&b);
+}
+
+/* Journals the batch (old values first: a kill after the call still leaves
+ * what undo needs to list), writes it, puts new Ids on the mirror rows. */
+static enum sfr_rc sf_batch(struct apply *a, struct sfr_plan_object *po, const size_t *idx, int n,
+                            struct sfr_err *err)
+{
+    const struct sfr_projection *p = po->co->proj;
+    struct sfr_write *w = sfr_calloc((size_t)n, sizeof(*w));
+    struct sfr_sf_journal *j = sfr_calloc((size_t)n, sizeof(*j));
+    long *seqs = sfr_calloc((size_t)n, sizeof(long));
+    char **olds = sfr_calloc((size_t)n, sizeof(char *));
+    char **news = sfr_calloc((size_t)n, sizeof(char *));
+    enum sfr_rc rc = SFR_OK;
+    for (int k = 0; k < n; k++) {
+        struct sfr_plan_item *it = &po->items[idx[k]];
+        bool create = it->op == SFR_OP_SF_CREATE;
+        w[k].kind = create ? SFR_WRITE_INSERT : SFR_WRITE_UPDATE;
+        w[k].sfid = create ? NULL : it->sfid;
+        w[k].values = (const char *const *)it->after;
+        w[k].set = it->set;
+        olds[k] = create ? NULL : values_json(p, it, it->before);
+        news[k] = values_json(p, it, it->after);
+        j[k] = (struct sfr_sf_journal){p->obj->name, create ? "" : it->sfid,
+                                       create ? "insert" : "update", olds[k], news[k], it->pg_id};
+    }
+    if (a->conn != NULL) {
+        rc = sfr_repair_sql_journal_sf(a->conn, a->run_id, j, n, seqs, err);
+        if (rc != SFR_OK)
+            goto out;
+    }
+    rc = a->sf->ops->write(a->sf, p, w, n, 0, err);
+    if (rc != SFR_OK) {
+        sfr_err_prefix(err, "writing %s to Salesforce", p->obj->name);
+        goto out;
+    }
+    a->res->sf_batches++;
+    for (int k = 0; k < n && rc == SFR_OK; k++) {
+        struct sfr_plan_item *it = &po->items[idx[k]];
+        if (!w[k].ok) {
+            item_fail(it, w[k].error_code, w[k].message);
+            continue;
+        }
+        a->res->sf_records_written++;
+        if (it->op != SFR_OP_SF_CREATE)
+            continue;
+        snprintf(it->new_sfid, sizeof(it->new_sfid), "%.18s", w[k].new_id);
+        if (a->conn != NULL) {
+            rc = sfr_repair_sql_journal_sf_id(a->conn, a->run_id, seqs[k], it->new_sfid, err);
+            if (rc == SFR_OK && it->pg_id > 0)
+                rc = sfr_repair_sql_set_sfid(a->conn, a->run_id, p->schema, p->obj, it->pg_id,
+                                             it->new_sfid, err);
+        }
+    }
+    batch_done(a);
+out:
+    for (int k = 0; k < n; k++) {
+        sfr_free(olds[k]);
+        sfr_free(news[k]);
+    }
+    sfr_free(olds);
+    sfr_free(news);
+    sfr_free(seqs);
+    sfr_free(j);
+    sfr_free(w);
+    return rc;
+}
+
+struct refresh {
+    struct sfr_plan_object *po;
+    struct sfr_write *w;
+    char ***vals;
+    bool **sets;
+    int n, cap;
+};
+
+static int refresh_cb(void *ctx, const struct sfr_record *r)
+{
+    struct refresh *f = ctx;
+    if (f->n == f->cap)
+        return 0;
+    int k = f->n++;
+    int nf = f->po->co->proj->n_fields;
+    f->vals[k] = sfr_calloc((size_t)nf + 1, sizeof(char *));
+    f->sets[k] = sfr_calloc((size_t)nf + 1, sizeof(bool));
+    for (int i = 0; i < nf && i < r->n_values; i++) {
+        f->vals[k][i] = sfr_strdup(r->values[i]);
+        f->sets[k][i] = true;
+    }
+    f->w[k].kind = SFR_WRITE_UPSERT;
+    f->w[k].sfid = f->vals[k][0] ? f->vals[k][0] : r->sfid;
+    f->w[k].values = (const char *const *)f->vals[k];
+    f->w[k].set = f->sets[k];
+    return 0;
+}
+
+/* After Salesforce writes: the mirror takes what Salesforce now holds
+ * (new SystemModstamp, defaults, formula-free values), journaled. */
+static enum sfr_rc refresh_mirror(struct apply *a, struct sfr_plan_object *po, const size_t *idx,
+                                  int n, struct sfr_err *err)
+{
+    const char **ids = sfr_calloc((size_t)n + 1, sizeof(char *));
+    int m = 0;
+    for (int k = 0; k < n; k++) {
+        struct sfr_plan_item *it = &po->items[idx[k]];
+        if (it->status != SFR_ITEM_FAILED)
+            ids[m++] = it->new_sfid[0] ? it->new_sfid : it->sfid;
+    }
+    struct refresh f = {po, sfr_calloc((size_t)m + 1, sizeof(struct sfr_write)),
+                        sfr_calloc((size_t)m + 1, sizeof(char **)),
+                        sfr_calloc((size_t)m + 1, sizeof(bool *)), 0, m};
+    enum sfr_rc rc = m ? sfr_side_fetch(a->sf, po->co->proj, ids, m, refresh_cb, &f, err) : SFR_OK;
+    if (rc == SFR_OK && f.n > 0) {
+        rc = a->pg->ops->write(a->pg, po->co->proj, f.w, f.n, a->run_id, err);
+        if (rc == SFR_OK) {
+            a->res->pg_batches++;
+            for (int k = 0; k < f.n; k++)
+                if (f.w[k].ok)
+                    a->res->pg_rows_written++;
+                else
+                    sfr_log_warn("repair: %s %s: mirror refresh failed: %s %s",
+                                 po->co->proj->obj->name, f.w[k].sfid, f.w[k].error_code,
+                                 f.w[k].message);
+            batch_done(a);
+        }
+    }
+    for (int k = 0; k < f.n; k++) {
+        for (int i = 0; i < po->co->proj->n_fields; i++)
+            sfr_free(f.vals[k][i]);
+        sfr_free(f.vals[k]);
+        sfr_free(f.sets[k]);
+    }
+    sfr_free(f.vals);
+    sfr_free(f.sets);
+    sfr_free(f.w);
+    sfr_free(ids);
+    return rc;
+}
+
+/* Without a database connection (unit tests), a created record's old row
+ * is replaced by the refreshed one through the side. */
+static enum sfr_rc drop_old_rows(struct apply *a, struct sfr_plan_object *po, const size_t *idx,
+                                 int n, struct sfr_err *err)
+{
+    struct sfr_write *w = sfr_calloc((size_t)n + 1, sizeof(*w));
+    int m = 0;
+    for (int k = 0; k < n; k++) {
+        struct sfr_plan_item *it = &po->items[idx[k]];
+        if (it->op == SFR_OP_SF_CREATE && it->status != SFR_ITEM_FAILED && it->sfid[0]) {
+            w[m].kind = SFR_WRITE_DELETE;
+            w[m].sfid = it->sfid;
+            m++;
+        }
+    }
+    enum sfr_rc rc = m ? a->pg->ops->write(a->pg, po->co->proj, w, m, 0, err) : SFR_OK;
+    sfr_free(w);
+    return rc;
+}
+
+static enum sfr_rc phase_sf(struct apply *a, struct sfr_err *err)
+{
+    long cap = a->o->sf_batch > 0 && a->o->sf_batch <= 200 ? a->o->sf_batch : 200;
+    size_t *idx = sfr_calloc((size_t)cap, sizeof(size_t));
+    enum sfr_rc rc = SFR_OK;
+    for (int k = 0; k < a->p->n_objects && rc == SFR_OK; k++) {
+        struct sfr_plan_object *po = &a->p->objects[k];
+        for (int op = SFR_OP_SF_UPDATE; op <= SFR_OP_SF_CREATE && rc == SFR_OK; op++) {
+            int n = 0;
+            for (size_t i = 0; i <= po->n && rc == SFR_OK; i++) {
+                if (i < po->n && po->items[i].op == (enum sfr_repair_op)op &&
+                    po->items[i].status == SFR_ITEM_PLANNED)
+                    idx[n++] = i;
+                if (n == 0 || (n < cap && i < po->n))
+                    continue;
+                rc = sf_batch(a, po, idx, n, err);
+                if (rc == SFR_OK && a->conn == NULL)
+                    rc = drop_old_rows(a, po, idx, n, err);
+                if (rc == SFR_OK)
+                    rc = refresh_mirror(a, po, idx, n, err);
+                n = 0;
+            }
+        }
+    }
+    sfr_free(idx);
+    return rc;
+}
+
+/* ---- verification -------------------------------------------------------------------- */
+
+static enum sfr_rc verify(struct apply *a, struct sfr_err *err)
+{
+    enum sfr_rc rc = SFR_OK;
+    for (int k = 0; k < a->p->n_objects && rc == SFR_OK; k++) {
+        struct sfr_plan_object *po = &a->p->objects[k];
+        struct sfr_strv ids = {0};
+        struct sfr_disc_list left = {0};
+        for (size_t i = 0; i < po->n; i++) {
+            const struct sfr_plan_item *it = &po->items[i];
+            if (!it->unresolved && it->sfid[0] != '\0')
+                sfr_strv_push(&ids, it->sfid);
+            if (it->new_sfid[0] != '\0')
+                sfr_strv_push(&ids, it->new_sfid);
+        }
+        if (ids.n > 0)
+            rc = sfr_check_keys(po->co, a->sf, a->pg, (const char *const *)ids.v, (int)ids.n,
+                                INT64_MAX, &left, err);
+        for (size_t i = 0; i < po->n && rc == SFR_OK; i++) {
+            struct sfr_plan_item *it = &po->items[i];
+            if (it->unresolved) {
+                it->status = SFR_ITEM_SKIPPED;
+                continue;
+            }
+            const char *key = it->new_sfid[0] ? it->new_sfid : it->sfid;
+            const struct sfr_discrepancy *d = NULL;
+            for (size_t j = 0; j < left.n && d == NULL; j++)
+                if (strcmp(left.v[j].sfid, key) == 0)
+                    d = &left.v[j];
+            if (d == NULL && it->status != SFR_ITEM_FAILED) {
+                it->status = SFR_ITEM_FIXED;
+            } else if (d != NULL && it->status != SFR_ITEM_FAILED) {
+                it->status = SFR_ITEM_FAILED;
+                snprintf(it->error_code, sizeof(it->error_code), "still_differs");
+                snprintf(it->message, sizeof(it->message), "after the write: %.230s",
+                         d->detail ? d->detail : sfr_cause_name(d->cause));
+                it->fail_cause = d->cause;
+            }
+        }
+        sfr_disc_list_cleanup(&left);
+        sfr_strv_cleanup(&ids);
+    }
+    return rc;
+}
+
+static void tally(struct apply *a)
+{
+    struct sfr_repair_result *r = a->res;
+    r->fixed = r->failed = r->skipped = r->in_sync = 0;
+    for (int k = 0; k < a->p->n_objects; k++) {
+        for (size_t i = 0; i < a->p->objects[k].n; i++) {
+            const struct sfr_plan_item *it = &a->p->objects[k].items[i];
+            if (it->status == SFR_ITEM_SKIPPED)
+                r->skipped++;
+            else if (it->status == SFR_ITEM_FAILED)
+                r->failed++;
+            else if (it->op == SFR_OP_NONE && it->status == SFR_ITEM_FIXED)
+                r->in_sync++;
+            else if (it->status == SFR_ITEM_FIXED)
+                r->fixed++;
+        }
+    }
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static enum sfr_rc run_phases(struct apply *a, struct sfr_err *err)
+{
+    enum sfr_rc rc = phase_dedupe(a, err);
+    if (rc == SFR_OK)
+        rc = phase_deletes(a, err);
+    for (int k = 0; k < a->p->n_objects && rc == SFR_OK; k++)
+        rc = pg_pass(a, &a->p->objects[k], PASS_FIRST, NULL, err);
+    if (rc == SFR_OK)
+        rc = phase_sf(a, err);
+    for (int k = 0; k < a->p->n_objects && rc == SFR_OK; k++)
+        rc = pg_pass(a, &a->p->objects[k], PASS_DEFERRED, NULL, err);
+    for (int k = 0; k < a->p->n_objects && rc == SFR_OK; k++)
+        rc = clear_sync_errors(a, &a->p->objects[k], err);
+    return rc;
+}
+
+static char *summary_json(const struct sfr_repair_result *r)
+{
+    return sfr_asprintf("{\"fixed\":%ld,\"failed\":%ld,\"skipped\":%ld,\"in_sync\":%ld,"
+                        "\"pg_batches\":%ld,\"sf_batches\":%ld,\"pg_rows_written\":%ld,"
+                        "\"sf_records_written\":%ld,\"sf_api_calls\":%ld,\"seconds\":%.3f}",
+                        r->fixed, r->failed, r->skipped, r->in_sync, r->pg_batches, r->sf_batches,
+                        r->pg_rows_written, r->sf_records_written, r->sf_api_calls, r->seconds);
+}
+
+enum sfr_rc sfr_repair_apply(struct sfr_plan *p, struct sfr_side *sf, struct sfr_side *pg,
+                             struct pg_conn *conn, long audit_run_id,
+                             const struct sfr_repair_opts *o, struct sfr_repair_result *res,
+                             struct sfr_err *err)
+{
+    struct apply a = {p, sf, pg, conn, 0, o, res, 0};
+    double t0 = now_s();
+    long calls0 = sf->stats.api_calls;
+    enum sfr_rc rc = SFR_OK;
+    memset(res, 0, sizeof(*res));
+    if (conn != NULL) {
+        struct sfr_buf plan = SFR_BUF_INIT;
+        sfr_plan_json(&plan, p, false);
+        rc = sfr_repair_run_begin(conn, audit_run_id, plan.data, &a.run_id, err);
+        sfr_buf_cleanup(&plan);
+        if (rc != SFR_OK)
+            return rc;
+    }
+    res->run_id = a.run_id;
+    if (o->progress)
+        sfr_log_info("repair run %ld: applying %ld change%s", a.run_id, p->n_changes,
+                     p->n_changes == 1 ? "" : "s");
+    rc = run_phases(&a, err);
+    if (rc == SFR_OK) {
+        if (o->progress)
+            sfr_log_info("repair run %ld: re-verifying the repaired keys", a.run_id);
+        rc = verify(&a, err);
+    }
+    tally(&a);
+    res->sf_api_calls = sf->stats.api_calls - calls0;
+    res->seconds = now_s() - t0;
+    if (conn != NULL) {
+        char *sum = summary_json(res);
+        struct sfr_err e2 = {0};
+        const char *status = rc != SFR_OK ? "failed" : res->failed ? "partial" : "done";
+        if (sfr_repair_run_finish(conn, a.run_id, status, sum, &e2) != SFR_OK)
+            sfr_log_warn("repair run %ld: cannot store the outcome: %s", a.run_id, e2.msg);
+        sfr_free(sum);
+    }
+    return rc;
+}

@@ -1,0 +1,578 @@
+/* http.c — the request layer of the Salesforce client: one reused libcurl
+ * easy handle (keep-alive, gzip, TLS verification on), bearer auth with one
+ * re-authentication on 401 INVALID_SESSION_ID, the per-run budget, call
+ * accounting, Sforce-Limit-Info, and retries with exponential backoff and
+ * jitter on 5xx, timeouts, dropped connections and UNABLE_TO_LOCK_ROW.
+ *
+ * Invariants: every body fed from the network has a size cap; a 2xx body
+ * either goes to the request's sink (streaming parsers) or to resp->body;
+ * the Authorization header and the token-call body are never logged. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "sf_internal.h"
+#include "sfrecon/log.h"
+
+void sf_resp_init(struct sf_resp *r)
+{
+    memset(r, 0, sizeof(*r));
+    sfr_buf_init(&r->body);
+}
+
+void sf_resp_cleanup(struct sf_resp *r)
+{
+    sfr_buf_cleanup(&r->body);
+}
+
+void sf_sleep_ms(long ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+void sf_backoff(struct sfr_sf *c, int n)
+{
+    /* "equal jitter": half of base*2^(n-1) fixed, half random; capped at 10 s */
+    long d = (long)c->retry_base_ms << (n > 10 ? 10 : n - 1);
+    if (d > 10000)
+        d = 10000;
+    long half = d / 2;
+    long j = half > 0 ? (long)(rand_r(&c->rnd) % (half + 1)) : 0;
+    sf_sleep_ms(half + j);
+}
+
+void sf_urlencode(struct sfr_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+            sfr_buf_putc(b, (char)ch);
+        } else {
+            char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+            sfr_buf_append(b, e, 3);
+        }
+    }
+}
+
+void sf_data_path(const struct sfr_sf *c, struct sfr_buf *b)
+{
+    sfr_buf_printf(b, "/services/data/v%s", c->api_version);
+}
+
+bool sfr_sf_parse_limit_info(const char *value, long *used, long *max)
+{
+    const char *p = value;
+    /* "api-usage=" as its own item, not the tail of "per-app-api-usage=" */
+    while ((p = strstr(p, "api-usage=")) != NULL && p != value && p[-1] != ' ' && p[-1] != ',' &&
+           p[-1] != ';')
+        p++;
+    if (p == NULL)
+        return false;
+    p += 10;
+    char *end;
+    long u = strtol(p, &end, 10);
+    if (end == p || *end != '/')
+        return false;
+    p = end + 1;
+    long m = strtol(p, &end, 10);
+    if (end == p || u < 0 || m < 0)
+        return false;
+    *used = u;
+    *max = m;
+    return true;
+}
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+    if (n == 0)
+        return;
+    snprintf(dst, n, "%s", src ? src : "");
+}
+
+bool sfr_sf_parse_error(const char *body, size_t len, char *code, size_t code_n, char *msg,
+                        size_t msg_n)
+{
+    copy_str(code, code_n, "");
+    copy_str(msg, msg_n, "");
+    if (body == NULL || len == 0)
+        return false;
+    struct json_tokener *tok = json_tokener_new();
+    struct json_object *j = json_tokener_parse_ex(tok, body, (int)len);
+    json_tokener_free(tok);
+    if (j == NULL)
+        return false;
+    struct json_object *e = j, *v;
+    if (json_object_is_type(j, json_type_array) && json_object_array_length(j) > 0)
+        e = json_object_array_get_idx(j, 0);
+    bool found = false;
+    if (json_object_is_type(e, json_type_object)) {
+        if (json_object_object_get_ex(e, "errorCode", &v)) {
+            copy_str(code, code_n, json_object_get_string(v));
+            found = true;
+        } else if (json_object_object_get_ex(e, "error", &v)) {
+            copy_str(code, code_n, json_object_get_string(v));
+            found = true;
+        }
+        if (json_object_object_get_ex(e, "message", &v) ||
+            json_object_object_get_ex(e, "error_description", &v))
+            copy_str(msg, msg_n, json_object_get_string(v));
+    }
+    json_object_put(j);
+    return found;
+}
+
+/* ---- one attempt ---- */
+
+struct attempt {
+    struct sfr_sf *c;
+    const struct sf_req *rq;
+    struct sf_resp *rs;
+    int sink_state;
+    bool too_big;
+};
+
+static void trim(const char **s, size_t *n)
+{
+    while (*n > 0 && isspace((unsigned char)**s))
+        (*s)++, (*n)--;
+    while (*n > 0 && isspace((unsigned char)(*s)[*n - 1]))
+        (*n)--;
+}
+
+static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud)
+{
+    struct attempt *a = ud;
+    size_t len = size * nitems;
+    if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
+        const char *sp = memchr(buf, ' ', len);
+        a->rs->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+        a->rs->locator[0] = '\0';
+        a->rs->n_records = -1;
+        return len;
+    }
+    const char *colon = memchr(buf, ':', len);
+    if (colon == NULL)
+        return len;
+    size_t nlen = (size_t)(colon - buf);
+    const char *v = colon + 1;
+    size_t vlen = len - nlen - 1;
+    trim(&v, &vlen);
+    char val[256];
+    if (vlen >= sizeof(val))
+        vlen = sizeof(val) - 1;
+    memcpy(val, v, vlen);
+    val[vlen] = '\0';
+    if (nlen == 17 && strncasecmp(buf, "Sforce-Limit-Info", 17) == 0) {
+        long u, m;
+        if (sfr_sf_parse_limit_info(val, &u, &m)) {
+            a->c->limit_used = u;
+            a->c->limit_max = m;
+        }
+    } else if (nlen == 14 && strncasecmp(buf, "Sforce-Locator", 14) == 0) {
+        snprintf(a->rs->locator, sizeof(a->rs->locator), "%s", val);
+    } else if (nlen == 22 && strncasecmp(buf, "Sforce-NumberOfRecords", 22) == 0) {
+        a->rs->n_records = strtol(val, NULL, 10);
+    }
+    return len;
+}
+
+static size_t body_cb(char *p, size_t size, size_t nmemb, void *ud)
+{
+    struct attempt *a = ud;
+    size_t len = size * nmemb;
+    bool ok = a->rs->status >= 200 && a->rs->status < 300;
+    if (ok && a->rq->sink != NULL) {
+        int r = a->rq->sink->write(a->rq->sink->ctx, p, len);
+        if (r != 0) {
+            a->sink_state = r;
+            return 0;
+        }
+        return len;
+    }
+    size_t cap = ok ? (size_t)SF_MAX_BODY : (size_t)SF_MAX_ERROR_BODY;
+    if (a->rs->body.len + len > cap) {
+        a->too_big = true;
+        return 0;
+    }
+    sfr_buf_append(&a->rs->body, p, len);
+    return len;
+}
+
+static struct curl_slist *make_headers(struct sfr_sf *c, const struct sf_req *rq)
+{
+    struct curl_slist *h = NULL;
+    struct sfr_buf b = SFR_BUF_INIT;
+    if (!rq->no_auth) {
+        sfr_buf_printf(&b, "Authorization: Bearer %s", c->token ? c->token : "");
+        h = curl_slist_append(h, b.data);
+        /* wipe the token copy */
+        memset(b.data, 0, b.len);
+        sfr_buf_reset(&b);
+    }
+    sfr_buf_printf(&b, "Accept: %s", rq->accept ? rq->accept : "application/json");
+    h = curl_slist_append(h, b.data);
+    if (rq->body != NULL) {
+        sfr_buf_reset(&b);
+        sfr_buf_printf(&b, "Content-Type: %s",
+                       rq->content_type ? rq->content_type : "application/json");
+        h = curl_slist_append(h, b.data);
+    }
+    h = curl_slist_append(h, "Expect:");
+    sfr_buf_cleanup(&b);
+    return h;
+}
+
+static CURLcode perform(struct sfr_sf *c, const struct sf_req *rq, struct attempt *a,
+                        const char *url)
+{
+    CURL *h = c->curl;
+    curl_easy_reset(h); /* keeps live connections, DNS and TLS session caches */
+    struct curl_slist *hdrs = make_headers(c, rq);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "sfrecon/" SFR_VERSION);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, a);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, a);
+    const char *ca = getenv("SF_CA_FILE");
+    if (ca != NULL && ca[0])
+        curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+    if (rq->body != NULL) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+    }
+    if (strcmp(rq->method, "GET") == 0)
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    else if (strcmp(rq->method, "POST") != 0 || rq->body == NULL)
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
+    c->curl_err[0] = '\0';
+    CURLcode cc = curl_easy_perform(h);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(hdrs);
+    return cc;
+}
+
+static bool transport_retryable(CURLcode cc, bool not_idempotent)
+{
+    switch (cc) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return true; /* nothing was sent */
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_BAD_CONTENT_ENCODING:
+        return !not_idempotent;
+    default:
+        return false;
+    }
+}
+
+/* Path without the query string, for messages (SOQL can be long). */
+static void short_path(const char *path, char *out, size_t n)
+{
+    const char *p = path;
+    if (strncasecmp(p, "http", 4) == 0) {
+        const char *s = strstr(p, "://");
+        if (s != NULL && (s = strchr(s + 3, '/')) != NULL)
+            p = s;
+    }
+    size_t len = strcspn(p, "?");
+    if (len >= n)
+        len = n - 1;
+    memcpy(out, p, len);
+    out[len] = '\0';
+}
+
+static enum sfr_rc budget_take(struct sfr_sf *c, struct sfr_err *err)
+{
+    long max = atomic_load(&c->budget->max);
+    long used = atomic_fetch_add(&c->budget->used, 1);
+    if (max > 0 && used >= max) {
+        atomic_fetch_sub(&c->budget->used, 1);
+        enum sfr_rc rc = sfr_err_set(err, SFR_ELIMIT,
+                                     "Salesforce API call budget of %ld calls for this run is "
+                                     "spent",
+                                     max);
+        sfr_err_hint(err, "raise sfrecon.max_api_calls or audit fewer objects");
+        return rc;
+    }
+    if (c->daily_cap > 0 && c->limit_used >= c->daily_cap) {
+        atomic_fetch_sub(&c->budget->used, 1);
+        return sfr_err_set(err, SFR_ELIMIT,
+                           "Salesforce API usage %ld/%ld reached the configured daily cap %ld",
+                           c->limit_used, c->limit_max, c->daily_cap);
+    }
+    return SFR_OK;
+}
+
+static enum sfr_rc sf_auth(struct sfr_sf *c, struct sfr_err *err);
+
+static enum sfr_rc http_error(struct sfr_sf *c, const struct sf_req *rq, struct sf_resp *rs,
+                              struct sfr_err *err)
+{
+    char code[64], msg[512], path[200];
+    sfr_sf_parse_error(rs->body.data, rs->body.len, code, sizeof(code), msg, sizeof(msg));
+    short_path(rq->path, path, sizeof(path));
+    enum sfr_rc rc = SFR_ESF;
+    if (rq->no_auth)
+        rc = SFR_EAUTH;
+    else if (rs->status == 401)
+        rc = SFR_EAUTH;
+    else if (rs->status == 403 && strcmp(code, "REQUEST_LIMIT_EXCEEDED") == 0)
+        rc = SFR_ELIMIT;
+    else if (rs->status == 404)
+        rc = SFR_ENOTFOUND;
+    if (rc == SFR_ELIMIT)
+        sfr_err_set(err, rc, "Salesforce API limit reached (REQUEST_LIMIT_EXCEEDED): %s", msg);
+    else if (rq->no_auth)
+        sfr_err_set(err, rc, "Salesforce login failed (HTTP %ld%s%s%s%s)", rs->status,
+                    code[0] ? ", " : "", code, msg[0] ? ": " : "", msg);
+    else
+        sfr_err_set(err, rc, "Salesforce %s %s: HTTP %ld%s%s%s%s", rq->method, path, rs->status,
+                    code[0] ? " " : "", code, msg[0] ? ": " : "", msg);
+    if (err != NULL) {
+        err->http_status = rs->status;
+        copy_str(err->sf_code, sizeof(err->sf_code), code);
+    }
+    if (rc == SFR_ELIMIT)
+        sfr_err_hint(err, "the org's daily API limit is used up; retry after it resets");
+    else if (rc == SFR_EAUTH && !rq->no_auth && !c->can_auth)
+        sfr_err_hint(err, "SF_ACCESS_TOKEN was refused; set a fresh token, or SF_LOGIN_URL "
+                          "with client credentials so sfrecon can log in again");
+    return rc;
+}
+
+/* Decides what a finished attempt means: 0 = done (rc in *rc), 1 = retry, 2 = re-auth. */
+static int classify(struct sfr_sf *c, const struct sf_req *rq, struct sf_resp *rs, CURLcode cc,
+                    struct attempt *a, bool can_reauth, enum sfr_rc *rc, struct sfr_err *err)
+{
+    char path[200];
+    short_path(rq->path, path, sizeof(path));
+    if (cc == CURLE_WRITE_ERROR && a->sink_state == 1) {
+        rs->stopped = true;
+        *rc = SFR_OK;
+        return 0;
+    }
+    if (cc == CURLE_WRITE_ERROR && a->sink_state == -1) {
+        if (err != NULL)
+            *err = rq->sink->err;
+        *rc = rq->sink->err.rc ? rq->sink->err.rc : SFR_ESF;
+        return 0;
+    }
+    if (a->too_big) {
+        *rc = sfr_err_set(err, SFR_EHTTP, "Salesforce %s %s: response larger than %ld bytes",
+                          rq->method, path,
+                          rs->status / 100 == 2 ? SF_MAX_BODY : SF_MAX_ERROR_BODY);
+        return 0;
+    }
+    if (cc != CURLE_OK) {
+        *rc = sfr_err_set(err, SFR_EHTTP, "Salesforce %s %s: %s", rq->method, path,
+                          c->curl_err[0] ? c->curl_err : curl_easy_strerror(cc));
+        return transport_retryable(cc, rq->not_idempotent) ? 1 : 0;
+    }
+    if (rs->status >= 200 && rs->status < 300) {
+        if (rq->sink != NULL && rq->sink->complete != NULL &&
+            !rq->sink->complete(rq->sink->ctx)) {
+            *rc = sfr_err_set(err, SFR_EHTTP, "Salesforce %s %s: response body cut short",
+                              rq->method, path);
+            return rq->not_idempotent ? 0 : 1;
+        }
+        *rc = SFR_OK;
+        return 0;
+    }
+    *rc = http_error(c, rq, rs, err);
+    if (rs->status == 401 && !rq->no_auth && can_reauth)
+        return 2;
+    if (*rc == SFR_ELIMIT || rq->no_auth)
+        return rs->status >= 500 ? 1 : 0;
+    bool lock = err != NULL && strcmp(err->sf_code, "UNABLE_TO_LOCK_ROW") == 0;
+    if (lock)
+        return 1; /* the row lock failed: nothing was written */
+    if (rs->status >= 500)
+        return !rq->not_idempotent || rs->status == 502 || rs->status == 503 ||
+                       rs->status == 504
+                   ? 1
+                   : 0;
+    return 0;
+}
+
+enum sfr_rc sf_do(struct sfr_sf *c, const struct sf_req *rq, struct sf_resp *rs,
+                  struct sfr_err *err)
+{
+    enum sfr_rc rc = SFR_OK;
+    bool can_reauth = c->can_auth;
+    if (c->curl == NULL)
+        return sfr_err_set(err, SFR_EINTERNAL, "no libcurl handle");
+    if (!rq->no_auth && c->token == NULL) {
+        if (!c->can_auth)
+            return sfr_err_set(err, SFR_ECONFIG, "SF_ACCESS_TOKEN is not set");
+        if ((rc = sf_auth(c, err)) != SFR_OK)
+            return rc;
+    }
+    struct sfr_buf url = SFR_BUF_INIT;
+    for (int attempt = 1;; attempt++) {
+        if (!rq->no_auth && (rc = budget_take(c, err)) != SFR_OK)
+            break;
+        sfr_buf_reset(&url);
+        if (strncasecmp(rq->path, "http://", 7) == 0 || strncasecmp(rq->path, "https://", 8) == 0)
+            sfr_buf_puts(&url, rq->path);
+        else
+            sfr_buf_printf(&url, "%s%s", rq->no_auth ? c->login_url : c->instance_url,
+                           rq->path);
+        struct attempt a = {c, rq, rs, 0, false};
+        rs->status = 0;
+        rs->stopped = false;
+        rs->locator[0] = '\0';
+        rs->n_records = -1;
+        sfr_buf_reset(&rs->body);
+        if (rq->sink != NULL) {
+            sfr_err_clear(&rq->sink->err);
+            if (rq->sink->reset != NULL)
+                rq->sink->reset(rq->sink->ctx);
+        }
+        CURLcode cc = perform(c, rq, &a, url.data);
+        if (!rq->no_auth)
+            sfr_sf_calls_count(&c->calls, rq->object, c->phase, 1);
+        int what = classify(c, rq, rs, cc, &a, can_reauth, &rc, err);
+        if (what == 0)
+            break;
+        if (what == 2) {
+            can_reauth = false;
+            sfr_log_info("Salesforce session expired; logging in again");
+            if ((rc = sf_auth(c, err)) != SFR_OK)
+                break;
+            attempt--;
+            continue;
+        }
+        if (attempt >= SF_MAX_ATTEMPTS) {
+            sfr_err_prefix(err, "after %d attempts", attempt);
+            break;
+        }
+        sfr_log_warn("%s; retrying (attempt %d of %d)", err ? err->msg : "request failed",
+                     attempt + 1, SF_MAX_ATTEMPTS);
+        sf_backoff(c, attempt);
+    }
+    sfr_buf_cleanup(&url);
+    return rc;
+}
+
+/* ---- OAuth token ---- */
+
+static void form_add(struct sfr_buf *b, const char *k, const char *v)
+{
+    if (b->len > 0)
+        sfr_buf_putc(b, '&');
+    sfr_buf_puts(b, k);
+    sfr_buf_putc(b, '=');
+    sf_urlencode(b, v);
+}
+
+static enum sfr_rc sf_auth(struct sfr_sf *c, struct sfr_err *err)
+{
+    struct sfr_buf form = SFR_BUF_INIT;
+    bool pw = c->username != NULL;
+    form_add(&form, "grant_type", pw ? "password" : "client_credentials");
+    form_add(&form, "client_id", c->client_id);
+    form_add(&form, "client_secret", c->client_secret);
+    if (pw) {
+        form_add(&form, "username", c->username);
+        form_add(&form, "password", c->password);
+    }
+    struct sf_req rq = {.method = "POST",
+                        .path = "/services/oauth2/token",
+                        .body = form.data,
+                        .body_len = form.len,
+                        .content_type = "application/x-www-form-urlencoded",
+                        .no_auth = true};
+    struct sf_resp rs;
+    sf_resp_init(&rs);
+    json_object *j = NULL;
+    enum sfr_rc rc = sf_do(c, &rq, &rs, err);
+    memset(form.data, 0, form.len);
+    sfr_buf_cleanup(&form);
+    if (rc != SFR_OK) {
+        sfr_err_hint(err, "check SF_LOGIN_URL, SF_CLIENT_ID, SF_CLIENT_SECRET%s",
+                     pw ? ", SF_USERNAME and SF_PASSWORD (with the security token appended)"
+                        : "");
+        goto out;
+    }
+    j = json_tokener_parse(rs.body.data ? rs.body.data : "");
+    json_object *tok, *inst;
+    if (j == NULL || !json_object_object_get_ex(j, "access_token", &tok) ||
+        !json_object_is_type(tok, json_type_string)) {
+        rc = sfr_err_set(err, SFR_EAUTH, "Salesforce login answer lacks access_token");
+        goto out;
+    }
+    if (c->token != NULL) {
+        memset(c->token, 0, strlen(c->token));
+        free(c->token);
+    }
+    c->token = sfr_strdup(json_object_get_string(tok));
+    if (json_object_object_get_ex(j, "instance_url", &inst) &&
+        json_object_is_type(inst, json_type_string) && json_object_get_string_len(inst) > 0) {
+        const char *u = json_object_get_string(inst);
+        if (strncasecmp(u, "https://", 8) == 0 || strncasecmp(u, "http://", 7) == 0) {
+            free(c->instance_url);
+            c->instance_url = sfr_strdup(u);
+            size_t n = strlen(c->instance_url);
+            while (n > 0 && c->instance_url[n - 1] == '/')
+                c->instance_url[--n] = '\0';
+        }
+    }
+    if (c->instance_url == NULL)
+        rc = sfr_err_set(err, SFR_EAUTH, "Salesforce login answer lacks instance_url");
+    sfr_log_debug("logged in to Salesforce (%s flow)", pw ? "password" : "client_credentials");
+out:
+    if (rs.body.data != NULL)
+        memset(rs.body.data, 0, rs.body.len);
+    sf_resp_cleanup(&rs);
+    json_object_put(j);
+    return rc;
+}
+
+enum sfr_rc sfr_sf_request(struct sfr_sf *c, const char *method, const char *path,
+                           const char *body, const char *object, struct sfr_buf *resp,
+                           long *http_status, struct sfr_err *err)
+{
+    struct sf_req rq = {.method = method,
+                        .path = path,
+                        .body = body,
+                        .body_len = body ? strlen(body) : 0,
+                        .object = object,
+                        .not_idempotent = strcmp(method, "POST") == 0};
+    struct sf_resp rs;
+    sf_resp_init(&rs);
+    enum sfr_rc rc = sf_do(c, &rq, &rs, err);
+    if (http_status != NULL)
+        *http_status = rs.status;
+    if (rc == SFR_OK && resp != NULL && rs.body.len > 0)
+        sfr_buf_append(resp, rs.body.data, rs.body.len);
+    sf_resp_cleanup(&rs);
+    return rc;
+}

@@ -1,0 +1,189 @@
+#!/bin/sh
+# t_sf_client.sh — the Salesforce client and side (src/sf, src/side/sf_side.c)
+# against sfemu over real HTTP: REST paging over 5000 records, Bulk API 2.0
+# over several result pages, identical row hashes over REST and Bulk,
+# collections with partial failures, token refresh after expiry, retries
+# after injected 503s and a dropped connection, and clean API-limit errors
+# (no failed write reported as done). The driver tests/sfclient/sfprobe.c is
+# compiled here against $BUILD/libsfr.a. Prints read rates (not asserted).
+TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$TOP/tests/integration/lib.sh"
+
+PKGS="libpq libcurl json-c libxxhash"
+PROBE="$TMPD/sfprobe"
+cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -I"$TOP/include" \
+    $(pkg-config --cflags $PKGS) -o "$PROBE" "$TOP/tests/sfclient/sfprobe.c" \
+    "$TOP/$BUILD/libsfr.a" $(pkg-config --libs $PKGS) -lpthread -lm ||
+    fail "cannot build sfprobe"
+
+start_sfemu
+TOKEN=$(sf_token)
+[ -n "$TOKEN" ] || fail "no token from sfemu"
+export SF_INSTANCE_URL="$SFEMU_URL" SF_ACCESS_TOKEN="$TOKEN" SF_RETRY_BASE_MS=5 SF_BULK_POLL_MS=5
+unset SF_LOGIN_URL SF_CLIENT_ID SF_CLIENT_SECRET SF_USERNAME SF_PASSWORD SF_API_VERSION
+
+admin() { # admin METHOD PATH [JSON]
+    curl -sf -X "$1" -H 'Content-Type: application/json' ${3:+--data "$3"} "$SFEMU_URL$2" ||
+        fail "sfemu admin $1 $2 failed"
+}
+load_csv() { # load_csv OBJECT FILE
+    curl -sf -X POST -H 'Content-Type: text/csv' --data-binary "@$2" \
+        "$SFEMU_URL/__emu/load/$1" >/dev/null || fail "loading $2 into $1 failed"
+}
+probe() { # probe EXPECTED_EXIT ARGS... (stdout $TMPD/out, stderr $TMPD/err)
+    expect_exit "$@"
+}
+
+FIELDS="Name,Industry,AnnualRevenue,NumberOfEmployees,Description,IsDeleted,CreatedDate"
+
+note "describe"
+probe 0 "$PROBE" describe Account
+assert_contains "$TMPD/out" "Account fields"
+assert_contains "$TMPD/out" "prefix 001"
+probe 3 "$PROBE" describe NoSuch__c
+assert_contains "$TMPD/err" "NoSuch__c does not exist"
+
+note "load 5000 accounts (quotes, commas, newlines, unicode, nulls)"
+awk 'BEGIN {
+    print "Name,Industry,AnnualRevenue,NumberOfEmployees,Description";
+    for (i = 1; i <= 5000; i++) {
+        d = (i % 7 == 0) ? "\"line one\nline \"\"two\"\", with comma\"" : (i % 5 == 0 ? "" : "plain " i);
+        printf "\"Acct %05d caf\303\251\",%s,%s,%s,%s\n", i, (i % 3 ? "Energy" : ""),
+            (i % 4 ? i * 10.5 : ""), i % 11, d
+    } }' >"$TMPD/acc.csv"
+load_csv Account "$TMPD/acc.csv"
+
+note "REST paging over 5000 records"
+probe 0 "$PROBE" query "SELECT Id, Name FROM Account ORDER BY Id" Id,Name
+assert_contains "$TMPD/out" "rows 5000"
+assert_contains "$TMPD/err" "api calls: 3 (Account: test 3)"
+[ "$(grep -c '^001' "$TMPD/out")" -eq 5000 ] || fail "expected 5000 Id rows"
+assert_contains "$TMPD/out" "Acct 00001 café"
+assert_contains "$TMPD/err" "limit "
+
+note "REST and Bulk (several result pages) give identical row hashes"
+SFPROBE_ROWS="$TMPD/rest.rows" probe 0 "$PROBE" read Account rest "$FIELDS"
+cp "$TMPD/out" "$TMPD/rest.out"
+cat "$TMPD/err"
+assert_contains "$TMPD/out" "rows 5000 "
+SFPROBE_PAGE=1500 SFPROBE_ROWS="$TMPD/bulk.rows" probe 0 "$PROBE" read Account bulk "$FIELDS"
+cat "$TMPD/err"
+assert_contains "$TMPD/out" "rows 5000 "
+cmp -s "$TMPD/out" "$TMPD/rest.out" || fail "REST and Bulk sums differ: $(cat "$TMPD/rest.out") vs $(cat "$TMPD/out")"
+cmp -s "$TMPD/rest.rows" "$TMPD/bulk.rows" || { diff "$TMPD/rest.rows" "$TMPD/bulk.rows" | head; fail "row hashes differ"; }
+LC_ALL=C sort -c "$TMPD/rest.rows" || fail "rows not in Id order"
+admin GET /__emu/counters >"$TMPD/counters"
+grep -q '"bulk":[1-9]' "$TMPD/counters" || fail "no Bulk API calls counted: $(cat "$TMPD/counters")"
+
+note "digests: count depth (one aggregate call) and content depth agree with the read"
+probe 0 "$PROBE" digest Account count "$FIELDS"
+assert_contains "$TMPD/out" "count 5000 "
+assert_contains "$TMPD/err" "api calls: 2 (Account: test 2)" # describe + aggregate
+probe 0 "$PROBE" digest Account content "$FIELDS"
+SUM=$(sed -n 's/^rows 5000 sum //p' "$TMPD/rest.out")
+assert_contains "$TMPD/out" "count 5000 sum $SUM"
+MID=$(sed -n '2500p' "$TMPD/rest.rows" | cut -d' ' -f1)
+probe 0 "$PROBE" digest Account count "$FIELDS" "$MID"
+assert_contains "$TMPD/out" "count 2501 "
+probe 0 "$PROBE" read Account rest "$FIELDS" "" "$MID"
+assert_contains "$TMPD/out" "rows 2499 "
+
+note "collections: partial failure (STRING_TOO_LONG) and per-record results"
+LONG=$(awk 'BEGIN { for (i = 0; i < 300; i++) printf "x" }')
+probe 0 "$PROBE" write Account insert Name,Industry,NumberOfEmployees \
+    "|Probe One|Energy|5" "|$LONG|Energy|6" "|Probe Three|\\N|7"
+sed -n 1p "$TMPD/out" | grep -q '^ok 001' || fail "first insert: $(sed -n 1p "$TMPD/out")"
+sed -n 2p "$TMPD/out" | grep -q '^fail STRING_TOO_LONG' || fail "second insert: $(sed -n 2p "$TMPD/out")"
+sed -n 3p "$TMPD/out" | grep -q '^ok 001' || fail "third insert: $(sed -n 3p "$TMPD/out")"
+assert_contains "$TMPD/err" "written 2"
+ID1=$(sed -n 1p "$TMPD/out" | cut -d' ' -f2)
+ID3=$(sed -n 3p "$TMPD/out" | cut -d' ' -f2)
+probe 0 "$PROBE" fetch Account Name,Industry,NumberOfEmployees "$ID1" "$ID3" 001000000000000AAA
+[ "$(wc -l <"$TMPD/out")" -eq 2 ] || fail "fetch: expected 2 records: $(cat "$TMPD/out")"
+assert_contains "$TMPD/out" "$ID1|Probe One|Energy|5"
+assert_contains "$TMPD/out" "$ID3|Probe Three|\\N|7"
+probe 0 "$PROBE" write Account update Name "$ID1|Probe One Renamed" "001000000000000AAA|Nobody"
+sed -n 1p "$TMPD/out" | grep -q "^ok $ID1" || fail "update: $(cat "$TMPD/out")"
+sed -n 2p "$TMPD/out" | grep -q '^fail ' || fail "update of a missing id: $(cat "$TMPD/out")"
+probe 0 "$PROBE" write Account delete Name "$ID3"
+assert_contains "$TMPD/out" "ok $ID3"
+probe 0 "$PROBE" write Account delete Name "$ID3" # again: already deleted is done
+assert_contains "$TMPD/out" "ok $ID3"
+probe 0 "$PROBE" fetch Account Name,IsDeleted "$ID3" # queryAll sees deleted records
+assert_contains "$TMPD/out" "$ID3|Probe Three|true"
+
+note "token refresh after expiry"
+admin POST /__emu/fault '{"expire_tokens":true}' >/dev/null
+probe 3 "$PROBE" query "SELECT Id FROM Account LIMIT 5" Id
+assert_contains "$TMPD/err" "INVALID_SESSION_ID"
+assert_not_contains "$TMPD/err" "$TOKEN"
+export SF_LOGIN_URL="$SFEMU_URL" SF_CLIENT_ID=x SF_CLIENT_SECRET=y \
+    SF_USERNAME=admin@example.com SF_PASSWORD=password
+probe 0 "$PROBE" query "SELECT Id FROM Account LIMIT 5" Id
+assert_contains "$TMPD/out" "rows 5"
+assert_not_contains "$TMPD/err" "password"
+admin POST /__emu/fault '{"expire_tokens":true}' >/dev/null
+unset SF_ACCESS_TOKEN # log in from scratch
+probe 0 "$PROBE" query "SELECT Id FROM Account LIMIT 5" Id
+assert_contains "$TMPD/out" "rows 5"
+SF_PASSWORD=wrong probe 3 "$PROBE" query "SELECT Id FROM Account LIMIT 5" Id
+assert_contains "$TMPD/err" "login failed"
+assert_not_contains "$TMPD/err" "wrong"
+
+note "retries: two injected 503s, then a dropped connection mid-run"
+admin POST /__emu/fault '{"fail_nth":2,"fail_status":503,"fail_count":2}' >/dev/null
+probe 0 "$PROBE" read Account rest "$FIELDS"
+assert_contains "$TMPD/err" "retrying"
+REST_SUM=$(sed -n 's/^rows \([0-9]*\) sum /\1 /p' "$TMPD/out")
+probe 0 "$PROBE" read Account rest "$FIELDS"
+assert_eq "$(sed -n 's/^rows \([0-9]*\) sum /\1 /p' "$TMPD/out")" "$REST_SUM" "sum after 503 retries"
+admin POST /__emu/fault '{"drop_nth":3}' >/dev/null
+probe 0 "$PROBE" read Account rest "$FIELDS"
+assert_contains "$TMPD/err" "retrying"
+assert_eq "$(sed -n 's/^rows \([0-9]*\) sum /\1 /p' "$TMPD/out")" "$REST_SUM" "sum after a drop"
+admin POST /__emu/fault '{"drop_nth":4}' >/dev/null
+SFPROBE_PAGE=1500 probe 0 "$PROBE" read Account bulk "$FIELDS"
+assert_eq "$(sed -n 's/^rows \([0-9]*\) sum /\1 /p' "$TMPD/out")" "$REST_SUM" "bulk sum after a drop"
+admin POST /__emu/fault '{"fail_nth":1,"fail_status":503,"fail_count":50}' >/dev/null
+probe 3 "$PROBE" query "SELECT Id FROM Account LIMIT 5" Id
+assert_contains "$TMPD/err" "after 5 attempts"
+admin POST /__emu/fault '{}' >/dev/null
+
+note "limits: per-run budget, REQUEST_LIMIT_EXCEEDED, limit reached mid-write"
+SFPROBE_BUDGET=3 probe 3 "$PROBE" read Account rest "$FIELDS"
+assert_contains "$TMPD/err" "budget of 3 calls"
+assert_contains "$TMPD/err" "api calls: 3 "
+admin POST /__emu/fault '{"limit_reached":true}' >/dev/null
+probe 3 "$PROBE" query "SELECT Id FROM Account LIMIT 5" Id
+assert_contains "$TMPD/err" "REQUEST_LIMIT_EXCEEDED"
+assert_contains "$TMPD/err" "api calls: 1 " # no retry
+admin POST /__emu/fault '{}' >/dev/null
+USAGE=$(admin GET /__emu/counters | sed -n 's/.*"api_usage":\([0-9]*\).*/\1/p')
+# room for the describe and one collections call; the second call is refused
+admin POST /__emu/config "{\"daily_limit\":$((USAGE + 2))}" >/dev/null
+set --
+i=1
+while [ $i -le 450 ]; do set -- "$@" "|Limit $i"; i=$((i + 1)); done
+probe 3 "$PROBE" write Account insert Name "$@"
+assert_contains "$TMPD/err" "REQUEST_LIMIT_EXCEEDED"
+OK=$(grep -c '^ok ' "$TMPD/out")
+FAILED=$(grep -c '^fail ' "$TMPD/out")
+assert_eq "$OK" 200 "records reported written before the limit"
+assert_eq "$FAILED" 250 "records reported failed"
+admin POST /__emu/config '{"daily_limit":1000000}' >/dev/null
+probe 0 "$PROBE" query "SELECT Id FROM Account WHERE Name LIKE 'Limit %'" Id
+assert_contains "$TMPD/out" "rows 200"
+
+note "throughput (reported, not asserted)"
+N=${SF_CLIENT_BENCH_ROWS:-100000}
+awk -v n="$N" 'BEGIN { print "Name,Industry,AnnualRevenue,NumberOfEmployees,Description";
+    for (i = 1; i <= n; i++) printf "Bench %07d,Energy,%d.25,%d,some description text %d\n", i, i, i % 1000, i }' \
+    >"$TMPD/bench.csv"
+load_csv Account "$TMPD/bench.csv"
+probe 0 "$PROBE" read Account rest "$FIELDS"
+sed -n 's/^read/# REST read/p' "$TMPD/err"
+cp "$TMPD/out" "$TMPD/rest.out"
+probe 0 "$PROBE" read Account bulk "$FIELDS"
+sed -n 's/^read/# Bulk read/p' "$TMPD/err"
+cmp -s "$TMPD/out" "$TMPD/rest.out" || fail "REST and Bulk sums differ on $N more rows"
+echo "ok"

@@ -1,0 +1,200 @@
+/* emu.h — internal contract of sfemu, the local Salesforce REST API emulator.
+ *
+ * One process-wide `struct emu` holds the org schema (from the describe file),
+ * the configuration, the in-memory state (tokens, query locators, Bulk jobs,
+ * CometD clients, faults, counters, clock) and a small pool of Postgres
+ * connections to the store. Records live in the store (schema "sfemu", one
+ * table per object, see store.c), so the org survives a restart.
+ *
+ * Threading: libmicrohttpd runs one thread per connection; every handler takes
+ * a Postgres connection from the pool for the duration of one request and
+ * gives it back. Shared in-memory state is guarded by emu.lock. */
+#ifndef SFEMU_EMU_H
+#define SFEMU_EMU_H
+
+#include <libpq-fe.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sfrecon/mem.h"
+#include "sfrecon/schema.h"
+
+#define EMU_MAX_BODY       (50L * 1024 * 1024)
+#define EMU_MAX_BATCH      200
+#define EMU_PAGE_DEFAULT   2000
+#define EMU_PAGE_MIN       200
+#define EMU_POOL_MAX       64
+#define EMU_MAX_LOCATORS   2000
+#define EMU_MAX_HDRS       8
+
+/* Extras of a describe field that struct sfr_field does not carry. */
+struct emu_fieldx {
+    bool restricted_picklist;
+    bool defaulted_on_create;
+    bool has_column; /* false for compound fields (address, location) */
+};
+
+struct emu_object {
+    const struct sfr_object *obj; /* borrowed from emu.schema */
+    char *describe;               /* raw describe JSON, served verbatim */
+    struct emu_fieldx *fx;        /* one per obj->fields[] */
+    char *qtable;                 /* sfemu."account", already quoted */
+    uint64_t next_seq;            /* last Id counter handed out (guarded by emu.lock) */
+    /* indexes into obj->fields of the system fields, -1 when absent */
+    int f_id, f_isdeleted, f_created, f_modified, f_modstamp, f_createdby, f_modifiedby, f_owner;
+    int f_name;
+};
+
+struct emu_token {
+    char *token;
+    struct emu_token *next;
+};
+
+struct emu_faults {
+    long latency_ms;
+    long fail_nth, fail_status, fail_count, fail_seen;
+    long drop_nth, drop_seen;
+    bool limit_reached;
+};
+
+struct emu_counters {
+    long total, query, query_more, describe, composite, bulk, sobject, other;
+};
+
+struct emu_locator;
+struct emu_job;
+struct emu_client;
+
+struct emu {
+    struct sfr_schema schema;
+    struct emu_object *objs;
+    int n_objs;
+    char *store_url;
+    char api_version[16]; /* "60.0" */
+    int api_major;        /* 60 */
+    long daily_limit;
+    char *user, *password;
+    bool admin;
+    unsigned port;
+    char base_url[64];
+    char org_id[19], user_id[19];
+    long connect_timeout_ms; /* CometD /meta/connect hold */
+
+    pthread_mutex_t lock;
+    pthread_cond_t event_cond; /* broadcast after every commit that wrote events */
+    uint64_t event_gen;
+    struct emu_token *tokens;
+    struct emu_faults faults;
+    struct emu_counters counters;
+    long api_usage; /* today's calls */
+    char api_day[11];
+    int64_t clock_offset_ms;
+    struct emu_locator *locators;
+    int n_locators;
+    struct emu_job *jobs;
+    struct emu_client *clients;
+    uint64_t seq_nonce;
+    bool stopping; /* set on SIGTERM: long polls return */
+
+    PGconn *pool[EMU_POOL_MAX];
+    int n_pool;
+};
+
+extern struct emu EMU;
+
+/* A request being served (one per HTTP request). */
+struct emu_req {
+    struct MHD_Connection *conn;
+    const char *method;
+    char *path;           /* decoded path without query string */
+    char **seg;           /* path split on '/' */
+    int n_seg;
+    struct sfr_buf body;
+    bool too_big;
+    bool is_data;         /* under /services/data: carries Sforce-Limit-Info */
+    bool counted;
+    const char *hdr_name[EMU_MAX_HDRS];
+    char *hdr_val[EMU_MAX_HDRS];
+    int n_hdr;
+    struct emu_load *load; /* streaming CSV load in progress */
+    bool drop;             /* fault: close without answering */
+};
+
+/* http.c */
+enum MHD_Result emu_send(struct emu_req *r, unsigned status, const char *ctype,
+                         struct sfr_buf *body);
+enum MHD_Result emu_send_json(struct emu_req *r, unsigned status, struct sfr_buf *body);
+enum MHD_Result emu_send_str(struct emu_req *r, unsigned status, const char *json);
+/* 4xx/5xx with [{"message":msg,"errorCode":code}]. */
+enum MHD_Result emu_send_error(struct emu_req *r, unsigned status, const char *code,
+                               const char *fmt, ...) SFR_PRINTF(4, 5);
+enum MHD_Result emu_send_not_found(struct emu_req *r);
+void emu_add_header(struct emu_req *r, const char *name, const char *value);
+const char *emu_arg(struct emu_req *r, const char *name);
+const char *emu_header(struct emu_req *r, const char *name);
+int64_t emu_now_ms(void);
+void emu_json_str(struct sfr_buf *b, const char *s);
+void emu_json_strn(struct sfr_buf *b, const char *s, size_t n);
+void emu_fmt_sf_datetime(int64_t ms, char out[32]); /* 2024-01-01T00:00:00.000+0000 */
+void emu_fmt_pg_datetime(int64_t ms, char out[32]); /* 2024-01-01 00:00:00.000 */
+/* Parses ISO 8601 (date, datetime with Z / +hh:mm / +hhmm / no zone). */
+bool emu_parse_datetime(const char *s, int64_t *ms);
+bool emu_parse_date(const char *s, int *y, int *m, int *d);
+void emu_random_b62(char *out, int n);
+
+/* store.c */
+PGconn *emu_pg_get(void);
+void emu_pg_put(PGconn *c);
+bool emu_store_init(char *errmsg, size_t n);
+/* Next 18-char Id for o (increasing). */
+void emu_new_id(struct emu_object *o, char out[19]);
+void emu_new_id_prefix(const char *prefix3, uint64_t n, char out[19]);
+/* Re-reads the highest Id counter of o from the store (after loads). */
+void emu_sync_seq(PGconn *c, struct emu_object *o);
+bool emu_exec(PGconn *c, const char *sql);
+struct emu_object *emu_object(const char *name);
+struct emu_object *emu_object_by_prefix(const char *id);
+void emu_persist_usage(PGconn *c);
+/* Inserts one CDC event row (in the caller's transaction). */
+bool emu_event_insert(PGconn *c, const char *entity, const char *change, const char *ids_json,
+                      const char *changed_json, int64_t ts_ms, const char *payload);
+void emu_events_signal(void);
+
+/* rest.c */
+enum MHD_Result emu_rest(struct emu_req *r);
+enum MHD_Result emu_oauth(struct emu_req *r);
+void emu_locators_free(void);
+
+/* records.c */
+enum MHD_Result emu_sobject_record(struct emu_req *r, struct emu_object *o, const char *id);
+enum MHD_Result emu_sobject_create(struct emu_req *r, struct emu_object *o);
+enum MHD_Result emu_collections(struct emu_req *r);
+enum MHD_Result emu_updated_deleted(struct emu_req *r, struct emu_object *o, bool deleted);
+
+/* bulk.c */
+enum MHD_Result emu_bulk(struct emu_req *r);
+void emu_jobs_free(void);
+
+/* admin.c */
+enum MHD_Result emu_admin(struct emu_req *r);
+/* Streaming load: called for each upload chunk of POST /__emu/load/X. */
+bool emu_load_begin(struct emu_req *r, const char *object);
+bool emu_load_chunk(struct emu_req *r, const char *data, size_t n);
+enum MHD_Result emu_load_finish(struct emu_req *r);
+void emu_load_abort(struct emu_req *r);
+
+/* cometd.c */
+enum MHD_Result emu_cometd(struct emu_req *r);
+void emu_clients_free(void);
+
+/* query helpers shared by rest.c and records.c (rest.c) */
+struct soql_query;
+/* Runs a parsed non-aggregate query page and appends records JSON objects
+ * (comma-separated) to out. Returns rows appended or -1 (error sent in msg). */
+long emu_query_rows(PGconn *c, const struct soql_query *q, int include_deleted,
+                    const char *after_id, long page_limit, long offset, struct sfr_buf *out,
+                    char last_id[64], char msg[512]);
+
+#endif

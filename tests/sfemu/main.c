@@ -1,0 +1,272 @@
+/* main.c — sfemu command line: parses options, loads the org describe file,
+ * prepares the store, starts the HTTP server and serves until SIGTERM/SIGINT.
+ *
+ *   sfemu --port N --store DATABASE_URL [--org FILE] [--api-version 60.0]
+ *         [--daily-limit N] [--user NAME:PASSWORD] [--admin]
+ *
+ * Prints exactly "listening on http://127.0.0.1:PORT" on stdout once the
+ * socket accepts connections. Exit codes: 0 clean shutdown, 2 usage or org
+ * file, 3 store or socket failure. */
+#include <getopt.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "emu.h"
+#include "sfrecon/log.h"
+
+struct emu EMU;
+
+struct MHD_Daemon *emu_http_start(unsigned port, unsigned *bound);
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: sfemu --port N --store DATABASE_URL [--org FILE] [--api-version 60.0]\n"
+               "             [--daily-limit N] [--user NAME:PASSWORD] [--admin]\n"
+               "A local emulator of the Salesforce REST API (see docs/emulator.md).\n");
+}
+
+/* The shipped org: $SFEMU_ORG, else <bindir>/../tests/sfemu/org/sample-org.json,
+ * else <bindir>/../../tests/sfemu/org/sample-org.json (build/<dir>/sfemu). */
+static char *default_org(const char *argv0)
+{
+    const char *env = getenv("SFEMU_ORG");
+    if (env != NULL && *env != '\0')
+        return sfr_strdup(env);
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        snprintf(exe, sizeof exe, "%s", argv0);
+        n = (ssize_t)strlen(exe);
+    }
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    static const char *const rel[] = {"/../tests/sfemu/org/sample-org.json",
+                                      "/../../tests/sfemu/org/sample-org.json",
+                                      "/../../../tests/sfemu/org/sample-org.json"};
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+        char *p = sfr_asprintf("%s%s", exe, rel[i]);
+        if (access(p, R_OK) == 0)
+            return p;
+        free(p);
+    }
+    return sfr_strdup("tests/sfemu/org/sample-org.json");
+}
+
+static bool jbool(json_object *o, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
+}
+
+/* Keeps each object's describe JSON and the field extras sfr_field lacks. */
+static bool load_raw_describes(const char *path)
+{
+    json_object *root = json_object_from_file(path), *arr;
+    if (root == NULL || !json_object_object_get_ex(root, "sobjects", &arr) ||
+        !json_object_is_type(arr, json_type_array)) {
+        sfr_log_error("%s: not a {\"sobjects\":[...]} org file", path);
+        json_object_put(root);
+        return false;
+    }
+    EMU.n_objs = EMU.schema.n_objects;
+    EMU.objs = sfr_calloc((size_t)EMU.n_objs, sizeof *EMU.objs);
+    for (int i = 0; i < EMU.n_objs; i++) {
+        struct emu_object *o = &EMU.objs[i];
+        o->obj = &EMU.schema.objects[i];
+        o->fx = sfr_calloc((size_t)o->obj->n_fields + 1, sizeof *o->fx);
+        for (int f = 0; f < o->obj->n_fields; f++)
+            o->fx[f].has_column = o->obj->fields[f].type != SFR_FT_ADDRESS &&
+                                  o->obj->fields[f].type != SFR_FT_LOCATION;
+    }
+    size_t n = json_object_array_length(arr);
+    for (size_t k = 0; k < n; k++) {
+        json_object *d = json_object_array_get_idx(arr, k), *name, *fields;
+        if (!json_object_object_get_ex(d, "name", &name))
+            continue;
+        struct emu_object *o = emu_object(json_object_get_string(name));
+        if (o == NULL)
+            continue;
+        o->describe = sfr_strdup(json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN));
+        if (!json_object_object_get_ex(d, "fields", &fields))
+            continue;
+        size_t nf = json_object_array_length(fields);
+        for (size_t j = 0; j < nf; j++) {
+            json_object *fd = json_object_array_get_idx(fields, j), *fname;
+            if (!json_object_object_get_ex(fd, "name", &fname))
+                continue;
+            int idx = sfr_object_field_index(o->obj, json_object_get_string(fname));
+            if (idx < 0)
+                continue;
+            /* A describe without the key (hand-written org files) counts as
+             * restricted, so that invalid picklist values are caught. */
+            json_object *rp;
+            o->fx[idx].restricted_picklist =
+                !json_object_object_get_ex(fd, "restrictedPicklist", &rp) ||
+                json_object_get_boolean(rp);
+            o->fx[idx].defaulted_on_create = jbool(fd, "defaultedOnCreate");
+        }
+    }
+    json_object_put(root);
+    for (int i = 0; i < EMU.n_objs; i++)
+        if (EMU.objs[i].describe == NULL)
+            EMU.objs[i].describe = sfr_strdup("{}");
+    return true;
+}
+
+static bool parse_args(int argc, char **argv, char **org)
+{
+    static const struct option opts[] = {
+        {"port", required_argument, NULL, 'p'},     {"store", required_argument, NULL, 's'},
+        {"org", required_argument, NULL, 'o'},      {"api-version", required_argument, NULL, 'a'},
+        {"daily-limit", required_argument, NULL, 'l'}, {"user", required_argument, NULL, 'u'},
+        {"admin", no_argument, NULL, 'A'},          {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int c;
+    bool have_port = false;
+    while ((c = getopt_long(argc, argv, "p:s:o:a:l:u:Ah", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            EMU.port = (unsigned)strtoul(optarg, NULL, 10);
+            have_port = true;
+            break;
+        case 's': EMU.store_url = sfr_strdup(optarg); break;
+        case 'o': *org = sfr_strdup(optarg); break;
+        case 'a':
+            if (atoi(optarg) < 20 || strlen(optarg) > 8) {
+                fprintf(stderr, "sfemu: --api-version: expected NN.0, got '%s'\n", optarg);
+                return false;
+            }
+            snprintf(EMU.api_version, sizeof EMU.api_version, "%d.0", atoi(optarg));
+            break;
+        case 'l': EMU.daily_limit = strtol(optarg, NULL, 10); break;
+        case 'u': {
+            const char *colon = strchr(optarg, ':');
+            if (colon == NULL) {
+                fprintf(stderr, "sfemu: --user: expected NAME:PASSWORD\n");
+                return false;
+            }
+            free(EMU.user);
+            free(EMU.password);
+            EMU.user = sfr_strndup(optarg, (size_t)(colon - optarg));
+            EMU.password = sfr_strdup(colon + 1);
+            break;
+        }
+        case 'A': EMU.admin = true; break;
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return false;
+        }
+    }
+    if (!have_port || EMU.store_url == NULL || optind != argc) {
+        usage(stderr);
+        return false;
+    }
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    char *org = NULL;
+    int rc = 0;
+    struct MHD_Daemon *d = NULL;
+    pthread_mutex_init(&EMU.lock, NULL);
+    pthread_cond_init(&EMU.event_cond, NULL);
+    snprintf(EMU.api_version, sizeof EMU.api_version, "60.0");
+    EMU.daily_limit = 100000;
+    EMU.user = sfr_strdup("admin@example.com");
+    EMU.password = sfr_strdup("password");
+    EMU.connect_timeout_ms = 110000;
+    if (!parse_args(argc, argv, &org)) {
+        rc = 2;
+        goto out;
+    }
+    EMU.api_major = atoi(EMU.api_version);
+    if (org == NULL)
+        org = default_org(argv[0]);
+    struct sfr_err err = {0};
+    if (sfr_schema_load(org, NULL, 0, &EMU.schema, &err) != SFR_OK) {
+        sfr_log_err(&err);
+        rc = 2;
+        goto out;
+    }
+    if (!load_raw_describes(org)) {
+        rc = 2;
+        goto out;
+    }
+    char msg[1024];
+    if (!emu_store_init(msg, sizeof msg)) {
+        fprintf(stderr, "sfemu: store: %s\n", msg);
+        rc = 3;
+        goto out;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    unsigned bound = 0;
+    d = emu_http_start(EMU.port, &bound);
+    if (d == NULL) {
+        fprintf(stderr, "sfemu: cannot listen on port %u\n", EMU.port);
+        rc = 3;
+        goto out;
+    }
+    EMU.port = bound;
+    snprintf(EMU.base_url, sizeof EMU.base_url, "http://127.0.0.1:%u", bound);
+    printf("listening on %s\n", EMU.base_url);
+    fflush(stdout);
+    while (!stop_flag)
+        pause();
+    pthread_mutex_lock(&EMU.lock);
+    EMU.stopping = true;
+    pthread_cond_broadcast(&EMU.event_cond);
+    pthread_mutex_unlock(&EMU.lock);
+    MHD_stop_daemon(d);
+    d = NULL;
+    PGconn *c = emu_pg_get();
+    if (c != NULL) {
+        emu_persist_usage(c);
+        emu_pg_put(c);
+    }
+out:
+    if (d != NULL)
+        MHD_stop_daemon(d);
+    for (int i = 0; i < EMU.n_pool; i++)
+        PQfinish(EMU.pool[i]);
+    emu_locators_free();
+    emu_jobs_free();
+    emu_clients_free();
+    for (int i = 0; i < EMU.n_objs; i++) {
+        free(EMU.objs[i].describe);
+        free(EMU.objs[i].fx);
+        free(EMU.objs[i].qtable);
+    }
+    free(EMU.objs);
+    while (EMU.tokens != NULL) {
+        struct emu_token *t = EMU.tokens;
+        EMU.tokens = t->next;
+        free(t->token);
+        free(t);
+    }
+    sfr_schema_cleanup(&EMU.schema);
+    free(org);
+    free(EMU.store_url);
+    free(EMU.user);
+    free(EMU.password);
+    return rc;
+}
