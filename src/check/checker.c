@@ -235,10 +235,14 @@ static enum sfr_rc run_content(struct checker *c, struct sfr_side *sf, struct sf
         int k = i >= a.n ? 1 : j >= b.n ? -1 : strcmp(a.v[i].sfid, b.v[j].sfid);
         if (k < 0) {
             sf_max = max64(sf_max, a.v[i].mod_ms);
-            sfr_strv_push(&diff, a.v[i++].sfid);
+            if (diff.n == 0 || strcmp(diff.v[diff.n - 1], a.v[i].sfid) != 0)
+                sfr_strv_push(&diff, a.v[i].sfid);
+            i++;
         } else if (k > 0) {
             pg_max = max64(pg_max, b.v[j].mod_ms);
-            sfr_strv_push(&diff, b.v[j++].sfid);
+            if (diff.n == 0 || strcmp(diff.v[diff.n - 1], b.v[j].sfid) != 0)
+                sfr_strv_push(&diff, b.v[j].sfid);
+            j++;
         } else {
             sf_max = max64(sf_max, a.v[i].mod_ms);
             pg_max = max64(pg_max, b.v[j].mod_ms);
@@ -250,6 +254,8 @@ static enum sfr_rc run_content(struct checker *c, struct sfr_side *sf, struct sf
             j++;
             while (j < b.n && strcmp(b.v[j].sfid, b.v[j - 1].sfid) == 0)
                 j++;
+            while (i < a.n && strcmp(a.v[i].sfid, a.v[i - 1].sfid) == 0)
+                i++;
         }
     }
     if (diff.n > 0)

@@ -91,11 +91,16 @@ enum sfr_rc sfr_run_ctx_open(const struct sfr_run_opts *o, struct sfr_run_ctx **
         rc = sfr_sf_from_env(ctx->cfg->api_version, &ctx->sf, err);
         if (rc != SFR_OK)
             return rc;
-        long budget = o->max_api_calls > 0 ? o->max_api_calls : ctx->cfg->max_api_calls;
-        sfr_sf_set_budget(ctx->sf, budget);
-        sfr_sf_set_phase(ctx->sf, "audit");
+        sfr_sf_set_phase(ctx->sf, "describe");
     }
     rc = load_describe(ctx, o, err);
+    if (rc == SFR_OK && ctx->sf != NULL) {
+        /* the budget covers the work, not the one describe call per object */
+        long budget = o->max_api_calls > 0 ? o->max_api_calls : ctx->cfg->max_api_calls;
+        if (budget > 0)
+            sfr_sf_set_budget(ctx->sf, sfr_sf_budget_used(ctx->sf) + budget);
+        sfr_sf_set_phase(ctx->sf, "audit");
+    }
     if (rc == SFR_OK)
         rc = build_projections(ctx, err);
     return rc;

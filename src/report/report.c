@@ -53,8 +53,11 @@ static void show(FILE *out, const char *v)
 
 static void write_text(FILE *out, const struct sfr_run *run)
 {
-    fprintf(out, "sfrecon audit%s%ld: %s (depth %s, %ld API calls)\n", run->id ? " run " : "",
-            run->id, run->status, run->depth, run->api_calls);
+    if (run->id > 0)
+        fprintf(out, "sfrecon audit run %ld: ", run->id);
+    else
+        fprintf(out, "sfrecon audit: ");
+    fprintf(out, "%s (depth %s, %ld API calls)\n", run->status, run->depth, run->api_calls);
     fprintf(out, "%-20s %10s %10s %8s  %s\n", "object", "rows_sf", "rows_pg", "found",
             "by cause");
     long grand = 0;

@@ -4,6 +4,7 @@
 # own store database, sets SFEMU_URL, and stops it at exit; check/expect helpers.
 set -u
 BUILD=${BUILD:-build}
+export PGOPTIONS="--client-min-messages=warning"
 SFRECON="$TOP/$BUILD/sfrecon"
 SFEMU="$TOP/$BUILD/sfemu"
 TMPD=$(mktemp -d /tmp/sfrtest.XXXXXX)
