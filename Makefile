@@ -8,13 +8,13 @@ PKGS_EMU:= libpq json-c libmicrohttpd libxxhash
 VERSION := 0.1.0
 
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
+ALL_CFLAGS = $(CFLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
            -Iinclude -DSFR_VERSION=\"$(VERSION)\" $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
-           -I$(shell pg_config --includedir 2>/dev/null)
+           -I$(shell pg_config --includedir 2>/dev/null) $(SANFLAGS)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 EMULIBS := $(shell pkg-config --libs $(PKGS_EMU) 2>/dev/null) -lpthread -lm
 ifeq ($(SAN),1)
-CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SANFLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
 
@@ -37,7 +37,7 @@ all: $(BUILD)/sfrecon $(BUILD)/sfemu $(if $(GEN_SRC),$(BUILD)/orggen)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libsfr.a: $(LIB_OBJ)
 	@rm -f $@
@@ -65,7 +65,7 @@ $(BUILD)/unit_runner.c: $(UNIT_SRC) scripts/gen_runner.sh
 	sh scripts/gen_runner.sh $(UNIT_SRC) > $@
 
 $(BUILD)/check_unit: $(UNIT_OBJ) $(BUILD)/unit_runner.c $(BUILD)/libsfr.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/unit_runner.c $(BUILD)/libsfr.a \
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/unit_runner.c $(BUILD)/libsfr.a \
 	    $(LDLIBS) $(shell pkg-config --libs check)
 
 deps:

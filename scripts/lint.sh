@@ -16,6 +16,6 @@ if command -v cppcheck >/dev/null; then
 else
     echo "lint: cppcheck not installed" >&2; status=1
 fi
-make -s BUILD=build/lint CFLAGS="-O2" all >/dev/null || status=1
+make -s BUILD=build/lintcheck all >/dev/null || status=1
 [ $status -eq 0 ] && echo "lint: clean"
 exit $status

@@ -52,8 +52,8 @@ enum sfr_item_status {
 const char *sfr_item_status_name(enum sfr_item_status s);
 
 struct sfr_plan_item {
-    char *sfid;  /* record key; for SF_CREATE the row's current sfid ("" when none) */
-    long pg_id;  /* mirror row id, 0 when no row */
+    char *sfid; /* record key; for SF_CREATE the row's current sfid ("" when none) */
+    long pg_id; /* mirror row id, 0 when no row */
     enum sfr_cause cause;
     enum sfr_repair_op op;
     enum sfr_repair_dir dir;
@@ -96,8 +96,8 @@ struct sfr_plan {
 struct sfr_repair_opts {
     bool only[SFR_CAUSE_N]; /* causes to repair when only_set */
     bool only_set;
-    long pg_batch; /* rows per Postgres write call (default 500) */
-    long sf_batch; /* records per Salesforce write call (default 200, at most 200) */
+    long pg_batch;          /* rows per Postgres write call (default 500) */
+    long sf_batch;          /* records per Salesforce write call (default 200, at most 200) */
     int kill_after_batches; /* test hook: raise(SIGKILL) after N write batches, 0 = off */
     bool progress;          /* progress lines on stderr */
 };
@@ -112,13 +112,13 @@ enum sfr_policy sfr_repair_policy(const struct sfr_mapping *map, const struct sf
 
 /* Builds a plan from discrepancies. objs lists the mapped objects (one per
  * projection); the dependency order comes from the reference fields of the
- * projections (only references between objects in objs count). Both sides are read (fetch) for every key and
- * for the parent chains; nothing is written. Discrepancies of objects not in
- * objs are planned as unresolved. *out is caller-owned (sfr_plan_cleanup). */
+ * projections (only references between objects in objs count). Both sides are read (fetch) for
+ * every key and for the parent chains; nothing is written. Discrepancies of objects not in objs are
+ * planned as unresolved. *out is caller-owned (sfr_plan_cleanup). */
 enum sfr_rc sfr_plan_build(const struct sfr_disc_list *discs, const struct sfr_check_object *objs,
-                           int n_objs, struct sfr_side *sf,
-                           struct sfr_side *pg, const struct sfr_repair_opts *o,
-                           struct sfr_plan *out, struct sfr_err *err) SFR_WUR;
+                           int n_objs, struct sfr_side *sf, struct sfr_side *pg,
+                           const struct sfr_repair_opts *o, struct sfr_plan *out,
+                           struct sfr_err *err) SFR_WUR;
 void sfr_plan_cleanup(struct sfr_plan *p);
 /* The plan object of `object` (case-insensitive), NULL when absent. Borrowed. */
 struct sfr_plan_object *sfr_plan_object(struct sfr_plan *p, const char *object);
@@ -197,9 +197,8 @@ enum sfr_rc sfr_repair_sql_dedupe(struct pg_conn *c, long run_id, const char *sc
  * and FAILED _trigger_log entries of the row to IGNORED; journaled, one
  * transaction. Columns or tables that do not exist are skipped. */
 enum sfr_rc sfr_repair_sql_clear_sync_error(struct pg_conn *c, long run_id, const char *schema,
-                                            const struct sfr_object *obj,
-                                            const char *const *sfids, int n,
-                                            struct sfr_err *err) SFR_WUR;
+                                            const struct sfr_object *obj, const char *const *sfids,
+                                            int n, struct sfr_err *err) SFR_WUR;
 /* Puts a new sfid on the row `pg_id` (after a Salesforce create); journaled. */
 enum sfr_rc sfr_repair_sql_set_sfid(struct pg_conn *c, long run_id, const char *schema,
                                     const struct sfr_object *obj, long pg_id, const char *sfid,
@@ -209,10 +208,10 @@ enum sfr_rc sfr_repair_sql_set_sfid(struct pg_conn *c, long run_id, const char *
  * undo can say how to reverse it by hand. */
 struct sfr_sf_journal {
     const char *object;
-    const char *sfid;      /* record Id ("" for a create until known) */
-    const char *op;        /* "update" | "insert" */
-    const char *old_json;  /* old values of the fields written (JSON object), NULL for insert */
-    const char *new_json;  /* values written */
+    const char *sfid;     /* record Id ("" for a create until known) */
+    const char *op;       /* "update" | "insert" */
+    const char *old_json; /* old values of the fields written (JSON object), NULL for insert */
+    const char *new_json; /* values written */
     long pg_id;
 };
 /* Inserts n journal rows in one transaction; ids[i] receives each row's seq. */
@@ -220,13 +219,13 @@ enum sfr_rc sfr_repair_sql_journal_sf(struct pg_conn *c, long run_id,
                                       const struct sfr_sf_journal *j, int n, long *seqs,
                                       struct sfr_err *err) SFR_WUR;
 /* Sets the Id of a journaled Salesforce create. */
-enum sfr_rc sfr_repair_sql_journal_sf_id(struct pg_conn *c, long run_id, long seq,
-                                         const char *sfid, struct sfr_err *err) SFR_WUR;
+enum sfr_rc sfr_repair_sql_journal_sf_id(struct pg_conn *c, long run_id, long seq, const char *sfid,
+                                         struct sfr_err *err) SFR_WUR;
 
 /* Undo: restores the mirror (sfr_pg_undo) and prints on out what cannot be
  * undone in Salesforce, with the old values to put back by hand (text or
  * JSON). run_id <= 0 = the latest run. *n_pg_undone and *n_sf_listed may be NULL. */
-enum sfr_rc sfr_repair_undo(struct pg_conn *c, long run_id, bool json, FILE *out,
-                            long *n_pg_undone, long *n_sf_listed, struct sfr_err *err) SFR_WUR;
+enum sfr_rc sfr_repair_undo(struct pg_conn *c, long run_id, bool json, FILE *out, long *n_pg_undone,
+                            long *n_sf_listed, struct sfr_err *err) SFR_WUR;
 
 #endif

@@ -165,6 +165,8 @@ static const struct sfr_record *find_rec(const struct recvec *v, const char *sfi
 {
     struct sfr_record key = {0};
     key.sfid = (char *)sfid;
+    if (v->n == 0)
+        return NULL;
     return bsearch(&key, v->v, v->n, sizeof(*v->v), cmp_recs);
 }
 
@@ -191,8 +193,10 @@ static enum sfr_rc classify_keys(struct checker *c, struct sfr_side *sf, struct 
     }
     if (rc != SFR_OK)
         goto out;
-    qsort(a.v, a.n, sizeof(*a.v), cmp_recs);
-    qsort(b.v, b.n, sizeof(*b.v), cmp_recs);
+    if (a.n > 1)
+        qsort(a.v, a.n, sizeof(*a.v), cmp_recs);
+    if (b.n > 1)
+        qsort(b.v, b.n, sizeof(*b.v), cmp_recs);
     int64_t start = c->o->audit_start_ms;
     for (int i = 0; i < n; i++) {
         const struct sfr_record *rs = find_rec(&a, ids[i]);

@@ -201,7 +201,7 @@ bool sfr_classify(const struct sfr_check_object *co, const struct sfr_record *sf
     if (sf == NULL && pg == NULL)
         return false;
     d->object = sfr_strdup(p->obj->name);
-    d->sfid = sfr_strdup(sf ? sf->sfid : pg->sfid);
+    d->sfid = sfr_strdup(sf != NULL ? sf->sfid : pg != NULL ? pg->sfid : "");
     if (pg == NULL) {
         d->cause = SFR_CAUSE_MISSING_IN_PG;
         set_detail(d, "live in Salesforce, absent from the mirror table %s", p->obj->table);

@@ -20,33 +20,43 @@
 
 void sfr_usage_repair(void)
 {
-    printf("Usage: sfrecon repair [-c CONFIG] [--schema NAME] [--from REPORT.json | --run ID|latest]\n"
-           "                      [--dry-run] [--yes] [--only CAUSE[,CAUSE]]\n"
-           "                      [--format text|json] [--describe DIR|FILE] [-q|-v]\n"
-           "       sfrecon repair --undo RUN_ID|latest [--format text|json]\n\n"
-           "Re-syncs mismatched records: computes a plan from an audit (a fresh one when\n"
-           "neither --from nor --run is given), shows it, applies it in dependency order\n"
-           "(parents first, deletes children first), journals every mirror change, and\n"
-           "audits the repaired keys again.\n\n"
-           "  -c, --config FILE   mapping (Heroku Connect export); default sfrecon.json\n"
-           "      --from FILE     discrepancies from a JSON report (sfrecon audit --format json)\n"
-           "      --run ID|latest discrepancies of a stored audit run\n"
-           "      --dry-run       print the plan (operation, direction, before -> after) and stop\n"
-           "      --yes           apply without asking (required when stdin is not a terminal)\n"
-           "      --only LIST     only these causes: missing_in_pg, missing_in_sf,\n"
-           "                      missing_parent, truncation, type_mismatch, stale, conflict,\n"
-           "                      sync_error, duplicate, field_mismatch\n"
-           "      --format F      text (default) or json\n"
-           "      --undo RUN      restore the mirror rows a repair run changed, and list the\n"
-           "                      Salesforce changes to reverse by hand\n\n"
-           "Direction: read_only mappings and the sf_wins policy (default) write Salesforce's\n"
-           "values into the mirror; pg_wins writes the mirror's into Salesforce; newest_wins\n"
-           "compares SystemModstamps and lists ties instead of guessing.\n"
-           "Exit: 0 all fixed, 1 some failed or unresolved, 2 usage/config, 3 runtime failure.\n");
+    printf(
+        "Usage: sfrecon repair [-c CONFIG] [--schema NAME] [--from REPORT.json | --run ID|latest]\n"
+        "                      [--dry-run] [--yes] [--only CAUSE[,CAUSE]]\n"
+        "                      [--format text|json] [--describe DIR|FILE] [-q|-v]\n"
+        "       sfrecon repair --undo RUN_ID|latest [--format text|json]\n\n"
+        "Re-syncs mismatched records: computes a plan from an audit (a fresh one when\n"
+        "neither --from nor --run is given), shows it, applies it in dependency order\n"
+        "(parents first, deletes children first), journals every mirror change, and\n"
+        "audits the repaired keys again.\n\n"
+        "  -c, --config FILE   mapping (Heroku Connect export); default sfrecon.json\n"
+        "      --from FILE     discrepancies from a JSON report (sfrecon audit --format json)\n"
+        "      --run ID|latest discrepancies of a stored audit run\n"
+        "      --dry-run       print the plan (operation, direction, before -> after) and stop\n"
+        "      --yes           apply without asking (required when stdin is not a terminal)\n"
+        "      --only LIST     only these causes: missing_in_pg, missing_in_sf,\n"
+        "                      missing_parent, truncation, type_mismatch, stale, conflict,\n"
+        "                      sync_error, duplicate, field_mismatch\n"
+        "      --format F      text (default) or json\n"
+        "      --undo RUN      restore the mirror rows a repair run changed, and list the\n"
+        "                      Salesforce changes to reverse by hand\n\n"
+        "Direction: read_only mappings and the sf_wins policy (default) write Salesforce's\n"
+        "values into the mirror; pg_wins writes the mirror's into Salesforce; newest_wins\n"
+        "compares SystemModstamps and lists ties instead of guessing.\n"
+        "Exit: 0 all fixed, 1 some failed or unresolved, 2 usage/config, 3 runtime failure.\n");
 }
 
-enum { OPT_SCHEMA = 256, OPT_FROM, OPT_RUN, OPT_DRY, OPT_YES, OPT_ONLY, OPT_FORMAT, OPT_UNDO,
-       OPT_DESCRIBE };
+enum {
+    OPT_SCHEMA = 256,
+    OPT_FROM,
+    OPT_RUN,
+    OPT_DRY,
+    OPT_YES,
+    OPT_ONLY,
+    OPT_FORMAT,
+    OPT_UNDO,
+    OPT_DESCRIBE
+};
 
 struct repair_cli {
     struct sfr_run_opts ro;
@@ -67,39 +77,60 @@ static long parse_run(const char *s)
 
 static int parse_args(int argc, char **argv, struct repair_cli *a)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},    {"schema", required_argument, NULL, OPT_SCHEMA},
-        {"from", required_argument, NULL, OPT_FROM}, {"run", required_argument, NULL, OPT_RUN},
-        {"dry-run", no_argument, NULL, OPT_DRY},     {"yes", no_argument, NULL, OPT_YES},
-        {"only", required_argument, NULL, OPT_ONLY}, {"format", required_argument, NULL, OPT_FORMAT},
-        {"undo", required_argument, NULL, OPT_UNDO},
-        {"describe", required_argument, NULL, OPT_DESCRIBE},
-        {"quiet", no_argument, NULL, 'q'},           {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"schema", required_argument, NULL, OPT_SCHEMA},
+                                         {"from", required_argument, NULL, OPT_FROM},
+                                         {"run", required_argument, NULL, OPT_RUN},
+                                         {"dry-run", no_argument, NULL, OPT_DRY},
+                                         {"yes", no_argument, NULL, OPT_YES},
+                                         {"only", required_argument, NULL, OPT_ONLY},
+                                         {"format", required_argument, NULL, OPT_FORMAT},
+                                         {"undo", required_argument, NULL, OPT_UNDO},
+                                         {"describe", required_argument, NULL, OPT_DESCRIBE},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"verbose", no_argument, NULL, 'v'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     struct sfr_err err = {0};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:qvhy", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': a->ro.config_path = optarg; break;
-        case OPT_SCHEMA: a->ro.schema = optarg; break;
-        case OPT_DESCRIBE: a->ro.describe = optarg; break;
-        case OPT_FROM: a->from = optarg; break;
+        case 'c':
+            a->ro.config_path = optarg;
+            break;
+        case OPT_SCHEMA:
+            a->ro.schema = optarg;
+            break;
+        case OPT_DESCRIBE:
+            a->ro.describe = optarg;
+            break;
+        case OPT_FROM:
+            a->from = optarg;
+            break;
         case OPT_RUN:
             if (parse_run(optarg) < 0)
-                return sfr_cli_usage_error("repair", "--run: expected an audit run id or 'latest', "
-                                                     "got '%s'", optarg);
+                return sfr_cli_usage_error("repair",
+                                           "--run: expected an audit run id or 'latest', "
+                                           "got '%s'",
+                                           optarg);
             a->run = optarg;
             break;
         case OPT_UNDO:
             if (parse_run(optarg) < 0)
-                return sfr_cli_usage_error("repair", "--undo: expected a repair run id or "
-                                                     "'latest', got '%s'", optarg);
+                return sfr_cli_usage_error("repair",
+                                           "--undo: expected a repair run id or "
+                                           "'latest', got '%s'",
+                                           optarg);
             a->undo = optarg;
             break;
-        case OPT_DRY: a->dry_run = true; break;
+        case OPT_DRY:
+            a->dry_run = true;
+            break;
         case 'y':
-        case OPT_YES: a->yes = true; break;
+        case OPT_YES:
+            a->yes = true;
+            break;
         case OPT_ONLY:
             if (sfr_repair_opts_only(&a->o, optarg, &err) != SFR_OK)
                 return sfr_cli_usage_error("repair", "%s (%s)", err.msg, err.hint);
@@ -110,10 +141,17 @@ static int parse_args(int argc, char **argv, struct repair_cli *a)
                                            optarg);
             a->json = strcmp(optarg, "json") == 0;
             break;
-        case 'q': sfr_log_set_level(SFR_LOG_WARN); break;
-        case 'v': sfr_log_set_level(SFR_LOG_DEBUG); break;
-        case 'h': sfr_usage_repair(); return 0;
-        default: return sfr_cli_usage_error("repair", "bad option");
+        case 'q':
+            sfr_log_set_level(SFR_LOG_WARN);
+            break;
+        case 'v':
+            sfr_log_set_level(SFR_LOG_DEBUG);
+            break;
+        case 'h':
+            sfr_usage_repair();
+            return 0;
+        default:
+            return sfr_cli_usage_error("repair", "bad option");
         }
     }
     if (optind < argc)
@@ -196,8 +234,8 @@ static void print_outcome(const struct repair_cli *a, const struct sfr_plan *p,
            r->run_id, r->fixed, r->failed, r->skipped, r->in_sync);
     printf("writes: %ld mirror rows in %ld transactions, %ld Salesforce records in %ld "
            "collection calls; %ld API calls incl. re-verification; %.2f s\n",
-           r->pg_rows_written, r->pg_batches, r->sf_records_written, r->sf_batches,
-           r->sf_api_calls, r->seconds);
+           r->pg_rows_written, r->pg_batches, r->sf_records_written, r->sf_batches, r->sf_api_calls,
+           r->seconds);
     if (r->run_id > 0)
         printf("undo with: sfrecon repair --undo %ld\n", r->run_id);
 }
@@ -237,8 +275,8 @@ static int plan_and_apply(struct repair_cli *a, struct sfr_run_ctx *ctx, struct 
     }
     sfr_log_info("repair plan: %ld change%s, %ld already in sync, %ld unresolved (from %zu "
                  "discrepanc%s)",
-                 plan.n_changes, plan.n_changes == 1 ? "" : "s", plan.n_in_sync,
-                 plan.n_unresolved, run->discs.n, run->discs.n == 1 ? "y" : "ies");
+                 plan.n_changes, plan.n_changes == 1 ? "" : "s", plan.n_in_sync, plan.n_unresolved,
+                 run->discs.n, run->discs.n == 1 ? "y" : "ies");
     if (a->dry_run) {
         print_plan(a, &plan, stdout);
         code = 0;

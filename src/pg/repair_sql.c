@@ -90,8 +90,8 @@ static enum sfr_rc lock_runs(PGconn *c, struct sfr_err *err)
     return SFR_OK;
 }
 
-enum sfr_rc sfr_repair_run_begin(PGconn *c, long audit_run_id, const char *plan_json,
-                                 long *run_id, struct sfr_err *err)
+enum sfr_rc sfr_repair_run_begin(PGconn *c, long audit_run_id, const char *plan_json, long *run_id,
+                                 struct sfr_err *err)
 {
     enum sfr_rc rc = lock_runs(c, err);
     if (rc != SFR_OK)
@@ -147,13 +147,13 @@ enum sfr_rc sfr_repair_sql_dedupe(PGconn *c, long run_id, const char *schema,
     snprintf(run, sizeof(run), "%ld", run_id);
     char *qt = qualified(schema, obj->table);
     char *display = sfr_asprintf("%s.%s", schema, obj->table);
-    char *sql = sfr_asprintf(
-        "WITH del AS (DELETE FROM %s AS t WHERE t.sfid = $4"
-        "   AND t.id < (SELECT max(k.id) FROM %s AS k WHERE k.sfid = $4)"
-        "   RETURNING t.id AS rid, t.sfid, row_to_json(t)::jsonb AS old),"
-        " ch AS (SELECT rid, sfid, old, NULL::jsonb AS new FROM del)" JOURNAL_FROM_CH("delete")
-        " RETURNING 1",
-        qt, qt);
+    char *sql =
+        sfr_asprintf("WITH del AS (DELETE FROM %s AS t WHERE t.sfid = $4"
+                     "   AND t.id < (SELECT max(k.id) FROM %s AS k WHERE k.sfid = $4)"
+                     "   RETURNING t.id AS rid, t.sfid, row_to_json(t)::jsonb AS old),"
+                     " ch AS (SELECT rid, sfid, old, NULL::jsonb AS new FROM del)" JOURNAL_FROM_CH(
+                         "delete") " RETURNING 1",
+                     qt, qt);
     const char *params[4] = {run, obj->name, display, sfid};
     *n_deleted = 0;
     enum sfr_rc rc = begin_hex(c, err);
@@ -175,8 +175,8 @@ enum sfr_rc sfr_repair_sql_dedupe(PGconn *c, long run_id, const char *schema,
 }
 
 /* True when schema.table has column col (or, col NULL, when the table exists). */
-static enum sfr_rc has(PGconn *c, const char *schema, const char *table, const char *col,
-                       bool *out, struct sfr_err *err)
+static enum sfr_rc has(PGconn *c, const char *schema, const char *table, const char *col, bool *out,
+                       struct sfr_err *err)
 {
     const char *params[3] = {schema, table, col};
     PGresult *res = q(c,
@@ -213,15 +213,15 @@ static char *id_array(const char *const *ids, int n)
 static enum sfr_rc clear_rows(PGconn *c, const char *const *params, const char *qt,
                               struct sfr_err *err)
 {
-    char *sql = sfr_asprintf(
-        "WITH old AS (SELECT t.id, row_to_json(t)::jsonb AS j FROM %s AS t"
-        "   WHERE t.sfid = ANY($4::text[]) AND (t._hc_lastop IS DISTINCT FROM 'SYNCED'"
-        "   OR t._hc_err IS NOT NULL) FOR UPDATE),"
-        " upd AS (UPDATE %s AS t SET _hc_lastop = 'SYNCED', _hc_err = NULL FROM old"
-        "   WHERE t.id = old.id RETURNING t.id AS rid, t.sfid, old.j AS old,"
-        "   row_to_json(t)::jsonb AS new),"
-        " ch AS (SELECT * FROM upd)" JOURNAL_FROM_CH("update"),
-        qt, qt);
+    char *sql =
+        sfr_asprintf("WITH old AS (SELECT t.id, row_to_json(t)::jsonb AS j FROM %s AS t"
+                     "   WHERE t.sfid = ANY($4::text[]) AND (t._hc_lastop IS DISTINCT FROM 'SYNCED'"
+                     "   OR t._hc_err IS NOT NULL) FOR UPDATE),"
+                     " upd AS (UPDATE %s AS t SET _hc_lastop = 'SYNCED', _hc_err = NULL FROM old"
+                     "   WHERE t.id = old.id RETURNING t.id AS rid, t.sfid, old.j AS old,"
+                     "   row_to_json(t)::jsonb AS new),"
+                     " ch AS (SELECT * FROM upd)" JOURNAL_FROM_CH("update"),
+                     qt, qt);
     PGresult *res = q(c, sql, 4, params, err, "clearing _hc_lastop FAILED");
     sfr_free(sql);
     if (res == NULL)
@@ -258,8 +258,8 @@ static enum sfr_rc clear_trigger_log(PGconn *c, const char *const *params, const
 }
 
 enum sfr_rc sfr_repair_sql_clear_sync_error(PGconn *c, long run_id, const char *schema,
-                                            const struct sfr_object *obj,
-                                            const char *const *sfids, int n, struct sfr_err *err)
+                                            const struct sfr_object *obj, const char *const *sfids,
+                                            int n, struct sfr_err *err)
 {
     bool lastop = false, hcerr = false, log = false;
     enum sfr_rc rc = has(c, schema, obj->table, "_hc_lastop", &lastop, err);
@@ -324,8 +324,8 @@ enum sfr_rc sfr_repair_sql_set_sfid(PGconn *c, long run_id, const char *schema,
 
 /* ---- Salesforce journal ---- */
 
-enum sfr_rc sfr_repair_sql_journal_sf(PGconn *c, long run_id, const struct sfr_sf_journal *j,
-                                      int n, long *seqs, struct sfr_err *err)
+enum sfr_rc sfr_repair_sql_journal_sf(PGconn *c, long run_id, const struct sfr_sf_journal *j, int n,
+                                      long *seqs, struct sfr_err *err)
 {
     char run[24];
     snprintf(run, sizeof(run), "%ld", run_id);
@@ -333,8 +333,8 @@ enum sfr_rc sfr_repair_sql_journal_sf(PGconn *c, long run_id, const struct sfr_s
     for (int i = 0; i < n && rc == SFR_OK; i++) {
         char pgid[24];
         snprintf(pgid, sizeof(pgid), "%ld", j[i].pg_id);
-        const char *params[7] = {run,       j[i].object,   j[i].sfid[0] ? j[i].sfid : NULL,
-                                 j[i].op,   j[i].old_json, j[i].new_json,
+        const char *params[7] = {run,     j[i].object,   j[i].sfid[0] ? j[i].sfid : NULL,
+                                 j[i].op, j[i].old_json, j[i].new_json,
                                  pgid};
         PGresult *res = q(c,
                           "INSERT INTO sfrecon.repair_journal (repair_run_id, seq, object,"
@@ -385,20 +385,21 @@ static void print_sf_entry(FILE *out, PGresult *res, int i, bool json, bool firs
     if (json) {
         /* old/new are jsonb text already; object/op are plain names */
         fprintf(out, "%s{\"object\":\"%s\",\"sfid\":%s%s%s,\"op\":\"%s\",\"old\":%s,\"new\":%s}",
-                first ? "" : ",", object, sfid ? "\"" : "", sfid ? sfid : "null",
-                sfid ? "\"" : "", op, old, newv);
+                first ? "" : ",", object, sfid ? "\"" : "", sfid ? sfid : "null", sfid ? "\"" : "",
+                op, old, newv);
         return;
     }
     if (strcmp(op, "insert") == 0 && sfid != NULL)
         fprintf(out, "  %s %s: created by the repair; delete it by hand if unwanted\n", object,
                 sfid);
     else if (strcmp(op, "insert") == 0)
-        fprintf(out, "  %s (mirror row id %s): a create was sent but its Id was not recorded;"
-                     " look for it in Salesforce\n",
+        fprintf(out,
+                "  %s (mirror row id %s): a create was sent but its Id was not recorded;"
+                " look for it in Salesforce\n",
                 object, pg_id);
     else
-        fprintf(out, "  %s %s: set back to %s (the repair wrote %s)\n", object,
-                sfid ? sfid : "?", old, newv);
+        fprintf(out, "  %s %s: set back to %s (the repair wrote %s)\n", object, sfid ? sfid : "?",
+                old, newv);
 }
 
 /* _trigger_log entries set to IGNORED get their state back here, before
@@ -460,8 +461,8 @@ enum sfr_rc sfr_repair_undo(PGconn *c, long run_id, bool json, FILE *out, long *
     char run[24];
     snprintf(run, sizeof(run), "%ld", run_id);
     const char *params[1] = {run};
-    PGresult *res = q(c, "SELECT status FROM sfrecon.repair_run WHERE id = $1::bigint", 1,
-                      params, err, "reading the repair run");
+    PGresult *res = q(c, "SELECT status FROM sfrecon.repair_run WHERE id = $1::bigint", 1, params,
+                      err, "reading the repair run");
     if (res == NULL)
         return SFR_EPG;
     bool found = PQntuples(res) > 0;
@@ -494,8 +495,9 @@ enum sfr_rc sfr_repair_undo(PGconn *c, long run_id, bool json, FILE *out, long *
         fprintf(out, "repair run %ld: %ld mirror change%s undone\n", run_id, undone,
                 undone == 1 ? "" : "s");
         if (n > 0)
-            fprintf(out, "%d Salesforce change%s cannot be undone by sfrecon; to reverse by "
-                         "hand:\n",
+            fprintf(out,
+                    "%d Salesforce change%s cannot be undone by sfrecon; to reverse by "
+                    "hand:\n",
                     n, n == 1 ? "" : "s");
         for (int i = 0; i < n; i++)
             print_sf_entry(out, res, i, false, i == 0);

@@ -294,8 +294,9 @@ static enum sfr_rc sf_batch(struct apply *a, struct sfr_plan_object *po, const s
         w[k].set = it->set;
         olds[k] = create ? NULL : values_json(p, it, it->before);
         news[k] = values_json(p, it, it->after);
-        j[k] = (struct sfr_sf_journal){p->obj->name, create ? "" : it->sfid,
-                                       create ? "insert" : "update", olds[k], news[k], it->pg_id};
+        j[k] = (struct sfr_sf_journal){
+            p->obj->name, create ? "" : it->sfid, create ? "insert" : "update", olds[k], news[k],
+            it->pg_id};
     }
     if (a->conn != NULL) {
         rc = sfr_repair_sql_journal_sf(a->conn, a->run_id, j, n, seqs, err);
@@ -379,9 +380,12 @@ static enum sfr_rc refresh_mirror(struct apply *a, struct sfr_plan_object *po, c
         if (it->status != SFR_ITEM_FAILED)
             ids[m++] = it->new_sfid[0] ? it->new_sfid : it->sfid;
     }
-    struct refresh f = {po, sfr_calloc((size_t)m + 1, sizeof(struct sfr_write)),
+    struct refresh f = {po,
+                        sfr_calloc((size_t)m + 1, sizeof(struct sfr_write)),
                         sfr_calloc((size_t)m + 1, sizeof(char **)),
-                        sfr_calloc((size_t)m + 1, sizeof(bool *)), 0, m};
+                        sfr_calloc((size_t)m + 1, sizeof(bool *)),
+                        0,
+                        m};
     enum sfr_rc rc = m ? sfr_side_fetch(a->sf, po->co->proj, ids, m, refresh_cb, &f, err) : SFR_OK;
     if (rc == SFR_OK && f.n > 0) {
         rc = a->pg->ops->write(a->pg, po->co->proj, f.w, f.n, a->run_id, err);

@@ -255,7 +255,7 @@ static enum sfr_rc fetch_into(struct sfr_side *side, const struct sfr_projection
 
 struct plan_ctx {
     struct sfr_plan *plan;
-    struct recset *sf, *pg;   /* per plan object */
+    struct recset *sf, *pg; /* per plan object */
     struct strset *fetched; /* per plan object: ids already fetched from both sides */
     struct sfr_side *sf_side, *pg_side;
 };
@@ -684,7 +684,6 @@ static void item_refs(struct plan_ctx *c, struct sfr_plan_object *po,
     }
 }
 
-
 /* Fetches from both sides the wanted ids of object k not fetched yet. */
 static enum sfr_rc fetch_wanted(struct plan_ctx *c, int k, const struct wants *w,
                                 struct sfr_err *err)
@@ -768,8 +767,7 @@ static void note_absent_parent(struct plan_ctx *c, struct sfr_plan_item *it,
         return;
     if (it->op == SFR_OP_NONE) {
         it->unresolved = true;
-        item_note(it, "parent %s %s is absent in Salesforce too", d->parent_object,
-                  d->parent_sfid);
+        item_note(it, "parent %s %s is absent in Salesforce too", d->parent_object, d->parent_sfid);
     }
 }
 

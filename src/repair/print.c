@@ -50,8 +50,7 @@ static void print_outcome_item(FILE *out, const struct sfr_plan_item *it)
     fputc('\n', out);
 }
 
-static void print_item(FILE *out, const struct sfr_plan_object *po,
-                       const struct sfr_plan_item *it)
+static void print_item(FILE *out, const struct sfr_plan_object *po, const struct sfr_plan_item *it)
 {
     const struct sfr_projection *p = po->co->proj;
     fprintf(out, "  %-9s %-6s %s", sfr_repair_op_name(it->op), sfr_repair_dir_name(it->dir),
@@ -112,11 +111,21 @@ static void jstr(struct sfr_buf *b, const char *s)
     sfr_buf_putc(b, '"');
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
         switch (*c) {
-        case '"': sfr_buf_puts(b, "\\\""); break;
-        case '\\': sfr_buf_puts(b, "\\\\"); break;
-        case '\n': sfr_buf_puts(b, "\\n"); break;
-        case '\r': sfr_buf_puts(b, "\\r"); break;
-        case '\t': sfr_buf_puts(b, "\\t"); break;
+        case '"':
+            sfr_buf_puts(b, "\\\"");
+            break;
+        case '\\':
+            sfr_buf_puts(b, "\\\\");
+            break;
+        case '\n':
+            sfr_buf_puts(b, "\\n");
+            break;
+        case '\r':
+            sfr_buf_puts(b, "\\r");
+            break;
+        case '\t':
+            sfr_buf_puts(b, "\\t");
+            break;
         default:
             if (*c < 0x20)
                 sfr_buf_printf(b, "\\u%04x", *c);

@@ -385,18 +385,14 @@ static enum MHD_Result clock_ep(struct emu_req *r)
             off = jlong(j, "offset_ms", 0);
         }
         json_object_put(j);
-        pthread_mutex_lock(&EMU.lock);
-        EMU.clock_offset_ms = off;
-        pthread_mutex_unlock(&EMU.lock);
+        __atomic_store_n(&EMU.clock_offset_ms, off, __ATOMIC_RELAXED);
     }
     char now[32];
     emu_fmt_sf_datetime(emu_now_ms(), now);
     memcpy(now + 23, "Z", 2);
     struct sfr_buf b = SFR_BUF_INIT;
-    pthread_mutex_lock(&EMU.lock);
     sfr_buf_printf(&b, "{\"now\":\"%s\",\"offset_ms\":%lld}", now,
-                   (long long)EMU.clock_offset_ms);
-    pthread_mutex_unlock(&EMU.lock);
+                   (long long)__atomic_load_n(&EMU.clock_offset_ms, __ATOMIC_RELAXED));
     return emu_send_json(r, 200, &b);
 }
 

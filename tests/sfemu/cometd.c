@@ -358,7 +358,7 @@ enum MHD_Result emu_cometd(struct emu_req *r)
     for (size_t i = 0; i < json_object_array_length(events); i++)
         json_object_array_add(out, json_object_get(json_object_array_get_idx(events, i)));
     struct sfr_buf b = SFR_BUF_INIT;
-    sfr_buf_puts(&b, json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
+    sfr_buf_puts(&b, json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(out);
     json_object_put(events);
     json_object_put(in);

@@ -23,10 +23,8 @@ int64_t emu_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    pthread_mutex_lock(&EMU.lock);
-    ms += EMU.clock_offset_ms;
-    pthread_mutex_unlock(&EMU.lock);
-    return ms;
+    /* atomic, not EMU.lock: callers may hold the lock */
+    return ms + __atomic_load_n(&EMU.clock_offset_ms, __ATOMIC_RELAXED);
 }
 
 static void split_ms(int64_t ms, struct tm *tm, int *msec)

@@ -102,7 +102,7 @@ static bool load_raw_describes(const char *path)
         struct emu_object *o = emu_object(json_object_get_string(name));
         if (o == NULL)
             continue;
-        o->describe = sfr_strdup(json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN));
+        o->describe = sfr_strdup(json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         if (!json_object_object_get_ex(d, "fields", &fields))
             continue;
         size_t nf = json_object_array_length(fields);

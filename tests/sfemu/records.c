@@ -544,7 +544,7 @@ static bool emit_event(PGconn *c, struct emu_object *o, const char *change, cons
     }
     bool ok = emu_event_insert(c, o->obj->name, change, json_object_to_json_string(ids),
                                json_object_to_json_string(changed), ts,
-                               json_object_to_json_string_ext(pl, JSON_C_TO_STRING_PLAIN));
+                               json_object_to_json_string_ext(pl, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(ids);
     json_object_put(changed);
     json_object_put(pl);

@@ -14,8 +14,7 @@
 #define ORG "tests/sfemu/org/sample-org.json"
 
 enum { ACC, CON, INV, LINE, N_OBJ };
-static const char *const obj_names[N_OBJ] = {"Account", "Contact", "Invoice__c",
-                                             "Invoice_Line__c"};
+static const char *const obj_names[N_OBJ] = {"Account", "Contact", "Invoice__c", "Invoice_Line__c"};
 static const char *const acc_f[] = {"Name", "ParentId", "IsDeleted", "SystemModstamp"};
 static const char *const con_f[] = {"LastName", "AccountId", "ReportsToId", "SystemModstamp"};
 static const char *const inv_f[] = {"Name", "Account__c", "SystemModstamp"};
@@ -85,6 +84,14 @@ static void put3(struct sfr_side *s, int o, const char *id, const char *a, const
 {
     const char *v[] = {id, a, b, mod};
     sfr_memside_put(s, &proj[o], v);
+}
+
+/* Contact rows: {Id, LastName, AccountId, ReportsToId, SystemModstamp} */
+static void put_con(struct sfr_side *s, const char *id, const char *name, const char *account,
+                    const char *mod)
+{
+    const char *v[] = {id, name, account, NULL, mod};
+    sfr_memside_put(s, &proj[CON], v);
 }
 
 static void add_disc(struct sfr_disc_list *l, const char *obj, const char *sfid,
@@ -251,8 +258,8 @@ START_TEST(test_deletes_children_first)
 {
     const char *a = mkid("001", 7), *c = mkid("003", 7), *c2 = mkid("003", 8);
     put_acc(pg, a, "Gone", NULL, P1);
-    put3(pg, CON, c, "Gone", a, P1);
-    put3(pg, CON, c2, "Gone", NULL, P1);
+    put_con(pg, c, "Gone", a, P1);
+    put_con(pg, c2, "Gone", NULL, P1);
     struct sfr_disc_list l = {0};
     add_disc(&l, "Account", a, SFR_CAUSE_MISSING_IN_SF, NULL, NULL);
     add_disc(&l, "Contact", c, SFR_CAUSE_MISSING_IN_SF, NULL, NULL);
@@ -413,8 +420,8 @@ START_TEST(test_only_and_update_fields)
     struct sfr_buf b2 = SFR_BUF_INIT;
     sfr_plan_json(&b2, &p, false);
     ck_assert_ptr_nonnull(strstr(b2.data, "\"op\":\"pg_update\",\"direction\":\"sf->pg\""));
-    ck_assert_ptr_nonnull(
-        strstr(b2.data, "{\"name\":\"Name\",\"before\":\"Acme Corpo\",\"after\":\"Acme Corporation\""));
+    ck_assert_ptr_nonnull(strstr(
+        b2.data, "{\"name\":\"Name\",\"before\":\"Acme Corpo\",\"after\":\"Acme Corporation\""));
     sfr_buf_cleanup(&b2);
     sfr_plan_cleanup(&p);
     sfr_disc_list_cleanup(&l);
