@@ -86,7 +86,9 @@ void sfr_sf_set_phase(struct sfr_sf *c, const char *phase);
 void sfr_sf_print_calls(const struct sfr_sf *c, FILE *out);
 /* Last Sforce-Limit-Info api-usage seen. False (and -1s) before any. */
 bool sfr_sf_limit_info(const struct sfr_sf *c, long *used, long *max);
-/* Records per Bulk API 2.0 results page (maxRecords), default 100000. */
+/* Records per Bulk API 2.0 results page (maxRecords), default 500000: fewer,
+ * larger pages cost fewer API calls and are much faster to serve (records
+ * stream through, so memory does not grow with the page). */
 void sfr_sf_set_bulk_page(struct sfr_sf *c, long max_records);
 const char *sfr_sf_api_version(const struct sfr_sf *c);
 
@@ -94,9 +96,9 @@ const char *sfr_sf_api_version(const struct sfr_sf *c);
  * instance ("/services/data/v60.0/limits") or absolute URL; body may be NULL.
  * The 2xx body (capped at 64 MB) is appended to resp. `object` names what the
  * call is counted under (may be NULL). */
-enum sfr_rc sfr_sf_request(struct sfr_sf *c, const char *method, const char *path,
-                           const char *body, const char *object, struct sfr_buf *resp,
-                           long *http_status, struct sfr_err *err) SFR_WUR;
+enum sfr_rc sfr_sf_request(struct sfr_sf *c, const char *method, const char *path, const char *body,
+                           const char *object, struct sfr_buf *resp, long *http_status,
+                           struct sfr_err *err) SFR_WUR;
 
 /* ---- describe ----------------------------------------------------------- */
 
@@ -135,17 +137,17 @@ enum sfr_rc sfr_sf_aggregate(struct sfr_sf *c, const char *soql, int n_exprs, ch
 /* Bulk API 2.0 query: creates the job, polls it with backoff, streams the
  * CSV results page by page (locator) into cb. Aborts the job on error. */
 enum sfr_rc sfr_sf_bulk_query(struct sfr_sf *c, const char *soql, bool all,
-                              const char *const *fields, int n_fields, sfr_sf_row_cb cb,
-                              void *ctx, long *n_rows, struct sfr_err *err) SFR_WUR;
+                              const char *const *fields, int n_fields, sfr_sf_row_cb cb, void *ctx,
+                              long *n_rows, struct sfr_err *err) SFR_WUR;
 
 /* ---- writes (sObject Collections, 200 records a call) -------------------- */
 
 enum sfr_sf_op { SFR_SF_CREATE, SFR_SF_UPDATE, SFR_SF_UPSERT };
 
 struct sfr_sf_rec {
-    const char *id;             /* update: record Id; create/upsert: NULL */
-    const char *const *values;  /* per field of the call, Salesforce text; NULL = null */
-    const bool *set;            /* NULL = every field set; unset fields are omitted */
+    const char *id;            /* update: record Id; create/upsert: NULL */
+    const char *const *values; /* per field of the call, Salesforce text; NULL = null */
+    const bool *set;           /* NULL = every field set; unset fields are omitted */
 };
 
 /* Per-record result. status_code is "" on success. */
@@ -171,15 +173,13 @@ enum sfr_rc sfr_sf_save(struct sfr_sf *c, enum sfr_sf_op op, const char *object,
                         bool all_or_none, struct sfr_sf_result *res, struct sfr_err *err) SFR_WUR;
 /* Deletes ids (object names what the calls are counted under). */
 enum sfr_rc sfr_sf_delete(struct sfr_sf *c, const char *object, const char *const *ids, int n,
-                          bool all_or_none, struct sfr_sf_result *res,
-                          struct sfr_err *err) SFR_WUR;
+                          bool all_or_none, struct sfr_sf_result *res, struct sfr_err *err) SFR_WUR;
 
 /* ---- changes ------------------------------------------------------------ */
 
 /* GET /sobjects/X/updated: ids changed in [start, end] (ms since epoch). */
-enum sfr_rc sfr_sf_updated(struct sfr_sf *c, const char *object, int64_t start_ms,
-                           int64_t end_ms, struct sfr_strv *ids, int64_t *latest_ms,
-                           struct sfr_err *err) SFR_WUR;
+enum sfr_rc sfr_sf_updated(struct sfr_sf *c, const char *object, int64_t start_ms, int64_t end_ms,
+                           struct sfr_strv *ids, int64_t *latest_ms, struct sfr_err *err) SFR_WUR;
 struct sfr_sf_deleted_rec {
     char id[19];
     int64_t deleted_ms;

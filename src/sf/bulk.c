@@ -92,8 +92,9 @@ static enum sfr_rc job_create(struct sfr_sf *c, const char *object, const char *
     if (rc == SFR_OK) {
         j = json_tokener_parse(body.data ? body.data : "");
         const char *jid = jstr(j, "id");
-        if (jid == NULL || jid[0] == '\0' || strspn(jid, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                       "abcdefghijklmnopqrstuvwxyz") != strlen(jid))
+        if (jid == NULL || jid[0] == '\0' ||
+            strspn(jid, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "abcdefghijklmnopqrstuvwxyz") != strlen(jid))
             rc = sfr_err_set(err, SFR_ESF, "Bulk API query job answer lacks an id");
         else
             snprintf(id, id_n, "%s", jid);
@@ -145,8 +146,8 @@ static enum sfr_rc job_wait(struct sfr_sf *c, const char *object, const char *id
         } else if (strcmp(state, "Failed") == 0 || strcmp(state, "Aborted") == 0) {
             *ended = true;
             const char *why = jstr(j, "errorMessage");
-            rc = sfr_err_set(err, SFR_ESF, "Bulk API query job %s on %s %s%s%s", id, object,
-                             state, why ? ": " : "", why ? why : "");
+            rc = sfr_err_set(err, SFR_ESF, "Bulk API query job %s on %s %s%s%s", id, object, state,
+                             why ? ": " : "", why ? why : "");
         } else if (now_ms() - start > BULK_MAX_WAIT_MS) {
             rc = sfr_err_set(err, SFR_ESF, "Bulk API query job %s on %s still %s after %ld s", id,
                              object, state, BULK_MAX_WAIT_MS / 1000);
@@ -203,8 +204,8 @@ static enum sfr_rc job_results(struct sfr_sf *c, const char *object, const char 
 }
 
 enum sfr_rc sfr_sf_bulk_query(struct sfr_sf *c, const char *soql, bool all,
-                              const char *const *fields, int n_fields, sfr_sf_row_cb cb,
-                              void *ctx, long *n_rows, struct sfr_err *err)
+                              const char *const *fields, int n_fields, sfr_sf_row_cb cb, void *ctx,
+                              long *n_rows, struct sfr_err *err)
 {
     char object[80], id[64];
     sf_soql_object(soql, object, sizeof(object));

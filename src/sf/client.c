@@ -136,7 +136,7 @@ bool sfr_sf_limit_info(const struct sfr_sf *c, long *used, long *max)
 
 void sfr_sf_set_bulk_page(struct sfr_sf *c, long max_records)
 {
-    c->bulk_page = max_records > 0 ? max_records : 100000;
+    c->bulk_page = max_records > 0 ? max_records : 500000;
 }
 
 const char *sfr_sf_api_version(const struct sfr_sf *c)
@@ -203,7 +203,7 @@ static struct sfr_sf *client_alloc(void)
     c->limit_used = c->limit_max = -1;
     c->retry_base_ms = (int)env_long("SF_RETRY_BASE_MS", 200, 0, 60000);
     c->poll_ms = (int)env_long("SF_BULK_POLL_MS", 100, 1, 60000);
-    c->bulk_page = 100000;
+    c->bulk_page = 500000;
     c->rnd = (unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)c;
     return c;
 }
@@ -218,17 +218,16 @@ static enum sfr_rc check_env(struct sfr_err *err)
         if (env("SF_CLIENT_ID") == NULL)
             return sfr_err_set(err, SFR_ECONFIG, "SF_LOGIN_URL is set but SF_CLIENT_ID is not");
         if (env("SF_CLIENT_SECRET") == NULL)
-            return sfr_err_set(err, SFR_ECONFIG,
-                               "SF_LOGIN_URL is set but SF_CLIENT_SECRET is not");
+            return sfr_err_set(err, SFR_ECONFIG, "SF_LOGIN_URL is set but SF_CLIENT_SECRET is not");
         if (env("SF_USERNAME") != NULL && env("SF_PASSWORD") == NULL)
             return sfr_err_set(err, SFR_ECONFIG, "SF_USERNAME is set but SF_PASSWORD is not");
         if (env("SF_PASSWORD") != NULL && env("SF_USERNAME") == NULL)
             return sfr_err_set(err, SFR_ECONFIG, "SF_PASSWORD is set but SF_USERNAME is not");
     }
     if (!tok && !login) {
-        enum sfr_rc rc = sfr_err_set(err, SFR_ECONFIG,
-                                     "Salesforce connection not configured: %s is not set",
-                                     inst ? "SF_ACCESS_TOKEN" : "SF_INSTANCE_URL");
+        enum sfr_rc rc =
+            sfr_err_set(err, SFR_ECONFIG, "Salesforce connection not configured: %s is not set",
+                        inst ? "SF_ACCESS_TOKEN" : "SF_INSTANCE_URL");
         sfr_err_hint(err, "set SF_INSTANCE_URL and SF_ACCESS_TOKEN, or SF_LOGIN_URL, "
                           "SF_CLIENT_ID and SF_CLIENT_SECRET (+ SF_USERNAME, SF_PASSWORD)");
         return rc;
@@ -236,8 +235,7 @@ static enum sfr_rc check_env(struct sfr_err *err)
     const char *urls[] = {"SF_INSTANCE_URL", "SF_LOGIN_URL"};
     for (int i = 0; i < 2; i++)
         if (env(urls[i]) && !url_ok(env(urls[i])))
-            return sfr_err_set(err, SFR_ECONFIG, "%s must start with https:// or http://",
-                               urls[i]);
+            return sfr_err_set(err, SFR_ECONFIG, "%s must start with https:// or http://", urls[i]);
     return SFR_OK;
 }
 

@@ -143,8 +143,7 @@ static enum sfr_rc parse_results(const char *body, size_t len, const int *idx, i
     if (j == NULL || !json_object_is_type(j, json_type_array) ||
         (int)json_object_array_length(j) != m) {
         json_object_put(j);
-        return sfr_err_set(err, SFR_ESF,
-                           "sObject Collections answer does not hold %d results", m);
+        return sfr_err_set(err, SFR_ESF, "sObject Collections answer does not hold %d results", m);
     }
     for (int k = 0; k < m; k++) {
         json_object *e = json_object_array_get_idx(j, (size_t)k), *v, *errs;
@@ -249,8 +248,8 @@ static enum sfr_rc save_batch(struct sfr_sf *c, const struct savecall *s, const 
 }
 
 static enum sfr_rc delete_batch(struct sfr_sf *c, const char *object, const char *const *ids,
-                                const int *idx, int m, bool all_or_none,
-                                struct sfr_sf_result *res, struct sfr_err *err)
+                                const int *idx, int m, bool all_or_none, struct sfr_sf_result *res,
+                                struct sfr_err *err)
 {
     struct sfr_buf path = SFR_BUF_INIT;
     sf_data_path(c, &path);
@@ -276,14 +275,14 @@ static enum sfr_rc delete_batch(struct sfr_sf *c, const char *object, const char
  * send_batch(i..) handles one batch; records failing with UNABLE_TO_LOCK_ROW go again. */
 struct driver {
     struct sfr_sf *c;
-    const struct savecall *save;  /* NULL for delete */
+    const struct savecall *save; /* NULL for delete */
     const char *object;
     const char *const *ids; /* delete */
     bool all_or_none;
 };
 
-static enum sfr_rc send_batch(const struct driver *d, const int *idx, int m, struct sfr_sf_result *res,
-                        struct sfr_err *err)
+static enum sfr_rc send_batch(const struct driver *d, const int *idx, int m,
+                              struct sfr_sf_result *res, struct sfr_err *err)
 {
     if (d->save != NULL)
         return save_batch(d->c, d->save, idx, m, res, err);

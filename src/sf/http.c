@@ -386,9 +386,9 @@ static int classify(struct sfr_sf *c, const struct sf_req *rq, struct sf_resp *r
         return 0;
     }
     if (a->too_big) {
-        *rc = sfr_err_set(err, SFR_EHTTP, "Salesforce %s %s: response larger than %ld bytes",
-                          rq->method, path,
-                          rs->status / 100 == 2 ? SF_MAX_BODY : SF_MAX_ERROR_BODY);
+        *rc =
+            sfr_err_set(err, SFR_EHTTP, "Salesforce %s %s: response larger than %ld bytes",
+                        rq->method, path, rs->status / 100 == 2 ? SF_MAX_BODY : SF_MAX_ERROR_BODY);
         return 0;
     }
     if (cc != CURLE_OK) {
@@ -397,8 +397,7 @@ static int classify(struct sfr_sf *c, const struct sf_req *rq, struct sf_resp *r
         return transport_retryable(cc, rq->not_idempotent) ? 1 : 0;
     }
     if (rs->status >= 200 && rs->status < 300) {
-        if (rq->sink != NULL && rq->sink->complete != NULL &&
-            !rq->sink->complete(rq->sink->ctx)) {
+        if (rq->sink != NULL && rq->sink->complete != NULL && !rq->sink->complete(rq->sink->ctx)) {
             *rc = sfr_err_set(err, SFR_EHTTP, "Salesforce %s %s: response body cut short",
                               rq->method, path);
             return rq->not_idempotent ? 0 : 1;
@@ -415,8 +414,7 @@ static int classify(struct sfr_sf *c, const struct sf_req *rq, struct sf_resp *r
     if (lock)
         return 1; /* the row lock failed: nothing was written */
     if (rs->status >= 500)
-        return !rq->not_idempotent || rs->status == 502 || rs->status == 503 ||
-                       rs->status == 504
+        return !rq->not_idempotent || rs->status == 502 || rs->status == 503 || rs->status == 504
                    ? 1
                    : 0;
     return 0;
@@ -443,8 +441,7 @@ enum sfr_rc sf_do(struct sfr_sf *c, const struct sf_req *rq, struct sf_resp *rs,
         if (strncasecmp(rq->path, "http://", 7) == 0 || strncasecmp(rq->path, "https://", 8) == 0)
             sfr_buf_puts(&url, rq->path);
         else
-            sfr_buf_printf(&url, "%s%s", rq->no_auth ? c->login_url : c->instance_url,
-                           rq->path);
+            sfr_buf_printf(&url, "%s%s", rq->no_auth ? c->login_url : c->instance_url, rq->path);
         struct attempt a = {c, rq, rs, 0, false};
         rs->status = 0;
         rs->stopped = false;
@@ -518,8 +515,7 @@ static enum sfr_rc sf_auth(struct sfr_sf *c, struct sfr_err *err)
     sfr_buf_cleanup(&form);
     if (rc != SFR_OK) {
         sfr_err_hint(err, "check SF_LOGIN_URL, SF_CLIENT_ID, SF_CLIENT_SECRET%s",
-                     pw ? ", SF_USERNAME and SF_PASSWORD (with the security token appended)"
-                        : "");
+                     pw ? ", SF_USERNAME and SF_PASSWORD (with the security token appended)" : "");
         goto out;
     }
     j = json_tokener_parse(rs.body.data ? rs.body.data : "");
@@ -556,9 +552,9 @@ out:
     return rc;
 }
 
-enum sfr_rc sfr_sf_request(struct sfr_sf *c, const char *method, const char *path,
-                           const char *body, const char *object, struct sfr_buf *resp,
-                           long *http_status, struct sfr_err *err)
+enum sfr_rc sfr_sf_request(struct sfr_sf *c, const char *method, const char *path, const char *body,
+                           const char *object, struct sfr_buf *resp, long *http_status,
+                           struct sfr_err *err)
 {
     struct sf_req rq = {.method = method,
                         .path = path,

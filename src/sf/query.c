@@ -210,7 +210,7 @@ static int agg_row(void *ctx, const char *const *values, const size_t *lens)
 enum sfr_rc sfr_sf_aggregate(struct sfr_sf *c, const char *soql, int n_exprs, char **values,
                              struct sfr_err *err)
 {
-    char names[16][8];
+    char names[16][16];
     const char *fields[16];
     if (n_exprs < 0 || n_exprs > 16)
         return sfr_err_set(err, SFR_EINVAL, "aggregate query with %d expressions", n_exprs);
@@ -343,9 +343,8 @@ static int64_t json_time(json_object *j, const char *key)
     return INT64_MIN;
 }
 
-enum sfr_rc sfr_sf_updated(struct sfr_sf *c, const char *object, int64_t start_ms,
-                           int64_t end_ms, struct sfr_strv *ids, int64_t *latest_ms,
-                           struct sfr_err *err)
+enum sfr_rc sfr_sf_updated(struct sfr_sf *c, const char *object, int64_t start_ms, int64_t end_ms,
+                           struct sfr_strv *ids, int64_t *latest_ms, struct sfr_err *err)
 {
     json_object *j, *arr;
     enum sfr_rc rc = changes_get(c, object, "updated", start_ms, end_ms, &j, err);

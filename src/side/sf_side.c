@@ -171,8 +171,7 @@ static enum sfr_rc stream_rows(struct sf_side *s, const struct sfr_projection *p
     if (rc != SFR_OK)
         goto out;
     if (p->n_fields == 0 || strcasecmp(p->fields[0]->name, "Id") != 0) {
-        rc = sfr_err_set(err, SFR_EINVAL, "projection of %s does not start with Id",
-                         p->obj->name);
+        rc = sfr_err_set(err, SFR_EINVAL, "projection of %s does not start with Id", p->obj->name);
         goto out;
     }
     for (int i = 0; i < p->n_fields; i++)
@@ -190,9 +189,8 @@ static enum sfr_rc stream_rows(struct sf_side *s, const struct sfr_projection *p
     }
     bulk = s->bulk_threshold > 0 && expected >= s->bulk_threshold;
     char rt[128];
-    sfr_log_debug("%s %s: %s (%ld rows expected)", p->obj->name,
-                  range_text(r, rt, sizeof(rt)), bulk ? "Bulk API 2.0" : "REST query",
-                  expected);
+    sfr_log_debug("%s %s: %s (%ld rows expected)", p->obj->name, range_text(r, rt, sizeof(rt)),
+                  bulk ? "Bulk API 2.0" : "REST query", expected);
     s->base.stats.queries++;
     if (bulk)
         rc = sfr_sf_bulk_query(s->c, q.data, false, names, p->n_fields, on_row, x, NULL, err);
@@ -306,9 +304,8 @@ static enum sfr_rc sf_fetch(struct sfr_side *side, const struct sfr_projection *
     return rc;
 }
 
-static enum sfr_rc sf_boundaries(struct sfr_side *side, const struct sfr_projection *p,
-                                 long every, struct sfr_strv *keys, long *total_rows,
-                                 struct sfr_err *err)
+static enum sfr_rc sf_boundaries(struct sfr_side *side, const struct sfr_projection *p, long every,
+                                 struct sfr_strv *keys, long *total_rows, struct sfr_err *err)
 {
     return sfr_err_set(err, SFR_ENOTFOUND,
                        "Salesforce cannot sample %s keys cheaply; use the mirror's boundaries",
@@ -329,8 +326,7 @@ static void fill_result(struct sfr_write *w, const struct sfr_sf_result *r)
     w->ok = r->success;
     snprintf(w->error_code, sizeof(w->error_code), "%s", r->status_code);
     if (r->fields[0] && !r->success)
-        snprintf(w->message, sizeof(w->message), "%.400s (fields: %.100s)", r->message,
-                 r->fields);
+        snprintf(w->message, sizeof(w->message), "%.400s (fields: %.100s)", r->message, r->fields);
     else
         snprintf(w->message, sizeof(w->message), "%s", r->message);
     if (r->success && r->id[0])
@@ -412,7 +408,7 @@ static enum sfr_rc sf_write(struct sfr_side *side, const struct sfr_projection *
         for (int i = 0; i < n; i++) {
             enum sfr_write_kind k = w[i].kind;
             bool has_id = w[i].sfid != NULL && w[i].sfid[0] != '\0';
-            int g = k == SFR_WRITE_DELETE                                    ? 0
+            int g = k == SFR_WRITE_DELETE                                         ? 0
                     : k == SFR_WRITE_INSERT || (k == SFR_WRITE_UPSERT && !has_id) ? 1
                                                                                   : 2;
             if (g != pass)

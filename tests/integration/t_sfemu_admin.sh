@@ -88,12 +88,14 @@ rm -f "$TMPD/big"
 
 # ---- concurrent clients ----
 i=0
+par=""
 while [ $i -lt 8 ]; do
     curl -s -o "$TMPD/par$i" -H "Authorization: Bearer $TOK" -H 'Content-Type: application/json' \
         -X POST "$SFEMU_URL$V/sobjects/Account" -d '{"Name":"Par '$i'"}' &
+    par="$par $!"
     i=$((i + 1))
 done
-wait
+for p in $par; do wait "$p"; done
 i=0
 while [ $i -lt 8 ]; do
     grep -q '"success":true' "$TMPD/par$i" || fail "concurrent create $i: $(cat "$TMPD/par$i")"

@@ -206,6 +206,20 @@ body_has '"created":true'
 api GET "$V/sobjects/Account/$E1?fields=Name"
 body_has '"Name":"E1 renamed"'
 
+# an upsert that inserts must satisfy the insert rules
+api PATCH "$V/composite/sobjects/Account/External_Id__c" -d '{"records":[{"External_Id__c":"E-3","Rating":"Hot"}]}'
+body_has '"statusCode":"REQUIRED_FIELD_MISSING"'
+# single-record upsert: 201 created, then 200 updated with the same Id
+api PATCH "$V/sobjects/Account/External_Id__c/E-9" -d '{"Name":"Nine"}'
+expect_status 201 "single upsert insert"
+body_has '"created":true'
+U9=$(jstr id)
+api PATCH "$V/sobjects/Account/External_Id__c/E-9" -d '{"Name":"Nine again"}'
+expect_status 200 "single upsert update"
+body_has "{\"id\":\"$U9\",\"success\":true,\"errors\":[],\"created\":false}"
+api PATCH "$V/sobjects/Account/Name/E-9" -d '{"Rating":"Hot"}'
+expect_status 404 "upsert on a field that is no external id"
+
 recs=$(awk 'BEGIN { for (i = 0; i < 201; i++) printf "%s{\"attributes\":{\"type\":\"Account\"},\"Name\":\"n\"}", i ? "," : "" }')
 api POST "$V/composite/sobjects" -d '{"records":['"$recs"']}'
 expect_status 400 "201 records"
@@ -280,7 +294,7 @@ api GET "$next"
 cp "$TMPD/body" "$TMPD/again1"
 api GET "$next"
 cmp -s "$TMPD/body" "$TMPD/again1" || fail "re-fetching a page gave other records"
-api GET "$V/query/01gXXXXXXXXXXXXXXX-2000"
+api GET "$V/query/01gAAAAAAAAAAAAAAA-2000"
 expect_status 400 "unknown locator"
 body_has INVALID_QUERY_LOCATOR
 

@@ -110,7 +110,8 @@ static enum sfr_rc cmd_read(struct probe *pr, int argc, char **argv, struct sfr_
     if (x.out != NULL)
         fclose(x.out);
     printf("rows %ld sum %016" PRIx64 "\n", x.rows, x.sum);
-    fprintf(stderr, "read %s: %ld rows in %.3f s = %.0f rows/s; side stats: calls %ld queries %ld\n",
+    fprintf(stderr,
+            "read %s: %ld rows in %.3f s = %.0f rows/s; side stats: calls %ld queries %ld\n",
             argv[2], x.rows, dt, dt > 0 ? (double)x.rows / dt : 0.0, side->stats.api_calls,
             side->stats.queries);
     sfr_side_free(side);
@@ -134,8 +135,7 @@ static enum sfr_rc cmd_digest(struct probe *pr, int argc, char **argv, struct sf
         char ts[32] = "null";
         if (d.max_mod_ms != INT64_MIN)
             sfr_format_datetime_ms(d.max_mod_ms, ts);
-        printf("count %" PRIu64 " sum %016" PRIx64 " max %s\n", d.count, d.sum,
-               count ? ts : "-");
+        printf("count %" PRIu64 " sum %016" PRIx64 " max %s\n", d.count, d.sum, count ? ts : "-");
     }
     sfr_side_free(side);
     return rc;
@@ -167,8 +167,8 @@ static enum sfr_rc cmd_fetch(struct probe *pr, int argc, char **argv, struct sfr
     if (rc != SFR_OK)
         return rc;
     struct sfr_side *side = sfr_sf_side_new(pr->c, 0, false);
-    rc = sfr_side_fetch(side, &pr->p, (const char *const *)argv + 3, argc - 3, print_rec, NULL,
-                        err);
+    rc =
+        sfr_side_fetch(side, &pr->p, (const char *const *)argv + 3, argc - 3, print_rec, NULL, err);
     sfr_side_free(side);
     return rc;
 }
@@ -264,8 +264,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "describe") == 0 && argc >= 2) {
         rc = sfr_sf_describe(pr.c, argv[1], &pr.obj, &err);
         if (rc == SFR_OK)
-            printf("%s fields %d prefix %s\n", pr.obj->name, pr.obj->n_fields,
-                   pr.obj->key_prefix);
+            printf("%s fields %d prefix %s\n", pr.obj->name, pr.obj->n_fields, pr.obj->key_prefix);
     } else if (strcmp(cmd, "read") == 0) {
         rc = cmd_read(&pr, argc, argv, &err);
     } else if (strcmp(cmd, "digest") == 0) {
@@ -279,8 +278,7 @@ int main(int argc, char **argv)
     } else if (strcmp(cmd, "raw") == 0 && argc >= 3) {
         struct sfr_buf b = SFR_BUF_INIT;
         long st = 0;
-        rc = sfr_sf_request(pr.c, argv[1], argv[2], argc > 3 ? argv[3] : NULL, NULL, &b, &st,
-                            &err);
+        rc = sfr_sf_request(pr.c, argv[1], argv[2], argc > 3 ? argv[3] : NULL, NULL, &b, &st, &err);
         printf("%ld %s\n", st, b.data ? b.data : "");
         sfr_buf_cleanup(&b);
     } else {

@@ -21,8 +21,8 @@
 struct emu_load {
     PGconn *c;
     struct emu_object *o;
-    struct sfr_buf head;  /* header line being collected */
-    struct sfr_buf out;   /* bytes for the next PQputCopyData */
+    struct sfr_buf head; /* header line being collected */
+    struct sfr_buf out;  /* bytes for the next PQputCopyData */
     bool header_done;
     bool inject_id;
     bool in_quotes;
@@ -33,8 +33,8 @@ struct emu_load {
     char msg[512];
 };
 
-static void load_fail(struct emu_load *l, unsigned status, const char *code, const char *fmt,
-                      ...) SFR_PRINTF(4, 5);
+static void load_fail(struct emu_load *l, unsigned status, const char *code, const char *fmt, ...)
+    SFR_PRINTF(4, 5);
 static void load_fail(struct emu_load *l, unsigned status, const char *code, const char *fmt, ...)
 {
     if (l->status != 0)
@@ -224,12 +224,11 @@ enum MHD_Result emu_load_finish(struct emu_req *r)
     }
     if (l->status == 0) {
         if (l->has_isdeleted) {
-            char *sql = sfr_asprintf("UPDATE %s SET _deleted_at = coalesce(\"%s\", (now() AT TIME "
-                                     "ZONE 'UTC')) WHERE isdeleted AND _deleted_at IS NULL",
-                                     l->o->qtable,
-                                     l->o->f_modstamp >= 0
-                                         ? l->o->obj->fields[l->o->f_modstamp].column
-                                         : "_deleted_at");
+            char *sql = sfr_asprintf(
+                "UPDATE %s SET _deleted_at = coalesce(\"%s\", (now() AT TIME "
+                "ZONE 'UTC')) WHERE isdeleted AND _deleted_at IS NULL",
+                l->o->qtable,
+                l->o->f_modstamp >= 0 ? l->o->obj->fields[l->o->f_modstamp].column : "_deleted_at");
             emu_exec(l->c, sql);
             free(sql);
         }
@@ -301,12 +300,12 @@ static enum MHD_Result counters(struct emu_req *r)
     usage = EMU.api_usage;
     pthread_mutex_unlock(&EMU.lock);
     struct sfr_buf b = SFR_BUF_INIT;
-    sfr_buf_printf(&b,
-                   "{\"total\":%ld,\"api_usage\":%ld,\"by_endpoint\":{\"query\":%ld,\"queryMore\":%ld,"
-                   "\"describe\":%ld,\"composite\":%ld,\"bulk\":%ld,\"sobject\":%ld,"
-                   "\"other\":%ld}}",
-                   k.total, usage, k.query, k.query_more, k.describe, k.composite, k.bulk,
-                   k.sobject, k.other);
+    sfr_buf_printf(
+        &b,
+        "{\"total\":%ld,\"api_usage\":%ld,\"by_endpoint\":{\"query\":%ld,\"queryMore\":%ld,"
+        "\"describe\":%ld,\"composite\":%ld,\"bulk\":%ld,\"sobject\":%ld,"
+        "\"other\":%ld}}",
+        k.total, usage, k.query, k.query_more, k.describe, k.composite, k.bulk, k.sobject, k.other);
     return emu_send_json(r, 200, &b);
 }
 
@@ -341,8 +340,8 @@ static enum MHD_Result fault(struct emu_req *r)
     f.fail_status = jlong(j, "fail_status", 503);
     f.fail_count = jlong(j, "fail_count", 1);
     f.drop_nth = jlong(j, "drop_nth", 0);
-    f.limit_reached = json_object_object_get_ex(j, "limit_reached", &v) &&
-                      json_object_get_boolean(v);
+    f.limit_reached =
+        json_object_object_get_ex(j, "limit_reached", &v) && json_object_get_boolean(v);
     bool expire = json_object_object_get_ex(j, "expire_tokens", &v) && json_object_get_boolean(v);
     json_object_put(j);
     if (f.fail_status < 400 || f.fail_status > 599)

@@ -51,16 +51,18 @@ static void job_json(struct sfr_buf *b, const struct emu_job *j, bool status)
 {
     char created[32];
     emu_fmt_sf_datetime(j->created_ms, created);
-    sfr_buf_printf(b, "{\"id\":\"%s\",\"operation\":\"%s\",\"object\":\"%s\",\"createdById\":\"%s\","
-                      "\"createdDate\":\"%s\",\"systemModstamp\":\"%s\",\"state\":\"%s\","
-                      "\"concurrencyMode\":\"Parallel\",\"contentType\":\"CSV\","
-                      "\"apiVersion\":%s,\"jobType\":\"V2Query\",\"lineEnding\":\"LF\","
-                      "\"columnDelimiter\":\"COMMA\"",
+    sfr_buf_printf(b,
+                   "{\"id\":\"%s\",\"operation\":\"%s\",\"object\":\"%s\",\"createdById\":\"%s\","
+                   "\"createdDate\":\"%s\",\"systemModstamp\":\"%s\",\"state\":\"%s\","
+                   "\"concurrencyMode\":\"Parallel\",\"contentType\":\"CSV\","
+                   "\"apiVersion\":%s,\"jobType\":\"V2Query\",\"lineEnding\":\"LF\","
+                   "\"columnDelimiter\":\"COMMA\"",
                    j->id, j->operation, soql_object(j->q)->name, EMU.user_id, created, created,
                    j->state, EMU.api_version);
     if (status)
-        sfr_buf_printf(b, ",\"numberRecordsProcessed\":%ld,\"retries\":0,"
-                          "\"totalProcessingTime\":0",
+        sfr_buf_printf(b,
+                       ",\"numberRecordsProcessed\":%ld,\"retries\":0,"
+                       "\"totalProcessingTime\":0",
                        j->processed);
     sfr_buf_putc(b, '}');
 }
@@ -210,6 +212,7 @@ static long job_count(PGconn *c, struct emu_job *j, const char *after, char msg[
         snprintf(msg, 512, "query too complex");
         goto out;
     }
+    emu_sql_tidy(&sql);
     sfr_buf_printf(&w, "SELECT count(*) FROM (%s) s", sql.data);
     PGresult *res = PQexecParams(c, w.data, np, NULL, (const char *const *)params, NULL, NULL, 0);
     if (PQresultStatus(res) == PGRES_TUPLES_OK)
@@ -229,8 +232,8 @@ static enum MHD_Result job_status(struct emu_req *r, struct emu_job *j)
 {
     char msg[512] = "";
     pthread_mutex_lock(&EMU.lock);
-    bool complete_now = strcmp(j->state, "UploadComplete") == 0 ||
-                        strcmp(j->state, "InProgress") == 0;
+    bool complete_now =
+        strcmp(j->state, "UploadComplete") == 0 || strcmp(j->state, "InProgress") == 0;
     if (complete_now)
         snprintf(j->state, sizeof j->state, "InProgress");
     pthread_mutex_unlock(&EMU.lock);
@@ -409,6 +412,7 @@ static bool page_bounds(PGconn *c, struct emu_job *j, bool keyset, const char *a
         snprintf(msg, 512, "query too complex");
         goto out;
     }
+    emu_sql_tidy(&sql);
     sfr_buf_printf(&w, "SELECT cid FROM (%s) ", sql.data);
     alias_list(&w, j->q);
     sfr_buf_printf(&w, " ORDER BY cid OFFSET %ld", max - 1);
@@ -455,6 +459,7 @@ static bool start_copy(PGconn *c, struct emu_job *j, bool keyset, const char *af
         snprintf(msg, 512, "query too complex");
         goto out;
     }
+    emu_sql_tidy(&sql);
     lit = inline_params(c, sql.data, params, np);
     sfr_buf_puts(&w, "COPY (SELECT ");
     for (int i = 0; i < soql_ncols(j->q); i++)

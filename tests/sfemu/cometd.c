@@ -121,8 +121,7 @@ static bool channel_entity(const char *ch, char out[128])
     if (strcmp(ch, "/data/ChangeEvents") == 0)
         return true;
     size_t n = strlen(ch);
-    if (strncmp(ch, "/data/", 6) != 0 || n < 6 + 11 + 1 ||
-        strcmp(ch + n - 11, "ChangeEvent") != 0)
+    if (strncmp(ch, "/data/", 6) != 0 || n < 6 + 11 + 1 || strcmp(ch + n - 11, "ChangeEvent") != 0)
         return false;
     char name[128];
     snprintf(name, sizeof name, "%.*s", (int)(n - 6 - 11), ch + 6);
@@ -358,7 +357,8 @@ enum MHD_Result emu_cometd(struct emu_req *r)
     for (size_t i = 0; i < json_object_array_length(events); i++)
         json_object_array_add(out, json_object_get(json_object_array_get_idx(events, i)));
     struct sfr_buf b = SFR_BUF_INIT;
-    sfr_buf_puts(&b, json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    sfr_buf_puts(&b, json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN |
+                                                             JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(out);
     json_object_put(events);
     json_object_put(in);

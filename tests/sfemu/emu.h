@@ -21,13 +21,13 @@
 #include "sfrecon/mem.h"
 #include "sfrecon/schema.h"
 
-#define EMU_MAX_BODY       (50L * 1024 * 1024)
-#define EMU_MAX_BATCH      200
-#define EMU_PAGE_DEFAULT   2000
-#define EMU_PAGE_MIN       200
-#define EMU_POOL_MAX       64
-#define EMU_MAX_LOCATORS   2000
-#define EMU_MAX_HDRS       8
+#define EMU_MAX_BODY     (50L * 1024 * 1024)
+#define EMU_MAX_BATCH    200
+#define EMU_PAGE_DEFAULT 2000
+#define EMU_PAGE_MIN     200
+#define EMU_POOL_MAX     64
+#define EMU_MAX_LOCATORS 2000
+#define EMU_MAX_HDRS     8
 
 /* Extras of a describe field that struct sfr_field does not carry. */
 struct emu_fieldx {
@@ -108,12 +108,12 @@ extern struct emu EMU;
 struct emu_req {
     struct MHD_Connection *conn;
     const char *method;
-    char *path;           /* decoded path without query string */
-    char **seg;           /* path split on '/' */
+    char *path; /* decoded path without query string */
+    char **seg; /* path split on '/' */
     int n_seg;
     struct sfr_buf body;
     bool too_big;
-    bool is_data;         /* under /services/data: carries Sforce-Limit-Info */
+    bool is_data; /* under /services/data: carries Sforce-Limit-Info */
     bool counted;
     const char *hdr_name[EMU_MAX_HDRS];
     char *hdr_val[EMU_MAX_HDRS];
@@ -161,6 +161,8 @@ void emu_persist_usage(PGconn *c);
 bool emu_event_insert(PGconn *c, const char *entity, const char *change, const char *ids_json,
                       const char *changed_json, int64_t ts_ms, const char *payload);
 void emu_events_signal(void);
+/* Removes NULLS FIRST/LAST on the primary key from generated SQL (index use). */
+void emu_sql_tidy(struct sfr_buf *sql);
 
 /* rest.c */
 enum MHD_Result emu_rest(struct emu_req *r);
@@ -171,6 +173,8 @@ void emu_locators_free(void);
 enum MHD_Result emu_sobject_record(struct emu_req *r, struct emu_object *o, const char *id);
 enum MHD_Result emu_sobject_create(struct emu_req *r, struct emu_object *o);
 enum MHD_Result emu_collections(struct emu_req *r);
+enum MHD_Result emu_sobject_upsert(struct emu_req *r, struct emu_object *o, const char *field,
+                                   const char *value);
 enum MHD_Result emu_updated_deleted(struct emu_req *r, struct emu_object *o, bool deleted);
 
 /* bulk.c */

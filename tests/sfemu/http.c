@@ -204,13 +204,27 @@ void emu_json_strn(struct sfr_buf *b, const char *s, size_t n)
         *o++ = '\\';
         used += 2;
         switch (c) {
-        case '"': *o++ = '"'; break;
-        case '\\': *o++ = '\\'; break;
-        case '\n': *o++ = 'n'; break;
-        case '\r': *o++ = 'r'; break;
-        case '\t': *o++ = 't'; break;
-        case '\b': *o++ = 'b'; break;
-        case '\f': *o++ = 'f'; break;
+        case '"':
+            *o++ = '"';
+            break;
+        case '\\':
+            *o++ = '\\';
+            break;
+        case '\n':
+            *o++ = 'n';
+            break;
+        case '\r':
+            *o++ = 'r';
+            break;
+        case '\t':
+            *o++ = 't';
+            break;
+        case '\b':
+            *o++ = 'b';
+            break;
+        case '\f':
+            *o++ = 'f';
+            break;
         default:
             *o++ = 'u';
             *o++ = '0';
@@ -296,8 +310,8 @@ enum MHD_Result emu_send_stream(struct emu_req *r, unsigned status, const char *
                                 MHD_ContentReaderCallback cb, void *cls,
                                 MHD_ContentReaderFreeCallback fcb)
 {
-    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256 * 1024,
-                                                                  cb, cls, fcb);
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256 * 1024, cb, cls, fcb);
     if (resp == NULL) {
         fcb(cls);
         return MHD_NO;
@@ -505,8 +519,9 @@ static enum MHD_Result route(struct emu_req *r)
         return emu_rest(r); /* the versions list needs no session, as on Salesforce */
     if (!authorized(r)) {
         if (cometd)
-            return emu_send_str(r, 401, "[{\"message\":\"Session expired or invalid\","
-                                        "\"errorCode\":\"INVALID_SESSION_ID\"}]");
+            return emu_send_str(r, 401,
+                                "[{\"message\":\"Session expired or invalid\","
+                                "\"errorCode\":\"INVALID_SESSION_ID\"}]");
         return emu_send_error(r, 401, "INVALID_SESSION_ID", "Session expired or invalid");
     }
     if (cometd)
@@ -524,9 +539,8 @@ static bool is_load(const char *url, const char *method)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct emu_req *r = *con_cls;
     if (r == NULL) {
@@ -585,13 +599,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 struct MHD_Daemon *emu_http_start(unsigned port, unsigned *bound);
 struct MHD_Daemon *emu_http_start(unsigned port, unsigned *bound)
 {
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
-            MHD_USE_ERROR_LOG,
-        (uint16_t)port, NULL, NULL, on_request, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(1024 * 1024),
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        (unsigned)256, MHD_OPTION_END);
+    struct MHD_Daemon *d =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                             MHD_USE_POLL | MHD_USE_ERROR_LOG,
+                         (uint16_t)port, NULL, NULL, on_request, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+                         on_completed, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                         (size_t)(1024 * 1024), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
+                         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)256, MHD_OPTION_END);
     if (d == NULL)
         return NULL;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);

@@ -102,7 +102,8 @@ static bool load_raw_describes(const char *path)
         struct emu_object *o = emu_object(json_object_get_string(name));
         if (o == NULL)
             continue;
-        o->describe = sfr_strdup(json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        o->describe = sfr_strdup(json_object_to_json_string_ext(
+            d, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         if (!json_object_object_get_ex(d, "fields", &fields))
             continue;
         size_t nf = json_object_array_length(fields);
@@ -131,12 +132,15 @@ static bool load_raw_describes(const char *path)
 
 static bool parse_args(int argc, char **argv, char **org)
 {
-    static const struct option opts[] = {
-        {"port", required_argument, NULL, 'p'},     {"store", required_argument, NULL, 's'},
-        {"org", required_argument, NULL, 'o'},      {"api-version", required_argument, NULL, 'a'},
-        {"daily-limit", required_argument, NULL, 'l'}, {"user", required_argument, NULL, 'u'},
-        {"admin", no_argument, NULL, 'A'},          {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"port", required_argument, NULL, 'p'},
+                                         {"store", required_argument, NULL, 's'},
+                                         {"org", required_argument, NULL, 'o'},
+                                         {"api-version", required_argument, NULL, 'a'},
+                                         {"daily-limit", required_argument, NULL, 'l'},
+                                         {"user", required_argument, NULL, 'u'},
+                                         {"admin", no_argument, NULL, 'A'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     int c;
     bool have_port = false;
     while ((c = getopt_long(argc, argv, "p:s:o:a:l:u:Ah", opts, NULL)) != -1) {
@@ -145,8 +149,12 @@ static bool parse_args(int argc, char **argv, char **org)
             EMU.port = (unsigned)strtoul(optarg, NULL, 10);
             have_port = true;
             break;
-        case 's': EMU.store_url = sfr_strdup(optarg); break;
-        case 'o': *org = sfr_strdup(optarg); break;
+        case 's':
+            EMU.store_url = sfr_strdup(optarg);
+            break;
+        case 'o':
+            *org = sfr_strdup(optarg);
+            break;
         case 'a':
             if (atoi(optarg) < 20 || strlen(optarg) > 8) {
                 fprintf(stderr, "sfemu: --api-version: expected NN.0, got '%s'\n", optarg);
@@ -154,7 +162,9 @@ static bool parse_args(int argc, char **argv, char **org)
             }
             snprintf(EMU.api_version, sizeof EMU.api_version, "%d.0", atoi(optarg));
             break;
-        case 'l': EMU.daily_limit = strtol(optarg, NULL, 10); break;
+        case 'l':
+            EMU.daily_limit = strtol(optarg, NULL, 10);
+            break;
         case 'u': {
             const char *colon = strchr(optarg, ':');
             if (colon == NULL) {
@@ -167,9 +177,15 @@ static bool parse_args(int argc, char **argv, char **org)
             EMU.password = sfr_strdup(colon + 1);
             break;
         }
-        case 'A': EMU.admin = true; break;
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); return false;
+        case 'A':
+            EMU.admin = true;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return false;
         }
     }
     if (!have_port || EMU.store_url == NULL || optind != argc) {

@@ -33,7 +33,7 @@ struct rec_err {
 struct rowvals {
     int n;
     int fidx[MAX_VALS];
-    char *val[MAX_VALS]; /* NULL = null */
+    char *val[MAX_VALS];  /* NULL = null */
     json_object *payload; /* field name -> value, for the change event */
 };
 
@@ -77,13 +77,19 @@ static size_t utf8_len(const char *s)
 static const char *jtype_name(json_object *v)
 {
     switch (json_object_get_type(v)) {
-    case json_type_boolean: return "VALUE_TRUE";
+    case json_type_boolean:
+        return "VALUE_TRUE";
     case json_type_int:
-    case json_type_double: return "VALUE_NUMBER_INT";
-    case json_type_string: return "VALUE_STRING";
-    case json_type_array: return "START_ARRAY";
-    case json_type_object: return "START_OBJECT";
-    default: return "VALUE_NULL";
+    case json_type_double:
+        return "VALUE_NUMBER_INT";
+    case json_type_string:
+        return "VALUE_STRING";
+    case json_type_array:
+        return "START_ARRAY";
+    case json_type_object:
+        return "START_OBJECT";
+    default:
+        return "VALUE_NULL";
     }
 }
 
@@ -114,11 +120,11 @@ static char *conv_text(const struct sfr_field *f, const struct emu_fieldx *fx, j
     const char *s = json_object_get_string(v);
     if (*s == '\0')
         return NULL;
-    if (f->length > 0 && (f->type == SFR_FT_STRING || f->type == SFR_FT_TEXTAREA ||
-                          f->type == SFR_FT_EMAIL || f->type == SFR_FT_PHONE ||
-                          f->type == SFR_FT_URL || f->type == SFR_FT_COMBOBOX ||
-                          f->type == SFR_FT_ENCRYPTEDSTRING || f->type == SFR_FT_PICKLIST ||
-                          f->type == SFR_FT_MULTIPICKLIST) &&
+    if (f->length > 0 &&
+        (f->type == SFR_FT_STRING || f->type == SFR_FT_TEXTAREA || f->type == SFR_FT_EMAIL ||
+         f->type == SFR_FT_PHONE || f->type == SFR_FT_URL || f->type == SFR_FT_COMBOBOX ||
+         f->type == SFR_FT_ENCRYPTEDSTRING || f->type == SFR_FT_PICKLIST ||
+         f->type == SFR_FT_MULTIPICKLIST) &&
         utf8_len(s) > (size_t)f->length) {
         set_err(e, "STRING_TOO_LONG", f->name, "%s: data value too large: %.40s (max length=%d)",
                 f->name, s, f->length);
@@ -267,8 +273,8 @@ static char *conv_ref(const struct sfr_field *f, json_object *v, struct rec_err 
             prefix_ok = true;
     }
     if (!prefix_ok) {
-        set_err(e, "INVALID_CROSS_REFERENCE_KEY", f->name,
-                "%s: id value of incorrect type: %s", f->name, s);
+        set_err(e, "INVALID_CROSS_REFERENCE_KEY", f->name, "%s: id value of incorrect type: %s",
+                f->name, s);
         return NULL;
     }
     return sfr_strdup(id18);
@@ -301,13 +307,23 @@ static char *conv_value(const struct sfr_field *f, const struct emu_fieldx *fx, 
     case SFR_FT_LONG:
     case SFR_FT_DOUBLE:
     case SFR_FT_CURRENCY:
-    case SFR_FT_PERCENT: return conv_number(f, v, pv, e);
-    case SFR_FT_DATE: out = conv_date(v, e); break;
-    case SFR_FT_DATETIME: return conv_datetime(f, v, pv, e);
-    case SFR_FT_TIME: out = conv_time(v, e); break;
+    case SFR_FT_PERCENT:
+        return conv_number(f, v, pv, e);
+    case SFR_FT_DATE:
+        out = conv_date(v, e);
+        break;
+    case SFR_FT_DATETIME:
+        return conv_datetime(f, v, pv, e);
+    case SFR_FT_TIME:
+        out = conv_time(v, e);
+        break;
     case SFR_FT_ID:
-    case SFR_FT_REFERENCE: out = conv_ref(f, v, e); break;
-    default: out = conv_text(f, fx, v, e); break;
+    case SFR_FT_REFERENCE:
+        out = conv_ref(f, v, e);
+        break;
+    default:
+        out = conv_text(f, fx, v, e);
+        break;
     }
     if (out != NULL)
         *pv = json_object_new_string(out);
@@ -444,8 +460,8 @@ static bool db_checks(PGconn *c, struct emu_object *o, struct rowvals *rv, const
             if (p == NULL) {
                 ok = strcmp(v, EMU.user_id) == 0;
             } else {
-                char *sql = sfr_asprintf("SELECT 1 FROM %s WHERE id = $1 AND NOT isdeleted",
-                                         p->qtable);
+                char *sql =
+                    sfr_asprintf("SELECT 1 FROM %s WHERE id = $1 AND NOT isdeleted", p->qtable);
                 PGresult *res = q1(c, sql, 1, &v);
                 free(sql);
                 if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -457,8 +473,7 @@ static bool db_checks(PGconn *c, struct emu_object *o, struct rowvals *rv, const
                 PQclear(res);
             }
             if (!ok) {
-                set_err(e, "INVALID_CROSS_REFERENCE_KEY", f->name,
-                        "invalid cross reference id");
+                set_err(e, "INVALID_CROSS_REFERENCE_KEY", f->name, "invalid cross reference id");
                 return false;
             }
         }
@@ -476,8 +491,8 @@ static bool db_checks(PGconn *c, struct emu_object *o, struct rowvals *rv, const
             }
             if (PQntuples(res) > 0)
                 set_err(e, "DUPLICATE_VALUE", f->name,
-                        "duplicate value found: %s duplicates value on record with id: %s",
-                        f->name, PQgetvalue(res, 0, 0));
+                        "duplicate value found: %s duplicates value on record with id: %s", f->name,
+                        PQgetvalue(res, 0, 0));
             PQclear(res);
             if (e->code[0] != '\0')
                 return false;
@@ -486,8 +501,7 @@ static bool db_checks(PGconn *c, struct emu_object *o, struct rowvals *rv, const
     return true;
 }
 
-static void add_sys_payload(json_object *pl, struct emu_object *o, const char *ts_iso,
-                            bool create)
+static void add_sys_payload(json_object *pl, struct emu_object *o, const char *ts_iso, bool create)
 {
     const struct sfr_object *ob = o->obj;
     if (create && o->f_created >= 0)
@@ -495,13 +509,12 @@ static void add_sys_payload(json_object *pl, struct emu_object *o, const char *t
     if (create && o->f_createdby >= 0)
         json_object_object_add(pl, ob->fields[o->f_createdby].name,
                                json_object_new_string(EMU.user_id));
-    if (create && o->f_owner >= 0 && !json_object_object_get_ex(pl, ob->fields[o->f_owner].name,
-                                                                NULL))
+    if (create && o->f_owner >= 0 &&
+        !json_object_object_get_ex(pl, ob->fields[o->f_owner].name, NULL))
         json_object_object_add(pl, ob->fields[o->f_owner].name,
                                json_object_new_string(EMU.user_id));
     if (o->f_modified >= 0)
-        json_object_object_add(pl, ob->fields[o->f_modified].name,
-                               json_object_new_string(ts_iso));
+        json_object_object_add(pl, ob->fields[o->f_modified].name, json_object_new_string(ts_iso));
     if (create && o->f_modifiedby >= 0)
         json_object_object_add(pl, ob->fields[o->f_modifiedby].name,
                                json_object_new_string(EMU.user_id));
@@ -518,8 +531,9 @@ static bool emit_event(PGconn *c, struct emu_object *o, const char *change, cons
     json_object_object_add(h, "entityName", json_object_new_string(o->obj->name));
     json_object_object_add(h, "recordIds", json_object_get(ids));
     json_object_object_add(h, "changeType", json_object_new_string(change));
-    json_object_object_add(h, "changeOrigin", json_object_new_string("com/salesforce/api/rest/"
-                                                                     "60.0;client=sfemu"));
+    json_object_object_add(h, "changeOrigin",
+                           json_object_new_string("com/salesforce/api/rest/"
+                                                  "60.0;client=sfemu"));
     json_object_object_add(h, "transactionKey", json_object_new_string(txkey));
     json_object_object_add(h, "sequenceNumber", json_object_new_int(seq));
     json_object_object_add(h, "commitTimestamp", json_object_new_int64(ts));
@@ -544,7 +558,8 @@ static bool emit_event(PGconn *c, struct emu_object *o, const char *change, cons
     }
     bool ok = emu_event_insert(c, o->obj->name, change, json_object_to_json_string(ids),
                                json_object_to_json_string(changed), ts,
-                               json_object_to_json_string_ext(pl, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+                               json_object_to_json_string_ext(
+                                   pl, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(ids);
     json_object_put(changed);
     json_object_put(pl);
@@ -673,8 +688,8 @@ static bool do_update(struct wctx *w, struct emu_object *o, const char *id, stru
     for (int i = 0; i < 2; i++)
         if (sys[i] >= 0) {
             p[np++] = w->ts_pg;
-            sfr_buf_printf(&sql, "%s\"%s\" = $%d", np > 2 ? ", " : "",
-                           ob->fields[sys[i]].column, np);
+            sfr_buf_printf(&sql, "%s\"%s\" = $%d", np > 2 ? ", " : "", ob->fields[sys[i]].column,
+                           np);
         }
     if (o->f_modifiedby >= 0) {
         p[np++] = EMU.user_id;
@@ -968,6 +983,7 @@ struct result {
     struct rec_err e;
     struct emu_object *o;
     struct rowvals rv;
+    json_object *rec; /* borrowed from the request body */
 };
 
 static void put_results(struct sfr_buf *b, struct result *res, int n, bool upsert)
@@ -1010,8 +1026,8 @@ static void rollback_all(struct result *res, int n)
 }
 
 /* Finds the upsert target: 0 none, 1 found (id set), -1 error (e set). */
-static int upsert_find(PGconn *c, struct emu_object *o, const struct sfr_field *kf,
-                       const char *val, char id[19], struct rec_err *e)
+static int upsert_find(PGconn *c, struct emu_object *o, const struct sfr_field *kf, const char *val,
+                       char id[19], struct rec_err *e)
 {
     char *sql = sfr_asprintf("SELECT id FROM %s WHERE \"%s\" = $1 AND NOT isdeleted LIMIT 2",
                              o->qtable, kf->column);
@@ -1042,6 +1058,7 @@ enum col_op { COL_CREATE, COL_UPDATE, COL_UPSERT };
 static void col_prepare(json_object *rec, enum col_op op, struct emu_object *uo, struct result *x)
 {
     json_object *attr, *type = NULL, *idv = NULL;
+    x->rec = rec;
     if (!json_object_is_type(rec, json_type_object)) {
         set_err(&x->e, "JSON_PARSER_ERROR", NULL, "Expected a JSON object for each record");
         x->e.request_level = true;
@@ -1086,8 +1103,7 @@ static void col_prepare(json_object *rec, enum col_op op, struct emu_object *uo,
 }
 
 /* Phase 2 for one record, inside the transaction. */
-static bool col_apply(struct wctx *w, enum col_op op, const struct sfr_field *kf,
-                      struct result *x)
+static bool col_apply(struct wctx *w, enum col_op op, const struct sfr_field *kf, struct result *x)
 {
     if (op == COL_CREATE)
         return do_insert(w, x->o, &x->rv, x->id, &x->e);
@@ -1105,11 +1121,13 @@ static bool col_apply(struct wctx *w, enum col_op op, const struct sfr_field *kf
     if (st < 0)
         return false;
     if (st == 0) {
-        struct rowvals *rv = &x->rv;
-        struct rec_err e2 = {0};
-        (void)e2;
+        /* an insert after all: the insert rules (createable, required) apply */
+        rv_cleanup(&x->rv);
         x->created = true;
-        return do_insert(w, x->o, rv, x->id, &x->e);
+        x->id[0] = '\0';
+        if (!prepare(x->o, x->rec, true, &x->rv, &x->e))
+            return false;
+        return do_insert(w, x->o, &x->rv, x->id, &x->e);
     }
     return do_update(w, x->o, x->id, &x->rv, &x->e);
 }
@@ -1292,8 +1310,8 @@ static enum MHD_Result col_retrieve(struct emu_req *r, struct emu_object *o)
         }
         sfr_buf_reset(&soql);
         sfr_buf_printf(&soql, "SELECT Id,%s FROM %s WHERE Id = '%s'", fields, o->obj->name, id18);
-        if (soql_parse_at(soql.data, &EMU.schema, (time_t)(emu_now_ms() / 1000), &q, code,
-                          msg) != 0) {
+        if (soql_parse_at(soql.data, &EMU.schema, (time_t)(emu_now_ms() / 1000), &q, code, msg) !=
+            0) {
             ret = emu_send_error(r, 400, code[0] ? code : "INVALID_FIELD", "%s", msg);
             goto out;
         }
@@ -1312,6 +1330,59 @@ out:
     sfr_buf_cleanup(&one);
     sfr_buf_cleanup(&soql);
     sfr_strv_cleanup(&v);
+    return ret;
+}
+
+/* PATCH /sobjects/X/ExtField/value: upsert of one record (201 created, 200 updated). */
+enum MHD_Result emu_sobject_upsert(struct emu_req *r, struct emu_object *o, const char *field,
+                                   const char *value)
+{
+    int idx = sfr_object_field_index(o->obj, field);
+    const struct sfr_field *kf = idx >= 0 ? &o->obj->fields[idx] : NULL;
+    if (strcmp(r->method, "PATCH") != 0 && strcmp(r->method, "GET") != 0)
+        return emu_send_error(r, 405, "METHOD_NOT_ALLOWED", "HTTP Method '%s' not allowed",
+                              r->method);
+    if (kf == NULL || !kf->external_id || kf->type == SFR_FT_ID)
+        return emu_send_error(r, 404, "NOT_FOUND",
+                              "Provided external ID field does not exist or is not accessible: %s",
+                              field);
+    enum MHD_Result ret;
+    PGconn *c = NULL;
+    struct result x = {0};
+    json_object *rec = parse_body(r, &ret);
+    if (rec == NULL)
+        return ret;
+    if (!json_object_is_type(rec, json_type_object)) {
+        ret = emu_send_error(r, 400, "JSON_PARSER_ERROR", "Expected a JSON object");
+        goto out;
+    }
+    json_object_object_add(rec, kf->name, json_object_new_string(value));
+    col_prepare(rec, COL_UPSERT, o, &x);
+    if (x.e.code[0] != '\0') {
+        ret = send_rec_err(r, &x.e);
+        goto out;
+    }
+    c = emu_pg_get();
+    if (c == NULL) {
+        ret = store_down(r);
+        goto out;
+    }
+    struct wctx w;
+    wctx_init(&w, c);
+    bool ok = begin(c) && col_apply(&w, COL_UPSERT, kf, &x);
+    finish(&w, ok);
+    if (!ok) {
+        ret = send_rec_err(r, &x.e);
+        goto out;
+    }
+    struct sfr_buf b = SFR_BUF_INIT;
+    sfr_buf_printf(&b, "{\"id\":\"%s\",\"success\":true,\"errors\":[],\"created\":%s}", x.id,
+                   x.created ? "true" : "false");
+    ret = emu_send_json(r, x.created ? 201 : 200, &b);
+out:
+    emu_pg_put(c);
+    rv_cleanup(&x.rv);
+    json_object_put(rec);
     return ret;
 }
 

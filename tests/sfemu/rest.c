@@ -194,8 +194,9 @@ static enum MHD_Result versions(struct emu_req *r)
     sfr_buf_puts(&b, "[");
     for (int v = 31; v <= EMU.api_major; v++) {
         int year = 15 + (v - 31) / 3;
-        sfr_buf_printf(&b, "%s{\"label\":\"%s '%02d\",\"url\":\"/services/data/v%d.0\","
-                           "\"version\":\"%d.0\"}",
+        sfr_buf_printf(&b,
+                       "%s{\"label\":\"%s '%02d\",\"url\":\"/services/data/v%d.0\","
+                       "\"version\":\"%d.0\"}",
                        v > 31 ? "," : "", names[(v - 31) % 3], year, v, v);
     }
     sfr_buf_puts(&b, "]");
@@ -204,13 +205,12 @@ static enum MHD_Result versions(struct emu_req *r)
 
 static enum MHD_Result resources(struct emu_req *r, const char *ver)
 {
-    static const char *const res[] = {"sobjects", "query", "queryAll", "composite", "jobs",
-                                      "limits"};
+    static const char *const res[] = {"sobjects",  "query", "queryAll",
+                                      "composite", "jobs",  "limits"};
     struct sfr_buf b = SFR_BUF_INIT;
     sfr_buf_puts(&b, "{");
     for (size_t i = 0; i < sizeof res / sizeof res[0]; i++)
-        sfr_buf_printf(&b, "%s\"%s\":\"/services/data/%s/%s\"", i ? "," : "", res[i], ver,
-                       res[i]);
+        sfr_buf_printf(&b, "%s\"%s\":\"/services/data/%s/%s\"", i ? "," : "", res[i], ver, res[i]);
     sfr_buf_puts(&b, "}");
     return emu_send_json(r, 200, &b);
 }
@@ -332,6 +332,7 @@ long emu_query_rows(PGconn *c, const struct soql_query *q, int include_deleted,
         snprintf(msg, 512, "query too complex: more than %d literals", SOQL_MAX_PARAMS);
         goto out;
     }
+    emu_sql_tidy(&sql);
     PGresult *res = run(c, sql.data, params, np, msg);
     if (res == NULL)
         goto out;
@@ -339,7 +340,8 @@ long emu_query_rows(PGconn *c, const struct soql_query *q, int include_deleted,
     const struct sfr_object *ob = soql_object(q);
     const char *ver = tl_version[0] ? tl_version : req_version();
     struct sfr_buf head = SFR_BUF_INIT;
-    sfr_buf_printf(&head, "{\"attributes\":{\"type\":\"%s\",\"url\":\"/services/data/%s/sobjects/%s/",
+    sfr_buf_printf(&head,
+                   "{\"attributes\":{\"type\":\"%s\",\"url\":\"/services/data/%s/sobjects/%s/",
                    ob->name, ver, ob->name);
     struct sfr_buf *keys = sfr_calloc((size_t)nc + 1, sizeof *keys);
     enum soql_json_kind *kinds = sfr_calloc((size_t)nc + 1, sizeof *kinds);
@@ -387,6 +389,7 @@ static long count_rows(PGconn *c, const struct soql_query *q, int include_delete
         snprintf(msg, 512, "query too complex: more than %d literals", SOQL_MAX_PARAMS);
         goto out;
     }
+    emu_sql_tidy(&sql);
     sfr_buf_printf(&wrap, "SELECT count(*) FROM (%s) s", sql.data);
     PGresult *res = run(c, wrap.data, params, np, msg);
     if (res != NULL) {
@@ -486,8 +489,8 @@ static enum MHD_Result serve_page(struct emu_req *r, PGconn *c, struct emu_locat
     }
     long rows;
     if (l->keyset)
-        rows = emu_query_rows(c, l->q, l->include_deleted, pos > 0 ? after : NULL, page, -1,
-                              &recs, last, msg);
+        rows = emu_query_rows(c, l->q, l->include_deleted, pos > 0 ? after : NULL, page, -1, &recs,
+                              last, msg);
     else
         rows = emu_query_rows(c, l->q, l->include_deleted, NULL, page, pos, &recs, last, msg);
     if (rows < 0) {
@@ -523,6 +526,7 @@ static enum MHD_Result aggregate(struct emu_req *r, PGconn *c, struct soql_query
         ret = emu_send_error(r, 400, "MALFORMED_QUERY", "query has too many literals");
         goto out;
     }
+    emu_sql_tidy(&sql);
     PGresult *res = run(c, sql.data, params, np, msg);
     if (res == NULL) {
         ret = emu_send_error(r, 500, "UNKNOWN_EXCEPTION", "query failed: %s", msg);
@@ -665,8 +669,7 @@ static enum MHD_Result sobjects(struct emu_req *r, const char *ver)
         if (strcmp(r->method, "GET") == 0)
             return sobject_info(r, o, ver);
         return emu_send_error(r, 405, "METHOD_NOT_ALLOWED",
-                              "HTTP Method '%s' not allowed. Allowed are GET,HEAD,POST",
-                              r->method);
+                              "HTTP Method '%s' not allowed. Allowed are GET,HEAD,POST", r->method);
     }
     if (r->n_seg == 6 && strcmp(r->seg[5], "describe") == 0) {
         struct sfr_buf b = SFR_BUF_INIT;
@@ -679,6 +682,8 @@ static enum MHD_Result sobjects(struct emu_req *r, const char *ver)
         return emu_updated_deleted(r, o, true);
     if (r->n_seg == 6)
         return emu_sobject_record(r, o, r->seg[5]);
+    if (r->n_seg == 7)
+        return emu_sobject_upsert(r, o, r->seg[5], r->seg[6]);
     return emu_send_not_found(r);
 }
 

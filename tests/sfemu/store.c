@@ -150,16 +150,24 @@ void emu_sync_seq(PGconn *c, struct emu_object *o)
 static const char *col_type(const struct sfr_field *f)
 {
     switch (f->type) {
-    case SFR_FT_BOOLEAN: return "boolean";
-    case SFR_FT_INT: return "integer";
-    case SFR_FT_LONG: return "bigint";
+    case SFR_FT_BOOLEAN:
+        return "boolean";
+    case SFR_FT_INT:
+        return "integer";
+    case SFR_FT_LONG:
+        return "bigint";
     case SFR_FT_DOUBLE:
     case SFR_FT_CURRENCY:
-    case SFR_FT_PERCENT: return "double precision";
-    case SFR_FT_DATE: return "date";
-    case SFR_FT_DATETIME: return "timestamp(3)";
-    case SFR_FT_TIME: return "time(3)";
-    default: return "text COLLATE \"C\"";
+    case SFR_FT_PERCENT:
+        return "double precision";
+    case SFR_FT_DATE:
+        return "date";
+    case SFR_FT_DATETIME:
+        return "timestamp(3)";
+    case SFR_FT_TIME:
+        return "time(3)";
+    default:
+        return "text COLLATE \"C\"";
     }
 }
 
@@ -182,8 +190,9 @@ static bool object_ddl(PGconn *c, struct emu_object *o)
     const struct sfr_object *ob = o->obj;
     struct sfr_buf b = SFR_BUF_INIT;
     bool ok;
-    sfr_buf_printf(&b, "CREATE TABLE IF NOT EXISTS %s (id text COLLATE \"C\" PRIMARY KEY, "
-                       "isdeleted boolean NOT NULL DEFAULT false, _deleted_at timestamp(3));",
+    sfr_buf_printf(&b,
+                   "CREATE TABLE IF NOT EXISTS %s (id text COLLATE \"C\" PRIMARY KEY, "
+                   "isdeleted boolean NOT NULL DEFAULT false, _deleted_at timestamp(3));",
                    o->qtable);
     const char *now_def = "coalesce(nullif(current_setting('sfemu.now', true), '')::timestamp(3), "
                           "(now() AT TIME ZONE 'UTC')::timestamp(3))";
@@ -204,8 +213,7 @@ static bool object_ddl(PGconn *c, struct emu_object *o)
             sfr_buf_printf(&b, "ALTER TABLE %s ALTER COLUMN %s SET DEFAULT '%s';", o->qtable, col,
                            EMU.user_id);
         else if (f->type == SFR_FT_BOOLEAN)
-            sfr_buf_printf(&b, "ALTER TABLE %s ALTER COLUMN %s SET DEFAULT false;", o->qtable,
-                           col);
+            sfr_buf_printf(&b, "ALTER TABLE %s ALTER COLUMN %s SET DEFAULT false;", o->qtable, col);
         if (is_sys(f->column, "systemmodstamp") || (f->external_id && f->type != SFR_FT_ID))
             sfr_buf_printf(&b, "CREATE INDEX IF NOT EXISTS \"%s_%s_idx\" ON %s (%s);", ob->table,
                            f->column, o->qtable, col);
@@ -227,9 +235,13 @@ static bool admin_user(PGconn *c)
     struct emu_object *u = emu_object("User");
     if (u == NULL)
         return true;
-    static const char *const cols[][2] = {
-        {"Username", NULL}, {"Email", NULL}, {"LastName", "Admin"}, {"FirstName", "Integration"},
-        {"Name", "Integration Admin"}, {"Alias", "admin"}, {"IsActive", "true"}};
+    static const char *const cols[][2] = {{"Username", NULL},
+                                          {"Email", NULL},
+                                          {"LastName", "Admin"},
+                                          {"FirstName", "Integration"},
+                                          {"Name", "Integration Admin"},
+                                          {"Alias", "admin"},
+                                          {"IsActive", "true"}};
     struct sfr_buf sql = SFR_BUF_INIT, vals = SFR_BUF_INIT;
     const char *params[16];
     int np = 0;
@@ -297,13 +309,14 @@ bool emu_store_init(char *errmsg, size_t n)
         snprintf(errmsg, n, "cannot connect to the store database");
         return false;
     }
-    bool ok = emu_exec(c, "SET client_min_messages = warning; "
-                          "CREATE SCHEMA IF NOT EXISTS sfemu; "
-                          "CREATE TABLE IF NOT EXISTS sfemu._events (replay_id bigserial PRIMARY "
-                          "KEY, entity text NOT NULL, change_type text NOT NULL, record_ids text[], "
-                          "changed_fields text[], commit_ts timestamp(3), payload jsonb); "
-                          "CREATE TABLE IF NOT EXISTS sfemu._meta (key text PRIMARY KEY, value "
-                          "bigint NOT NULL)");
+    bool ok =
+        emu_exec(c, "SET client_min_messages = warning; "
+                    "CREATE SCHEMA IF NOT EXISTS sfemu; "
+                    "CREATE TABLE IF NOT EXISTS sfemu._events (replay_id bigserial PRIMARY "
+                    "KEY, entity text NOT NULL, change_type text NOT NULL, record_ids text[], "
+                    "changed_fields text[], commit_ts timestamp(3), payload jsonb); "
+                    "CREATE TABLE IF NOT EXISTS sfemu._meta (key text PRIMARY KEY, value "
+                    "bigint NOT NULL)");
     for (int i = 0; ok && i < EMU.n_objs; i++) {
         struct emu_object *o = &EMU.objs[i];
         if (o->qtable == NULL) {
@@ -359,4 +372,24 @@ void emu_events_signal(void)
     EMU.event_gen++;
     pthread_cond_broadcast(&EMU.event_cond);
     pthread_mutex_unlock(&EMU.lock);
+}
+
+/* The primary key is never NULL, so a NULLS FIRST/LAST on "id" changes nothing
+ * but stops Postgres from reading the primary-key index in order (it sorts the
+ * whole table instead). Drops such clauses from generated SQL, in place. */
+void emu_sql_tidy(struct sfr_buf *sql)
+{
+    static const char *const pats[] = {
+        "\"id\" COLLATE \"C\" ASC NULLS FIRST", "\"id\" COLLATE \"C\" ASC NULLS LAST",
+        "\"id\" COLLATE \"C\" DESC NULLS FIRST", "\"id\" COLLATE \"C\" DESC NULLS LAST"};
+    for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++) {
+        const char *nulls = strstr(pats[i], " NULLS");
+        size_t keep = (size_t)(nulls - pats[i]), cut = strlen(nulls);
+        char *hit;
+        while ((hit = strstr(sql->data, pats[i])) != NULL) {
+            char *tail = hit + keep;
+            memmove(tail, tail + cut, strlen(tail + cut) + 1);
+            sql->len -= cut;
+        }
+    }
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sfrecon/log.h"
 #include "sfrecon/sf.h"
 
 /* ---- SOQL ---- */
@@ -227,8 +228,8 @@ END_TEST
 
 START_TEST(test_recparse)
 {
-    const char *fields[] = {"Id", "Name", "AnnualRevenue", "IsDeleted", "Description",
-                            "BillingAddress", "Missing__c"};
+    const char *fields[] = {"Id",          "Name",           "AnnualRevenue", "IsDeleted",
+                            "Description", "BillingAddress", "Missing__c"};
     struct sfr_sf_recparse r;
     struct sfr_err err;
     struct collect c = {{0}, 0};
@@ -424,9 +425,8 @@ END_TEST
 
 static void clear_env(void)
 {
-    const char *vars[] = {"SF_ACCESS_TOKEN", "SF_INSTANCE_URL", "SF_LOGIN_URL",
-                          "SF_CLIENT_ID",    "SF_CLIENT_SECRET", "SF_USERNAME",
-                          "SF_PASSWORD",     "SF_API_VERSION"};
+    const char *vars[] = {"SF_ACCESS_TOKEN",  "SF_INSTANCE_URL", "SF_LOGIN_URL", "SF_CLIENT_ID",
+                          "SF_CLIENT_SECRET", "SF_USERNAME",     "SF_PASSWORD",  "SF_API_VERSION"};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
         unsetenv(vars[i]);
 }
@@ -482,6 +482,7 @@ START_TEST(test_budget_refuses_before_sending)
      * with SFR_EHTTP; a call refused by the budget fails with SFR_ELIMIT */
     struct sfr_sf *c = NULL, *c2 = NULL;
     struct sfr_err err;
+    sfr_log_set_level(SFR_LOG_ERROR); /* the retries warn */
     clear_env();
     setenv("SF_INSTANCE_URL", "http://127.0.0.1:9", 1);
     setenv("SF_ACCESS_TOKEN", "tok", 1);
@@ -491,13 +492,12 @@ START_TEST(test_budget_refuses_before_sending)
     sfr_sf_set_budget(c, 6);
     sfr_sf_set_phase(c, "audit");
     struct sfr_buf body = SFR_BUF_INIT;
-    ck_assert_int_eq(sfr_sf_request(c, "GET", "/services/data/", NULL, "Account", &body, NULL,
-                                    &err),
-                     SFR_EHTTP);
+    ck_assert_int_eq(
+        sfr_sf_request(c, "GET", "/services/data/", NULL, "Account", &body, NULL, &err), SFR_EHTTP);
     ck_assert_int_eq(sfr_sf_api_calls(c), 5); /* five attempts */
-    ck_assert_int_eq(sfr_sf_request(c2, "GET", "/services/data/", NULL, "Account", &body, NULL,
-                                    &err),
-                     SFR_ELIMIT); /* the clone shares the budget: one left, then spent */
+    ck_assert_int_eq(
+        sfr_sf_request(c2, "GET", "/services/data/", NULL, "Account", &body, NULL, &err),
+        SFR_ELIMIT); /* the clone shares the budget: one left, then spent */
     ck_assert_int_eq(sfr_sf_api_calls(c2), 1);
     ck_assert_int_eq(sfr_sf_budget_used(c), 6);
     ck_assert(strstr(err.msg, "budget of 6 calls") != NULL);
