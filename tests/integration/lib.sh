@@ -72,3 +72,16 @@ assert_contains() { grep -qF -- "$2" "$1" || { cat "$1"; fail "$1 lacks: $2"; };
 assert_not_contains() { ! grep -qF -- "$2" "$1" || { cat "$1"; fail "$1 has: $2"; }; }
 # assert_eq GOT WANT MSG
 assert_eq() { [ "$1" = "$2" ] || fail "$3: got '$1', want '$2'"; }
+
+# cc_driver OUT SRC...: compiles a test driver against $BUILD/libsfr.a, with
+# the sanitizers when the library was built with them.
+cc_driver() {
+    _out=$1; shift
+    _san=""
+    nm "$TOP/$BUILD/libsfr.a" 2>/dev/null | grep -q __asan_init &&
+        _san="-fsanitize=address,undefined -fno-omit-frame-pointer"
+    # shellcheck disable=SC2046
+    cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g $_san -I"$TOP/include" \
+        -I"$(pg_config --includedir)" $(pkg-config --cflags json-c) -o "$_out" "$@" \
+        "$TOP/$BUILD/libsfr.a" $(pkg-config --libs libpq libcurl json-c libxxhash) -lpthread -lm
+}

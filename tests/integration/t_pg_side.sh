@@ -10,10 +10,7 @@
 MAP="$TOP/tests/data/mapping-sample.json"
 ORG="$TOP/tests/sfemu/org/sample-org.json"
 DRV="$TMPD/pgdrv"
-# shellcheck disable=SC2046
-cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I"$TOP/include" -I"$(pg_config --includedir)" \
-    -o "$DRV" "$TOP/tests/pgclient/pgdrv.c" "$TOP/$BUILD/libsfr.a" \
-    $(pkg-config --libs libpq libcurl json-c libxxhash) -lpthread -lm || fail "cannot build pgdrv"
+cc_driver "$DRV" "$TOP/tests/pgclient/pgdrv.c" || fail "cannot build pgdrv"
 
 DATABASE_URL=$(new_db pg_side)
 export DATABASE_URL

@@ -843,7 +843,8 @@ static int row_cmp(const void *a, const void *b)
 
 static enum sfr_rc write_manifest(struct fctx *f, const char *path)
 {
-    qsort(f->rows, f->n_rows, sizeof(*f->rows), row_cmp);
+    if (f->n_rows > 1)
+        qsort(f->rows, f->n_rows, sizeof(*f->rows), row_cmp);
     FILE *fp = fopen(path, "w");
     if (fp == NULL)
         return sfr_err_set(f->err, SFR_EIO, "%s: cannot write the manifest: %m", path);
