@@ -33,7 +33,7 @@ EMU_OBJ  := $(EMU_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 
 .PHONY: all check unit integration asan demo bench lint clean deps
-all: $(BUILD)/sfrecon $(BUILD)/sfemu $(if $(GEN_SRC),$(BUILD)/orggen)
+all: $(BUILD)/sfrecon $(BUILD)/sfemu $(BUILD)/orggen $(BUILD)/sfrbench
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -91,7 +91,7 @@ demo: deps
 	sh scripts/demo.sh
 
 bench: deps
-	$(MAKE) all $(BUILD)/sfrbench
+	$(MAKE) all
 	sh scripts/bench.sh
 
 lint:

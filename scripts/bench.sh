@@ -4,6 +4,7 @@
 # Every figure is wall-clock on the machine noted in the header; nothing here
 # is asserted — tests never depend on timing.
 set -u
+export PGOPTIONS="--client-min-messages=warning"
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 3
 B=${BUILD:-build}
@@ -54,6 +55,7 @@ for n in $SIZES; do
     "$B/orggen" --sf "$SF" --db "$MDB" --mapping "$MAP" --describe "$ORG" --size "$n" --seed 1 \
         --objects Account --manifest "$OUT/m.csv" >"$OUT/gen.out" 2>&1 || { cat "$OUT/gen.out"; exit 3; }
     row "generate $n Accounts (sfemu load + mirror COPY)" "$(since "$t")" "s"
+    row "  of which sfemu /__emu/load of $n Accounts" "$(sed -n 's/.*sfemu \([0-9.]*\) s).*/\1/p' "$OUT/gen.out")" "s"
     DATABASE_URL="$MDB" "$B/sfrbench" stream pg Account >"$OUT/s" 2>&1 && \
         row "stream+hash from Postgres, $n rows" "$(awk '{print $2}' "$OUT/s")" "rows/s"
     "$B/sfrbench" stream bulk Account >"$OUT/s" 2>&1 && \
@@ -92,6 +94,8 @@ for n in $SIZES; do
         DATABASE_URL="$RDB" "$B/sfrecon" audit -c "$MAP" -o Account >/dev/null 2>&1
         t=$(now)
         DATABASE_URL="$RDB" "$B/sfrecon" repair -c "$MAP" --run latest --yes >"$OUT/r.out" 2>"$OUT/r.err"
-        row "repair $k broken mirror rows (journaled, re-verified)" "$(since "$t")" "s, $(calls "$OUT/r.err") calls, exit $?"
+        code=$?
+        row "repair $k broken mirror rows (journaled, re-verified)" "$(since "$t")" \
+            "s, $(sed -n 's/.*; \([0-9]*\) API calls.*/\1/p' "$OUT/r.out") calls, exit $code"
     done
 done

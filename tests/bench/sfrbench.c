@@ -92,10 +92,19 @@ static int bench_canon(void)
     return 0;
 }
 
+struct tally {
+    long n, out_of_order;
+    struct sfr_digest d;
+    char last[64];
+};
+
 static int count_row(void *ctx, const struct sfr_row_summary *r)
 {
-    (void)r;
-    (*(long *)ctx)++;
+    struct tally *t = ctx;
+    if (t->n++ > 0 && strcmp(t->last, r->sfid) >= 0)
+        t->out_of_order++;
+    snprintf(t->last, sizeof(t->last), "%s", r->sfid);
+    sfr_digest_add_row(&t->d, r->hash, r->mod_ms);
     return 0;
 }
 
@@ -125,16 +134,20 @@ static int bench_stream(const char *how, const char *object)
         return 3;
     }
     struct sfr_range r = {NULL, NULL};
-    long n = 0;
+    struct tally t;
+    memset(&t, 0, sizeof(t));
+    sfr_digest_init(&t.d);
     double t0 = now();
-    enum sfr_rc rc = sfr_side_stream(side, &p, &r, strcmp(how, "bulk") == 0 ? 1000000 : 100, count_row,
-                                     &n, &err);
+    enum sfr_rc rc = sfr_side_stream(side, &p, &r, strcmp(how, "bulk") == 0 ? 1000000 : 100,
+                                     count_row, &t, &err);
     double dt = now() - t0;
     if (rc != SFR_OK)
         fprintf(stderr, "sfrbench: %s\n", err.msg);
     else
-        printf("stream_%s %.0f rows/s (%ld rows in %.2f s, %ld API calls)\n", how, n / dt, n, dt,
-               side->stats.api_calls);
+        printf("stream_%s %.0f rows/s (%ld rows in %.2f s, %ld API calls, %ld out of order, "
+               "digest %llu:%016llx)\n",
+               how, t.n / dt, t.n, dt, side->stats.api_calls, t.out_of_order,
+               (unsigned long long)t.d.count, (unsigned long long)t.d.sum);
     sfr_side_free(side);
     sfr_projection_cleanup(&p);
     sfr_schema_cleanup(&s);

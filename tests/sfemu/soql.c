@@ -1454,11 +1454,15 @@ static void emit_cond(struct emit *e, const struct cond *c)
     case C_IN:
         sfr_buf_puts(o, c->negated ? "NOT (" : "(");
         if (c->v.a) {
-            sfr_buf_puts(o, "COALESCE(");
+            /* A positive IN needs no COALESCE (a null row is excluded either
+             * way, and an enclosing NOT coalesces itself); leaving the bare
+             * "= ANY" lets Postgres use the primary-key index for Id IN. */
+            if (c->negated)
+                sfr_buf_puts(o, "COALESCE(");
             put_lhs(e, c->f);
             sfr_buf_puts(o, " = ANY(");
             put_rhs(e, c->f, c->v.a, 1);
-            sfr_buf_puts(o, "), false)");
+            sfr_buf_puts(o, c->negated ? "), false)" : ")");
         }
         if (c->v.a && c->in_null)
             sfr_buf_puts(o, " OR ");

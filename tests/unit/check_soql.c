@@ -116,7 +116,7 @@ static const struct row rows[] = {
     {"SELECT Id FROM Account WHERE Name LIKE 'Ac%'", "\"name\" COLLATE \"default\" ILIKE $1::text",
      NULL},
     {"SELECT Id FROM Account WHERE Id IN ('001D000000IRFma', '001D000000IRFmaIAH')",
-     "COALESCE(\"id\" = ANY($1::text[] COLLATE \"C\"), false)", NULL},
+     "(\"id\" = ANY($1::text[] COLLATE \"C\"))", NULL},
     {"SELECT Id FROM Account WHERE Industry NOT IN ('Tech', null)",
      "NOT (COALESCE(lower(\"industry\" COLLATE \"default\") = ANY(lower($1::text COLLATE "
      "\"default\")::text[]), false) OR "

@@ -1,0 +1,28 @@
+# The same 100k-record object read through the Salesforce side (REST query
+# paging and Bulk API 2.0) and through the mirror side yields identical row
+# hashes, in byte order of the Id.
+. "$TOP/tests/integration/lib.sh"
+start_sfemu
+export SF_LOGIN_URL="$SFEMU_URL" SF_USERNAME=admin@example.com SF_PASSWORD=password \
+       SF_CLIENT_ID=test SF_CLIENT_SECRET=test SF_BULK_POLL_MS=10 \
+       SFRECON_DESCRIBE="$TOP/tests/sfemu/org/sample-org.json"
+DB=$(new_db sides)
+N=${SIDES_ROWS:-100000}
+"$TOP/$BUILD/orggen" --sf "$SFEMU_URL" --db "$DB" --mapping "$TOP/tests/data/mapping-sample.json" \
+    --describe "$SFRECON_DESCRIBE" --size "$N" --seed 9 --objects Account \
+    --manifest "$TMPD/m.csv" >"$TMPD/gen" 2>&1 || { cat "$TMPD/gen"; fail "orggen"; }
+BENCH="$TOP/$BUILD/sfrbench"
+for how in pg rest bulk; do
+    DATABASE_URL="$DB" "$BENCH" stream "$how" Account >"$TMPD/$how" 2>"$TMPD/$how.err" \
+        || { cat "$TMPD/$how.err"; fail "stream $how"; }
+    note "$(cat "$TMPD/$how")"
+    assert_contains "$TMPD/$how" "($N rows"
+    assert_contains "$TMPD/$how" ", 0 out of order,"
+done
+d_pg=$(sed -n 's/.*digest \([0-9a-f:]*\)).*/\1/p' "$TMPD/pg")
+d_rest=$(sed -n 's/.*digest \([0-9a-f:]*\)).*/\1/p' "$TMPD/rest")
+d_bulk=$(sed -n 's/.*digest \([0-9a-f:]*\)).*/\1/p' "$TMPD/bulk")
+[ -n "$d_pg" ] || fail "no digest"
+assert_eq "$d_rest" "$d_pg" "REST digest vs mirror"
+assert_eq "$d_bulk" "$d_pg" "Bulk digest vs mirror"
+exit 0
