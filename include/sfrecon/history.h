@@ -34,4 +34,9 @@ enum sfr_rc sfr_history_orphans(PGconn *c, const char *schema, const char *child
                                 const char *column, const char *parent_table, sfr_orphan_cb cb,
                                 void *ctx, struct sfr_err *err) SFR_WUR;
 
+/* sfids of mirror rows whose systemmodstamp is at or after since_ms, appended to out. */
+enum sfr_rc sfr_history_changed_since(PGconn *c, const char *schema, const char *table,
+                                      int64_t since_ms, struct sfr_strv *out,
+                                      struct sfr_err *err) SFR_WUR;
+
 #endif

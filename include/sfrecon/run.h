@@ -47,7 +47,8 @@ enum sfr_rc sfr_run_ctx_sides(struct sfr_run_ctx *ctx, struct sfr_side **sf, str
 
 struct sfr_audit_opts {
     enum sfr_depth depth;
-    bool since_last;            /* incremental */
+    bool since_last;            /* incremental against the last stored run */
+    int64_t since_ms;           /* only records modified since (INT64_MIN = all) */
     int jobs;                   /* 0 = config */
     const struct sfr_strv *objects; /* NULL/empty = all mapped, parents first */
     bool store;                 /* keep the run in sfrecon.audit_run */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -16,7 +17,7 @@
 void sfr_usage_audit(void)
 {
     printf("Usage: sfrecon audit [-c CONFIG] [-o OBJ[,OBJ]] [--depth count|content]\n"
-           "                     [--since last] [--jobs N] [--format text|json|csv|html]\n"
+           "                     [--since TS|last] [--jobs N] [--format text|json|csv|html]\n"
            "                     [--out FILE] [--no-store] [--schema NAME]\n"
            "                     [--describe DIR|FILE] [--source postgresql://...]\n"
            "                     [--max-api-calls N] [-q|-v]\n\n"
@@ -27,6 +28,8 @@ void sfr_usage_audit(void)
            "      --depth D         count: server-side counts only; content (default): row hashes\n"
            "      --since last      incremental: re-check only chunks that moved since the\n"
            "                        last stored run\n"
+           "      --since TS        only records modified at or after TS (2024-01-31 or\n"
+           "                        2024-01-31T10:00:00Z) on either side\n"
            "      --jobs N          chunks compared in parallel (default from config, 2)\n"
            "      --format F        text (default), json, csv, html\n"
            "      --out FILE        write the report to FILE instead of stdout\n"
@@ -36,6 +39,17 @@ void sfr_usage_audit(void)
            "Environment: DATABASE_URL, SF_INSTANCE_URL + SF_ACCESS_TOKEN or SF_LOGIN_URL +\n"
            "SF_CLIENT_ID + SF_CLIENT_SECRET [+ SF_USERNAME + SF_PASSWORD].\n"
            "Exit: 0 clean, 1 discrepancies, 2 usage/config error, 3 runtime failure.\n");
+}
+
+/* A date (midnight UTC) or a datetime. */
+static bool parse_since(const char *s, int64_t *ms)
+{
+    char buf[40];
+    if (strlen(s) == 10) {
+        snprintf(buf, sizeof(buf), "%sT00:00:00Z", s);
+        s = buf;
+    }
+    return sfr_parse_datetime_ms(s, strlen(s), ms);
 }
 
 enum { OPT_DEPTH = 256, OPT_SINCE, OPT_JOBS, OPT_FORMAT, OPT_OUT, OPT_NOSTORE, OPT_SCHEMA,
@@ -55,7 +69,7 @@ int sfr_cmd_audit(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},           {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     struct sfr_run_opts ro = {"sfrecon.json", NULL, NULL, NULL, 0};
-    struct sfr_audit_opts ao = {SFR_DEPTH_CONTENT, false, 0, NULL, true, false};
+    struct sfr_audit_opts ao = {SFR_DEPTH_CONTENT, false, INT64_MIN, 0, NULL, true, false};
     struct sfr_strv objects = {0};
     enum sfr_format fmt = SFR_FMT_TEXT;
     const char *out_path = NULL;
@@ -75,10 +89,13 @@ int sfr_cmd_audit(int argc, char **argv)
                                            optarg);
             break;
         case OPT_SINCE:
-            if (strcmp(optarg, "last") != 0)
-                return sfr_cli_usage_error("audit", "--since: only 'last' is supported, got '%s'",
-                                           optarg);
-            ao.since_last = true;
+            if (strcmp(optarg, "last") == 0) {
+                ao.since_last = true;
+            } else if (!parse_since(optarg, &ao.since_ms)) {
+                sfr_strv_cleanup(&objects);
+                return sfr_cli_usage_error("audit", "--since: expected 'last', a date "
+                                           "(2024-01-31) or a UTC datetime, got '%s'", optarg);
+            }
             break;
         case OPT_JOBS:
             ao.jobs = atoi(optarg);

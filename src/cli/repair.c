@@ -5,6 +5,7 @@
  * nothing was left unresolved), 1 when some repair failed or was listed
  * only, 2 usage/configuration, 3 runtime failure. */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,7 +197,7 @@ static enum sfr_rc load_discs(struct sfr_run_ctx *ctx, const struct repair_cli *
         return sfr_report_load_json(a->from, run, err);
     if (a->run != NULL)
         return sfr_history_load(ctx->conn, parse_run(a->run), run, err);
-    struct sfr_audit_opts ao = {SFR_DEPTH_CONTENT, false, 0, NULL, true, isatty(2) != 0};
+    struct sfr_audit_opts ao = {SFR_DEPTH_CONTENT, false, INT64_MIN, 0, NULL, true, isatty(2) != 0};
     sfr_log_info("repair: auditing first (no --from or --run given)");
     return sfr_audit_run(ctx, &ao, run, err);
 }

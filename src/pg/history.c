@@ -365,3 +365,23 @@ enum sfr_rc sfr_history_orphans(PGconn *c, const char *schema, const char *child
     sfr_buf_cleanup(&col);
     return rc;
 }
+
+enum sfr_rc sfr_history_changed_since(PGconn *c, const char *schema, const char *table,
+                                      int64_t since_ms, struct sfr_strv *out, struct sfr_err *err)
+{
+    struct sfr_buf q = SFR_BUF_INIT;
+    sfr_buf_puts(&q, "SELECT sfid FROM ");
+    sfr_pg_qualified_append(&q, schema, table);
+    sfr_buf_puts(&q, " WHERE systemmodstamp >= $1::timestamp AND sfid IS NOT NULL");
+    char ts[32];
+    sfr_format_datetime_pg(since_ms, ts);
+    const char *p[1] = {ts};
+    PGresult *r = PQexecParams(c, q.data, 1, NULL, p, NULL, NULL, 0);
+    sfr_buf_cleanup(&q);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return cmd_ok(c, r, err, "reading changed mirror rows");
+    for (int i = 0; i < PQntuples(r); i++)
+        sfr_strv_push(out, PQgetvalue(r, i, 0));
+    PQclear(r);
+    return SFR_OK;
+}

@@ -85,6 +85,11 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H "Authorization: Bearer
 assert_eq "$code" 204 "PATCH Account"
 DATABASE_URL="$DB" expect_exit 1 "$SFRECON" audit -c "$MAP" --since last --format csv
 assert_contains "$TMPD/out" "Account,$id,stale"
+# --since TS: only records modified since then, on either side
+since=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
+DATABASE_URL="$DB" expect_exit 1 "$SFRECON" audit -c "$MAP" --since "$since" --no-store --format csv
+assert_eq "$(found "$TMPD/out")" "Account,$id,stale" "--since $since"
+expect_exit 2 "$SFRECON" audit -c "$MAP" --since yesterday
 
 # 6. Postgres source with the same layout: the clean mirror against a changed copy
 psql -q "$PGCLUSTER_URL" -c "CREATE DATABASE audit_copy TEMPLATE audit_incr" || fail "copy mirror"
