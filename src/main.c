@@ -4,7 +4,6 @@
 
 #include "sfrecon/cli.h"
 
-
 static const struct sfr_command commands[] = {
     {"audit", sfr_cmd_audit, sfr_usage_audit,
      "compare Salesforce with the mirror and report mismatches"},

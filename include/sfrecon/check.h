@@ -29,7 +29,7 @@ enum sfr_cause {
     SFR_CAUSE_FIELD_MISMATCH,
     SFR_CAUSE_N
 };
-const char *sfr_cause_name(enum sfr_cause c);       /* "missing_in_pg" ... */
+const char *sfr_cause_name(enum sfr_cause c); /* "missing_in_pg" ... */
 bool sfr_cause_parse(const char *name, enum sfr_cause *out);
 
 struct sfr_field_diff {
@@ -47,8 +47,8 @@ struct sfr_discrepancy {
     char *detail;        /* one line */
     char *parent_object; /* missing_parent only */
     char *parent_sfid;
-    long pg_id;          /* 0 when no Postgres row */
-    int64_t sf_mod_ms;   /* INT64_MIN when unknown */
+    long pg_id;        /* 0 when no Postgres row */
+    int64_t sf_mod_ms; /* INT64_MIN when unknown */
     int64_t pg_mod_ms;
 };
 void sfr_discrepancy_cleanup(struct sfr_discrepancy *d);
@@ -84,29 +84,29 @@ void sfr_chunk_list_cleanup(struct sfr_chunk_list *l);
 
 struct sfr_check_opts {
     enum sfr_depth depth;
-    long chunk_size;        /* rows per chunk */
-    int bisect_factor;      /* B */
-    long bisect_threshold;  /* ranges at or below this are compared row by row */
+    long chunk_size;       /* rows per chunk */
+    int bisect_factor;     /* B */
+    long bisect_threshold; /* ranges at or below this are compared row by row */
     int jobs;
     int64_t audit_start_ms; /* records modified at or after this are rechecked */
     /* incremental: the chunk states of the last run (NULL = full audit).
      * Only chunks whose count or max(SystemModstamp) moved are re-hashed. */
     const struct sfr_chunk_list *prev;
-    bool progress;          /* draw progress on stderr */
+    bool progress; /* draw progress on stderr */
 };
 void sfr_check_opts_defaults(struct sfr_check_opts *o);
 
 /* Per-object outcome. */
 struct sfr_check_stats {
-    long rows_sf, rows_pg;       /* rows compared */
+    long rows_sf, rows_pg; /* rows compared */
     long chunks_mismatched, ranges_bisected;
     long keys_differing;
-    long rechecked_changed;      /* changed during the audit: not reported */
-    long api_calls;              /* Salesforce API calls made by this object's check */
+    long rechecked_changed; /* changed during the audit: not reported */
+    long api_calls;         /* Salesforce API calls made by this object's check */
     int64_t sf_max_mod_ms, pg_max_mod_ms;
     long sf_count, pg_count;
-    bool complete;               /* false when stopped early (budget) */
-    bool unchanged;              /* incremental: nothing moved since prev */
+    bool complete;                /* false when stopped early (budget) */
+    bool unchanged;               /* incremental: nothing moved since prev */
     struct sfr_chunk_list chunks; /* states to store (caller cleans up) */
     struct sfr_strv not_covered;  /* ranges left when stopped early */
 };
@@ -115,8 +115,8 @@ void sfr_check_stats_cleanup(struct sfr_check_stats *s);
 /* What the classifier needs to know about the mapping. */
 struct sfr_check_object {
     const struct sfr_projection *proj;
-    const struct sfr_mapping *map;   /* may be NULL (read_only assumed) */
-    const struct sfr_config *cfg;    /* tolerances; may be NULL */
+    const struct sfr_mapping *map; /* may be NULL (read_only assumed) */
+    const struct sfr_config *cfg;  /* tolerances; may be NULL */
     /* mirror column lengths per projection field (0 = unknown/unbounded), for truncation */
     const int *column_len;
 };
@@ -124,9 +124,8 @@ struct sfr_check_object {
 /* Compares one object. Discrepancies are appended to out. On SFR_ELIMIT the
  * discrepancies found so far stay in out and stats->complete is false. */
 enum sfr_rc sfr_check_object(const struct sfr_check_object *co, const struct sfr_check_opts *o,
-                             sfr_side_factory factory, void *factory_ctx,
-                             struct sfr_disc_list *out, struct sfr_check_stats *stats,
-                             struct sfr_err *err) SFR_WUR;
+                             sfr_side_factory factory, void *factory_ctx, struct sfr_disc_list *out,
+                             struct sfr_check_stats *stats, struct sfr_err *err) SFR_WUR;
 
 /* Compares only the given keys (re-verification after repair): fetches both
  * sides and classifies. */

@@ -28,9 +28,9 @@ struct sfr_object_summary {
 };
 
 struct sfr_run {
-    long id;                /* 0 when not stored */
+    long id; /* 0 when not stored */
     char started_at[40], finished_at[40];
-    char status[24];        /* clean|discrepancies|partial|failed */
+    char status[24]; /* clean|discrepancies|partial|failed */
     char depth[16];
     long api_calls;
     bool complete;
@@ -44,6 +44,7 @@ void sfr_run_cleanup(struct sfr_run *r);
 /* Writes the run in the given format. */
 void sfr_report_write(FILE *out, const struct sfr_run *run, enum sfr_format fmt);
 /* Parses a JSON report (as written above) back into a run (for repair --from). */
-enum sfr_rc sfr_report_load_json(const char *path, struct sfr_run *run, struct sfr_err *err) SFR_WUR;
+enum sfr_rc sfr_report_load_json(const char *path, struct sfr_run *run,
+                                 struct sfr_err *err) SFR_WUR;
 
 #endif

@@ -13,11 +13,11 @@
 #include "sfrecon/sf.h"
 
 struct sfr_run_opts {
-    const char *config_path;   /* -c (required) */
-    const char *schema;        /* --schema override, NULL = from config */
-    const char *describe;      /* --describe DIR|FILE, NULL = env SFRECON_DESCRIBE or Salesforce */
-    const char *source_url;    /* --source postgresql://... instead of Salesforce, NULL = SF */
-    long max_api_calls;        /* per-run budget, 0 = config's or none */
+    const char *config_path; /* -c (required) */
+    const char *schema;      /* --schema override, NULL = from config */
+    const char *describe;    /* --describe DIR|FILE, NULL = env SFRECON_DESCRIBE or Salesforce */
+    const char *source_url;  /* --source postgresql://... instead of Salesforce, NULL = SF */
+    long max_api_calls;      /* per-run budget, 0 = config's or none */
 };
 
 struct sfr_run_ctx {
@@ -28,8 +28,8 @@ struct sfr_run_ctx {
     int n;
     char *db_url;
     char *source_url;
-    struct sfr_sf *sf;           /* NULL with a Postgres source */
-    PGconn *conn;                /* the mirror; sfrecon schema migrated */
+    struct sfr_sf *sf; /* NULL with a Postgres source */
+    PGconn *conn;      /* the mirror; sfrecon schema migrated */
 };
 
 /* Opens everything; errors: SFR_ECONFIG (mapping, describe, missing env),
@@ -47,11 +47,11 @@ enum sfr_rc sfr_run_ctx_sides(struct sfr_run_ctx *ctx, struct sfr_side **sf, str
 
 struct sfr_audit_opts {
     enum sfr_depth depth;
-    bool since_last;            /* incremental against the last stored run */
-    int64_t since_ms;           /* only records modified since (INT64_MIN = all) */
-    int jobs;                   /* 0 = config */
+    bool since_last;                /* incremental against the last stored run */
+    int64_t since_ms;               /* only records modified since (INT64_MIN = all) */
+    int jobs;                       /* 0 = config */
     const struct sfr_strv *objects; /* NULL/empty = all mapped, parents first */
-    bool store;                 /* keep the run in sfrecon.audit_run */
+    bool store;                     /* keep the run in sfrecon.audit_run */
     bool progress;
 };
 

@@ -56,7 +56,10 @@ struct checker {
     long leaf;
 };
 
-static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+static int64_t max64(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
+}
 
 static void push_task(struct checker *c, const struct task *t)
 {
@@ -263,8 +266,8 @@ static enum sfr_rc run_content(struct checker *c, struct sfr_side *sf, struct sf
         }
     }
     if (diff.n > 0)
-        rc = classify_keys(c, sf, pg, (const char *const *)diff.v, (int)diff.n, &found,
-                           &rechecked, err);
+        rc = classify_keys(c, sf, pg, (const char *const *)diff.v, (int)diff.n, &found, &rechecked,
+                           err);
     if (rc != SFR_OK)
         goto out;
     pthread_mutex_lock(&c->mu);
@@ -369,8 +372,7 @@ static void progress(struct checker *c)
     if (!c->o->progress)
         return;
     fprintf(stderr, "\r\033[K%s: ranges %ld/%ld, rows %ld, differing %ld", c->co->proj->obj->name,
-            c->tasks_done, c->tasks_total, c->st->rows_sf + c->st->rows_pg,
-            c->st->keys_differing);
+            c->tasks_done, c->tasks_total, c->st->rows_sf + c->st->rows_pg, c->st->keys_differing);
 }
 
 static void *worker(void *arg)
@@ -396,8 +398,8 @@ static void *worker(void *arg)
         c->active++;
         pthread_mutex_unlock(&c->mu);
 
-        rc = t.kind == T_CONTENT ? run_content(c, sf, pg, &t, &err)
-                                 : run_count(c, sf, pg, &t, &err);
+        rc =
+            t.kind == T_CONTENT ? run_content(c, sf, pg, &t, &err) : run_count(c, sf, pg, &t, &err);
         if (rc != SFR_OK)
             fail(c, rc, &err, &t);
         free_task(&t);
@@ -455,8 +457,8 @@ static enum sfr_rc plan(struct checker *c, struct sfr_err *err)
         }
         for (size_t i = 0; i < o->prev->n; i++) {
             const struct sfr_chunk_state *p = &o->prev->v[i];
-            struct task t = {T_INCR,       sfr_strdup(p->lo), sfr_strdup(p->hi), -1, true,
-                             p->sf_count,  p->pg_count,       p->sf_max_ms,      p->pg_max_ms};
+            struct task t = {T_INCR,      sfr_strdup(p->lo), sfr_strdup(p->hi), -1,          true,
+                             p->sf_count, p->pg_count,       p->sf_max_ms,      p->pg_max_ms};
             push_task(c, &t);
         }
         goto out;
@@ -467,9 +469,9 @@ static enum sfr_rc plan(struct checker *c, struct sfr_err *err)
     }
     struct sfr_strv keys = {0};
     long total = -1;
-    rc = pg->ops->boundaries ? pg->ops->boundaries(pg, c->co->proj, o->chunk_size, &keys, &total,
-                                                   err)
-                             : SFR_ENOTFOUND;
+    rc = pg->ops->boundaries
+             ? pg->ops->boundaries(pg, c->co->proj, o->chunk_size, &keys, &total, err)
+             : SFR_ENOTFOUND;
     if (rc == SFR_ENOTFOUND) {
         rc = SFR_OK;
         sfr_err_clear(err);
@@ -497,9 +499,8 @@ out:
 }
 
 enum sfr_rc sfr_check_object(const struct sfr_check_object *co, const struct sfr_check_opts *o,
-                             sfr_side_factory factory, void *factory_ctx,
-                             struct sfr_disc_list *out, struct sfr_check_stats *stats,
-                             struct sfr_err *err)
+                             sfr_side_factory factory, void *factory_ctx, struct sfr_disc_list *out,
+                             struct sfr_check_stats *stats, struct sfr_err *err)
 {
     struct checker c;
     memset(&c, 0, sizeof(c));
@@ -551,8 +552,7 @@ enum sfr_rc sfr_check_object(const struct sfr_check_object *co, const struct sfr
 
 enum sfr_rc sfr_check_keys(const struct sfr_check_object *co, struct sfr_side *sf,
                            struct sfr_side *pg, const char *const *ids, int n_ids,
-                           int64_t audit_start_ms, struct sfr_disc_list *out,
-                           struct sfr_err *err)
+                           int64_t audit_start_ms, struct sfr_disc_list *out, struct sfr_err *err)
 {
     struct sfr_check_opts o;
     sfr_check_opts_defaults(&o);

@@ -115,8 +115,8 @@ static enum fexp explain_field(const struct sfr_check_object *co, int i, const c
             sfr_parse_datetime_ms(pv, strlen(pv), &tb)) {
             int64_t d = tb - ta;
             if (d != 0 && d % (15 * 60 * 1000) == 0 && llabs(d) <= 14LL * 3600 * 1000) {
-                snprintf(why, whyn, "%s shifted by %+.2g h (time zone lost in conversion)",
-                         f->name, (double)d / 3600000.0);
+                snprintf(why, whyn, "%s shifted by %+.2g h (time zone lost in conversion)", f->name,
+                         (double)d / 3600000.0);
                 r = FEXP_TYPE;
             } else if (llabs(d) < 1000) {
                 snprintf(why, whyn, "%s lost its milliseconds", f->name);
@@ -133,8 +133,8 @@ static enum fexp explain_field(const struct sfr_check_object *co, int i, const c
         int col = co->column_len ? co->column_len[i] : 0;
         if (lp < ls && strncmp(cs, cp ? cp : "", lp) == 0) {
             if (col > 0)
-                snprintf(why, whyn, "%s cut to %zu of %zu characters (column length %d)",
-                         f->name, utf8_len(cp ? cp : ""), utf8_len(cs), col);
+                snprintf(why, whyn, "%s cut to %zu of %zu characters (column length %d)", f->name,
+                         utf8_len(cp ? cp : ""), utf8_len(cs), col);
             else
                 snprintf(why, whyn, "%s cut to %zu of %zu characters", f->name,
                          utf8_len(cp ? cp : ""), utf8_len(cs));
@@ -162,7 +162,7 @@ static bool record_level(const struct sfr_check_object *co, const struct sfr_rec
     }
     bool failed = pg->hc_lastop != NULL && strcmp(pg->hc_lastop, "FAILED") == 0;
     if (failed || (pg->hc_err != NULL && pg->hc_err[0]) || pg->trigger_failed != NULL) {
-        const char *msg = pg->trigger_failed ? pg->trigger_failed
+        const char *msg = pg->trigger_failed              ? pg->trigger_failed
                           : (pg->hc_err && pg->hc_err[0]) ? pg->hc_err
                                                           : "(no message)";
         d->cause = SFR_CAUSE_SYNC_ERROR;
@@ -181,8 +181,7 @@ static bool record_level(const struct sfr_check_object *co, const struct sfr_rec
         sfr_format_datetime_ms(pg->mod_ms, a);
         sfr_format_datetime_ms(sf->mod_ms, b);
         d->cause = SFR_CAUSE_STALE;
-        set_detail(d, "the mirror holds an older version (SystemModstamp %s, Salesforce %s)", a,
-                   b);
+        set_detail(d, "the mirror holds an older version (SystemModstamp %s, Salesforce %s)", a, b);
         return true;
     }
     return false;
@@ -209,8 +208,10 @@ bool sfr_classify(const struct sfr_check_object *co, const struct sfr_record *sf
     }
     if (sf == NULL) {
         d->cause = SFR_CAUSE_MISSING_IN_SF;
-        set_detail(d, "mirror row id %ld has no live Salesforce record (deleted or never "
-                      "created)", pg->pg_id);
+        set_detail(d,
+                   "mirror row id %ld has no live Salesforce record (deleted or never "
+                   "created)",
+                   pg->pg_id);
         return true;
     }
     /* Collect the differing fields with their explanations. */

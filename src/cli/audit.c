@@ -52,22 +52,37 @@ static bool parse_since(const char *s, int64_t *ms)
     return sfr_parse_datetime_ms(s, strlen(s), ms);
 }
 
-enum { OPT_DEPTH = 256, OPT_SINCE, OPT_JOBS, OPT_FORMAT, OPT_OUT, OPT_NOSTORE, OPT_SCHEMA,
-       OPT_DESCRIBE, OPT_SOURCE, OPT_MAXCALLS };
+enum {
+    OPT_DEPTH = 256,
+    OPT_SINCE,
+    OPT_JOBS,
+    OPT_FORMAT,
+    OPT_OUT,
+    OPT_NOSTORE,
+    OPT_SCHEMA,
+    OPT_DESCRIBE,
+    OPT_SOURCE,
+    OPT_MAXCALLS
+};
 
 int sfr_cmd_audit(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},   {"objects", required_argument, NULL, 'o'},
-        {"depth", required_argument, NULL, OPT_DEPTH}, {"since", required_argument, NULL, OPT_SINCE},
-        {"jobs", required_argument, NULL, OPT_JOBS}, {"format", required_argument, NULL, OPT_FORMAT},
-        {"out", required_argument, NULL, OPT_OUT},   {"no-store", no_argument, NULL, OPT_NOSTORE},
-        {"schema", required_argument, NULL, OPT_SCHEMA},
-        {"describe", required_argument, NULL, OPT_DESCRIBE},
-        {"source", required_argument, NULL, OPT_SOURCE},
-        {"max-api-calls", required_argument, NULL, OPT_MAXCALLS},
-        {"quiet", no_argument, NULL, 'q'},           {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"objects", required_argument, NULL, 'o'},
+                                         {"depth", required_argument, NULL, OPT_DEPTH},
+                                         {"since", required_argument, NULL, OPT_SINCE},
+                                         {"jobs", required_argument, NULL, OPT_JOBS},
+                                         {"format", required_argument, NULL, OPT_FORMAT},
+                                         {"out", required_argument, NULL, OPT_OUT},
+                                         {"no-store", no_argument, NULL, OPT_NOSTORE},
+                                         {"schema", required_argument, NULL, OPT_SCHEMA},
+                                         {"describe", required_argument, NULL, OPT_DESCRIBE},
+                                         {"source", required_argument, NULL, OPT_SOURCE},
+                                         {"max-api-calls", required_argument, NULL, OPT_MAXCALLS},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"verbose", no_argument, NULL, 'v'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     struct sfr_run_opts ro = {"sfrecon.json", NULL, NULL, NULL, 0};
     struct sfr_audit_opts ao = {SFR_DEPTH_CONTENT, false, INT64_MIN, 0, NULL, true, false};
     struct sfr_strv objects = {0};
@@ -77,8 +92,12 @@ int sfr_cmd_audit(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:o:qvh", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': ro.config_path = optarg; break;
-        case 'o': sfr_strv_split(&objects, optarg, ','); break;
+        case 'c':
+            ro.config_path = optarg;
+            break;
+        case 'o':
+            sfr_strv_split(&objects, optarg, ',');
+            break;
         case OPT_DEPTH:
             if (strcmp(optarg, "count") == 0)
                 ao.depth = SFR_DEPTH_COUNT;
@@ -93,8 +112,10 @@ int sfr_cmd_audit(int argc, char **argv)
                 ao.since_last = true;
             } else if (!parse_since(optarg, &ao.since_ms)) {
                 sfr_strv_cleanup(&objects);
-                return sfr_cli_usage_error("audit", "--since: expected 'last', a date "
-                                           "(2024-01-31) or a UTC datetime, got '%s'", optarg);
+                return sfr_cli_usage_error("audit",
+                                           "--since: expected 'last', a date "
+                                           "(2024-01-31) or a UTC datetime, got '%s'",
+                                           optarg);
             }
             break;
         case OPT_JOBS:
@@ -106,20 +127,38 @@ int sfr_cmd_audit(int argc, char **argv)
             if (!sfr_format_parse(optarg, &fmt))
                 return sfr_cli_usage_error("audit", "--format: expected text, json, csv or html");
             break;
-        case OPT_OUT: out_path = optarg; break;
-        case OPT_NOSTORE: ao.store = false; break;
-        case OPT_SCHEMA: ro.schema = optarg; break;
-        case OPT_DESCRIBE: ro.describe = optarg; break;
-        case OPT_SOURCE: ro.source_url = optarg; break;
+        case OPT_OUT:
+            out_path = optarg;
+            break;
+        case OPT_NOSTORE:
+            ao.store = false;
+            break;
+        case OPT_SCHEMA:
+            ro.schema = optarg;
+            break;
+        case OPT_DESCRIBE:
+            ro.describe = optarg;
+            break;
+        case OPT_SOURCE:
+            ro.source_url = optarg;
+            break;
         case OPT_MAXCALLS:
             ro.max_api_calls = atol(optarg);
             if (ro.max_api_calls < 1)
                 return sfr_cli_usage_error("audit", "--max-api-calls: expected a positive number");
             break;
-        case 'q': sfr_log_set_level(SFR_LOG_WARN); break;
-        case 'v': sfr_log_set_level(SFR_LOG_DEBUG); break;
-        case 'h': sfr_usage_audit(); return 0;
-        default: sfr_strv_cleanup(&objects); return sfr_cli_usage_error("audit", "bad option");
+        case 'q':
+            sfr_log_set_level(SFR_LOG_WARN);
+            break;
+        case 'v':
+            sfr_log_set_level(SFR_LOG_DEBUG);
+            break;
+        case 'h':
+            sfr_usage_audit();
+            return 0;
+        default:
+            sfr_strv_cleanup(&objects);
+            return sfr_cli_usage_error("audit", "bad option");
         }
     }
     if (optind < argc) {
@@ -151,8 +190,7 @@ int sfr_cmd_audit(int argc, char **argv)
         fclose(out);
     fprintf(stderr, "sfrecon: api calls: %ld (", run.api_calls);
     for (int i = 0; i < run.n_objects; i++)
-        fprintf(stderr, "%s%s %ld", i ? ", " : "", run.objects[i].object,
-                run.objects[i].api_calls);
+        fprintf(stderr, "%s%s %ld", i ? ", " : "", run.objects[i].object, run.objects[i].api_calls);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     fprintf(stderr, "), peak RSS %ld MB", ru.ru_maxrss / 1024);

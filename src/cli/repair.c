@@ -259,7 +259,7 @@ static int plan_and_apply(struct repair_cli *a, struct sfr_run_ctx *ctx, struct 
     struct sfr_side *sf = NULL, *pg = NULL;
     struct sfr_check_object *co = sfr_calloc((size_t)ctx->n + 1, sizeof(*co));
     struct sfr_plan plan;
-    struct sfr_repair_result res;
+    struct sfr_repair_result res = {0};
     memset(&plan, 0, sizeof(plan));
     int code = 3;
     for (int i = 0; i < ctx->n; i++)

@@ -31,14 +31,21 @@ int sfr_cmd_report(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "r:f:o:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'r': run_arg = optarg; break;
+        case 'r':
+            run_arg = optarg;
+            break;
         case 'f':
             if (!sfr_format_parse(optarg, &fmt))
                 return sfr_cli_usage_error("report", "--format: expected text, json, csv or html");
             break;
-        case 'o': out_path = optarg; break;
-        case 'h': sfr_usage_report(); return 0;
-        default: return sfr_cli_usage_error("report", "bad option");
+        case 'o':
+            out_path = optarg;
+            break;
+        case 'h':
+            sfr_usage_report();
+            return 0;
+        default:
+            return sfr_cli_usage_error("report", "bad option");
         }
     }
     if (optind < argc)
@@ -60,8 +67,9 @@ int sfr_cmd_report(int argc, char **argv)
     int code = 3;
     enum sfr_rc rc = sfr_pg_connect(getenv("DATABASE_URL"), &conn, &err);
     if (rc == SFR_OK && sfr_pg_schema_version(conn) <= 0)
-        rc = sfr_err_set(&err, SFR_ENOTFOUND, "no sfrecon schema in this database: run "
-                                              "'sfrecon audit' first");
+        rc = sfr_err_set(&err, SFR_ENOTFOUND,
+                         "no sfrecon schema in this database: run "
+                         "'sfrecon audit' first");
     if (rc == SFR_OK)
         rc = sfr_history_load(conn, id, &run, &err);
     if (rc != SFR_OK) {

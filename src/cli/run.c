@@ -49,8 +49,10 @@ static enum sfr_rc build_projections(struct sfr_run_ctx *ctx, struct sfr_err *er
         const struct sfr_mapping *m = &ctx->cfg->mappings[i];
         const struct sfr_object *obj = sfr_schema_object(&ctx->schema, m->object_name);
         if (obj == NULL)
-            return sfr_err_set(err, SFR_ECONFIG, "%s:%d: mappings[%d].object_name: %s has no "
-                               "describe", ctx->cfg->path, m->line, i, m->object_name);
+            return sfr_err_set(err, SFR_ECONFIG,
+                               "%s:%d: mappings[%d].object_name: %s has no "
+                               "describe",
+                               ctx->cfg->path, m->line, i, m->object_name);
         struct sfr_strv missing = {0};
         sfr_projection_init(&ctx->proj[i], obj, (const char *const *)m->fields, m->n_fields,
                             ctx->cfg->schema, &missing);
@@ -166,8 +168,7 @@ enum sfr_rc sfr_run_ctx_sides(struct sfr_run_ctx *ctx, struct sfr_side **sf, str
     return SFR_OK;
 }
 
-static enum sfr_rc factory(void *c, struct sfr_side **sf, struct sfr_side **pg,
-                           struct sfr_err *err)
+static enum sfr_rc factory(void *c, struct sfr_side **sf, struct sfr_side **pg, struct sfr_err *err)
 {
     return sfr_run_ctx_sides(c, sf, pg, err);
 }
@@ -210,9 +211,8 @@ static enum sfr_rc check_parents(struct sfr_run_ctx *ctx, int i, struct sfr_disc
         if (pi < 0)
             continue;
         struct orphan_ctx oc = {p->obj->name, ctx->proj[pi].obj->name, out, fd->name};
-        enum sfr_rc rc = sfr_history_orphans(ctx->conn, ctx->cfg->schema, p->obj->table,
-                                             fd->column, ctx->proj[pi].obj->table, on_orphan, &oc,
-                                             err);
+        enum sfr_rc rc = sfr_history_orphans(ctx->conn, ctx->cfg->schema, p->obj->table, fd->column,
+                                             ctx->proj[pi].obj->table, on_orphan, &oc, err);
         if (rc != SFR_OK)
             return rc;
     }
@@ -257,8 +257,8 @@ static enum sfr_rc changed_ids(struct sfr_run_ctx *ctx, int i, int64_t since_ms,
         PGconn *src = NULL;
         rc = sfr_pg_connect(ctx->source_url, &src, err);
         if (rc == SFR_OK)
-            rc = sfr_history_changed_since(src, ctx->cfg->schema, p->obj->table, since_ms, ids,
-                                           err);
+            rc =
+                sfr_history_changed_since(src, ctx->cfg->schema, p->obj->table, since_ms, ids, err);
         if (src != NULL)
             PQfinish(src);
     }
@@ -279,9 +279,9 @@ static enum sfr_rc changed_ids(struct sfr_run_ctx *ctx, int i, int64_t since_ms,
     return SFR_OK;
 }
 
-static enum sfr_rc check_since(struct sfr_run_ctx *ctx, int i, int64_t since_ms,
-                               int64_t start_ms, struct sfr_disc_list *out,
-                               struct sfr_check_stats *st, struct sfr_err *err)
+static enum sfr_rc check_since(struct sfr_run_ctx *ctx, int i, int64_t since_ms, int64_t start_ms,
+                               struct sfr_disc_list *out, struct sfr_check_stats *st,
+                               struct sfr_err *err)
 {
     struct sfr_strv ids = {0};
     struct sfr_side *sf = NULL, *pg = NULL;
@@ -292,12 +292,12 @@ static enum sfr_rc check_since(struct sfr_run_ctx *ctx, int i, int64_t since_ms,
     struct sfr_check_object co;
     sfr_run_ctx_check_object(ctx, i, &co);
     if (rc == SFR_OK && ids.n > 0)
-        rc = sfr_check_keys(&co, sf, pg, (const char *const *)ids.v, (int)ids.n, start_ms, out,
-                            err);
+        rc =
+            sfr_check_keys(&co, sf, pg, (const char *const *)ids.v, (int)ids.n, start_ms, out, err);
     st->rows_sf = st->rows_pg = (long)ids.n;
     st->keys_differing = (long)ids.n;
-    st->api_calls = (ctx->sf ? sfr_sf_api_calls(ctx->sf) - before : 0) +
-                    (sf != NULL ? sf->stats.api_calls : 0);
+    st->api_calls =
+        (ctx->sf ? sfr_sf_api_calls(ctx->sf) - before : 0) + (sf != NULL ? sf->stats.api_calls : 0);
     st->complete = rc == SFR_OK;
     sfr_side_free(sf);
     sfr_side_free(pg);

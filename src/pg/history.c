@@ -47,12 +47,10 @@ static enum sfr_rc insert_disc(PGconn *c, long run_id, const struct sfr_discrepa
     for (int f = 0; f < d->n_fields; f++) {
         json_object *fo = json_object_new_object();
         json_object_object_add(fo, "name", json_object_new_string(d->fields[f].field));
-        json_object_object_add(fo, "sf", d->fields[f].sf_value
-                                             ? json_object_new_string(d->fields[f].sf_value)
-                                             : NULL);
-        json_object_object_add(fo, "pg", d->fields[f].pg_value
-                                             ? json_object_new_string(d->fields[f].pg_value)
-                                             : NULL);
+        json_object_object_add(
+            fo, "sf", d->fields[f].sf_value ? json_object_new_string(d->fields[f].sf_value) : NULL);
+        json_object_object_add(
+            fo, "pg", d->fields[f].pg_value ? json_object_new_string(d->fields[f].pg_value) : NULL);
         json_object_array_add(fa, fo);
     }
     char id[32], pgid[32], sfm[32], pgm[32];
@@ -145,9 +143,8 @@ static enum sfr_rc load_summary(const char *js, struct sfr_run *run)
     for (int i = 0; i < run->n_objects; i++) {
         json_object *o = json_object_array_get_idx(a, (size_t)i), *v;
         struct sfr_object_summary *s = &run->objects[i];
-        s->object = sfr_strdup(json_object_object_get_ex(o, "object", &v)
-                                   ? json_object_get_string(v)
-                                   : "?");
+        s->object = sfr_strdup(
+            json_object_object_get_ex(o, "object", &v) ? json_object_get_string(v) : "?");
         if (json_object_object_get_ex(o, "rows_sf", &v))
             s->rows_sf = (long)json_object_get_int64(v);
         if (json_object_object_get_ex(o, "rows_pg", &v))
@@ -175,7 +172,8 @@ static void load_fields(struct sfr_discrepancy *d, const char *js)
         json_object_object_get_ex(f, "name", &n);
         json_object_object_get_ex(f, "sf", &s);
         json_object_object_get_ex(f, "pg", &p);
-        sfr_discrepancy_add_field(d, json_object_get_string(n), s ? json_object_get_string(s) : NULL,
+        sfr_discrepancy_add_field(d, json_object_get_string(n),
+                                  s ? json_object_get_string(s) : NULL,
                                   p ? json_object_get_string(p) : NULL);
     }
     json_object_put(a);
@@ -293,9 +291,14 @@ enum sfr_rc sfr_history_put_chunks(PGconn *c, const char *object, long run_id,
             sfr_format_datetime_pg(s->sf_max_ms, sm);
         if (s->pg_max_ms != INT64_MIN)
             sfr_format_datetime_pg(s->pg_max_ms, pm);
-        const char *p[8] = {object, s->lo ? s->lo : "", s->hi, sc, pc,
+        const char *p[8] = {object,
+                            s->lo ? s->lo : "",
+                            s->hi,
+                            sc,
+                            pc,
                             s->sf_max_ms != INT64_MIN ? sm : NULL,
-                            s->pg_max_ms != INT64_MIN ? pm : NULL, run};
+                            s->pg_max_ms != INT64_MIN ? pm : NULL,
+                            run};
         rc = cmd_ok(c,
                     PQexecParams(c,
                                  "INSERT INTO sfrecon.chunk_digest (object, lo, hi, sf_count, "

@@ -58,8 +58,7 @@ static void write_text(FILE *out, const struct sfr_run *run)
     else
         fprintf(out, "sfrecon audit: ");
     fprintf(out, "%s (depth %s, %ld API calls)\n", run->status, run->depth, run->api_calls);
-    fprintf(out, "%-20s %10s %10s %8s  %s\n", "object", "rows_sf", "rows_pg", "found",
-            "by cause");
+    fprintf(out, "%-20s %10s %10s %8s  %s\n", "object", "rows_sf", "rows_pg", "found", "by cause");
     long grand = 0;
     for (int i = 0; i < run->n_objects; i++) {
         const struct sfr_object_summary *o = &run->objects[i];
@@ -93,7 +92,10 @@ static void write_text(FILE *out, const struct sfr_run *run)
     }
 }
 
-static json_object *jstr(const char *s) { return s ? json_object_new_string(s) : NULL; }
+static json_object *jstr(const char *s)
+{
+    return s ? json_object_new_string(s) : NULL;
+}
 
 static json_object *disc_json(const struct sfr_discrepancy *d)
 {
@@ -207,11 +209,20 @@ static void html_esc(FILE *out, const char *s)
     }
     for (; *s; s++) {
         switch (*s) {
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '&': fputs("&amp;", out); break;
-        case '"': fputs("&quot;", out); break;
-        default: fputc(*s, out);
+        case '<':
+            fputs("&lt;", out);
+            break;
+        case '>':
+            fputs("&gt;", out);
+            break;
+        case '&':
+            fputs("&amp;", out);
+            break;
+        case '"':
+            fputs("&quot;", out);
+            break;
+        default:
+            fputc(*s, out);
         }
     }
 }
@@ -298,16 +309,16 @@ static const char *jget_str(json_object *o, const char *key)
     return json_object_get_string(v);
 }
 
-static enum sfr_rc load_disc(json_object *jd, size_t i, const char *path,
-                             struct sfr_discrepancy *d, struct sfr_err *err)
+static enum sfr_rc load_disc(json_object *jd, size_t i, const char *path, struct sfr_discrepancy *d,
+                             struct sfr_err *err)
 {
     memset(d, 0, sizeof(*d));
     const char *obj = jget_str(jd, "object"), *sfid = jget_str(jd, "sfid");
     const char *cause = jget_str(jd, "cause");
     if (obj == NULL || sfid == NULL || cause == NULL)
         return sfr_err_set(err, SFR_ECONFIG,
-                           "%s: discrepancies[%zu]: needs string keys object, sfid and cause",
-                           path, i);
+                           "%s: discrepancies[%zu]: needs string keys object, sfid and cause", path,
+                           i);
     if (!sfr_cause_parse(cause, &d->cause))
         return sfr_err_set(err, SFR_ECONFIG, "%s: discrepancies[%zu].cause: unknown cause '%s'",
                            path, i, cause);

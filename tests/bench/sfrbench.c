@@ -34,8 +34,8 @@ static int bench_hash(void)
     for (size_t i = 0; i < n; i++)
         acc += sfr_hash_bytes(buf + (i % 64) * row, row);
     double dt = now() - t0;
-    printf("row_hash_rate %.2f GB/s (256-byte rows, checksum %llx)\n",
-           (double)(row * n) / dt / 1e9, (unsigned long long)(acc & 0xff));
+    printf("row_hash_rate %.2f GB/s (256-byte rows, checksum %llx)\n", (double)(row * n) / dt / 1e9,
+           (unsigned long long)(acc & 0xff));
     free(buf);
     return 0;
 }
@@ -48,8 +48,9 @@ static enum sfr_rc load_obj(const char *name, struct sfr_schema *s, struct sfr_e
 }
 
 static const char *const account_fields[] = {
-    "Name", "ParentId", "AccountNumber", "Industry", "Rating", "AnnualRevenue",
-    "NumberOfEmployees", "Website", "Phone", "External_Id__c", "CreatedDate", "IsDeleted"};
+    "Name",   "ParentId",       "AccountNumber",     "Industry",
+    "Rating", "AnnualRevenue",  "NumberOfEmployees", "Website",
+    "Phone",  "External_Id__c", "CreatedDate",       "IsDeleted"};
 
 static int bench_canon(void)
 {
@@ -67,12 +68,25 @@ static int bench_canon(void)
     for (int i = 0; i < p.n_fields; i++) {
         const struct sfr_field *f = p.fields[i];
         switch (f->type) {
-        case SFR_FT_ID: case SFR_FT_REFERENCE: vals[i] = "001G000000000012AAA"; break;
-        case SFR_FT_CURRENCY: vals[i] = "1234567"; break;
-        case SFR_FT_INT: vals[i] = "250"; break;
-        case SFR_FT_BOOLEAN: vals[i] = "f"; break;
-        case SFR_FT_DATETIME: vals[i] = "2024-01-01 00:00:00.123"; break;
-        default: vals[i] = "Some text value 42"; break;
+        case SFR_FT_ID:
+        case SFR_FT_REFERENCE:
+            vals[i] = "001G000000000012AAA";
+            break;
+        case SFR_FT_CURRENCY:
+            vals[i] = "1234567";
+            break;
+        case SFR_FT_INT:
+            vals[i] = "250";
+            break;
+        case SFR_FT_BOOLEAN:
+            vals[i] = "f";
+            break;
+        case SFR_FT_DATETIME:
+            vals[i] = "2024-01-01 00:00:00.123";
+            break;
+        default:
+            vals[i] = "Some text value 42";
+            break;
         }
         lens[i] = strlen(vals[i]);
     }

@@ -35,8 +35,8 @@ enum {
 };
 
 const char *const gen_fault_names[FAULT_N] = {
-    "missing_in_pg", "missing_in_sf", "missing_parent", "truncation",  "type_mismatch",
-    "stale",         "conflict",      "sync_error",     "duplicate",   "field_mismatch"};
+    "missing_in_pg", "missing_in_sf", "missing_parent", "truncation", "type_mismatch",
+    "stale",         "conflict",      "sync_error",     "duplicate",  "field_mismatch"};
 
 enum sfr_rc gen_faults_parse(const char *spec, int counts[FAULT_N], struct sfr_err *err)
 {
@@ -252,9 +252,8 @@ static enum sfr_rc sf_patch(struct fctx *f, const struct gen_obj *o, const char 
 {
     json_object *j = json_object_new_object();
     json_object_object_add(j, fld(o, k)->name, json_object_new_string(value));
-    enum sfr_rc rc = gen_sf_update(f->h, o->obj->name, id,
-                                   json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN),
-                                   f->err);
+    enum sfr_rc rc = gen_sf_update(
+        f->h, o->obj->name, id, json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN), f->err);
     json_object_put(j);
     return rc;
 }
@@ -307,9 +306,8 @@ static enum sfr_rc sf_create_spare(struct fctx *f, int oi, int k, char id[19])
             json_object_object_add(j, fld(o, q)->name, json_object_new_string(ext));
             sfr_free(ext);
         }
-    enum sfr_rc rc = gen_sf_create(f->h, o->obj->name,
-                                   json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN), id,
-                                   f->err);
+    enum sfr_rc rc = gen_sf_create(
+        f->h, o->obj->name, json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN), id, f->err);
     json_object_put(j);
     return rc;
 }
@@ -324,10 +322,10 @@ static bool has_required_ref(const struct gen_obj *o)
 
 static enum sfr_rc f_missing_in_pg(struct fctx *f, int k, bool *done)
 {
-    static const char *const del_objs[] = {"Lead", "Invoice_Line__c", "Case", "Opportunity",
-                                           "Contact", "Account", "Invoice__c"};
-    static const char *const new_objs[] = {"Lead",    "Case",    "Invoice__c", "Opportunity",
-                                           "Contact", "Account"};
+    static const char *const del_objs[] = {"Lead",    "Invoice_Line__c", "Case",      "Opportunity",
+                                           "Contact", "Account",         "Invoice__c"};
+    static const char *const new_objs[] = {"Lead",        "Case",    "Invoice__c",
+                                           "Opportunity", "Contact", "Account"};
     int oi;
     long i;
     char id[19];
@@ -369,7 +367,7 @@ static enum sfr_rc insert_phantom(struct fctx *f, int oi, int k)
     gen_id(o, "G9", o->n + k, id);
     struct sfr_buf sql = SFR_BUF_INIT, vals = SFR_BUF_INIT;
     const char **p = sfr_calloc((size_t)o->obj->n_fields + 1, sizeof(char *));
-    char (*tmp)[32] = sfr_calloc((size_t)o->obj->n_fields + 1, 32);
+    char(*tmp)[32] = sfr_calloc((size_t)o->obj->n_fields + 1, 32);
     int n = 0;
     char *qt = gen_pg_table(f->c, f->g, o);
     sfr_buf_printf(&sql, "INSERT INTO %s (", qt);
@@ -403,8 +401,8 @@ static enum sfr_rc insert_phantom(struct fctx *f, int oi, int k)
 
 static enum sfr_rc f_missing_in_sf(struct fctx *f, int k, bool *done)
 {
-    static const char *const del_objs[] = {"Case",    "Lead",   "Invoice_Line__c", "Opportunity",
-                                           "Contact", "Account"};
+    static const char *const del_objs[] = {"Case",        "Lead",    "Invoice_Line__c",
+                                           "Opportunity", "Contact", "Account"};
     int oi;
     long i;
     if (k % 2 == 0) {
@@ -488,8 +486,8 @@ static bool pred_long_text(struct fctx *f, int oi, long i, void *arg)
 {
     const struct gen_obj *o = &f->g->objs[oi];
     int *field = arg;
-    static const char *const pref[] = {"Description", "Name", "Subject", "Company",
-                                       "Description__c", "LastName"};
+    static const char *const pref[] = {"Description", "Name",           "Subject",
+                                       "Company",     "Description__c", "LastName"};
     gen_record(f->g, o, i, &f->rec);
     for (size_t t = 0; t < sizeof(pref) / sizeof(pref[0]); t++) {
         int k = sfr_object_field_index(o->obj, pref[t]);
@@ -674,11 +672,11 @@ static enum sfr_rc f_conflict_or_error(struct fctx *f, int k, bool conflict, boo
     else if (f->has_trigger_log) {
         char *qs = sfr_pg_quote_ident(f->c, f->g->pg_schema);
         char *tl = sfr_asprintf("INSERT INTO %s._trigger_log (txid, created_at, updated_at, "
-                          "processed_at, processed_tx, state, action, table_name, record_id, "
-                          "sfid, \"values\", sf_result, sf_message) VALUES (txid_current(), "
-                          "now(), now(), now(), txid_current(), 'FAILED', 'UPDATE', $1, $2, "
-                          "$3, $4, 0, $5)",
-                          qs);
+                                "processed_at, processed_tx, state, action, table_name, record_id, "
+                                "sfid, \"values\", sf_result, sf_message) VALUES (txid_current(), "
+                                "now(), now(), now(), txid_current(), 'FAILED', 'UPDATE', $1, $2, "
+                                "$3, $4, 0, $5)",
+                                qs);
         char *hs = sfr_asprintf("\"%s\"=>\"%s\"", fld(o, ak)->column, mv);
         char *msg = sfr_asprintf("FIELD_CUSTOM_VALIDATION_EXCEPTION: %s is locked while the "
                                  "record is under review",
@@ -728,10 +726,10 @@ static enum sfr_rc drop_unique(struct fctx *f, int oi)
         goto out;
     }
     for (int r = 0; r < PQntuples(res) && rc == SFR_OK; r++) {
-        char *drop = strcmp(PQgetvalue(res, r, 2), "t") == 0
-                         ? sfr_asprintf("ALTER TABLE %s DROP CONSTRAINT %s", qt,
-                                        PQgetvalue(res, r, 3))
-                         : sfr_asprintf("DROP INDEX %s", PQgetvalue(res, r, 0));
+        char *drop =
+            strcmp(PQgetvalue(res, r, 2), "t") == 0
+                ? sfr_asprintf("ALTER TABLE %s DROP CONSTRAINT %s", qt, PQgetvalue(res, r, 3))
+                : sfr_asprintf("DROP INDEX %s", PQgetvalue(res, r, 0));
         rc = gen_pg_run(f->c, drop, 0, NULL, f->err);
         if (rc == SFR_OK)
             rc = gen_pg_run(f->c, PQgetvalue(res, r, 1), 0, NULL, f->err);
@@ -768,8 +766,8 @@ static enum sfr_rc f_duplicate(struct fctx *f, int k, bool *done)
         rc = sfr_pg_error(res, f->c, f->err, "columns of %s", qt);
     } else {
         const char *cols = PQgetvalue(res, 0, 0);
-        char *sql = sfr_asprintf("INSERT INTO %s (%s) SELECT %s FROM %s WHERE sfid = $1", qt,
-                                 cols, cols, qt);
+        char *sql = sfr_asprintf("INSERT INTO %s (%s) SELECT %s FROM %s WHERE sfid = $1", qt, cols,
+                                 cols, qt);
         const char *ip[1] = {id};
         rc = gen_pg_run(f->c, sql, 1, ip, f->err);
         sfr_free(sql);
@@ -804,8 +802,8 @@ static bool pred_mismatch(struct fctx *f, int oi, long i, void *arg)
 
 static enum sfr_rc f_field_mismatch(struct fctx *f, int k, bool *done)
 {
-    static const char *const objs[] = {"Account", "Opportunity", "Case", "Lead", "Invoice__c",
-                                       "Invoice_Line__c", "Contact"};
+    static const char *const objs[] = {"Account",    "Opportunity",     "Case",   "Lead",
+                                       "Invoice__c", "Invoice_Line__c", "Contact"};
     int oi;
     long i;
     if (!pick(f, objs, 7, k, false, pred_mismatch, NULL, &oi, &i))
@@ -875,27 +873,48 @@ enum sfr_rc gen_faults_run(struct gen *g, PGconn *c, struct gen_http *h, const i
     enum sfr_rc rc = gen_pg_run(c, "BEGIN", 0, NULL, err);
     if (rc == SFR_OK) {
         const char *p[1] = {g->pg_schema};
-        PGresult *res = PQexecParams(c, "SELECT to_regclass(quote_ident($1) || '._trigger_log')"
-                                        " IS NOT NULL",
+        PGresult *res = PQexecParams(c,
+                                     "SELECT to_regclass(quote_ident($1) || '._trigger_log')"
+                                     " IS NOT NULL",
                                      1, NULL, p, NULL, NULL, 0);
-        f.has_trigger_log = PQresultStatus(res) == PGRES_TUPLES_OK &&
-                            strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        f.has_trigger_log =
+            PQresultStatus(res) == PGRES_TUPLES_OK && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
         PQclear(res);
     }
     for (int cause = 0; cause < FAULT_N && rc == SFR_OK; cause++) {
         for (int k = 0; k < counts[cause] && rc == SFR_OK; k++) {
             bool done = false;
             switch (cause) {
-            case F_MISSING_IN_PG: rc = f_missing_in_pg(&f, k, &done); break;
-            case F_MISSING_IN_SF: rc = f_missing_in_sf(&f, k, &done); break;
-            case F_MISSING_PARENT: rc = f_missing_parent(&f, k, &done); break;
-            case F_TRUNCATION: rc = f_truncation(&f, k, &done); break;
-            case F_TYPE_MISMATCH: rc = f_type_mismatch(&f, k, &done); break;
-            case F_STALE: rc = f_stale(&f, k, &done); break;
-            case F_CONFLICT: rc = f_conflict_or_error(&f, k, true, &done); break;
-            case F_SYNC_ERROR: rc = f_conflict_or_error(&f, k, false, &done); break;
-            case F_DUPLICATE: rc = f_duplicate(&f, k, &done); break;
-            default: rc = f_field_mismatch(&f, k, &done); break;
+            case F_MISSING_IN_PG:
+                rc = f_missing_in_pg(&f, k, &done);
+                break;
+            case F_MISSING_IN_SF:
+                rc = f_missing_in_sf(&f, k, &done);
+                break;
+            case F_MISSING_PARENT:
+                rc = f_missing_parent(&f, k, &done);
+                break;
+            case F_TRUNCATION:
+                rc = f_truncation(&f, k, &done);
+                break;
+            case F_TYPE_MISMATCH:
+                rc = f_type_mismatch(&f, k, &done);
+                break;
+            case F_STALE:
+                rc = f_stale(&f, k, &done);
+                break;
+            case F_CONFLICT:
+                rc = f_conflict_or_error(&f, k, true, &done);
+                break;
+            case F_SYNC_ERROR:
+                rc = f_conflict_or_error(&f, k, false, &done);
+                break;
+            case F_DUPLICATE:
+                rc = f_duplicate(&f, k, &done);
+                break;
+            default:
+                rc = f_field_mismatch(&f, k, &done);
+                break;
             }
             if (done)
                 f.made[cause]++;

@@ -52,31 +52,59 @@ static double now_s(void)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-    static const struct option lo[] = {
-        {"sf", required_argument, NULL, 's'},       {"db", required_argument, NULL, 'd'},
-        {"mapping", required_argument, NULL, 'm'},  {"describe", required_argument, NULL, 'D'},
-        {"size", required_argument, NULL, 'n'},     {"seed", required_argument, NULL, 'S'},
-        {"schema", required_argument, NULL, 'c'},   {"faults", required_argument, NULL, 'f'},
-        {"manifest", required_argument, NULL, 'M'}, {"triggers", no_argument, NULL, 't'},
-        {"objects", required_argument, NULL, 'o'},  {"replace", no_argument, NULL, 'r'},
-        {"verbose", no_argument, NULL, 'v'},        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {{"sf", required_argument, NULL, 's'},
+                                       {"db", required_argument, NULL, 'd'},
+                                       {"mapping", required_argument, NULL, 'm'},
+                                       {"describe", required_argument, NULL, 'D'},
+                                       {"size", required_argument, NULL, 'n'},
+                                       {"seed", required_argument, NULL, 'S'},
+                                       {"schema", required_argument, NULL, 'c'},
+                                       {"faults", required_argument, NULL, 'f'},
+                                       {"manifest", required_argument, NULL, 'M'},
+                                       {"triggers", no_argument, NULL, 't'},
+                                       {"objects", required_argument, NULL, 'o'},
+                                       {"replace", no_argument, NULL, 'r'},
+                                       {"verbose", no_argument, NULL, 'v'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
     int ch;
     char *end;
     bool have_size = false, have_seed = false;
     while ((ch = getopt_long(argc, argv, "hv", lo, NULL)) != -1) {
         switch (ch) {
-        case 's': o->sf = optarg; break;
-        case 'd': o->db = optarg; break;
-        case 'm': o->mapping = optarg; break;
-        case 'D': o->describe = optarg; break;
-        case 'c': o->schema = optarg; break;
-        case 'f': o->faults = optarg; break;
-        case 'M': o->manifest = optarg; break;
-        case 't': o->triggers = true; break;
-        case 'r': o->replace = true; break;
-        case 'o': sfr_strv_split(&o->objects, optarg, ','); break;
-        case 'v': sfr_log_set_level(SFR_LOG_DEBUG); break;
+        case 's':
+            o->sf = optarg;
+            break;
+        case 'd':
+            o->db = optarg;
+            break;
+        case 'm':
+            o->mapping = optarg;
+            break;
+        case 'D':
+            o->describe = optarg;
+            break;
+        case 'c':
+            o->schema = optarg;
+            break;
+        case 'f':
+            o->faults = optarg;
+            break;
+        case 'M':
+            o->manifest = optarg;
+            break;
+        case 't':
+            o->triggers = true;
+            break;
+        case 'r':
+            o->replace = true;
+            break;
+        case 'o':
+            sfr_strv_split(&o->objects, optarg, ',');
+            break;
+        case 'v':
+            sfr_log_set_level(SFR_LOG_DEBUG);
+            break;
         case 'n':
             o->size = strtol(optarg, &end, 10);
             if (*end != '\0' || o->size < 1 || o->size > 20000000) {
@@ -94,8 +122,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             }
             have_seed = true;
             break;
-        case 'h': usage(stdout); return -1;
-        default: usage(stderr); return 2;
+        case 'h':
+            usage(stdout);
+            return -1;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {

@@ -125,9 +125,8 @@ static void fmt_ts(int64_t ms, char out[32], char sep, const char *zone)
     int y;
     unsigned mo, d;
     civil_from_days(days, &y, &mo, &d);
-    snprintf(out, 32, "%04d-%02u-%02u%c%02d:%02d:%02d.%03d%s", y, mo, d, sep,
-             (int)(rem / 3600000), (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
-             (int)(rem % 1000), zone);
+    snprintf(out, 32, "%04d-%02u-%02u%c%02d:%02d:%02d.%03d%s", y, mo, d, sep, (int)(rem / 3600000),
+             (int)(rem / 60000 % 60), (int)(rem / 1000 % 60), (int)(rem % 1000), zone);
 }
 
 void gen_fmt_sf_ts(int64_t ms, char out[32])
@@ -146,8 +145,8 @@ bool gen_parse_ts(const char *s, int64_t *ms)
     int n = sscanf(s, "%d-%d-%d%*[T ]%d:%d:%d.%3d", &y, &mo, &d, &h, &mi, &sec, &frac);
     if (n < 3)
         return false;
-    *ms = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400000 + h * 3600000LL +
-          mi * 60000LL + sec * 1000LL + frac;
+    *ms = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400000 + h * 3600000LL + mi * 60000LL +
+          sec * 1000LL + frac;
     return true;
 }
 
@@ -166,9 +165,10 @@ static enum gen_role role_of(const char *name)
     static const struct {
         const char *name;
         enum gen_role role;
-    } roles[] = {{"Account", ROLE_ACCOUNT}, {"Contact", ROLE_CONTACT},
-                 {"Opportunity", ROLE_OPPORTUNITY}, {"Case", ROLE_CASE}, {"Lead", ROLE_LEAD},
-                 {"Invoice__c", ROLE_INVOICE}, {"Invoice_Line__c", ROLE_LINE}};
+    } roles[] = {
+        {"Account", ROLE_ACCOUNT},     {"Contact", ROLE_CONTACT}, {"Opportunity", ROLE_OPPORTUNITY},
+        {"Case", ROLE_CASE},           {"Lead", ROLE_LEAD},       {"Invoice__c", ROLE_INVOICE},
+        {"Invoice_Line__c", ROLE_LINE}};
     for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
         if (strcasecmp(roles[i].name, name) == 0)
             return roles[i].role;
@@ -265,8 +265,9 @@ static void classify(struct gen_obj *o, uint64_t *rng, int solo_pct, int empty_p
     o->klass = sfr_calloc((size_t)(o->n ? o->n : 1), 1);
     for (long i = 1; i < o->n; i++) {
         long r = gen_below(rng, 100);
-        o->klass[i] = r < solo_pct ? CLASS_SOLO : r < solo_pct + empty_pct ? CLASS_EMPTY
-                                                                           : CLASS_GENERAL;
+        o->klass[i] = r < solo_pct               ? CLASS_SOLO
+                      : r < solo_pct + empty_pct ? CLASS_EMPTY
+                                                 : CLASS_GENERAL;
     }
 }
 
@@ -376,8 +377,8 @@ static void plan_cases(struct gen_obj *acc, struct gen_obj *con, struct gen_obj 
 static void count_children(struct gen *g)
 {
     for (int k = 0; k < g->n_objs; k++)
-        g->objs[k].children = sfr_calloc((size_t)(g->objs[k].n ? g->objs[k].n : 1),
-                                         sizeof(int32_t));
+        g->objs[k].children =
+            sfr_calloc((size_t)(g->objs[k].n ? g->objs[k].n : 1), sizeof(int32_t));
     for (int k = 0; k < g->n_objs; k++) {
         struct gen_obj *o = &g->objs[k];
         for (int f = 0; f < o->obj->n_fields; f++) {
@@ -422,8 +423,9 @@ enum sfr_rc gen_plan(struct gen *g, const struct sfr_strv *only, struct sfr_err 
             continue;
         const struct sfr_object *obj = sfr_schema_object(&g->schema, map->object_name);
         if (obj == NULL)
-            return sfr_err_set(err, SFR_ECONFIG, "%s:%d: object %s is mapped but not in the describe",
-                               g->cfg->path, map->line, map->object_name);
+            return sfr_err_set(err, SFR_ECONFIG,
+                               "%s:%d: object %s is mapped but not in the describe", g->cfg->path,
+                               map->line, map->object_name);
         if (obj->key_prefix[0] == '\0')
             return sfr_err_set(err, SFR_ECONFIG, "describe of %s has no keyPrefix", obj->name);
         struct gen_obj *o = &g->objs[g->n_objs++];
@@ -435,8 +437,8 @@ enum sfr_rc gen_plan(struct gen *g, const struct sfr_strv *only, struct sfr_err 
     if (only != NULL)
         for (size_t i = 0; i < only->n; i++)
             if (gen_obj_index(g, only->v[i]) < 0)
-                return sfr_err_set(err, SFR_EUSAGE, "--objects: %s is not mapped in %s",
-                                   only->v[i], g->cfg->path);
+                return sfr_err_set(err, SFR_EUSAGE, "--objects: %s is not mapped in %s", only->v[i],
+                                   g->cfg->path);
     qsort(g->objs, (size_t)g->n_objs, sizeof(struct gen_obj), cmp_role);
     for (int k = 0; k < g->n_objs; k++) {
         g->objs[k].salt = gen_mix(g->seed * 31 + (uint64_t)g->objs[k].role * 1000003 + (uint64_t)k);
@@ -496,33 +498,51 @@ void gen_cleanup(struct gen *g)
 
 /* ---- values ---- */
 
-static const char *const companies[] = {
-    "Acme Widgets", "Müller & Söhne", "Société Générale Services", "O'Brien Logistics",
-    "Nørdisk Energi", "Café São Paulo", "東京商事", "Łódź Textiles", "Blue Harbor Foods",
-    "Zürich Precision", "Smith, Jones & Partners", "\"Best\" Hardware", "Ålesund Fisk",
-    "Ünal Yapı", "Greenfield Farms", "Pacific Rim Traders", "Δέλτα Shipping", "Harbor Point"};
-static const char *const suffixes[] = {"Inc.", "GmbH", "Ltd", "S.A.", "AS", "LLC", "K.K.",
-                                       "Sp. z o.o.", "Co.", "plc"};
-static const char *const firsts[] = {"Ana", "José", "Zoë", "Björn", "Łukasz", "Siobhán",
-                                     "François", "美咲", "John", "Mary", "Ahmed", "Priya",
-                                     "Olga", "Chen", "D'Arcy", "Renée"};
-static const char *const lasts[] = {"O'Connor", "Müller", "García", "Nguyễn", "Smith",
-                                    "van der Berg", "Øster", "山田", "Johnson", "Kowalski",
-                                    "Dubois", "Rossi", "Fernández", "Brown", "Ivanova"};
+static const char *const companies[] = {"Acme Widgets",
+                                        "Müller & Söhne",
+                                        "Société Générale Services",
+                                        "O'Brien Logistics",
+                                        "Nørdisk Energi",
+                                        "Café São Paulo",
+                                        "東京商事",
+                                        "Łódź Textiles",
+                                        "Blue Harbor Foods",
+                                        "Zürich Precision",
+                                        "Smith, Jones & Partners",
+                                        "\"Best\" Hardware",
+                                        "Ålesund Fisk",
+                                        "Ünal Yapı",
+                                        "Greenfield Farms",
+                                        "Pacific Rim Traders",
+                                        "Δέλτα Shipping",
+                                        "Harbor Point"};
+static const char *const suffixes[] = {"Inc.", "GmbH", "Ltd",        "S.A.", "AS",
+                                       "LLC",  "K.K.", "Sp. z o.o.", "Co.",  "plc"};
+static const char *const firsts[] = {"Ana",      "José", "Zoë",    "Björn", "Łukasz", "Siobhán",
+                                     "François", "美咲", "John",   "Mary",  "Ahmed",  "Priya",
+                                     "Olga",     "Chen", "D'Arcy", "Renée"};
+static const char *const lasts[] = {"O'Connor",     "Müller", "García",    "Nguyễn",  "Smith",
+                                    "van der Berg", "Øster",  "山田",      "Johnson", "Kowalski",
+                                    "Dubois",       "Rossi",  "Fernández", "Brown",   "Ivanova"};
 static const char *const phrases[] = {
-    "Key customer since 2019", "prefers e-mail, not phone", "asked for a \"quick\" quote",
-    "renewal due in Q3", "Übergabe an den Vertrieb erfolgt", "billing address differs, see notes",
-    "contract signed; awaiting PO", "délai de paiement: 30 jours", "VIP — handle with care",
-    "uses the 'legacy' portal", "50% discount approved by finance", "港区の支店"};
-static const char *const subjects[] = {
-    "Login fails with \"invalid session\"", "Invoice total wrong, please check",
-    "Printer on 3rd floor jammed", "Réclamation: livraison en retard",
-    "Cannot export report to CSV", "Password reset e-mail never arrives",
-    "Shipment damaged (box #4)", "Wrong VAT rate on order", "API returns 500 since Monday"};
-static const char *const products[] = {"Widget, large (blue)", "Service hours — on-site",
-                                       "Ersatzteil \"Typ B\"", "Licence, annual",
-                                       "Café machine 3000", "Support plan: Gold",
-                                       "Cable 5 m, black", "Consulting day"};
+    "Key customer since 2019",          "prefers e-mail, not phone",
+    "asked for a \"quick\" quote",      "renewal due in Q3",
+    "Übergabe an den Vertrieb erfolgt", "billing address differs, see notes",
+    "contract signed; awaiting PO",     "délai de paiement: 30 jours",
+    "VIP — handle with care",           "uses the 'legacy' portal",
+    "50% discount approved by finance", "港区の支店"};
+static const char *const subjects[] = {"Login fails with \"invalid session\"",
+                                       "Invoice total wrong, please check",
+                                       "Printer on 3rd floor jammed",
+                                       "Réclamation: livraison en retard",
+                                       "Cannot export report to CSV",
+                                       "Password reset e-mail never arrives",
+                                       "Shipment damaged (box #4)",
+                                       "Wrong VAT rate on order",
+                                       "API returns 500 since Monday"};
+static const char *const products[] = {
+    "Widget, large (blue)", "Service hours — on-site", "Ersatzteil \"Typ B\"", "Licence, annual",
+    "Café machine 3000",    "Support plan: Gold",      "Cable 5 m, black",     "Consulting day"};
 static const char *const domains[] = {"example.com", "example.org", "example.net"};
 
 #define PICK(rng, arr) (arr[gen_below(rng, (long)(sizeof(arr) / sizeof(arr[0])))])

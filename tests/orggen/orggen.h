@@ -39,7 +39,7 @@ enum gen_class { CLASS_GENERAL = 0, CLASS_SOLO = 1, CLASS_EMPTY = 2 };
 
 /* Where a field's value comes from. */
 enum gen_src {
-    SRC_SKIP,     /* not sent anywhere (calculated, compound, unknown parent) */
+    SRC_SKIP, /* not sent anywhere (calculated, compound, unknown parent) */
     SRC_ID,
     SRC_ISDELETED,
     SRC_CREATED,  /* CreatedDate */
@@ -53,16 +53,16 @@ struct gen_obj {
     const struct sfr_object *obj;  /* describe (borrowed from gen.schema) */
     const struct sfr_mapping *map; /* NULL when not mapped */
     enum gen_role role;
-    long n;          /* records */
-    long seq_base;   /* records of earlier objects (timestamps) */
-    uint64_t salt;   /* per-object PRNG salt */
-    enum gen_src *src;  /* per describe field */
-    int32_t **refs;     /* per describe field: parent index per record (-1 null), or NULL */
-    int *ref_obj;       /* per describe field: index into gen.objs of the parent, -1 */
-    int32_t *children;  /* per record: references to it from generated records */
-    uint8_t *klass;     /* per record: enum gen_class (parents with a shape only) */
-    bool *in_mirror;    /* per describe field: mapped (a mirror column) */
-    bool *in_sf;        /* per describe field: sent in the load CSV */
+    long n;            /* records */
+    long seq_base;     /* records of earlier objects (timestamps) */
+    uint64_t salt;     /* per-object PRNG salt */
+    enum gen_src *src; /* per describe field */
+    int32_t **refs;    /* per describe field: parent index per record (-1 null), or NULL */
+    int *ref_obj;      /* per describe field: index into gen.objs of the parent, -1 */
+    int32_t *children; /* per record: references to it from generated records */
+    uint8_t *klass;    /* per record: enum gen_class (parents with a shape only) */
+    bool *in_mirror;   /* per describe field: mapped (a mirror column) */
+    bool *in_sf;       /* per describe field: sent in the load CSV */
 };
 
 struct gen {
@@ -73,8 +73,8 @@ struct gen {
     const char *pg_schema;
     char user_id[19]; /* the integration user, "" when unknown */
     struct gen_obj *objs;
-    int n_objs;    /* in load order: parents first */
-    long total;    /* records over all objects */
+    int n_objs; /* in load order: parents first */
+    long total; /* records over all objects */
 };
 
 /* One generated record: values per describe field in Salesforce text form
@@ -88,10 +88,10 @@ struct gen_rec {
 };
 
 /* ---- PRNG (model.c) ---- */
-uint64_t gen_mix(uint64_t x);               /* splitmix64 finaliser */
-uint64_t gen_next(uint64_t *state);         /* splitmix64 step */
-long gen_below(uint64_t *state, long n);    /* uniform in [0, n), n > 0 */
-bool gen_chance(uint64_t *state, int pct);  /* true with pct % probability */
+uint64_t gen_mix(uint64_t x);              /* splitmix64 finaliser */
+uint64_t gen_next(uint64_t *state);        /* splitmix64 step */
+long gen_below(uint64_t *state, long n);   /* uniform in [0, n), n > 0 */
+bool gen_chance(uint64_t *state, int pct); /* true with pct % probability */
 
 /* ---- model.c ---- */
 /* Builds the plan for the mapped objects of cfg (restricted to `only` when
@@ -123,10 +123,10 @@ enum sfr_rc gen_http_login(struct gen_http *h, struct gen *g, struct sfr_err *er
 enum sfr_rc gen_sf_load(struct gen_http *h, const struct gen *g, struct sfr_err *err) SFR_WUR;
 /* REST: create (returns the new Id in id_out), update, delete one record.
  * json is the record body. */
-enum sfr_rc gen_sf_create(struct gen_http *h, const char *object, const char *json,
-                          char id_out[19], struct sfr_err *err) SFR_WUR;
-enum sfr_rc gen_sf_update(struct gen_http *h, const char *object, const char *id,
-                          const char *json, struct sfr_err *err) SFR_WUR;
+enum sfr_rc gen_sf_create(struct gen_http *h, const char *object, const char *json, char id_out[19],
+                          struct sfr_err *err) SFR_WUR;
+enum sfr_rc gen_sf_update(struct gen_http *h, const char *object, const char *id, const char *json,
+                          struct sfr_err *err) SFR_WUR;
 enum sfr_rc gen_sf_delete(struct gen_http *h, const char *object, const char *id,
                           struct sfr_err *err) SFR_WUR;
 

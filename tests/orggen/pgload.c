@@ -88,8 +88,8 @@ enum sfr_rc gen_pg_create(PGconn *c, struct gen *g, bool triggers, bool replace,
     struct sfr_buf ddl = SFR_BUF_INIT;
     enum sfr_rc rc = SFR_OK;
     const char *p[1] = {g->pg_schema};
-    PGresult *res = PQexecParams(c, "SELECT 1 FROM pg_namespace WHERE nspname = $1", 1, NULL, p,
-                                 NULL, NULL, 0);
+    PGresult *res =
+        PQexecParams(c, "SELECT 1 FROM pg_namespace WHERE nspname = $1", 1, NULL, p, NULL, NULL, 0);
     bool exists = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
     PQclear(res);
     if (exists && !replace) {

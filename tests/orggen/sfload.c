@@ -21,7 +21,7 @@ struct gen_http {
     char *base;     /* sfemu URL without trailing slash */
     char *instance; /* instance_url from the token response */
     char *token;
-    char api[16];   /* "60.0" */
+    char api[16]; /* "60.0" */
     struct sfr_buf resp;
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -115,8 +115,7 @@ static enum sfr_rc http_do(struct gen_http *h, const char *method, const char *u
     return SFR_OK;
 }
 
-static enum sfr_rc http_fail(struct gen_http *h, const char *what, long status,
-                             struct sfr_err *err)
+static enum sfr_rc http_fail(struct gen_http *h, const char *what, long status, struct sfr_err *err)
 {
     enum sfr_rc rc = sfr_err_set(err, status == 401 ? SFR_EAUTH : SFR_ESF, "%s: HTTP %ld: %.300s",
                                  what, status, h->resp.data ? h->resp.data : "");
@@ -128,7 +127,8 @@ static enum sfr_rc http_fail(struct gen_http *h, const char *what, long status,
 static const char *jstr(json_object *o, const char *key)
 {
     json_object *v;
-    if (o == NULL || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+    if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+        !json_object_is_type(v, json_type_string))
         return NULL;
     return json_object_get_string(v);
 }
@@ -170,8 +170,8 @@ enum sfr_rc gen_http_login(struct gen_http *h, struct gen *g, struct sfr_err *er
         json_object *arr = json_tokener_parse(h->resp.data ? h->resp.data : "");
         if (arr != NULL && json_object_is_type(arr, json_type_array) &&
             json_object_array_length(arr) > 0) {
-            const char *v = jstr(json_object_array_get_idx(arr, json_object_array_length(arr) - 1),
-                                 "version");
+            const char *v =
+                jstr(json_object_array_get_idx(arr, json_object_array_length(arr) - 1), "version");
             if (v != NULL)
                 snprintf(h->api, sizeof(h->api), "%s", v);
         }
@@ -319,8 +319,8 @@ static char *sobject_url(struct gen_http *h, const char *object, const char *id)
                         id != NULL ? id : "");
 }
 
-enum sfr_rc gen_sf_create(struct gen_http *h, const char *object, const char *json,
-                          char id_out[19], struct sfr_err *err)
+enum sfr_rc gen_sf_create(struct gen_http *h, const char *object, const char *json, char id_out[19],
+                          struct sfr_err *err)
 {
     char *url = sobject_url(h, object, NULL);
     long st = 0;
@@ -345,8 +345,8 @@ enum sfr_rc gen_sf_create(struct gen_http *h, const char *object, const char *js
     return SFR_OK;
 }
 
-enum sfr_rc gen_sf_update(struct gen_http *h, const char *object, const char *id,
-                          const char *json, struct sfr_err *err)
+enum sfr_rc gen_sf_update(struct gen_http *h, const char *object, const char *id, const char *json,
+                          struct sfr_err *err)
 {
     char *url = sobject_url(h, object, id);
     long st = 0;

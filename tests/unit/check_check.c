@@ -19,7 +19,10 @@ static void load_org(void)
     ck_assert_msg(sfr_schema_load(ORG, names, 4, &schema, &err) == SFR_OK, "%s", err.msg);
 }
 
-static void free_org(void) { sfr_schema_cleanup(&schema); }
+static void free_org(void)
+{
+    sfr_schema_cleanup(&schema);
+}
 
 /* One classifier case: a single differing field of an object. */
 struct ccase {
@@ -40,15 +43,14 @@ static const struct ccase ccases[] = {
     {"Account", "Name", "Acme", "Acme", 1000, 1000, "SYNCED", 1, false, 0, -1},
     {"Account", "Name", "Acme", "Acne", 1000, 1000, "SYNCED", 1, false, 0,
      SFR_CAUSE_FIELD_MISMATCH},
-    {"Account", "Name", "Acme New", "Acme Old", 2000, 1000, "SYNCED", 1, false, 0,
-     SFR_CAUSE_STALE},
+    {"Account", "Name", "Acme New", "Acme Old", 2000, 1000, "SYNCED", 1, false, 0, SFR_CAUSE_STALE},
     {"Account", "Name", "Acme New", "Acme Mine", 2000, 1000, "PENDING", 1, true, 0,
      SFR_CAUSE_CONFLICT},
     {"Account", "Name", "Acme", "Acme Mine", 1000, 1000, "FAILED", 1, true, 0,
      SFR_CAUSE_SYNC_ERROR},
     {"Account", "Name", "Acme", "Acme", 1000, 1000, "SYNCED", 2, false, 0, SFR_CAUSE_DUPLICATE},
-    {"Account", "ParentId", "001D000000IRFmaIAH", "001D000000IRFma", 1000, 1000, "SYNCED", 1,
-     false, 0, SFR_CAUSE_TYPE_MISMATCH},
+    {"Account", "ParentId", "001D000000IRFmaIAH", "001D000000IRFma", 1000, 1000, "SYNCED", 1, false,
+     0, SFR_CAUSE_TYPE_MISMATCH},
     {"Account", "ParentId", "001D000000IRFmaIAH", "001D000000IRFmbIAH", 1000, 1000, "SYNCED", 1,
      false, 0, SFR_CAUSE_FIELD_MISMATCH},
     {"Opportunity", "Amount", "1234.56", "1235", 1000, 1000, "SYNCED", 1, false, 0,
@@ -60,12 +62,11 @@ static const struct ccase ccases[] = {
      1000, "SYNCED", 1, false, 0, SFR_CAUSE_TYPE_MISMATCH},
     {"Invoice__c", "Issued_At__c", "2024-03-01T10:00:00.000+0000", "2024-03-01 10:00:00", 1000,
      1000, "SYNCED", 1, false, 0, -1},
-    {"Invoice__c", "Tags__c", "Export;Priority", "Priority;Export", 1000, 1000, "SYNCED", 1,
-     false, 0, -1},
+    {"Invoice__c", "Tags__c", "Export;Priority", "Priority;Export", 1000, 1000, "SYNCED", 1, false,
+     0, -1},
 };
 
-static struct sfr_record *mkrec(const struct sfr_projection *p, int fi, const char *v,
-                                int64_t mod)
+static struct sfr_record *mkrec(const struct sfr_projection *p, int fi, const char *v, int64_t mod)
 {
     struct sfr_record *r = calloc(1, sizeof(*r));
     r->sfid = strdup("001000000000001AAA");
@@ -260,8 +261,7 @@ static void run_checker(enum sfr_depth depth, int jobs, long chunk, struct sfr_d
     struct pair pr = {0};
     struct sfr_err err;
     memset(st, 0, sizeof(*st));
-    ck_assert_msg(sfr_check_object(&co, &o, factory, &pr, out, st, &err) == SFR_OK, "%s",
-                  err.msg);
+    ck_assert_msg(sfr_check_object(&co, &o, factory, &pr, out, st, &err) == SFR_OK, "%s", err.msg);
 }
 
 static int count_cause(const struct sfr_disc_list *l, enum sfr_cause c, const char *sfid)

@@ -15,6 +15,7 @@
 
 /* ---- the org --------------------------------------------------------------- */
 
+/* clang-format off */
 #define F(name, type, extra) "{\"name\":\"" name "\",\"type\":\"" type "\"" extra "}"
 #define SYS                                                                                        \
     F("Id", "id", ",\"length\":18") "," F("IsDeleted", "boolean", "") ","                          \
@@ -49,6 +50,7 @@ static const char *const describes[] = {
     "{\"name\":\"User\",\"keyPrefix\":\"005\",\"fields\":[" F("Id", "id", ",\"length\":18") ","
     F("Username", "string", ",\"length\":80") "," F("SystemModstamp", "datetime", "") "]}",
 };
+/* clang-format on */
 
 static void load_org(struct sfr_schema *s)
 {
@@ -253,7 +255,8 @@ static void mut_wider_and_numeric(struct sfr_mirror *m)
 #define MAP(objs) "{\"version\":1,\"mappings\":[" objs "]}"
 #define RO(obj, fields)                                                                            \
     "{\"object_name\":\"" obj "\",\"config\":{\"access\":\"read_only\",\"fields\":{" fields "}}}"
-#define ACCOUNT_F "\"Id\":{},\"IsDeleted\":{},\"SystemModstamp\":{},\"Name\":{},\"AnnualRevenue\":{}"
+#define ACCOUNT_F                                                                                  \
+    "\"Id\":{},\"IsDeleted\":{},\"SystemModstamp\":{},\"Name\":{},\"AnnualRevenue\":{}"
 #define CONTACT_F                                                                                  \
     "\"Id\":{},\"IsDeleted\":{},\"SystemModstamp\":{},\"AccountId\":{},\"LastName\":{},"           \
     "\"Email\":{},\"Birthdate\":{}"
@@ -277,9 +280,8 @@ static const struct lcase cases[] = {
      "unmapped_parent", "Contact", "AccountId", "map Account", "lookup to Account"},
     {"mapped parent is fine", MAP(BASE), NULL, 0, 0, ABSENT, "unmapped_parent", "Contact",
      "AccountId", NULL, NULL},
-    {"owner lookup to unmapped User is info",
-     MAP(RO("Account", ACCOUNT_F ",\"OwnerId\":{}")), NULL, 0, 0, SFR_LINT_INFO,
-     "unmapped_parent", "Account", "", NULL, "OwnerId -> User"},
+    {"owner lookup to unmapped User is info", MAP(RO("Account", ACCOUNT_F ",\"OwnerId\":{}")), NULL,
+     0, 0, SFR_LINT_INFO, "unmapped_parent", "Account", "", NULL, "OwnerId -> User"},
     {"load order parents first", MAP(RO("Contact", CONTACT_F) "," RO("Account", ACCOUNT_F)), NULL,
      0, 0, SFR_LINT_INFO, "load_order", "", "", NULL, "Account, Contact"},
     {"self-lookup deferred", MAP(RO("Account", ACCOUNT_F ",\"ParentId\":{}")), NULL, 0, 0,
@@ -304,20 +306,19 @@ static const struct lcase cases[] = {
     {"varchar for boolean", MAP(BASE), mut_isdeleted_text, 0, 0, SFR_LINT_ERROR,
      "column_type_mismatch", "Contact", "IsDeleted", "TYPE boolean USING \"isdeleted\"::boolean",
      NULL},
-    {"text for date", MAP(BASE), mut_birthdate_text, 0, 0, SFR_LINT_ERROR,
-     "column_type_mismatch", "Contact", "Birthdate", "TYPE date USING \"birthdate\"::date", NULL},
+    {"text for date", MAP(BASE), mut_birthdate_text, 0, 0, SFR_LINT_ERROR, "column_type_mismatch",
+     "Contact", "Birthdate", "TYPE date USING \"birthdate\"::date", NULL},
     {"15-char sfid", MAP(BASE), mut_sfid_15, 0, 0, SFR_LINT_ERROR, "column_too_short", "Contact",
      "Id", "ALTER COLUMN \"sfid\" TYPE varchar(18);", NULL},
     {"acceptable variations", MAP(BASE), mut_wider_and_numeric, 0, 0, ABSENT,
      "column_type_mismatch", NULL, NULL, NULL, NULL},
     {"acceptable variations (length)", MAP(BASE), mut_wider_and_numeric, 0, 0, ABSENT,
      "column_too_short", NULL, NULL, NULL, NULL},
-    {"missing column", MAP(BASE), mut_drop_email, 0, 0, SFR_LINT_ERROR, "missing_column",
-     "Contact", "Email", "ALTER TABLE \"salesforce\".\"contact\" ADD COLUMN \"email\" varchar(80);",
-     NULL},
+    {"missing column", MAP(BASE), mut_drop_email, 0, 0, SFR_LINT_ERROR, "missing_column", "Contact",
+     "Email", "ALTER TABLE \"salesforce\".\"contact\" ADD COLUMN \"email\" varchar(80);", NULL},
     {"missing system column", MAP(BASE), mut_drop_lastop, 0, 0, SFR_LINT_ERROR,
-     "missing_system_column", "Account", "_hc_lastop",
-     "ADD COLUMN \"_hc_lastop\" varchar(32);", NULL},
+     "missing_system_column", "Account", "_hc_lastop", "ADD COLUMN \"_hc_lastop\" varchar(32);",
+     NULL},
     {"missing isdeleted (mapped)", MAP(BASE), mut_drop_isdeleted, 0, 0, SFR_LINT_ERROR,
      "missing_column", "Contact", "IsDeleted", "ADD COLUMN \"isdeleted\" boolean;", NULL},
     {"missing isdeleted (unmapped)", MAP(RO("Contact", "\"Id\":{},\"LastName\":{}")),
@@ -325,8 +326,8 @@ static const struct lcase cases[] = {
      "ADD COLUMN \"isdeleted\" boolean;", NULL},
     {"User has no isdeleted", MAP(RO("User", "\"Id\":{},\"Username\":{}")), NULL, 0, 0, ABSENT,
      "missing_system_column", "User", NULL, NULL, NULL},
-    {"missing table", MAP(BASE), mut_drop_contact, 0, 0, SFR_LINT_ERROR, "missing_table",
-     "Contact", "", "sfrecon schema -c", "\"salesforce\".\"contact\""},
+    {"missing table", MAP(BASE), mut_drop_contact, 0, 0, SFR_LINT_ERROR, "missing_table", "Contact",
+     "", "sfrecon schema -c", "\"salesforce\".\"contact\""},
     {"missing schema", MAP(BASE), mut_no_schema, 0, 0, SFR_LINT_ERROR, "missing_schema", "", "",
      "sfrecon schema", NULL},
     {"no sfid unique index", MAP(BASE), mut_no_hcu, 0, 0, SFR_LINT_ERROR, "missing_index",
@@ -334,8 +335,8 @@ static const struct lcase cases[] = {
      "CREATE UNIQUE INDEX CONCURRENTLY \"hcu_idx_account_sfid\" ON \"salesforce\".\"account\" "
      "(\"sfid\");",
      NULL},
-    {"no C-order index", MAP(BASE), mut_no_c_index, 0, 0, SFR_LINT_WARNING,
-     "missing_c_order_index", "Account", "Id", "(\"sfid\" COLLATE \"C\");", NULL},
+    {"no C-order index", MAP(BASE), mut_no_c_index, 0, 0, SFR_LINT_WARNING, "missing_c_order_index",
+     "Account", "Id", "(\"sfid\" COLLATE \"C\");", NULL},
     {"ucs_basic sfid serves C order", MAP(BASE), mut_ucs_basic, 0, 0, ABSENT,
      "missing_c_order_index", "Account", NULL, NULL, NULL},
     {"expression index serves C order", MAP(BASE), mut_c_expr_index, 0, 0, ABSENT,
@@ -343,8 +344,8 @@ static const struct lcase cases[] = {
     {"no systemmodstamp index", MAP(BASE), mut_no_smod_index, 0, 0, SFR_LINT_WARNING,
      "missing_index", "Contact", "SystemModstamp",
      "CREATE INDEX CONCURRENTLY \"hc_idx_contact_systemmodstamp\"", NULL},
-    {"user foreign key", MAP(BASE), mut_fkey, 0, 0, SFR_LINT_WARNING, "user_foreign_key",
-     "Contact", "AccountId", "DROP CONSTRAINT \"contact_account_fk\"", NULL},
+    {"user foreign key", MAP(BASE), mut_fkey, 0, 0, SFR_LINT_WARNING, "user_foreign_key", "Contact",
+     "AccountId", "DROP CONSTRAINT \"contact_account_fk\"", NULL},
     {"not null on nillable", MAP(BASE), mut_email_not_null, 0, 0, SFR_LINT_WARNING,
      "column_not_null", "Contact", "Email", "ALTER COLUMN \"email\" DROP NOT NULL;", NULL},
     {"long text is info", MAP(RO("Account", ACCOUNT_F ",\"Description\":{}")), NULL, 0, 0,
@@ -379,25 +380,24 @@ static const struct lcase cases[] = {
      NULL, 0, 0, SFR_LINT_ERROR, "upsert_field_unknown", "Account", "Nope__c", NULL, NULL},
     {"upsert field fine",
      MAP("{\"object_name\":\"Account\",\"config\":{\"access\":\"read_write\","
-         "\"upsert_field\":\"External_Id__c\",\"fields\":{" ACCOUNT_F
-         ",\"External_Id__c\":{}}}}"),
+         "\"upsert_field\":\"External_Id__c\",\"fields\":{" ACCOUNT_F ",\"External_Id__c\":{}}}}"),
      NULL, 0, 0, ABSENT, "no_upsert_field", NULL, NULL, NULL, NULL},
     {"reserved table name", MAP(RO("Order", "\"Id\":{},\"EffectiveDate\":{}")), NULL, 0, 0,
      SFR_LINT_INFO, "reserved_name", "Order", "", "\"salesforce\".\"order\"", "reserved word"},
     {"End__c is not reserved", MAP(RO("Account", ACCOUNT_F ",\"End__c\":{}")), NULL, 0, 0, ABSENT,
      "reserved_name", "Account", NULL, NULL, NULL},
-    {"default schema name is fine", MAP(BASE), NULL, 0, 0, ABSENT, "schema_name", NULL, NULL, NULL, NULL},
+    {"default schema name is fine", MAP(BASE), NULL, 0, 0, ABSENT, "schema_name", NULL, NULL, NULL,
+     NULL},
     {"polling over the mapping's cap",
      MAP("{\"object_name\":\"Account\",\"config\":{\"sf_polling_seconds\":60,"
          "\"sf_max_daily_api_calls\":1000,\"fields\":{" ACCOUNT_F "}}}"),
-     NULL, 0, 0, SFR_LINT_WARNING, "api_budget_exceeded", "Account", "",
-     "sf_polling_seconds (", "~1440 API calls"},
-    {"polling over the org limit", MAP(BASE), NULL, 0, 200, SFR_LINT_WARNING,
-     "api_budget_exceeded", "", "", NULL, "org's daily limit of 200"},
+     NULL, 0, 0, SFR_LINT_WARNING, "api_budget_exceeded", "Account", "", "sf_polling_seconds (",
+     "~1440 API calls"},
+    {"polling over the org limit", MAP(BASE), NULL, 0, 200, SFR_LINT_WARNING, "api_budget_exceeded",
+     "", "", NULL, "org's daily limit of 200"},
     {"estimate always", MAP(BASE), NULL, 0, 0, SFR_LINT_INFO, "api_budget", "", "", NULL,
      "estimated API calls per day: 288 (Account 144, Contact 144)"},
-    {"no database", MAP(BASE), NULL, NODB, 0, SFR_LINT_INFO, "no_db", "", "", "DATABASE_URL",
-     NULL},
+    {"no database", MAP(BASE), NULL, NODB, 0, SFR_LINT_INFO, "no_db", "", "", "DATABASE_URL", NULL},
     {"no database: no mirror findings", MAP(BASE), mut_drop_contact, NODB, 0, ABSENT,
      "missing_table", NULL, NULL, NULL, NULL},
 };
@@ -432,8 +432,8 @@ static void run_case(const struct lcase *c, struct sfr_lint_result *res)
     load_org(&org);
     struct sfr_config *cfg = NULL;
     struct sfr_err err = {0};
-    ck_assert_msg(sfr_config_parse(c->mapping, "map.json", &cfg, &err) == SFR_OK, "%s: %s",
-                  c->name, err.msg);
+    ck_assert_msg(sfr_config_parse(c->mapping, "map.json", &cfg, &err) == SFR_OK, "%s: %s", c->name,
+                  err.msg);
     struct sfr_mirror *m = NULL;
     if (!(c->flags & NODB)) {
         m = good_mirror(cfg, &org);
@@ -485,9 +485,17 @@ START_TEST(test_clean)
         "clean",
         MAP("{\"object_name\":\"Account\",\"config\":{\"access\":\"read_write\","
             "\"upsert_field\":\"External_Id__c\",\"fields\":{" ACCOUNT_F
-            ",\"External_Id__c\":{},\"ParentId\":{},\"OwnerId\":{},\"Description\":{}}}},"
-            RO("Contact", CONTACT_F)),
-        NULL, 0, 0, 0, "", NULL, NULL, NULL, NULL};
+            ",\"External_Id__c\":{},\"ParentId\":{},\"OwnerId\":{},\"Description\":{}}}}," RO(
+                "Contact", CONTACT_F)),
+        NULL,
+        0,
+        0,
+        0,
+        "",
+        NULL,
+        NULL,
+        NULL,
+        NULL};
     struct sfr_lint_result res;
     run_case(&clean, &res);
     if (res.n_by_severity[SFR_LINT_ERROR] + res.n_by_severity[SFR_LINT_WARNING] > 0)
@@ -512,9 +520,9 @@ START_TEST(test_schema_names)
         {"testimony", false, true},
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-        char *json = sfr_asprintf("{\"mappings\":[" RO("Account", ACCOUNT_F)
-                                  "],\"sfrecon\":{\"schema\":\"%s\"}}",
-                                  t[i].schema);
+        char *json = sfr_asprintf(
+            "{\"mappings\":[" RO("Account", ACCOUNT_F) "],\"sfrecon\":{\"schema\":\"%s\"}}",
+            t[i].schema);
         struct sfr_config *cfg = NULL;
         struct sfr_err err = {0};
         ck_assert_msg(sfr_config_parse(json, "m.json", &cfg, &err) == SFR_OK, "%s", err.msg);
@@ -623,8 +631,8 @@ START_TEST(test_c_index)
 {
     struct sfr_mirror *m = sfr_mirror_new("s");
     struct sfr_mirror_table *t = sfr_mirror_add_table(m, "account");
-    struct sfr_mirror_column *c = sfr_mirror_add_column(t, "sfid", "character varying(18)", true,
-                                                        NULL);
+    struct sfr_mirror_column *c =
+        sfr_mirror_add_column(t, "sfid", "character varying(18)", true, NULL);
     ck_assert_str_eq(c->base_type, "varchar");
     ck_assert_int_eq(c->max_length, 18);
     const char *k[] = {"sfid"}, *coll_c[] = {"C"}, *coll_posix[] = {"POSIX"};
@@ -658,8 +666,7 @@ Suite *lint_suite(void)
     tcase_add_test(tc, test_names);
     suite_add_tcase(s, tc);
     TCase *tm = tcase_create("mirror");
-    tcase_add_loop_test(tm, test_key_is_column, 0,
-                        (int)(sizeof(key_cases) / sizeof(key_cases[0])));
+    tcase_add_loop_test(tm, test_key_is_column, 0, (int)(sizeof(key_cases) / sizeof(key_cases[0])));
     tcase_add_test(tm, test_c_index);
     suite_add_tcase(s, tm);
     return s;

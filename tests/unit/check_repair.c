@@ -185,7 +185,7 @@ START_TEST(test_parent_chain_pulled)
     /* Applied (no database: no journal), the mirror then holds the chain. */
     struct sfr_repair_opts o;
     sfr_repair_opts_defaults(&o);
-    struct sfr_repair_result res;
+    struct sfr_repair_result res = {0};
     struct sfr_err err = {0};
     ck_assert_msg(sfr_repair_apply(&p, sf, pg, NULL, 0, &o, &res, &err) == SFR_OK, "%s", err.msg);
     ck_assert_int_eq(res.failed, 0);
@@ -275,7 +275,7 @@ START_TEST(test_deletes_children_first)
     ck_assert(sfr_plan_build(&l, co, N_OBJ, sf, &ls->base, &o, &p, &err) == SFR_OK);
     ck_assert_int_eq(sfr_plan_find(&p, "Account", a)->op, SFR_OP_PG_DELETE);
     ck_assert_int_eq(sfr_plan_find(&p, "Contact", c)->op, SFR_OP_PG_DELETE);
-    struct sfr_repair_result res;
+    struct sfr_repair_result res = {0};
     ck_assert_msg(sfr_repair_apply(&p, sf, &ls->base, NULL, 0, &o, &res, &err) == SFR_OK, "%s",
                   err.msg);
     /* one call per object, children first: Contact (2 rows) before Account */
