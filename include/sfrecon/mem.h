@@ -34,6 +34,8 @@ void sfr_buf_puts(struct sfr_buf *b, const char *s);
 void sfr_buf_putc(struct sfr_buf *b, char c);
 void sfr_buf_printf(struct sfr_buf *b, const char *fmt, ...) SFR_PRINTF(2, 3);
 void sfr_buf_vprintf(struct sfr_buf *b, const char *fmt, va_list ap);
+/* Appends s as a JSON string literal ("..." with escapes); NULL appends null. */
+void sfr_buf_json_str(struct sfr_buf *b, const char *s);
 /* Hands the data to the caller (caller frees) and re-initialises b. */
 char *sfr_buf_steal(struct sfr_buf *b);
 

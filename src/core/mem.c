@@ -143,6 +143,43 @@ void sfr_buf_printf(struct sfr_buf *b, const char *fmt, ...)
     va_end(ap);
 }
 
+void sfr_buf_json_str(struct sfr_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (s == NULL) {
+        sfr_buf_puts(b, "null");
+        return;
+    }
+    sfr_buf_putc(b, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"':
+            sfr_buf_puts(b, "\\\"");
+            break;
+        case '\\':
+            sfr_buf_puts(b, "\\\\");
+            break;
+        case '\n':
+            sfr_buf_puts(b, "\\n");
+            break;
+        case '\r':
+            sfr_buf_puts(b, "\\r");
+            break;
+        case '\t':
+            sfr_buf_puts(b, "\\t");
+            break;
+        default:
+            if (*p < 0x20) {
+                char e[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
+                sfr_buf_append(b, e, 6);
+            } else {
+                sfr_buf_putc(b, (char)*p);
+            }
+        }
+    }
+    sfr_buf_putc(b, '"');
+}
+
 char *sfr_buf_steal(struct sfr_buf *b)
 {
     char *d = b->data;

@@ -234,24 +234,6 @@ static enum sfr_rc clear_sync_errors(struct apply *a, struct sfr_plan_object *po
 
 /* ---- Salesforce writes ------------------------------------------------------------------ */
 
-static void json_str(struct sfr_buf *b, const char *s)
-{
-    if (s == NULL) {
-        sfr_buf_puts(b, "null");
-        return;
-    }
-    sfr_buf_putc(b, '"');
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            sfr_buf_printf(b, "\\%c", *c);
-        else if (*c < 0x20)
-            sfr_buf_printf(b, "\\u%04x", *c);
-        else
-            sfr_buf_putc(b, (char)*c);
-    }
-    sfr_buf_putc(b, '"');
-}
-
 /* {"Field": value, ...} of the set fields, from vals (NULL = all null). */
 static char *values_json(const struct sfr_projection *p, const struct sfr_plan_item *it,
                          char **vals)
@@ -265,9 +247,9 @@ static char *values_json(const struct sfr_projection *p, const struct sfr_plan_i
         if (!first)
             sfr_buf_putc(&b, ',');
         first = false;
-        json_str(&b, p->fields[i]->name);
+        sfr_buf_json_str(&b, p->fields[i]->name);
         sfr_buf_putc(&b, ':');
-        json_str(&b, vals ? vals[i] : NULL);
+        sfr_buf_json_str(&b, vals ? vals[i] : NULL);
     }
     sfr_buf_putc(&b, '}');
     return sfr_buf_steal(&b);

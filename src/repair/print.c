@@ -102,46 +102,12 @@ void sfr_plan_print_text(FILE *out, const struct sfr_plan *p, bool outcome)
     }
 }
 
-static void jstr(struct sfr_buf *b, const char *s)
-{
-    if (s == NULL) {
-        sfr_buf_puts(b, "null");
-        return;
-    }
-    sfr_buf_putc(b, '"');
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        switch (*c) {
-        case '"':
-            sfr_buf_puts(b, "\\\"");
-            break;
-        case '\\':
-            sfr_buf_puts(b, "\\\\");
-            break;
-        case '\n':
-            sfr_buf_puts(b, "\\n");
-            break;
-        case '\r':
-            sfr_buf_puts(b, "\\r");
-            break;
-        case '\t':
-            sfr_buf_puts(b, "\\t");
-            break;
-        default:
-            if (*c < 0x20)
-                sfr_buf_printf(b, "\\u%04x", *c);
-            else
-                sfr_buf_putc(b, (char)*c);
-        }
-    }
-    sfr_buf_putc(b, '"');
-}
-
 static void json_item(struct sfr_buf *b, const struct sfr_plan_object *po,
                       const struct sfr_plan_item *it, bool outcome)
 {
     const struct sfr_projection *p = po->co->proj;
     sfr_buf_puts(b, "{\"sfid\":");
-    jstr(b, it->sfid);
+    sfr_buf_json_str(b, it->sfid);
     sfr_buf_printf(b, ",\"pg_id\":%ld,\"op\":\"%s\",\"direction\":\"%s\",\"cause\":\"%s\"",
                    it->pg_id, sfr_repair_op_name(it->op), sfr_repair_dir_name(it->dir),
                    sfr_cause_name(it->cause));
@@ -149,7 +115,7 @@ static void json_item(struct sfr_buf *b, const struct sfr_plan_object *po,
                    it->unresolved ? "true" : "false", it->dedupe ? "true" : "false",
                    it->clear_sync_error ? "true" : "false", it->pulled ? "true" : "false");
     sfr_buf_puts(b, ",\"note\":");
-    jstr(b, it->note);
+    sfr_buf_json_str(b, it->note);
     sfr_buf_puts(b, ",\"fields\":[");
     bool first = true;
     for (int i = 0; i < it->n_values && i < p->n_fields; i++) {
@@ -157,11 +123,11 @@ static void json_item(struct sfr_buf *b, const struct sfr_plan_object *po,
             continue;
         sfr_buf_puts(b, first ? "{\"name\":" : ",{\"name\":");
         first = false;
-        jstr(b, p->fields[i]->name);
+        sfr_buf_json_str(b, p->fields[i]->name);
         sfr_buf_puts(b, ",\"before\":");
-        jstr(b, it->before ? it->before[i] : NULL);
+        sfr_buf_json_str(b, it->before ? it->before[i] : NULL);
         sfr_buf_puts(b, ",\"after\":");
-        jstr(b, it->after[i]);
+        sfr_buf_json_str(b, it->after[i]);
         sfr_buf_printf(b, ",\"deferred\":%s}", it->deferred[i] ? "true" : "false");
     }
     sfr_buf_putc(b, ']');
@@ -169,13 +135,13 @@ static void json_item(struct sfr_buf *b, const struct sfr_plan_object *po,
         sfr_buf_printf(b, ",\"status\":\"%s\"", sfr_item_status_name(it->status));
         if (it->new_sfid[0]) {
             sfr_buf_puts(b, ",\"new_sfid\":");
-            jstr(b, it->new_sfid);
+            sfr_buf_json_str(b, it->new_sfid);
         }
         if (it->status == SFR_ITEM_FAILED) {
             sfr_buf_puts(b, ",\"error_code\":");
-            jstr(b, it->error_code);
+            sfr_buf_json_str(b, it->error_code);
             sfr_buf_puts(b, ",\"message\":");
-            jstr(b, it->message);
+            sfr_buf_json_str(b, it->message);
             sfr_buf_printf(b, ",\"failure_cause\":\"%s\"", sfr_cause_name(it->fail_cause));
         }
     }
@@ -194,7 +160,7 @@ void sfr_plan_json(struct sfr_buf *b, const struct sfr_plan *p, bool outcome)
             continue;
         sfr_buf_puts(b, first ? "{\"object\":" : ",{\"object\":");
         first = false;
-        jstr(b, po->co->proj->obj->name);
+        sfr_buf_json_str(b, po->co->proj->obj->name);
         sfr_buf_printf(b, ",\"order\":%d,\"policy\":\"%s\",\"items\":[", po->rank,
                        sfr_policy_name(sfr_repair_policy(po->co->map, po->co->cfg)));
         for (size_t i = 0; i < po->n; i++) {

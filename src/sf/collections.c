@@ -17,39 +17,6 @@
 
 #define BATCH 200
 
-static void json_str(struct sfr_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    sfr_buf_putc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"':
-            sfr_buf_puts(b, "\\\"");
-            break;
-        case '\\':
-            sfr_buf_puts(b, "\\\\");
-            break;
-        case '\n':
-            sfr_buf_puts(b, "\\n");
-            break;
-        case '\r':
-            sfr_buf_puts(b, "\\r");
-            break;
-        case '\t':
-            sfr_buf_puts(b, "\\t");
-            break;
-        default:
-            if (*p < 0x20) {
-                char e[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
-                sfr_buf_append(b, e, 6);
-            } else {
-                sfr_buf_putc(b, (char)*p);
-            }
-        }
-    }
-    sfr_buf_putc(b, '"');
-}
-
 /* A JSON number as Salesforce accepts it: -?digits[.digits][e[+-]digits]. */
 static bool json_number(const char *s)
 {
@@ -92,7 +59,7 @@ static void json_value(struct sfr_buf *b, const struct sfr_field *f, const char 
         else if (strcasecmp(v, "false") == 0 || strcasecmp(v, "f") == 0 || strcmp(v, "0") == 0)
             sfr_buf_puts(b, "false");
         else
-            json_str(b, v);
+            sfr_buf_json_str(b, v);
         return;
     case SFR_FT_INT:
     case SFR_FT_LONG:
@@ -102,10 +69,10 @@ static void json_value(struct sfr_buf *b, const struct sfr_field *f, const char 
         if (json_number(v))
             sfr_buf_puts(b, v);
         else
-            json_str(b, v);
+            sfr_buf_json_str(b, v);
         return;
     default:
-        json_str(b, v);
+        sfr_buf_json_str(b, v);
     }
 }
 
@@ -200,11 +167,11 @@ static void build_body(const struct savecall *s, const int *idx, int m, struct s
         if (k > 0)
             sfr_buf_putc(b, ',');
         sfr_buf_puts(b, "{\"attributes\":{\"type\":");
-        json_str(b, s->object);
+        sfr_buf_json_str(b, s->object);
         sfr_buf_putc(b, '}');
         if (s->op == SFR_SF_UPDATE) {
             sfr_buf_puts(b, ",\"id\":");
-            json_str(b, r->id ? r->id : "");
+            sfr_buf_json_str(b, r->id ? r->id : "");
         }
         for (int i = 0; i < s->n_fields; i++) {
             if (r->set != NULL && !r->set[i])
@@ -212,7 +179,7 @@ static void build_body(const struct savecall *s, const int *idx, int m, struct s
             if (s->op == SFR_SF_UPDATE && strcasecmp(s->fields[i]->name, "Id") == 0)
                 continue;
             sfr_buf_putc(b, ',');
-            json_str(b, s->fields[i]->name);
+            sfr_buf_json_str(b, s->fields[i]->name);
             sfr_buf_putc(b, ':');
             json_value(b, s->fields[i], r->values[i]);
         }

@@ -93,6 +93,27 @@ START_TEST(test_strv_contains)
 }
 END_TEST
 
+static const struct {
+    const char *in, *want;
+} jcases[] = {
+    {NULL, "null"},
+    {"", "\"\""},
+    {"plain", "\"plain\""},
+    {"a\"b\\c", "\"a\\\"b\\\\c\""},
+    {"l1\nl2\r\t", "\"l1\\nl2\\r\\t\""},
+    {"\x01\x1f", "\"\\u0001\\u001f\""},
+    {"h\xc3\xa9", "\"h\xc3\xa9\""},
+};
+
+START_TEST(test_json_str)
+{
+    struct sfr_buf b = SFR_BUF_INIT;
+    sfr_buf_json_str(&b, jcases[_i].in);
+    ck_assert_str_eq(b.data, jcases[_i].want);
+    sfr_buf_cleanup(&b);
+}
+END_TEST
+
 Suite *mem_suite(void)
 {
     Suite *s = suite_create("mem");
@@ -101,6 +122,7 @@ Suite *mem_suite(void)
     tcase_add_test(tc, test_strings);
     tcase_add_loop_test(tc, test_strv_split, 0, (int)(sizeof(splits) / sizeof(splits[0])));
     tcase_add_test(tc, test_strv_contains);
+    tcase_add_loop_test(tc, test_json_str, 0, (int)(sizeof(jcases) / sizeof(jcases[0])));
     suite_add_tcase(s, tc);
     return s;
 }
