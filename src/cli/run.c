@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "sfrecon/history.h"
+#include "sfrecon/introspect.h"
 #include "sfrecon/log.h"
 #include "sfrecon/pg.h"
 #include "sfrecon/run.h"
@@ -40,19 +41,57 @@ static enum sfr_rc load_describe(struct sfr_run_ctx *ctx, const struct sfr_run_o
     return rc;
 }
 
+/* The mirror must hold a table and a column for everything compared; a
+ * table without an index serving sfid COLLATE "C" range scans still works
+ * but every chunk costs a scan, so say how to fix it. */
+static enum sfr_rc check_mirror(struct sfr_run_ctx *ctx, const struct sfr_mirror *m, int i,
+                                struct sfr_err *err)
+{
+    const struct sfr_projection *p = &ctx->proj[i];
+    const struct sfr_mirror_table *t = sfr_mirror_table(m, p->obj->table);
+    if (t == NULL)
+        return sfr_err_set(err, SFR_ECONFIG,
+                           "%s:%d: %s is mapped but the mirror has no table %s.%s "
+                           "(sfrecon schema prints the DDL; sfrecon lint checks the mirror)",
+                           ctx->cfg->path, ctx->cfg->mappings[i].line, p->obj->name,
+                           ctx->cfg->schema, p->obj->table);
+    for (int f = 0; f < p->n_fields; f++) {
+        const char *col = f == 0 ? "sfid" : p->fields[f]->column;
+        if (p->fields[f]->type == SFR_FT_LOCATION || sfr_mirror_column(t, col) != NULL)
+            continue;
+        return sfr_err_set(err, SFR_ECONFIG,
+                           "%s:%d: %s.%s is mapped but the mirror table %s.%s has no column %s "
+                           "(sfrecon lint prints the ALTER TABLE)",
+                           ctx->cfg->path, ctx->cfg->mappings[i].line, p->obj->name,
+                           p->fields[f]->name, ctx->cfg->schema, p->obj->table, col);
+    }
+    if (sfr_mirror_sfid_c_index(t) == NULL)
+        sfr_log_warn("%s.%s has no index serving sfid COLLATE \"C\" range scans: each audit "
+                     "chunk scans the table; fix: CREATE INDEX CONCURRENTLY "
+                     "sfrecon_idx_%s_sfid_c ON %s.%s (sfid COLLATE \"C\")",
+                     ctx->cfg->schema, p->obj->table, p->obj->table, ctx->cfg->schema,
+                     p->obj->table);
+    return SFR_OK;
+}
+
 static enum sfr_rc build_projections(struct sfr_run_ctx *ctx, struct sfr_err *err)
 {
+    struct sfr_mirror *mirror = NULL;
+    enum sfr_rc rc = sfr_introspect(ctx->conn, ctx->cfg->schema, &mirror, err);
+    if (rc != SFR_OK)
+        return rc;
     ctx->n = ctx->cfg->n_mappings;
     ctx->proj = sfr_calloc((size_t)ctx->n, sizeof(*ctx->proj));
     ctx->col_len = sfr_calloc((size_t)ctx->n, sizeof(int *));
     for (int i = 0; i < ctx->n; i++) {
         const struct sfr_mapping *m = &ctx->cfg->mappings[i];
         const struct sfr_object *obj = sfr_schema_object(&ctx->schema, m->object_name);
-        if (obj == NULL)
-            return sfr_err_set(err, SFR_ECONFIG,
-                               "%s:%d: mappings[%d].object_name: %s has no "
-                               "describe",
-                               ctx->cfg->path, m->line, i, m->object_name);
+        if (obj == NULL) {
+            rc =
+                sfr_err_set(err, SFR_ECONFIG, "%s:%d: mappings[%d].object_name: %s has no describe",
+                            ctx->cfg->path, m->line, i, m->object_name);
+            break;
+        }
         struct sfr_strv missing = {0};
         sfr_projection_init(&ctx->proj[i], obj, (const char *const *)m->fields, m->n_fields,
                             ctx->cfg->schema, &missing);
@@ -61,11 +100,14 @@ static enum sfr_rc build_projections(struct sfr_run_ctx *ctx, struct sfr_err *er
                          m->object_name, missing.v[k]);
         sfr_strv_cleanup(&missing);
         ctx->col_len[i] = sfr_calloc((size_t)ctx->proj[i].n_fields, sizeof(int));
-        enum sfr_rc rc = sfr_history_column_lengths(ctx->conn, &ctx->proj[i], ctx->col_len[i], err);
+        rc = check_mirror(ctx, mirror, i, err);
+        if (rc == SFR_OK)
+            rc = sfr_history_column_lengths(ctx->conn, &ctx->proj[i], ctx->col_len[i], err);
         if (rc != SFR_OK)
-            return rc;
+            break;
     }
-    return SFR_OK;
+    sfr_mirror_free(mirror);
+    return rc;
 }
 
 enum sfr_rc sfr_run_ctx_open(const struct sfr_run_opts *o, struct sfr_run_ctx **out,

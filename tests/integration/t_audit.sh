@@ -115,6 +115,12 @@ printf '{"version":1,\n"mappings":[{"object_name":"Account",\n"config":{"access"
 DATABASE_URL="$DB" expect_exit 2 "$SFRECON" audit -c "$TMPD/bad.json"
 assert_contains "$TMPD/err" "bad.json:3"
 assert_contains "$TMPD/err" "mappings[0].config.access"
+EMPTY=$(new_db audit_empty)
+DATABASE_URL="$EMPTY" expect_exit 2 "$SFRECON" audit -c "$MAP"
+assert_contains "$TMPD/err" "mapping-sample.json:"
+assert_contains "$TMPD/err" "the mirror has no table salesforce.account"
+psql -q "$EMPTY" -c "SELECT 1" >/dev/null
+[ "$(psql -Atq "$EMPTY" -c "SELECT count(*) FROM sfrecon.audit_run")" = 0 ] || fail "a failed start stored a run"
 expect_exit 2 "$SFRECON" audit --depth deep
 expect_exit 2 "$SFRECON" audit --bogus
 DATABASE_URL="$DB" expect_exit 2 "$SFRECON" audit -c "$MAP" -o Nope
