@@ -30,6 +30,7 @@ struct sfr_run_ctx {
     char *source_url;
     struct sfr_sf *sf; /* NULL with a Postgres source */
     PGconn *conn;      /* the mirror; sfrecon schema migrated */
+    long budget_max;   /* absolute API-call cap of the run (0 = none) */
 };
 
 /* Opens everything; errors: SFR_ECONFIG (mapping, describe, missing env),

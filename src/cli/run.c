@@ -142,7 +142,8 @@ enum sfr_rc sfr_run_ctx_open(const struct sfr_run_opts *o, struct sfr_run_ctx **
         /* the budget covers the work, not the one describe call per object */
         long budget = o->max_api_calls > 0 ? o->max_api_calls : ctx->cfg->max_api_calls;
         if (budget > 0)
-            sfr_sf_set_budget(ctx->sf, sfr_sf_budget_used(ctx->sf) + budget);
+            ctx->budget_max = sfr_sf_budget_used(ctx->sf) + budget;
+        sfr_sf_set_budget(ctx->sf, ctx->budget_max);
         sfr_sf_set_phase(ctx->sf, "audit");
     }
     if (rc == SFR_OK)
@@ -428,6 +429,16 @@ enum sfr_rc sfr_audit_run(struct sfr_run_ctx *ctx, const struct sfr_audit_opts *
         co.prev = o->since_last && prev.n > 0 ? &prev : NULL;
         struct sfr_check_object cobj;
         sfr_run_ctx_check_object(ctx, i, &cobj);
+        /* the mapping's sf_max_daily_api_calls caps what this object may spend */
+        long per = ctx->cfg->mappings[i].sf_max_daily_api_calls;
+        if (ctx->sf != NULL) {
+            long cap = ctx->budget_max;
+            if (per > 0) {
+                long own = sfr_sf_budget_used(ctx->sf) + per;
+                cap = cap > 0 && cap < own ? cap : own;
+            }
+            sfr_sf_set_budget(ctx->sf, cap);
+        }
         struct sfr_check_stats st;
         memset(&st, 0, sizeof(st));
         st.sf_max_mod_ms = st.pg_max_mod_ms = INT64_MIN;
@@ -437,14 +448,22 @@ enum sfr_rc sfr_audit_run(struct sfr_run_ctx *ctx, const struct sfr_audit_opts *
             rc = check_since(ctx, i, o->since_ms, co.audit_start_ms, &run->discs, &st, err);
         else if (rc == SFR_OK)
             rc = sfr_check_object(&cobj, &co, factory, ctx, &run->discs, &st, err);
+        bool object_cap = false;
         if (rc == SFR_ELIMIT) {
             sfr_log_warn("%s: stopped early: %s", name, err ? err->msg : "API limit");
             run->complete = false;
             for (size_t u = 0; u < st.not_covered.n; u++)
                 sfr_strv_take(&run->not_covered, sfr_asprintf("%s %s", name, st.not_covered.v[u]));
-            for (int u = k + 1; u < n; u++)
+            /* only this object's sf_max_daily_api_calls ran out: go on with the others */
+            object_cap = ctx->sf != NULL && per > 0 &&
+                         (ctx->budget_max == 0 || sfr_sf_budget_used(ctx->sf) < ctx->budget_max);
+            for (int u = k + 1; u < n && !object_cap; u++)
                 sfr_strv_take(&run->not_covered,
                               sfr_asprintf("%s (all)", ctx->proj[idx[u]].obj->name));
+            if (object_cap) {
+                rc = SFR_OK;
+                sfr_err_clear(err);
+            }
         }
         bool full = !o->since_last && o->since_ms == INT64_MIN;
         if (rc == SFR_OK && full)

@@ -316,10 +316,11 @@ static enum sfr_rc budget_take(struct sfr_sf *c, struct sfr_err *err)
     if (max > 0 && used >= max) {
         atomic_fetch_sub(&c->budget->used, 1);
         enum sfr_rc rc = sfr_err_set(err, SFR_ELIMIT,
-                                     "Salesforce API call budget of %ld calls for this run is "
-                                     "spent",
+                                     "Salesforce API call budget is spent (%ld calls made, "
+                                     "start-up describe calls included)",
                                      max);
-        sfr_err_hint(err, "raise sfrecon.max_api_calls or audit fewer objects");
+        sfr_err_hint(err, "raise --max-api-calls, sfrecon.max_api_calls or the mapping's "
+                          "sf_max_daily_api_calls, or audit fewer objects");
         return rc;
     }
     if (c->daily_cap > 0 && c->limit_used >= c->daily_cap) {

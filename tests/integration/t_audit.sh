@@ -108,6 +108,13 @@ DATABASE_URL="$DB" "$SFRECON" audit -c "$MAP" --max-api-calls 3 >"$TMPD/out" 2>"
 code=$?
 [ "$code" -eq 1 ] || [ "$code" -eq 3 ] || fail "budget stop exit $code"
 assert_contains "$TMPD/out" "not covered"
+# a mapping's sf_max_daily_api_calls caps that object only: the others are covered
+sed '25s/"sf_max_daily_api_calls": 30000/"sf_max_daily_api_calls": 1/' "$MAP" >"$TMPD/cap.json"
+grep -q '"sf_max_daily_api_calls": 1,' "$TMPD/cap.json" || fail "cap mapping"
+DATABASE_URL="$DB" expect_exit 1 "$SFRECON" audit -c "$TMPD/cap.json" --no-store
+assert_contains "$TMPD/out" "not covered: Account"
+assert_not_contains "$TMPD/out" "not covered: Contact"
+grep -q '^Lead .*missing_in_pg' "$TMPD/out" || fail "objects after a capped one were not audited"
 
 # 8. usage and configuration errors
 printf '{"version":1,\n"mappings":[{"object_name":"Account",\n"config":{"access":"sometimes"}}]}\n' \

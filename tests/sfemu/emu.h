@@ -167,6 +167,10 @@ void emu_sql_tidy(struct sfr_buf *sql);
 /* rest.c */
 enum MHD_Result emu_rest(struct emu_req *r);
 enum MHD_Result emu_oauth(struct emu_req *r);
+/* GET /id/{orgId}/{userId}: the identity service (the token's "id" URL). */
+enum MHD_Result emu_identity(struct emu_req *r);
+/* Issues a new session token (also used by the SOAP login). */
+void emu_issue_token(char out[160]);
 void emu_locators_free(void);
 
 /* records.c */
@@ -188,6 +192,9 @@ bool emu_load_begin(struct emu_req *r, const char *object);
 bool emu_load_chunk(struct emu_req *r, const char *data, size_t n);
 enum MHD_Result emu_load_finish(struct emu_req *r);
 void emu_load_abort(struct emu_req *r);
+
+/* soap.c: POST /services/Soap/{u|c}/NN.0 login and logout */
+enum MHD_Result emu_soap(struct emu_req *r);
 
 /* cometd.c */
 enum MHD_Result emu_cometd(struct emu_req *r);

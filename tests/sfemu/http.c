@@ -501,12 +501,13 @@ static enum MHD_Result route(struct emu_req *r)
     bool services = r->n_seg >= 1 && strcmp(r->seg[0], "services") == 0;
     r->is_data = services && r->n_seg >= 2 && strcmp(r->seg[1], "data") == 0;
     bool cometd = r->n_seg >= 1 && strcmp(r->seg[0], "cometd") == 0;
+    bool identity = r->n_seg >= 1 && strcmp(r->seg[0], "id") == 0;
     if (r->n_seg >= 1 && strcmp(r->seg[0], "__emu") == 0) {
         if (!EMU.admin)
             return emu_send_not_found(r);
         return emu_admin(r);
     }
-    if (!services && !cometd)
+    if (!services && !cometd && !identity)
         return emu_send_not_found(r);
     if (services_gate(r, &ret))
         return ret;
@@ -515,6 +516,8 @@ static enum MHD_Result route(struct emu_req *r)
                               "Request body exceeds the maximum of %ld bytes", EMU_MAX_BODY);
     if (r->n_seg >= 3 && strcmp(r->seg[1], "oauth2") == 0 && strcmp(r->seg[2], "token") == 0)
         return emu_oauth(r);
+    if (services && r->n_seg >= 2 && strcmp(r->seg[1], "Soap") == 0)
+        return emu_soap(r); /* the login call carries credentials, not a session */
     if (r->is_data && r->n_seg == 2)
         return emu_rest(r); /* the versions list needs no session, as on Salesforce */
     if (!authorized(r)) {
@@ -526,6 +529,8 @@ static enum MHD_Result route(struct emu_req *r)
     }
     if (cometd)
         return emu_cometd(r);
+    if (identity)
+        return emu_identity(r);
     if (r->n_seg >= 3 && strcmp(r->seg[1], "oauth2") == 0)
         return emu_oauth(r);
     if (r->is_data)

@@ -78,7 +78,7 @@ static char *form_value(const char *body, const char *key)
     return NULL;
 }
 
-static void issue_token(char out[160])
+void emu_issue_token(char out[160])
 {
     char rnd[97];
     emu_random_b62(rnd, 96);
@@ -135,6 +135,47 @@ static enum MHD_Result userinfo(struct emu_req *r)
     return emu_send_json(r, 200, &b);
 }
 
+/* Matches a 15- or 18-character Id against our 18-character one. */
+static bool same_id(const char *got, const char *ours)
+{
+    size_t n = strlen(got);
+    return (n == 15 || n == 18) && strncmp(got, ours, n) == 0;
+}
+
+enum MHD_Result emu_identity(struct emu_req *r)
+{
+    /* seg: id {orgId} {userId} */
+    if (r->n_seg != 3 || !same_id(r->seg[1], EMU.org_id) || !same_id(r->seg[2], EMU.user_id))
+        return emu_send_not_found(r);
+    if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "POST") != 0)
+        return emu_send_error(r, 405, "METHOD_NOT_ALLOWED", "HTTP Method '%s' not allowed",
+                              r->method);
+    const char *u = EMU.base_url, *org = EMU.org_id;
+    struct sfr_buf b = SFR_BUF_INIT;
+    sfr_buf_printf(&b,
+                   "{\"id\":\"%s/id/%s/%s\",\"asserted_user\":true,\"user_id\":\"%s\","
+                   "\"organization_id\":\"%s\",\"username\":",
+                   u, org, EMU.user_id, EMU.user_id, org);
+    emu_json_str(&b, EMU.user);
+    sfr_buf_puts(&b, ",\"nick_name\":\"admin\",\"display_name\":\"Integration Admin\","
+                     "\"email\":");
+    emu_json_str(&b, EMU.user);
+    sfr_buf_printf(&b,
+                   ",\"email_verified\":true,\"first_name\":\"Integration\","
+                   "\"last_name\":\"Admin\",\"timezone\":\"GMT\",\"photos\":{},"
+                   "\"status\":{\"created_date\":null,\"body\":null},\"urls\":{"
+                   "\"enterprise\":\"%s/services/Soap/c/{version}/%.15s\","
+                   "\"partner\":\"%s/services/Soap/u/{version}/%.15s\","
+                   "\"rest\":\"%s/services/data/v{version}/\","
+                   "\"sobjects\":\"%s/services/data/v{version}/sobjects/\","
+                   "\"query\":\"%s/services/data/v{version}/query/\","
+                   "\"profile\":\"%s/%s\",\"custom_domain\":\"%s\"},"
+                   "\"active\":true,\"user_type\":\"STANDARD\",\"language\":\"en_US\","
+                   "\"locale\":\"en_US\",\"utcOffset\":0,\"is_app_installed\":true}",
+                   u, org, u, org, u, u, u, u, EMU.user_id, u);
+    return emu_send_json(r, 200, &b);
+}
+
 enum MHD_Result emu_oauth(struct emu_req *r)
 {
     if (r->n_seg == 3 && strcmp(r->seg[2], "userinfo") == 0)
@@ -170,7 +211,7 @@ enum MHD_Result emu_oauth(struct emu_req *r)
         goto out;
     }
     char tok[160], sig[45];
-    issue_token(tok);
+    emu_issue_token(tok);
     emu_random_b62(sig, 43);
     struct sfr_buf b = SFR_BUF_INIT;
     sfr_buf_printf(&b,
@@ -211,7 +252,8 @@ static enum MHD_Result resources(struct emu_req *r, const char *ver)
     sfr_buf_puts(&b, "{");
     for (size_t i = 0; i < sizeof res / sizeof res[0]; i++)
         sfr_buf_printf(&b, "%s\"%s\":\"/services/data/%s/%s\"", i ? "," : "", res[i], ver, res[i]);
-    sfr_buf_puts(&b, "}");
+    /* an absolute URL, as Salesforce gives it (jsforce's identity() follows it) */
+    sfr_buf_printf(&b, ",\"identity\":\"%s/id/%s/%s\"}", EMU.base_url, EMU.org_id, EMU.user_id);
     return emu_send_json(r, 200, &b);
 }
 
