@@ -30,6 +30,8 @@ struct task {
     bool record_state; /* store this range's state for incremental runs */
     long prev_sf_count, prev_pg_count;
     int64_t prev_sf_max, prev_pg_max;
+    bool known; /* COUNT: digests already computed by the parent */
+    struct sfr_digest kds, kdp;
 };
 
 struct rowvec {
@@ -74,7 +76,13 @@ static void push_task(struct checker *c, const struct task *t)
 static void add_task(struct checker *c, enum task_kind kind, const char *lo, const char *hi,
                      long expect, bool record_state)
 {
-    struct task t = {kind, sfr_strdup(lo), sfr_strdup(hi), expect, record_state, 0, 0, 0, 0};
+    struct task t;
+    memset(&t, 0, sizeof(t));
+    t.kind = kind;
+    t.lo = sfr_strdup(lo);
+    t.hi = sfr_strdup(hi);
+    t.expect = expect;
+    t.record_state = record_state;
     push_task(c, &t);
 }
 
@@ -305,14 +313,78 @@ static int sample_row(void *ctx, const struct sfr_row_summary *row)
     return 0;
 }
 
+/* Splits a mismatched range B ways at keys sampled from the mirror, digests
+ * every part on both sides, and queues only the parts that differ: as COUNT
+ * tasks (with their digests) while differences are sparse, as CONTENT tasks
+ * once most parts differ (streaming a part costs a few calls; bisecting it
+ * further would cost B per level). */
+static enum sfr_rc split_range(struct checker *c, struct sfr_side *sf, struct sfr_side *pg,
+                               const struct task *t, const struct sfr_digest *dp_all,
+                               struct sfr_err *err)
+{
+    struct sfr_range r = {t->lo, t->hi};
+    int B = c->o->bisect_factor > 1 ? c->o->bisect_factor : 2;
+    struct sampler smp = {((long)dp_all->count + B - 1) / B, 0, {0}};
+    enum sfr_rc rc =
+        sfr_side_stream(pg, c->co->proj, &r, (long)dp_all->count, sample_row, &smp, err);
+    size_t n = smp.keys.n + 1;
+    struct task *parts = sfr_calloc(n, sizeof(*parts));
+    size_t m = 0, differ = 0;
+    const char *lo = t->lo;
+    for (size_t k = 0; rc == SFR_OK && k < n; k++) {
+        const char *hi = k + 1 < n ? smp.keys.v[k] : t->hi;
+        if (k + 1 < n && lo != NULL && strcmp(lo, hi) == 0)
+            continue;
+        struct task *pt = &parts[m++];
+        pt->kind = T_COUNT;
+        pt->lo = sfr_strdup(lo);
+        pt->hi = sfr_strdup(hi);
+        pt->known = true;
+        struct sfr_range pr = {lo, hi};
+        rc = sfr_side_digest(sf, c->co->proj, &pr, SFR_DEPTH_COUNT, &pt->kds, err);
+        if (rc == SFR_OK)
+            rc = sfr_side_digest(pg, c->co->proj, &pr, SFR_DEPTH_COUNT, &pt->kdp, err);
+        if (rc == SFR_OK && !sfr_digest_equal_count(&pt->kds, &pt->kdp))
+            differ++;
+        lo = hi;
+    }
+    bool dense = differ * 2 > m;
+    pthread_mutex_lock(&c->mu);
+    c->st->ranges_bisected++;
+    for (size_t k = 0; k < m; k++) {
+        struct task *pt = &parts[k];
+        bool same = rc == SFR_OK && sfr_digest_equal_count(&pt->kds, &pt->kdp);
+        if (rc != SFR_OK || same) {
+            if (same) {
+                c->st->rows_sf += (long)pt->kds.count;
+                c->st->rows_pg += (long)pt->kdp.count;
+            }
+            free_task(pt);
+            continue;
+        }
+        pt->expect = (long)(pt->kds.count > pt->kdp.count ? pt->kds.count : pt->kdp.count);
+        if (dense)
+            pt->kind = T_CONTENT;
+        push_task(c, pt);
+    }
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    free(parts);
+    sfr_strv_cleanup(&smp.keys);
+    return rc;
+}
+
 static enum sfr_rc run_count(struct checker *c, struct sfr_side *sf, struct sfr_side *pg,
                              struct task *t, struct sfr_err *err)
 {
     struct sfr_range r = {t->lo, t->hi};
-    struct sfr_digest ds, dp;
-    enum sfr_rc rc = sfr_side_digest(sf, c->co->proj, &r, SFR_DEPTH_COUNT, &ds, err);
-    if (rc == SFR_OK)
-        rc = sfr_side_digest(pg, c->co->proj, &r, SFR_DEPTH_COUNT, &dp, err);
+    struct sfr_digest ds = t->kds, dp = t->kdp;
+    enum sfr_rc rc = SFR_OK;
+    if (!t->known) {
+        rc = sfr_side_digest(sf, c->co->proj, &r, SFR_DEPTH_COUNT, &ds, err);
+        if (rc == SFR_OK)
+            rc = sfr_side_digest(pg, c->co->proj, &r, SFR_DEPTH_COUNT, &dp, err);
+    }
     if (rc != SFR_OK)
         return rc;
     bool same = sfr_digest_equal_count(&ds, &dp);
@@ -347,24 +419,7 @@ static enum sfr_rc run_count(struct checker *c, struct sfr_side *sf, struct sfr_
         t->expect = big;
         return run_content(c, sf, pg, t, err);
     }
-    struct sampler s = {((long)dp.count + B - 1) / B, 0, {0}};
-    rc = sfr_side_stream(pg, c->co->proj, &r, (long)dp.count, sample_row, &s, err);
-    if (rc == SFR_OK) {
-        pthread_mutex_lock(&c->mu);
-        c->st->ranges_bisected++;
-        const char *lo = t->lo;
-        for (size_t k = 0; k <= s.keys.n; k++) {
-            const char *hi = k < s.keys.n ? s.keys.v[k] : t->hi;
-            if (k < s.keys.n && lo != NULL && strcmp(lo, hi) == 0)
-                continue;
-            add_task(c, T_COUNT, lo, hi, s.every, false);
-            lo = hi;
-        }
-        pthread_cond_broadcast(&c->cv);
-        pthread_mutex_unlock(&c->mu);
-    }
-    sfr_strv_cleanup(&s.keys);
-    return rc;
+    return split_range(c, sf, pg, t, &dp, err);
 }
 
 static void progress(struct checker *c)
@@ -457,8 +512,17 @@ static enum sfr_rc plan(struct checker *c, struct sfr_err *err)
         }
         for (size_t i = 0; i < o->prev->n; i++) {
             const struct sfr_chunk_state *p = &o->prev->v[i];
-            struct task t = {T_INCR,      sfr_strdup(p->lo), sfr_strdup(p->hi), -1,          true,
-                             p->sf_count, p->pg_count,       p->sf_max_ms,      p->pg_max_ms};
+            struct task t;
+            memset(&t, 0, sizeof(t));
+            t.kind = T_INCR;
+            t.lo = sfr_strdup(p->lo);
+            t.hi = sfr_strdup(p->hi);
+            t.expect = -1;
+            t.record_state = true;
+            t.prev_sf_count = p->sf_count;
+            t.prev_pg_count = p->pg_count;
+            t.prev_sf_max = p->sf_max_ms;
+            t.prev_pg_max = p->pg_max_ms;
             push_task(c, &t);
         }
         goto out;

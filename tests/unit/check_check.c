@@ -425,6 +425,37 @@ START_TEST(test_checker_count)
 }
 END_TEST
 
+/* Differences everywhere: count depth switches from bisection to streaming
+ * the parts that differ, and still finds every one. */
+START_TEST(test_checker_count_dense)
+{
+    const struct sfr_object *obj = sfr_schema_object(&schema, "Account");
+    const char *fields[] = {"Name"};
+    struct sfr_projection p;
+    sfr_projection_init(&p, obj, fields, 1, "salesforce", NULL);
+    g_p = &p;
+    g_sf = sfr_memside_new(SFR_SRC_SF);
+    g_pg = sfr_memside_new(SFR_SRC_PG);
+    fill(g_sf, &p, 6000, false);
+    fill(g_pg, &p, 6000, true);
+    for (int i = 3; i < 6000; i += 20) {
+        char id[19];
+        snprintf(id, sizeof(id), "001G0%010dAAA", i * 7 + 1);
+        sfr_memside_remove(g_pg, id);
+    }
+    struct sfr_disc_list out = {0};
+    struct sfr_check_stats st;
+    run_checker(SFR_DEPTH_COUNT, 2, 100, &out, &st);
+    ck_assert_int_eq(out.n, 300);
+    ck_assert_int_eq(count_cause(&out, SFR_CAUSE_MISSING_IN_PG, NULL), 300);
+    sfr_disc_list_cleanup(&out);
+    sfr_check_stats_cleanup(&st);
+    sfr_side_free(g_sf);
+    sfr_side_free(g_pg);
+    sfr_projection_cleanup(&p);
+}
+END_TEST
+
 Suite *check_suite(void)
 {
     Suite *s = suite_create("check");
@@ -440,6 +471,7 @@ Suite *check_suite(void)
                         (int)(sizeof(checker_cases) / sizeof(checker_cases[0])));
     tcase_add_test(tk, test_incremental);
     tcase_add_loop_test(tk, test_checker_count, 0, 2);
+    tcase_add_test(tk, test_checker_count_dense);
     suite_add_tcase(s, tk);
     return s;
 }
