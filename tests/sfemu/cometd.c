@@ -1,7 +1,8 @@
 /* cometd.c — Change Data Capture over CometD (Bayeux) long-polling at
  * /cometd/NN.0: /meta/handshake, /meta/subscribe (with ext.replay -1, -2 or a
  * replayId), /meta/unsubscribe, /meta/connect (held until events arrive or
- * the connect timeout passes) and /meta/disconnect.
+ * the connect timeout passes, or the client's shorter advice.timeout) and
+ * /meta/disconnect.
  *
  * Events come from sfemu._events, written in the same transaction as the
  * change, so delivery order is replay_id order. Each subscription keeps its
@@ -259,6 +260,17 @@ static json_object *connect_msg(json_object *msg, json_object *out)
     pthread_mutex_unlock(&EMU.lock);
     if (c == NULL)
         return unknown_client("/meta/connect", msg);
+    /* A client may ask for a shorter hold with advice.timeout, as CometD
+     * allows; Faye sends {"timeout":0} when it batches a connect with other
+     * messages (a subscribe after it), which must not wait behind the hold. */
+    json_object *adv, *tmo;
+    if (json_object_object_get_ex(msg, "advice", &adv) &&
+        json_object_object_get_ex(adv, "timeout", &tmo) &&
+        (json_object_is_type(tmo, json_type_int) || json_object_is_type(tmo, json_type_double))) {
+        int64_t want = json_object_get_int64(tmo);
+        if (want >= 0 && want < timeout)
+            timeout = (long)want;
+    }
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += timeout / 1000;

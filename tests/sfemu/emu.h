@@ -171,6 +171,8 @@ enum MHD_Result emu_oauth(struct emu_req *r);
 enum MHD_Result emu_identity(struct emu_req *r);
 /* Issues a new session token (also used by the SOAP login). */
 void emu_issue_token(char out[160]);
+/* Forgets a session token; false when it was not live. */
+bool emu_revoke_token(const char *tok);
 void emu_locators_free(void);
 
 /* records.c */

@@ -514,7 +514,8 @@ static enum MHD_Result route(struct emu_req *r)
     if (r->too_big)
         return emu_send_error(r, 413, "REQUEST_ENTITY_TOO_LARGE",
                               "Request body exceeds the maximum of %ld bytes", EMU_MAX_BODY);
-    if (r->n_seg >= 3 && strcmp(r->seg[1], "oauth2") == 0 && strcmp(r->seg[2], "token") == 0)
+    if (r->n_seg >= 3 && strcmp(r->seg[1], "oauth2") == 0 &&
+        (strcmp(r->seg[2], "token") == 0 || strcmp(r->seg[2], "revoke") == 0))
         return emu_oauth(r);
     if (services && r->n_seg >= 2 && strcmp(r->seg[1], "Soap") == 0)
         return emu_soap(r); /* the login call carries credentials, not a session */

@@ -1277,16 +1277,68 @@ static enum MHD_Result col_delete(struct emu_req *r)
     return emu_send_json(r, 200, &b);
 }
 
-/* GET /composite/sobjects/X?ids=...&fields=...: records in request order, null when absent. */
+/* Joins the strings of a JSON array with commas; false when it is not one. */
+static bool join_strings(json_object *a, struct sfr_buf *out)
+{
+    if (a == NULL || !json_object_is_type(a, json_type_array))
+        return false;
+    sfr_buf_puts(out, "");
+    for (size_t i = 0; i < json_object_array_length(a); i++) {
+        json_object *e = json_object_array_get_idx(a, i);
+        if (!json_object_is_type(e, json_type_string))
+            return false;
+        if (i)
+            sfr_buf_putc(out, ',');
+        sfr_buf_puts(out, json_object_get_string(e));
+    }
+    return true;
+}
+
+/* GET /composite/sobjects/X?ids=...&fields=... or POST with {"ids":[...],"fields":[...]}
+ * (the form for long Id lists, used by jsforce): records in request order, null when
+ * absent. */
 static enum MHD_Result col_retrieve(struct emu_req *r, struct emu_object *o)
 {
     const char *ids = emu_arg(r, "ids"), *fields = emu_arg(r, "fields");
-    if (ids == NULL || fields == NULL || *ids == '\0' || *fields == '\0')
+    struct sfr_buf pids = SFR_BUF_INIT, pfields = SFR_BUF_INIT;
+    if (strcmp(r->method, "POST") == 0) {
+        enum MHD_Result pret;
+        json_object *body = parse_body(r, &pret), *ji = NULL, *jf = NULL;
+        if (body == NULL)
+            return pret;
+        bool ok = json_object_is_type(body, json_type_object) &&
+                  json_object_object_get_ex(body, "ids", &ji) &&
+                  json_object_object_get_ex(body, "fields", &jf) && join_strings(ji, &pids) &&
+                  join_strings(jf, &pfields);
+        json_object_put(body);
+        if (!ok) {
+            sfr_buf_cleanup(&pids);
+            sfr_buf_cleanup(&pfields);
+            return emu_send_error(r, 400, "JSON_PARSER_ERROR",
+                                  "Expected {\"ids\":[...],\"fields\":[...]} with strings");
+        }
+        ids = pids.data;
+        fields = pfields.data;
+    }
+    if (ids == NULL || fields == NULL || *ids == '\0' || *fields == '\0') {
+        sfr_buf_cleanup(&pids);
+        sfr_buf_cleanup(&pfields);
         return emu_send_error(r, 400, "MISSING_ARGUMENT", "ids and fields are required");
-    struct sfr_strv v = {0};
+    }
+    struct sfr_strv v = {0}, fv = {0};
     sfr_strv_split(&v, ids, ',');
+    sfr_strv_split(&fv, fields, ',');
     enum MHD_Result ret;
     struct sfr_buf out = SFR_BUF_INIT, one = SFR_BUF_INIT, soql = SFR_BUF_INIT;
+    struct sfr_buf sel = SFR_BUF_INIT; /* Id first, then the other fields (Id may be listed) */
+    sfr_buf_puts(&sel, "Id");
+    for (size_t i = 0; i < fv.n; i++) {
+        const char *f = fv.v[i];
+        while (*f == ' ')
+            f++;
+        if (*f != '\0' && strcasecmp(f, "Id") != 0)
+            sfr_buf_printf(&sel, ",%s", f);
+    }
     PGconn *c = NULL;
     if (v.n > 2000) {
         ret = emu_send_error(r, 400, "EXCEEDED_ID_LIMIT", "too many ids");
@@ -1309,7 +1361,7 @@ static enum MHD_Result col_retrieve(struct emu_req *r, struct emu_object *o)
             continue;
         }
         sfr_buf_reset(&soql);
-        sfr_buf_printf(&soql, "SELECT Id,%s FROM %s WHERE Id = '%s'", fields, o->obj->name, id18);
+        sfr_buf_printf(&soql, "SELECT %s FROM %s WHERE Id = '%s'", sel.data, o->obj->name, id18);
         if (soql_parse_at(soql.data, &EMU.schema, (time_t)(emu_now_ms() / 1000), &q, code, msg) !=
             0) {
             ret = emu_send_error(r, 400, code[0] ? code : "INVALID_FIELD", "%s", msg);
@@ -1329,7 +1381,11 @@ out:
     sfr_buf_cleanup(&out);
     sfr_buf_cleanup(&one);
     sfr_buf_cleanup(&soql);
+    sfr_buf_cleanup(&pids);
+    sfr_buf_cleanup(&pfields);
+    sfr_buf_cleanup(&sel);
     sfr_strv_cleanup(&v);
+    sfr_strv_cleanup(&fv);
     return ret;
 }
 
@@ -1398,7 +1454,7 @@ enum MHD_Result emu_collections(struct emu_req *r)
     struct emu_object *o = r->n_seg >= 6 ? emu_object(r->seg[5]) : NULL;
     if (o == NULL)
         return emu_send_not_found(r);
-    if (r->n_seg == 6 && strcmp(m, "GET") == 0)
+    if (r->n_seg == 6 && (strcmp(m, "GET") == 0 || strcmp(m, "POST") == 0))
         return col_retrieve(r, o);
     if (r->n_seg == 7 && strcmp(m, "PATCH") == 0) {
         int idx = sfr_object_field_index(o->obj, r->seg[6]);

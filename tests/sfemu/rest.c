@@ -104,6 +104,23 @@ void emu_issue_token(char out[160])
     pthread_mutex_unlock(&EMU.lock);
 }
 
+bool emu_revoke_token(const char *tok)
+{
+    bool found = false;
+    pthread_mutex_lock(&EMU.lock);
+    for (struct emu_token **pp = &EMU.tokens; *pp != NULL; pp = &(*pp)->next)
+        if (strcmp((*pp)->token, tok) == 0) {
+            struct emu_token *t = *pp;
+            *pp = t->next;
+            free(t->token);
+            free(t);
+            found = true;
+            break;
+        }
+    pthread_mutex_unlock(&EMU.lock);
+    return found;
+}
+
 static enum MHD_Result oauth_error(struct emu_req *r, unsigned status, const char *code,
                                    const char *desc)
 {
@@ -180,6 +197,16 @@ enum MHD_Result emu_oauth(struct emu_req *r)
 {
     if (r->n_seg == 3 && strcmp(r->seg[2], "userinfo") == 0)
         return userinfo(r);
+    if (r->n_seg == 3 && strcmp(r->seg[2], "revoke") == 0) {
+        /* token in the form body (POST) or the query string (GET); 200 when revoked */
+        char *tok = form_value(r->body.data, "token");
+        const char *arg = emu_arg(r, "token");
+        bool ok = emu_revoke_token(tok ? tok : arg ? arg : "");
+        free(tok);
+        if (!ok)
+            return oauth_error(r, 400, "invalid_token", "invalid token");
+        return emu_send(r, 200, NULL, NULL);
+    }
     if (r->n_seg != 3 || strcmp(r->seg[2], "token") != 0)
         return emu_send_not_found(r);
     if (strcmp(r->method, "POST") != 0)

@@ -8,7 +8,8 @@
  * namespace prefix), and decodes the five predefined entities and character
  * references. Anything it cannot read gets a SOAP fault (HTTP 500,
  * faultcode soapenv:Client), never a crash. Bad credentials get the documented
- * sf:INVALID_LOGIN fault with a LoginFault detail. */
+ * sf:INVALID_LOGIN fault with a LoginFault detail. `logout` ends the session
+ * named in its SessionHeader. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,8 @@
 #include "emu.h"
 
 #define SOAP_CTYPE "text/xml;charset=UTF-8"
-#define SOAP_HEAD                                                                                 \
-    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope "                                \
+#define SOAP_HEAD                                                                                  \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope "                                 \
     "xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\""
 #define INVALID_LOGIN_MSG "Invalid username, password, security token; or user locked out."
 
@@ -82,8 +83,8 @@ struct xml_el {
 
 static bool is_name_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.' || c == ':' || (unsigned char)c >= 0x80;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.' || c == ':' || (unsigned char)c >= 0x80;
 }
 
 /* Skips whitespace, the XML declaration, processing instructions and comments. */
@@ -276,8 +277,8 @@ static char *element_text(const struct xml_el *el)
         else if (n >= 2 && ent[0] == '#') {
             char num[16], *endp;
             snprintf(num, sizeof num, "%.*s", (int)n - 1, ent + 1);
-            unsigned long cp = num[0] == 'x' ? strtoul(num + 1, &endp, 16)
-                                             : strtoul(num, &endp, 10);
+            unsigned long cp =
+                num[0] == 'x' ? strtoul(num + 1, &endp, 16) : strtoul(num, &endp, 10);
             if (*endp != '\0' || cp == 0 || cp > 0x10FFFF)
                 goto bad;
             put_utf8(&b, cp);
@@ -383,13 +384,23 @@ enum MHD_Result emu_soap(struct emu_req *r)
     if (name_is(&op, "login"))
         return do_login(r, &op, ver);
     if (name_is(&op, "logout")) {
+        /* the session to end is in Header/SessionHeader/sessionId */
+        struct xml_el hdr, sh, sid;
+        if (find_child(&env, "Header", &hdr) && find_child(&hdr, "SessionHeader", &sh) &&
+            find_child(&sh, "sessionId", &sid)) {
+            char *tok = element_text(&sid);
+            if (tok != NULL)
+                emu_revoke_token(tok);
+            free(tok);
+        }
         struct sfr_buf b = SFR_BUF_INIT;
         sfr_buf_puts(&b, SOAP_HEAD " xmlns=\"urn:partner.soap.sforce.com\"><soapenv:Body>"
                                    "<logoutResponse/></soapenv:Body></soapenv:Envelope>");
         return emu_send(r, 200, SOAP_CTYPE, &b);
     }
     char msg[160];
-    snprintf(msg, sizeof msg, "No operation available for request {urn:partner.soap.sforce.com}%.*s",
+    snprintf(msg, sizeof msg,
+             "No operation available for request {urn:partner.soap.sforce.com}%.*s",
              (int)(op.name_len > 64 ? 64 : op.name_len), op.name);
     return soap_fault(r, "soapenv:Client", msg, false);
 }
