@@ -166,7 +166,7 @@ admin POST /__emu/fault '{}' >/dev/null
 
 note "limits: per-run budget, REQUEST_LIMIT_EXCEEDED, limit reached mid-write"
 SFPROBE_BUDGET=3 probe 3 "$PROBE" read Account rest "$FIELDS"
-assert_contains "$TMPD/err" "budget of 3 calls"
+assert_contains "$TMPD/err" "budget is spent (3 calls made"
 assert_contains "$TMPD/err" "api calls: 3 "
 admin POST /__emu/fault '{"limit_reached":true}' >/dev/null
 probe 3 "$PROBE" query "SELECT Id FROM Account LIMIT 5" Id
