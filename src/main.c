@@ -13,6 +13,7 @@ static const struct sfr_command commands[] = {
      "print a stored audit run as text, json, csv or html"},
     {"lint", sfr_cmd_lint, sfr_usage_lint, "check a mapping and mirror for schema-design mistakes"},
     {"schema", sfr_cmd_schema, sfr_usage_schema, "print the mirror DDL the mapping implies"},
+    {"sync", sfr_cmd_sync, sfr_usage_sync, "keep Salesforce and the mirror in sync (daemon)"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

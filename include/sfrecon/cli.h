@@ -21,6 +21,8 @@ int sfr_cmd_lint(int argc, char **argv);
 void sfr_usage_lint(void);
 int sfr_cmd_schema(int argc, char **argv);
 void sfr_usage_schema(void);
+int sfr_cmd_sync(int argc, char **argv);
+void sfr_usage_sync(void);
 
 /* Prints "sfrecon CMD: MSG\nTry 'sfrecon help CMD'." on stderr; returns 2. */
 int sfr_cli_usage_error(const char *cmd, const char *fmt, ...)

@@ -25,6 +25,7 @@ struct sfr_object_summary {
     long api_calls;
     double seconds;
     bool complete;
+    long changed_during; /* records modified after the audit began: rechecked, not reported */
 };
 
 struct sfr_run {

@@ -387,6 +387,7 @@ static void summarize(struct sfr_object_summary *s, const char *object,
     s->api_calls = st->api_calls;
     s->seconds = secs;
     s->complete = st->complete;
+    s->changed_during = st->rechecked_changed;
     for (size_t k = from; k < l->n; k++)
         s->by_cause[l->v[k].cause]++;
 }

@@ -153,6 +153,8 @@ static enum sfr_rc load_summary(const char *js, struct sfr_run *run)
             s->api_calls = (long)json_object_get_int64(v);
         if (json_object_object_get_ex(o, "seconds", &v))
             s->seconds = json_object_get_double(v);
+        if (json_object_object_get_ex(o, "changed_during_audit", &v))
+            s->changed_during = (long)json_object_get_int64(v);
         s->complete = !json_object_object_get_ex(o, "complete", &v) || json_object_get_boolean(v);
         json_object *bc;
         if (json_object_object_get_ex(o, "by_cause", &bc))

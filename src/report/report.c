@@ -72,6 +72,10 @@ static void write_text(FILE *out, const struct sfr_run *run)
                         o->by_cause[c]);
         fprintf(out, "%s (%ld calls, %.1f s)%s\n", shown ? "" : "-", o->api_calls, o->seconds,
                 o->complete ? "" : " INCOMPLETE");
+        if (o->changed_during > 0)
+            fprintf(out,
+                    "%-20s %ld record%s changed while the audit ran: rechecked, not reported\n", "",
+                    o->changed_during, o->changed_during == 1 ? "" : "s");
     }
     fprintf(out, "%ld discrepanc%s\n", grand, grand == 1 ? "y" : "ies");
     for (size_t i = 0; i < run->not_covered.n; i++)
@@ -152,6 +156,8 @@ json_object *sfr_report_json(const struct sfr_run *run)
         json_object_object_add(so, "api_calls", json_object_new_int64(o->api_calls));
         json_object_object_add(so, "seconds", json_object_new_double(o->seconds));
         json_object_object_add(so, "complete", json_object_new_boolean(o->complete));
+        json_object_object_add(so, "changed_during_audit",
+                               json_object_new_int64(o->changed_during));
         json_object_array_add(sum, so);
     }
     json_object_object_add(root, "summary", sum);

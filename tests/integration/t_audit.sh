@@ -90,6 +90,18 @@ since=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
 DATABASE_URL="$DB" expect_exit 1 "$SFRECON" audit -c "$MAP" --since "$since" --no-store --format csv
 assert_eq "$(found "$TMPD/out")" "Account,$id,stale" "--since $since"
 expect_exit 2 "$SFRECON" audit -c "$MAP" --since yesterday
+# a record modified after the audit began is rechecked, not reported
+curl -s -X POST "$SFEMU_URL/__emu/clock" -d '{"offset_ms":3600000}' >/dev/null
+id2=$(psql -Atq "$DB" -c "SELECT sfid FROM salesforce.account ORDER BY sfid LIMIT 1 OFFSET 9")
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H "Authorization: Bearer $TOKEN" \
+    -H 'Content-Type: application/json' -d '{"Name":"Changed during the audit"}' \
+    "$SFEMU_URL/services/data/v60.0/sobjects/Account/$id2")
+assert_eq "$code" 204 "PATCH Account during"
+curl -s -X POST "$SFEMU_URL/__emu/clock" -d '{"offset_ms":0}' >/dev/null
+DATABASE_URL="$DB" expect_exit 1 "$SFRECON" audit -c "$MAP" -o Account --no-store
+assert_contains "$TMPD/out" "1 record changed while the audit ran"
+assert_not_contains "$TMPD/out" "$id2"
+assert_contains "$TMPD/out" "$id"
 
 # 6. Postgres source with the same layout: the clean mirror against a changed copy
 psql -q "$PGCLUSTER_URL" -c "CREATE DATABASE audit_copy TEMPLATE audit_incr" || fail "copy mirror"

@@ -1,0 +1,340 @@
+/* pull.c — Salesforce -> mirror for one object. Records changed since the
+ * cursor (SystemModstamp, ISO UTC ms, in sfrecon.sync_cursor) are read with
+ * queryAll in SystemModstamp, Id order, the first bulk_threshold through
+ * REST and the rest through Bulk API 2.0, and written to the mirror through
+ * the Postgres side in transactions of SFR_SYNC_PULL_BATCH records: live
+ * records upserted, deleted ones (IsDeleted true) removed. Memory: one batch.
+ *
+ * The cursor moves only after a batch committed. While the records come in
+ * order it moves to 1 ms before the batch's last SystemModstamp (records
+ * sharing that modstamp may still follow: applying them twice is harmless);
+ * at the end of the query, and after the unordered Bulk part, to the last
+ * SystemModstamp applied.
+ *
+ * A mirror row whose _hc_lastop is PENDING holds an app write not pushed
+ * yet. If Salesforce's change is older than that write (typically the echo
+ * of an earlier push) the row is kept: the push carries the write and the
+ * next pull brings the merged record. Otherwise both sides changed: a
+ * conflict, settled by the policy — sf_wins overwrites the row and sets its
+ * NEW log entries IGNORED, pg_wins keeps the row, newest_wins compares the
+ * SystemModstamp with the app's last write. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sfrecon/log.h"
+#include "sfrecon/repair.h"
+#include "sync_internal.h"
+
+struct prec {
+    char *sfid;
+    char **values; /* n_fields of the projection */
+    bool deleted;
+    int64_t mod_ms;
+    bool keep;      /* the mirror row wins: not written */
+    long ignore_id; /* overwritten PENDING row: its NEW entries become IGNORED */
+};
+
+struct pull {
+    struct sfr_sync *s;
+    const struct sfr_projection *p;
+    const struct sfr_pg_table *t;
+    const struct sfr_mapping *map;
+    int n_sel;     /* selected fields: the projection's, then IsDeleted if not mapped */
+    int idx_del;   /* IsDeleted in the select, -1 when the object has none */
+    bool ordered;  /* records arrive in SystemModstamp order (REST part) */
+    struct prec *batch;
+    int n;
+    int64_t last_ms;    /* SystemModstamp of the last record delivered */
+    int64_t applied_ms; /* highest SystemModstamp applied (committed) */
+    long delivered;
+    struct sfr_sync_stats *st;
+    enum sfr_rc rc;
+    struct sfr_err *err;
+};
+
+static void prec_cleanup(struct prec *r, int nf)
+{
+    free(r->sfid);
+    for (int i = 0; r->values != NULL && i < nf; i++)
+        free(r->values[i]);
+    free(r->values);
+    memset(r, 0, sizeof(*r));
+}
+
+static bool is_true(const char *v)
+{
+    return v != NULL && (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0);
+}
+
+static int64_t opt_ms(PGresult *res, int r, int col)
+{
+    return PQgetisnull(res, r, col) ? INT64_MIN : strtoll(PQgetvalue(res, r, col), NULL, 10);
+}
+
+/* Marks the records whose row holds an unpushed app write. */
+static enum sfr_rc settle_pending(struct pull *pl)
+{
+    struct sfr_sync *s = pl->s;
+    const char **ids = sfr_calloc((size_t)pl->n + 1, sizeof(char *));
+    for (int k = 0; k < pl->n; k++)
+        ids[k] = pl->batch[k].sfid;
+    PGresult *res = NULL;
+    enum sfr_rc rc = sfr_sync_pending_rows(s->ctx->conn, pl->t, s->has_tlog, ids, pl->n, &res,
+                                           pl->err);
+    free(ids);
+    if (rc != SFR_OK)
+        return rc;
+    enum sfr_policy pol = sfr_repair_policy(pl->map, s->ctx->cfg);
+    for (int r = 0; r < PQntuples(res); r++) {
+        const char *sfid = PQgetvalue(res, r, 0);
+        long pg_id = atol(PQgetvalue(res, r, 1));
+        int64_t first = opt_ms(res, r, 2), last = opt_ms(res, r, 3);
+        for (int k = 0; k < pl->n; k++) {
+            struct prec *x = &pl->batch[k];
+            if (strcmp(x->sfid, sfid) != 0)
+                continue;
+            if (first != INT64_MIN && x->mod_ms < first) {
+                x->keep = true; /* Salesforce's change predates the app's write */
+                continue;
+            }
+            bool sf = pol == SFR_POLICY_SF_WINS ||
+                      (pol == SFR_POLICY_NEWEST_WINS && (last == INT64_MIN || x->mod_ms > last));
+            pl->st->conflicts++;
+            sfr_log_warn("conflict: %s %s changed in Salesforce and, not yet pushed, in %s "
+                         "(row id %ld): %s, %s",
+                         pl->p->obj->name, sfid, pl->t->display, pg_id, sfr_policy_name(pol),
+                         sf ? "Salesforce's version written to the mirror"
+                            : "the mirror's version kept for the push");
+            if (sf)
+                x->ignore_id = pg_id;
+            else
+                x->keep = true;
+        }
+    }
+    PQclear(res);
+    return SFR_OK;
+}
+
+static void set_cursor(struct pull *pl, int64_t ms)
+{
+    char ts[32];
+    sfr_format_datetime_ms(ms, ts);
+    struct sfr_err e2 = {0};
+    if (sfr_sync_cursor_set(pl->s->ctx->conn, pl->p->obj->name, "pull", ts, &e2) != SFR_OK &&
+        pl->rc == SFR_OK) {
+        pl->rc = e2.rc;
+        if (pl->err)
+            *pl->err = e2;
+    }
+}
+
+/* Writes the batch; moves the cursor when the records came in order. */
+static enum sfr_rc flush(struct pull *pl)
+{
+    if (pl->n == 0)
+        return SFR_OK;
+    struct sfr_sync *s = pl->s;
+    const struct sfr_projection *p = pl->p;
+    enum sfr_rc rc = SFR_OK;
+    if (pl->t->has_hc_lastop)
+        rc = settle_pending(pl);
+    struct sfr_write *w = sfr_calloc((size_t)pl->n + 1, sizeof(*w));
+    int *of = sfr_calloc((size_t)pl->n + 1, sizeof(int));
+    int m = 0;
+    for (int k = 0; rc == SFR_OK && k < pl->n; k++) {
+        struct prec *x = &pl->batch[k];
+        if (x->keep)
+            continue;
+        w[m].kind = x->deleted ? SFR_WRITE_DELETE : SFR_WRITE_UPSERT;
+        w[m].sfid = x->sfid;
+        w[m].values = (const char *const *)x->values;
+        of[m++] = k;
+    }
+    if (rc == SFR_OK && m > 0)
+        rc = s->pg->ops->write(s->pg, p, w, m, 0, pl->err);
+    for (int j = 0; rc == SFR_OK && j < m; j++) {
+        struct prec *x = &pl->batch[of[j]];
+        if (!w[j].ok) {
+            pl->st->failed++;
+            sfr_log_warn("pull %s %s into %s failed: %s: %s", p->obj->name, x->sfid,
+                         pl->t->display, w[j].error_code, w[j].message);
+            continue;
+        }
+        if (x->deleted)
+            pl->st->deleted++;
+        else
+            pl->st->pulled++;
+        if (x->ignore_id > 0 && s->has_tlog)
+            rc = sfr_sync_tlog_ignore_row(s->ctx->conn, pl->t, x->ignore_id,
+                                          "conflict: Salesforce changed the record too; "
+                                          "its version won (repair_policy)",
+                                          pl->err);
+    }
+    if (rc == SFR_OK) {
+        for (int k = 0; k < pl->n; k++)
+            if (pl->batch[k].mod_ms > pl->applied_ms)
+                pl->applied_ms = pl->batch[k].mod_ms;
+        if (pl->ordered && pl->last_ms != INT64_MIN)
+            set_cursor(pl, pl->last_ms - 1);
+        rc = pl->rc;
+    }
+    free(w);
+    free(of);
+    for (int k = 0; k < pl->n; k++)
+        prec_cleanup(&pl->batch[k], p->n_fields);
+    pl->n = 0;
+    return rc;
+}
+
+static int on_record(void *ctx, const char *const *values, const size_t *lens)
+{
+    (void)lens;
+    struct pull *pl = ctx;
+    const struct sfr_projection *p = pl->p;
+    if (values[0] == NULL)
+        return 0;
+    struct prec *x = &pl->batch[pl->n++];
+    x->sfid = sfr_strdup(values[0]);
+    x->values = sfr_calloc((size_t)p->n_fields, sizeof(char *));
+    for (int i = 0; i < p->n_fields; i++)
+        x->values[i] = sfr_strdup(values[i]);
+    x->deleted = pl->idx_del >= 0 && is_true(values[pl->idx_del]);
+    x->mod_ms = INT64_MIN;
+    const char *mod = values[p->idx_modstamp];
+    if (mod != NULL)
+        sfr_parse_datetime_ms(mod, strlen(mod), &x->mod_ms);
+    if (x->mod_ms != INT64_MIN)
+        pl->last_ms = x->mod_ms;
+    pl->delivered++;
+    if (pl->n < SFR_SYNC_PULL_BATCH)
+        return 0;
+    enum sfr_rc rc = flush(pl);
+    if (rc != SFR_OK) {
+        pl->rc = rc;
+        return 1;
+    }
+    return sfr_sync_stopping(pl->s) ? 1 : 0;
+}
+
+static char *build_soql(const struct pull *pl, const char **names, const char *cmp, int64_t since,
+                        bool order, long limit)
+{
+    struct sfr_buf b = SFR_BUF_INIT;
+    sfr_buf_puts(&b, "SELECT ");
+    for (int i = 0; i < pl->n_sel; i++)
+        sfr_buf_printf(&b, "%s%s", i ? ", " : "", names[i]);
+    sfr_buf_printf(&b, " FROM %s", pl->p->obj->name);
+    if (since != INT64_MIN) {
+        char ts[32];
+        sfr_format_datetime_ms(since, ts);
+        sfr_buf_printf(&b, " WHERE SystemModstamp %s %s", cmp, ts);
+    }
+    if (order)
+        sfr_buf_puts(&b, " ORDER BY SystemModstamp, Id");
+    if (limit > 0)
+        sfr_buf_printf(&b, " LIMIT %ld", limit);
+    return sfr_buf_steal(&b);
+}
+
+/* The cursor to start from: the stored one, else the mirror's newest row. */
+static enum sfr_rc start_cursor(struct pull *pl, int64_t *since, bool *stored,
+                                struct sfr_err *err)
+{
+    char *cur = NULL;
+    *stored = false;
+    *since = INT64_MIN;
+    enum sfr_rc rc = sfr_sync_cursor_get(pl->s->ctx->conn, pl->p->obj->name, "pull", &cur, err);
+    if (rc != SFR_OK)
+        return rc;
+    if (cur != NULL && sfr_parse_datetime_ms(cur, strlen(cur), since)) {
+        *stored = true;
+    } else {
+        if (cur != NULL)
+            sfr_log_warn("sfrecon.sync_cursor: %s pull cursor '%s' is not a datetime; "
+                         "starting from the mirror's newest row",
+                         pl->p->obj->name, cur);
+        rc = sfr_sync_mirror_max_mod(pl->s->ctx->conn, pl->t->schema, pl->t->table, since, err);
+    }
+    free(cur);
+    return rc;
+}
+
+enum sfr_rc sfr_sync_pull_object(struct sfr_sync *s, int i, struct sfr_sync_stats *st,
+                                 struct sfr_err *err)
+{
+    const struct sfr_projection *p = &s->ctx->proj[i];
+    if (p->idx_modstamp < 0) {
+        sfr_log_warn("%s: SystemModstamp is not mapped: not pulled", p->obj->name);
+        return SFR_OK;
+    }
+    struct pull pl;
+    memset(&pl, 0, sizeof(pl));
+    pl.s = s;
+    pl.p = p;
+    pl.t = &s->tables[i];
+    pl.map = &s->ctx->cfg->mappings[i];
+    pl.st = st;
+    pl.err = err;
+    pl.last_ms = pl.applied_ms = INT64_MIN;
+    const char **names = sfr_calloc((size_t)p->n_fields + 2, sizeof(char *));
+    for (int k = 0; k < p->n_fields; k++)
+        names[k] = p->fields[k]->name;
+    pl.n_sel = p->n_fields;
+    pl.idx_del = p->idx_isdeleted;
+    if (pl.idx_del < 0 && sfr_object_field(p->obj, "IsDeleted") != NULL) {
+        pl.idx_del = pl.n_sel;
+        names[pl.n_sel++] = "IsDeleted";
+    }
+    pl.batch = sfr_calloc(SFR_SYNC_PULL_BATCH, sizeof(*pl.batch));
+
+    int64_t since;
+    bool stored;
+    char *soql = NULL;
+    enum sfr_rc rc = start_cursor(&pl, &since, &stored, err);
+    long limit = s->bulk_threshold > 0 ? s->bulk_threshold : 0;
+    if (rc == SFR_OK) {
+        pl.ordered = true;
+        soql = build_soql(&pl, names, ">", since, true, limit);
+        long n = 0;
+        rc = sfr_sf_query(s->ctx->sf, soql, true, names, pl.n_sel, on_record, &pl, &n, err);
+        if (rc == SFR_OK)
+            rc = pl.rc;
+        if (rc == SFR_OK)
+            rc = flush(&pl);
+    }
+    if (rc == SFR_OK && limit > 0 && pl.delivered >= limit && !sfr_sync_stopping(s)) {
+        /* more changed than REST should carry: the rest through Bulk API 2.0,
+         * from the last modstamp on (records at that modstamp come again) */
+        sfr_log_info("%s: more than %ld records changed; reading the rest with Bulk API 2.0",
+                     p->obj->name, limit);
+        free(soql);
+        pl.ordered = false;
+        soql = build_soql(&pl, names, ">=", pl.last_ms, false, 0);
+        rc = sfr_sf_bulk_query(s->ctx->sf, soql, true, names, pl.n_sel, on_record, &pl, NULL,
+                               err);
+        if (rc == SFR_OK)
+            rc = pl.rc;
+        if (rc == SFR_OK)
+            rc = flush(&pl);
+    }
+    if (rc == SFR_OK && !sfr_sync_stopping(s)) {
+        if (pl.applied_ms != INT64_MIN && pl.applied_ms > since)
+            set_cursor(&pl, pl.applied_ms);
+        else if (!stored && since != INT64_MIN)
+            set_cursor(&pl, since);
+        rc = pl.rc;
+    } else if (rc == SFR_OK && pl.ordered && pl.applied_ms != INT64_MIN) {
+        set_cursor(&pl, pl.last_ms - 1);
+        rc = pl.rc;
+    }
+    if (rc != SFR_OK)
+        sfr_err_prefix(err, "pulling %s: ", p->obj->name);
+    for (int k = 0; k < pl.n; k++)
+        prec_cleanup(&pl.batch[k], p->n_fields);
+    free(pl.batch);
+    free(names);
+    free(soql);
+    return rc;
+}
