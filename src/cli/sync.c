@@ -71,8 +71,8 @@ int sfr_cmd_sync(int argc, char **argv)
             char *end = NULL;
             long v = strtol(optarg, &end, 10);
             if (end == optarg || *end != '\0' || v < 1 || v > 86400)
-                return sfr_cli_usage_error("sync", "--interval: expected 1..86400 seconds, got '%s'",
-                                           optarg);
+                return sfr_cli_usage_error(
+                    "sync", "--interval: expected 1..86400 seconds, got '%s'", optarg);
             so.interval = (int)v;
             break;
         }
@@ -130,8 +130,7 @@ int sfr_cmd_sync(int argc, char **argv)
         if (stop_flag)
             sfr_log_info("sync: stopped (pulled %ld, deleted %ld, pushed %ld, failed %ld, "
                          "api calls %ld)",
-                         total.pulled, total.deleted, total.pushed, total.failed,
-                         total.api_calls);
+                         total.pulled, total.deleted, total.pushed, total.failed, total.api_calls);
         code = 0;
     }
     sfr_sync_free(s);

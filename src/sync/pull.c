@@ -41,9 +41,9 @@ struct pull {
     const struct sfr_projection *p;
     const struct sfr_pg_table *t;
     const struct sfr_mapping *map;
-    int n_sel;     /* selected fields: the projection's, then IsDeleted if not mapped */
-    int idx_del;   /* IsDeleted in the select, -1 when the object has none */
-    bool ordered;  /* records arrive in SystemModstamp order (REST part) */
+    int n_sel;    /* selected fields: the projection's, then IsDeleted if not mapped */
+    int idx_del;  /* IsDeleted in the select, -1 when the object has none */
+    bool ordered; /* records arrive in SystemModstamp order (REST part) */
     struct prec *batch;
     int n;
     int64_t last_ms;    /* SystemModstamp of the last record delivered */
@@ -81,8 +81,8 @@ static enum sfr_rc settle_pending(struct pull *pl)
     for (int k = 0; k < pl->n; k++)
         ids[k] = pl->batch[k].sfid;
     PGresult *res = NULL;
-    enum sfr_rc rc = sfr_sync_pending_rows(s->ctx->conn, pl->t, s->has_tlog, ids, pl->n, &res,
-                                           pl->err);
+    enum sfr_rc rc =
+        sfr_sync_pending_rows(s->ctx->conn, pl->t, s->has_tlog, ids, pl->n, &res, pl->err);
     free(ids);
     if (rc != SFR_OK)
         return rc;
@@ -158,8 +158,8 @@ static enum sfr_rc flush(struct pull *pl)
         struct prec *x = &pl->batch[of[j]];
         if (!w[j].ok) {
             pl->st->failed++;
-            sfr_log_warn("pull %s %s into %s failed: %s: %s", p->obj->name, x->sfid,
-                         pl->t->display, w[j].error_code, w[j].message);
+            sfr_log_warn("pull %s %s into %s failed: %s: %s", p->obj->name, x->sfid, pl->t->display,
+                         w[j].error_code, w[j].message);
             continue;
         }
         if (x->deleted)
@@ -239,8 +239,7 @@ static char *build_soql(const struct pull *pl, const char **names, const char *c
 }
 
 /* The cursor to start from: the stored one, else the mirror's newest row. */
-static enum sfr_rc start_cursor(struct pull *pl, int64_t *since, bool *stored,
-                                struct sfr_err *err)
+static enum sfr_rc start_cursor(struct pull *pl, int64_t *since, bool *stored, struct sfr_err *err)
 {
     char *cur = NULL;
     *stored = false;
@@ -312,8 +311,7 @@ enum sfr_rc sfr_sync_pull_object(struct sfr_sync *s, int i, struct sfr_sync_stat
         free(soql);
         pl.ordered = false;
         soql = build_soql(&pl, names, ">=", pl.last_ms, false, 0);
-        rc = sfr_sf_bulk_query(s->ctx->sf, soql, true, names, pl.n_sel, on_record, &pl, NULL,
-                               err);
+        rc = sfr_sf_bulk_query(s->ctx->sf, soql, true, names, pl.n_sel, on_record, &pl, NULL, err);
         if (rc == SFR_OK)
             rc = pl.rc;
         if (rc == SFR_OK)
@@ -330,7 +328,7 @@ enum sfr_rc sfr_sync_pull_object(struct sfr_sync *s, int i, struct sfr_sync_stat
         rc = pl.rc;
     }
     if (rc != SFR_OK)
-        sfr_err_prefix(err, "pulling %s: ", p->obj->name);
+        sfr_err_prefix(err, "pulling %s", p->obj->name);
     for (int k = 0; k < pl.n; k++)
         prec_cleanup(&pl.batch[k], p->n_fields);
     free(pl.batch);

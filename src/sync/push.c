@@ -125,8 +125,7 @@ static char *row_value(const struct batch *b, int r, int f)
     return sfr_value_to_sf(b->p->fields[f], PQgetvalue(b->rows, r, f + 2));
 }
 
-static void outcome(struct batch *b, int k, const char *state, enum sfr_row_mark row,
-                    char *message)
+static void outcome(struct batch *b, int k, const char *state, enum sfr_row_mark row, char *message)
 {
     struct sfr_tlog_outcome *o = &b->o[k];
     o->state = state;
@@ -273,7 +272,7 @@ static void settle(struct batch *b, const struct op *op, const struct sfr_sf_res
         int k = op->entries[j];
         struct sfr_tlog_outcome *o = &b->o[k];
         bool first = j == 0;
-        if (failed_call) {
+        if (failed_call || r == NULL) {
             outcome(b, k, "NEW", SFR_ROW_NONE, NULL); /* retried next cycle */
         } else if (r->success || (is_delete && strcmp(r->status_code, "ENTITY_IS_DELETED") == 0)) {
             outcome(b, k, "SUCCESS", is_delete ? SFR_ROW_NONE : SFR_ROW_SYNCED, NULL);
@@ -430,6 +429,6 @@ enum sfr_rc sfr_sync_push_object(struct sfr_sync *s, int i, struct sfr_sync_stat
             break;
     }
     if (rc != SFR_OK)
-        sfr_err_prefix(err, "pushing %s: ", s->ctx->proj[i].obj->name);
+        sfr_err_prefix(err, "pushing %s", s->ctx->proj[i].obj->name);
     return rc;
 }

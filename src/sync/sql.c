@@ -105,7 +105,7 @@ enum sfr_rc sfr_sync_mirror_max_mod(PGconn *c, const char *schema, const char *t
     PGresult *res = q(c, sql.data, 0, NULL, err, "reading the mirror's max(systemmodstamp)");
     sfr_buf_cleanup(&sql);
     if (res == NULL) {
-        sfr_err_prefix(err, "%s.%s: ", schema, table);
+        sfr_err_prefix(err, "%s.%s", schema, table);
         return SFR_EPG;
     }
     if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
@@ -154,7 +154,7 @@ enum sfr_rc sfr_sync_tlog_claim(PGconn *c, const struct sfr_pg_table *t, int lim
     PGresult *res = q(c, sql, 2, params, err, "claiming _trigger_log entries");
     sfr_free(sql);
     if (res == NULL) {
-        sfr_err_prefix(err, "%s: ", t->display);
+        sfr_err_prefix(err, "%s", t->display);
         return SFR_EPG;
     }
     int m = PQntuples(res);
@@ -195,34 +195,35 @@ enum sfr_rc sfr_sync_tlog_count_pending(PGconn *c, const struct sfr_pg_table *t,
 }
 
 enum sfr_rc sfr_sync_tlog_finish(PGconn *c, const struct sfr_pg_table *t,
-                                 const struct sfr_tlog_entry *e,
-                                 const struct sfr_tlog_outcome *o, int n, struct sfr_err *err)
+                                 const struct sfr_tlog_entry *e, const struct sfr_tlog_outcome *o,
+                                 int n, struct sfr_err *err)
 {
     enum sfr_rc rc = sfr_pg_exec(c, "BEGIN", err);
     if (rc == SFR_OK)
         rc = sfr_pg_exec(c, "SET LOCAL xmlbinary = 'hex'", err);
-    char *log_sql = sfr_asprintf(
-        "UPDATE %s SET state = $2, updated_at = now(),"
-        " processed_at = CASE WHEN $2 = 'NEW' THEN NULL ELSE now() END,"
-        " processed_tx = CASE WHEN $2 = 'NEW' THEN NULL ELSE txid_current() END,"
-        " sf_result = CASE WHEN $2 = 'SUCCESS' THEN 0 END, sf_message = $3 WHERE id = $1",
-        t->tlog_qname);
+    char *log_sql =
+        sfr_asprintf("UPDATE %s SET state = $2::text, updated_at = now(),"
+                     " processed_at = CASE WHEN $2::text = 'NEW' THEN NULL ELSE now() END,"
+                     " processed_tx = CASE WHEN $2::text = 'NEW' THEN NULL ELSE txid_current() END,"
+                     " sf_result = CASE WHEN $2::text = 'SUCCESS' THEN 0 END, sf_message = $3::text"
+                     " WHERE id = $1::int",
+                     t->tlog_qname);
     /* SYNCED only when no later write of the row waits to be pushed. */
     char *synced_sql = NULL, *failed_sql = NULL;
     if (t->has_hc_lastop) {
         synced_sql = sfr_asprintf(
-            "UPDATE %s AS t SET sfid = coalesce($2, t.sfid), _hc_lastop = 'SYNCED'%s"
-            " WHERE t.id = $1::int AND ($2 IS NOT NULL OR NOT EXISTS (SELECT 1 FROM %s l"
-            " WHERE l.table_name = $3 AND l.record_id = t.id AND l.state IN ('NEW', 'PENDING')))",
+            "UPDATE %s AS t SET sfid = coalesce($2::text, t.sfid), _hc_lastop = 'SYNCED'%s"
+            " WHERE t.id = $1::int AND ($2::text IS NOT NULL OR NOT EXISTS (SELECT 1 FROM %s l"
+            " WHERE l.table_name = $3::text AND l.record_id = t.id AND l.state IN ('NEW', 'PENDING')))",
             t->qname, t->has_hc_err ? ", _hc_err = NULL" : "", t->tlog_qname);
         /* a row already FAILED keeps its first error: re-setting the same
          * _hc_lastop would let the status trigger turn it SYNCED */
         failed_sql = sfr_asprintf("UPDATE %s AS t SET _hc_lastop = 'FAILED'%s WHERE t.id = $1::int"
                                   " AND t._hc_lastop IS DISTINCT FROM 'FAILED'",
-                                  t->qname, t->has_hc_err ? ", _hc_err = $2" : "");
+                                  t->qname, t->has_hc_err ? ", _hc_err = $2::text" : "");
     } else {
-        synced_sql = sfr_asprintf("UPDATE %s AS t SET sfid = $2 WHERE t.id = $1::int"
-                                  " AND $2 IS NOT NULL AND $3::text IS NOT NULL",
+        synced_sql = sfr_asprintf("UPDATE %s AS t SET sfid = $2::text WHERE t.id = $1::int"
+                                  " AND $2::text IS NOT NULL AND $3::text IS NOT NULL",
                                   t->qname);
     }
     for (int i = 0; rc == SFR_OK && i < n; i++) {
@@ -259,7 +260,7 @@ enum sfr_rc sfr_sync_tlog_finish(PGconn *c, const struct sfr_pg_table *t,
     else
         PQclear(PQexec(c, "ROLLBACK"));
     if (rc != SFR_OK)
-        sfr_err_prefix(err, "%s: ", t->display);
+        sfr_err_prefix(err, "%s", t->display);
     return rc;
 }
 
@@ -304,7 +305,7 @@ enum sfr_rc sfr_sync_rows_by_id(PGconn *c, const struct sfr_pg_table *t,
     sfr_buf_cleanup(&sql);
     sfr_buf_cleanup(&arr);
     if (*out == NULL) {
-        sfr_err_prefix(err, "%s: ", t->display);
+        sfr_err_prefix(err, "%s", t->display);
         return SFR_EPG;
     }
     return SFR_OK;
@@ -319,11 +320,11 @@ enum sfr_rc sfr_sync_pending_rows(PGconn *c, const struct sfr_pg_table *t, bool 
     if (has_tlog)
         sfr_buf_printf(&sql,
                        "SELECT t.sfid, t.id::text,"
-                       " (SELECT (extract(epoch FROM min(l.created_at)) * 1000)::bigint::text"
-                       "  FROM %s l WHERE l.table_name = $2 AND l.record_id = t.id"
+                       " (SELECT floor(extract(epoch FROM min(l.created_at)) * 1000)::bigint::text"
+                       "  FROM %s l WHERE l.table_name = $2::text AND l.record_id = t.id"
                        "  AND l.state IN ('NEW', 'PENDING')),"
                        " (SELECT (extract(epoch FROM max(l.created_at)) * 1000)::bigint::text"
-                       "  FROM %s l WHERE l.table_name = $2 AND l.record_id = t.id"
+                       "  FROM %s l WHERE l.table_name = $2::text AND l.record_id = t.id"
                        "  AND l.state IN ('NEW', 'PENDING'))",
                        t->tlog_qname, t->tlog_qname);
     else
@@ -338,7 +339,7 @@ enum sfr_rc sfr_sync_pending_rows(PGconn *c, const struct sfr_pg_table *t, bool 
     sfr_buf_cleanup(&sql);
     sfr_buf_cleanup(&arr);
     if (*out == NULL) {
-        sfr_err_prefix(err, "%s: ", t->display);
+        sfr_err_prefix(err, "%s", t->display);
         return SFR_EPG;
     }
     return SFR_OK;

@@ -24,8 +24,9 @@ enum sfr_rc sfr_sync_new(struct sfr_run_ctx *ctx, struct sfr_sync **out, struct 
 {
     *out = NULL;
     if (ctx->sf == NULL)
-        return sfr_err_set(err, SFR_ECONFIG, "sync needs Salesforce (SF_* environment), "
-                                             "not a Postgres source");
+        return sfr_err_set(err, SFR_ECONFIG,
+                           "sync needs Salesforce (SF_* environment), "
+                           "not a Postgres source");
     struct sfr_sync *s = sfr_calloc(1, sizeof(*s));
     s->ctx = ctx;
     s->bulk_threshold = ctx->cfg->bulk_threshold;
@@ -62,6 +63,8 @@ enum sfr_rc sfr_sync_new(struct sfr_run_ctx *ctx, struct sfr_sync **out, struct 
                      "push to Salesforce skipped",
                      ctx->cfg->schema);
     }
+    /* a per-run budget would end a daemon; its calls are counted per cycle */
+    sfr_sf_set_budget(ctx->sf, 0);
     sfr_sf_set_phase(ctx->sf, "sync");
     if (rc != SFR_OK) {
         sfr_sync_free(s);

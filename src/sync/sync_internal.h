@@ -63,9 +63,8 @@ enum sfr_rc sfr_sync_tlog_count_pending(PGconn *c, const struct sfr_pg_table *t,
 /* Writes the outcomes of entries e[0..n) and marks their rows, one
  * transaction with xmlbinary 'hex'. */
 enum sfr_rc sfr_sync_tlog_finish(PGconn *c, const struct sfr_pg_table *t,
-                                 const struct sfr_tlog_entry *e,
-                                 const struct sfr_tlog_outcome *o, int n,
-                                 struct sfr_err *err) SFR_WUR;
+                                 const struct sfr_tlog_entry *e, const struct sfr_tlog_outcome *o,
+                                 int n, struct sfr_err *err) SFR_WUR;
 /* Sets the NEW entries of a row to IGNORED with message (a pull won a conflict). */
 enum sfr_rc sfr_sync_tlog_ignore_row(PGconn *c, const struct sfr_pg_table *t, long record_id,
                                      const char *message, struct sfr_err *err) SFR_WUR;

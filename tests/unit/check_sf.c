@@ -500,7 +500,7 @@ START_TEST(test_budget_refuses_before_sending)
         SFR_ELIMIT); /* the clone shares the budget: one left, then spent */
     ck_assert_int_eq(sfr_sf_api_calls(c2), 1);
     ck_assert_int_eq(sfr_sf_budget_used(c), 6);
-    ck_assert(strstr(err.msg, "budget of 6 calls") != NULL);
+    ck_assert(strstr(err.msg, "budget is spent (6 calls made") != NULL);
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
