@@ -61,7 +61,7 @@ for n in $SIZES; do
     "$B/sfrbench" stream bulk Account >"$OUT/s" 2>&1 && \
         row "stream+hash Bulk API 2.0 (sfemu), $n rows" "$(awk '{print $2}' "$OUT/s")" "rows/s, $(sed -n 's/.*, \([0-9]*\) API calls.*/\1/p' "$OUT/s") calls"
     "$B/sfrbench" stream rest Account >"$OUT/s" 2>&1 && \
-        row "stream+hash REST query paging (sfemu), $n rows" "$(awk '{print $2}' "$OUT/s")" "rows/s, $(sed -n 's/.*, \([0-9]*\) API calls.*/\1/p' "$OUT/s") calls"
+        row "stream+hash REST query paging (sfemu), $n rows" "$(awk '{print $2}' "$OUT/s")" "rows/s, $(sed -n 's/.*, \([0-9]*\) API calls.*/\1/p' "$OUT/s") calls, $(sed -n 's/.*(\([0-9]*\) rows in.*/\1/p' "$OUT/s") rows, $(sed -n 's/.*, \([0-9]*\) out of order.*/\1/p' "$OUT/s") out of Id order"
     t=$(now)
     DATABASE_URL="$MDB" "$B/sfrecon" audit -c "$MAP" -o Account >/dev/null 2>"$OUT/a.err"
     row "full content audit SF<->PG, $n rows (clean)" "$(since "$t")" "s, $(calls "$OUT/a.err") calls, peak RSS $(rss "$OUT/a.err") MB"
