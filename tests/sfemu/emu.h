@@ -178,10 +178,12 @@ void emu_locators_free(void);
 /* records.c */
 enum MHD_Result emu_sobject_record(struct emu_req *r, struct emu_object *o, const char *id);
 enum MHD_Result emu_sobject_create(struct emu_req *r, struct emu_object *o);
-enum MHD_Result emu_collections(struct emu_req *r);
 enum MHD_Result emu_sobject_upsert(struct emu_req *r, struct emu_object *o, const char *field,
                                    const char *value);
 enum MHD_Result emu_updated_deleted(struct emu_req *r, struct emu_object *o, bool deleted);
+
+/* collections.c: /composite/sobjects */
+enum MHD_Result emu_collections(struct emu_req *r);
 
 /* bulk.c */
 enum MHD_Result emu_bulk(struct emu_req *r);
@@ -202,7 +204,7 @@ enum MHD_Result emu_soap(struct emu_req *r);
 enum MHD_Result emu_cometd(struct emu_req *r);
 void emu_clients_free(void);
 
-/* query helpers shared by rest.c and records.c (rest.c) */
+/* query helpers shared by rest.c, records.c and collections.c (rest.c) */
 struct soql_query;
 /* Runs a parsed non-aggregate query page and appends records JSON objects
  * (comma-separated) to out. Returns rows appended or -1 (error sent in msg). */

@@ -1,5 +1,6 @@
-/* records.c — sfemu writes: single-record GET/POST/PATCH/DELETE, sObject
- * Collections create/update/upsert/delete, and /updated, /deleted.
+/* records.c — sfemu writes: single-record GET/POST/PATCH/DELETE, upsert by
+ * external id, the validation and write primitives shared with collections.c
+ * (sObject Collections), and /updated, /deleted.
  *
  * Every write runs in one transaction and inserts its CDC event rows in that
  * transaction; collections use a savepoint per record, and with allOrNone the
@@ -17,27 +18,12 @@
 #include <strings.h>
 
 #include "emu.h"
+#include "records_internal.h"
 #include "soql.h"
 #include "sfrecon/log.h"
 #include "sfrecon/sfid.h"
 
-#define MAX_VALS 512
-
-struct rec_err {
-    char code[64];
-    char msg[600];
-    char fields[512]; /* JSON array body, without brackets */
-    bool request_level;
-};
-
-struct rowvals {
-    int n;
-    int fidx[MAX_VALS];
-    char *val[MAX_VALS];  /* NULL = null */
-    json_object *payload; /* field name -> value, for the change event */
-};
-
-static void rv_cleanup(struct rowvals *rv)
+void rec_rv_cleanup(struct rowvals *rv)
 {
     for (int i = 0; i < rv->n; i++)
         free(rv->val[i]);
@@ -45,9 +31,7 @@ static void rv_cleanup(struct rowvals *rv)
     memset(rv, 0, sizeof *rv);
 }
 
-static void set_err(struct rec_err *e, const char *code, const char *field, const char *fmt, ...)
-    SFR_PRINTF(4, 5);
-static void set_err(struct rec_err *e, const char *code, const char *field, const char *fmt, ...)
+void rec_set_err(struct rec_err *e, const char *code, const char *field, const char *fmt, ...)
 {
     if (e->code[0] != '\0')
         return;
@@ -95,10 +79,10 @@ static const char *jtype_name(json_object *v)
 
 static void deser_err(struct rec_err *e, const char *jt, json_object *v)
 {
-    set_err(e, "JSON_PARSER_ERROR", NULL,
-            "Cannot deserialize instance of %s from %s value %s or request may be missing a "
-            "required field",
-            jt, jtype_name(v), json_object_get_string(v));
+    rec_set_err(e, "JSON_PARSER_ERROR", NULL,
+                "Cannot deserialize instance of %s from %s value %s or request may be missing a "
+                "required field",
+                jt, jtype_name(v), json_object_get_string(v));
     e->request_level = true;
 }
 
@@ -126,25 +110,26 @@ static char *conv_text(const struct sfr_field *f, const struct emu_fieldx *fx, j
          f->type == SFR_FT_ENCRYPTEDSTRING || f->type == SFR_FT_PICKLIST ||
          f->type == SFR_FT_MULTIPICKLIST) &&
         utf8_len(s) > (size_t)f->length) {
-        set_err(e, "STRING_TOO_LONG", f->name, "%s: data value too large: %.40s (max length=%d)",
-                f->name, s, f->length);
+        rec_set_err(e, "STRING_TOO_LONG", f->name,
+                    "%s: data value too large: %.40s (max length=%d)", f->name, s, f->length);
         return NULL;
     }
     if (f->type == SFR_FT_EMAIL && (strchr(s, '@') == NULL || strchr(s, ' ') != NULL)) {
-        set_err(e, "INVALID_EMAIL_ADDRESS", f->name, "%s: invalid email address: %s", f->name, s);
+        rec_set_err(e, "INVALID_EMAIL_ADDRESS", f->name, "%s: invalid email address: %s", f->name,
+                    s);
         return NULL;
     }
     if (f->type == SFR_FT_PICKLIST && fx->restricted_picklist && !picklist_ok(f, s)) {
-        set_err(e, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", f->name,
-                "%s: bad value for restricted picklist field: %s", f->name, s);
+        rec_set_err(e, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", f->name,
+                    "%s: bad value for restricted picklist field: %s", f->name, s);
         return NULL;
     }
     if (f->type == SFR_FT_MULTIPICKLIST && fx->restricted_picklist) {
         char *dup = sfr_strdup(s), *save = NULL;
         for (char *t = strtok_r(dup, ";", &save); t != NULL; t = strtok_r(NULL, ";", &save))
             if (!picklist_ok(f, t)) {
-                set_err(e, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", f->name,
-                        "%s: bad value for restricted picklist field: %s", f->name, t);
+                rec_set_err(e, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", f->name,
+                            "%s: bad value for restricted picklist field: %s", f->name, t);
                 free(dup);
                 return NULL;
             }
@@ -183,9 +168,9 @@ static char *conv_number(const struct sfr_field *f, json_object *v, json_object 
     int whole = f->precision > 0 ? f->precision - (f->scale > 0 ? f->scale : 0) : f->digits;
     if ((whole > 0 && whole < 19 && fabs(d) >= pow(10, whole)) ||
         (f->type == SFR_FT_INT && (d > 2147483647.0 || d < -2147483648.0))) {
-        set_err(e, "NUMBER_OUTSIDE_VALID_RANGE", f->name,
-                "%s: value outside of valid range on numeric field: %s", f->name,
-                json_object_get_string(v));
+        rec_set_err(e, "NUMBER_OUTSIDE_VALID_RANGE", f->name,
+                    "%s: value outside of valid range on numeric field: %s", f->name,
+                    json_object_get_string(v));
         return NULL;
     }
     if (integral) {
@@ -260,7 +245,7 @@ static char *conv_ref(const struct sfr_field *f, json_object *v, struct rec_err 
     if (*s == '\0')
         return NULL;
     if (!sfr_sfid_to18(s, strlen(s), id18)) {
-        set_err(e, "MALFORMED_ID", f->name, "%s: id value of incorrect type: %s", f->name, s);
+        rec_set_err(e, "MALFORMED_ID", f->name, "%s: id value of incorrect type: %s", f->name, s);
         return NULL;
     }
     bool prefix_ok = f->n_reference_to == 0;
@@ -273,8 +258,8 @@ static char *conv_ref(const struct sfr_field *f, json_object *v, struct rec_err 
             prefix_ok = true;
     }
     if (!prefix_ok) {
-        set_err(e, "INVALID_CROSS_REFERENCE_KEY", f->name, "%s: id value of incorrect type: %s",
-                f->name, s);
+        rec_set_err(e, "INVALID_CROSS_REFERENCE_KEY", f->name, "%s: id value of incorrect type: %s",
+                    f->name, s);
         return NULL;
     }
     return sfr_strdup(id18);
@@ -337,8 +322,8 @@ static bool is_system_key(const char *k)
 
 /* Converts the fields of rec into rv. create: insert rules, else update rules.
  * skip_field: the upsert key (kept) or NULL. Returns false with e set. */
-static bool prepare(struct emu_object *o, json_object *rec, bool create, struct rowvals *rv,
-                    struct rec_err *e)
+bool rec_prepare(struct emu_object *o, json_object *rec, bool create, struct rowvals *rv,
+                 struct rec_err *e)
 {
     const struct sfr_object *ob = o->obj;
     struct sfr_buf ro = SFR_BUF_INIT, rof = SFR_BUF_INIT;
@@ -351,13 +336,13 @@ static bool prepare(struct emu_object *o, json_object *rec, bool create, struct 
             continue;
         int idx = sfr_object_field_index(ob, key);
         if (idx < 0 || !o->fx[idx].has_column) {
-            set_err(e, "INVALID_FIELD", NULL, "No such column '%s' on sobject of type %s", key,
-                    ob->name);
+            rec_set_err(e, "INVALID_FIELD", NULL, "No such column '%s' on sobject of type %s", key,
+                        ob->name);
             goto fail;
         }
         const struct sfr_field *f = &ob->fields[idx];
         if (create && f->type == SFR_FT_ID) {
-            set_err(e, "INVALID_FIELD", NULL, "cannot specify Id in an insert call");
+            rec_set_err(e, "INVALID_FIELD", NULL, "cannot specify Id in an insert call");
             goto fail;
         }
         if ((create && !f->createable) || (!create && !f->updateable)) {
@@ -368,7 +353,7 @@ static bool prepare(struct emu_object *o, json_object *rec, bool create, struct 
             continue;
         }
         if (rv->n >= MAX_VALS) {
-            set_err(e, "INVALID_FIELD", NULL, "too many fields");
+            rec_set_err(e, "INVALID_FIELD", NULL, "too many fields");
             goto fail;
         }
         json_object *pv = NULL;
@@ -379,8 +364,8 @@ static bool prepare(struct emu_object *o, json_object *rec, bool create, struct 
             goto fail;
         }
         if (t == NULL && !f->nillable && f->type != SFR_FT_BOOLEAN && !create) {
-            set_err(e, "REQUIRED_FIELD_MISSING", f->name, "Required fields are missing: [%s]",
-                    f->name);
+            rec_set_err(e, "REQUIRED_FIELD_MISSING", f->name, "Required fields are missing: [%s]",
+                        f->name);
             goto fail;
         }
         rv->fidx[rv->n] = idx;
@@ -389,10 +374,11 @@ static bool prepare(struct emu_object *o, json_object *rec, bool create, struct 
         json_object_object_add(rv->payload, f->name, pv);
     }
     if (ro.len > 0) {
-        set_err(e, "INVALID_FIELD_FOR_INSERT_UPDATE", NULL,
-                "Unable to create/update fields: %s. Please check the security settings of this "
-                "field and verify that it is read/write for your profile or permission set.",
-                ro.data);
+        rec_set_err(
+            e, "INVALID_FIELD_FOR_INSERT_UPDATE", NULL,
+            "Unable to create/update fields: %s. Please check the security settings of this "
+            "field and verify that it is read/write for your profile or permission set.",
+            ro.data);
         snprintf(e->fields, sizeof e->fields, "%s", rof.data);
         goto fail;
     }
@@ -414,8 +400,8 @@ static bool prepare(struct emu_object *o, json_object *rec, bool create, struct 
             }
         }
         if (miss.len > 0) {
-            set_err(e, "REQUIRED_FIELD_MISSING", NULL, "Required fields are missing: [%s]",
-                    miss.data);
+            rec_set_err(e, "REQUIRED_FIELD_MISSING", NULL, "Required fields are missing: [%s]",
+                        miss.data);
             snprintf(e->fields, sizeof e->fields, "%s", missf.data);
         }
         sfr_buf_cleanup(&miss);
@@ -432,15 +418,15 @@ fail:
     return false;
 }
 
-static PGresult *q1(PGconn *c, const char *sql, int n, const char *const *p)
+PGresult *rec_q1(PGconn *c, const char *sql, int n, const char *const *p)
 {
     return PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
 }
 
-static void db_err(struct rec_err *e, PGresult *res)
+void rec_db_err(struct rec_err *e, PGresult *res)
 {
     const char *m = res ? PQresultErrorMessage(res) : "no result";
-    set_err(e, "UNKNOWN_EXCEPTION", NULL, "store error: %.500s", m);
+    rec_set_err(e, "UNKNOWN_EXCEPTION", NULL, "store error: %.500s", m);
 }
 
 /* Lookup existence and unique-value checks (need the store). self = the
@@ -462,10 +448,10 @@ static bool db_checks(PGconn *c, struct emu_object *o, struct rowvals *rv, const
             } else {
                 char *sql =
                     sfr_asprintf("SELECT 1 FROM %s WHERE id = $1 AND NOT isdeleted", p->qtable);
-                PGresult *res = q1(c, sql, 1, &v);
+                PGresult *res = rec_q1(c, sql, 1, &v);
                 free(sql);
                 if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                    db_err(e, res);
+                    rec_db_err(e, res);
                     PQclear(res);
                     return false;
                 }
@@ -473,7 +459,8 @@ static bool db_checks(PGconn *c, struct emu_object *o, struct rowvals *rv, const
                 PQclear(res);
             }
             if (!ok) {
-                set_err(e, "INVALID_CROSS_REFERENCE_KEY", f->name, "invalid cross reference id");
+                rec_set_err(e, "INVALID_CROSS_REFERENCE_KEY", f->name,
+                            "invalid cross reference id");
                 return false;
             }
         }
@@ -482,17 +469,17 @@ static bool db_checks(PGconn *c, struct emu_object *o, struct rowvals *rv, const
                                      "<> $2 LIMIT 1",
                                      o->qtable, f->column);
             const char *p[2] = {v, self ? self : ""};
-            PGresult *res = q1(c, sql, 2, p);
+            PGresult *res = rec_q1(c, sql, 2, p);
             free(sql);
             if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                db_err(e, res);
+                rec_db_err(e, res);
                 PQclear(res);
                 return false;
             }
             if (PQntuples(res) > 0)
-                set_err(e, "DUPLICATE_VALUE", f->name,
-                        "duplicate value found: %s duplicates value on record with id: %s", f->name,
-                        PQgetvalue(res, 0, 0));
+                rec_set_err(e, "DUPLICATE_VALUE", f->name,
+                            "duplicate value found: %s duplicates value on record with id: %s",
+                            f->name, PQgetvalue(res, 0, 0));
             PQclear(res);
             if (e->code[0] != '\0')
                 return false;
@@ -566,16 +553,7 @@ static bool emit_event(PGconn *c, struct emu_object *o, const char *change, cons
     return ok;
 }
 
-struct wctx {
-    PGconn *c;
-    int64_t ts;
-    char ts_pg[32], ts_iso[32];
-    char txkey[40];
-    int seq;
-    bool wrote;
-};
-
-static void wctx_init(struct wctx *w, PGconn *c)
+void rec_wctx_init(struct wctx *w, PGconn *c)
 {
     memset(w, 0, sizeof *w);
     w->c = c;
@@ -589,8 +567,8 @@ static void wctx_init(struct wctx *w, PGconn *c)
              rnd + 16, rnd + 20);
 }
 
-static bool do_insert(struct wctx *w, struct emu_object *o, struct rowvals *rv, char id[19],
-                      struct rec_err *e)
+bool rec_insert(struct wctx *w, struct emu_object *o, struct rowvals *rv, char id[19],
+                struct rec_err *e)
 {
     const struct sfr_object *ob = o->obj;
     if (!db_checks(w->c, o, rv, NULL, e))
@@ -624,10 +602,10 @@ static bool do_insert(struct wctx *w, struct emu_object *o, struct rowvals *rv, 
             sfr_buf_printf(&vals, ", $%d", np);
         }
     sfr_buf_printf(&sql, ") VALUES (%s)", vals.data);
-    PGresult *res = q1(w->c, sql.data, np, p);
+    PGresult *res = rec_q1(w->c, sql.data, np, p);
     bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     if (!ok)
-        db_err(e, res);
+        rec_db_err(e, res);
     PQclear(res);
     sfr_buf_cleanup(&sql);
     sfr_buf_cleanup(&vals);
@@ -635,7 +613,7 @@ static bool do_insert(struct wctx *w, struct emu_object *o, struct rowvals *rv, 
         add_sys_payload(rv->payload, o, w->ts_iso, true);
         ok = emit_event(w->c, o, "CREATE", id, rv->payload, w->ts, ++w->seq, w->txkey);
         if (!ok)
-            set_err(e, "UNKNOWN_EXCEPTION", NULL, "store error while recording the change");
+            rec_set_err(e, "UNKNOWN_EXCEPTION", NULL, "store error while recording the change");
     }
     w->wrote |= ok;
     return ok;
@@ -645,11 +623,11 @@ static bool do_insert(struct wctx *w, struct emu_object *o, struct rowvals *rv, 
 static int record_state(struct wctx *w, struct emu_object *o, const char *id, struct rec_err *e)
 {
     char *sql = sfr_asprintf("SELECT isdeleted FROM %s WHERE id = $1 FOR UPDATE", o->qtable);
-    PGresult *res = q1(w->c, sql, 1, &id);
+    PGresult *res = rec_q1(w->c, sql, 1, &id);
     free(sql);
     int st;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        db_err(e, res);
+        rec_db_err(e, res);
         st = -2;
     } else if (PQntuples(res) == 0) {
         st = -1;
@@ -663,14 +641,14 @@ static int record_state(struct wctx *w, struct emu_object *o, const char *id, st
 static bool state_ok(int st, struct rec_err *e)
 {
     if (st == 1)
-        set_err(e, "ENTITY_IS_DELETED", NULL, "entity is deleted");
+        rec_set_err(e, "ENTITY_IS_DELETED", NULL, "entity is deleted");
     else if (st == -1)
-        set_err(e, "INVALID_CROSS_REFERENCE_KEY", NULL, "invalid cross reference id");
+        rec_set_err(e, "INVALID_CROSS_REFERENCE_KEY", NULL, "invalid cross reference id");
     return st == 0;
 }
 
-static bool do_update(struct wctx *w, struct emu_object *o, const char *id, struct rowvals *rv,
-                      struct rec_err *e)
+bool rec_update(struct wctx *w, struct emu_object *o, const char *id, struct rowvals *rv,
+                struct rec_err *e)
 {
     const struct sfr_object *ob = o->obj;
     if (!state_ok(record_state(w, o, id, e), e) || !db_checks(w->c, o, rv, id, e))
@@ -699,10 +677,10 @@ static bool do_update(struct wctx *w, struct emu_object *o, const char *id, stru
     if (np == 1)
         sfr_buf_puts(&sql, "id = id");
     sfr_buf_puts(&sql, " WHERE id = $1");
-    PGresult *res = q1(w->c, sql.data, np, p);
+    PGresult *res = rec_q1(w->c, sql.data, np, p);
     bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     if (!ok)
-        db_err(e, res);
+        rec_db_err(e, res);
     PQclear(res);
     sfr_buf_cleanup(&sql);
     if (ok) {
@@ -713,8 +691,7 @@ static bool do_update(struct wctx *w, struct emu_object *o, const char *id, stru
     return ok;
 }
 
-static bool do_delete(struct wctx *w, struct emu_object *o, const char *id, bool check,
-                      struct rec_err *e)
+bool rec_delete(struct wctx *w, struct emu_object *o, const char *id, bool check, struct rec_err *e)
 {
     if (check && !state_ok(record_state(w, o, id, e), e))
         return false;
@@ -726,10 +703,10 @@ static bool do_delete(struct wctx *w, struct emu_object *o, const char *id, bool
         sfr_buf_printf(&sql, ", \"%s\" = $2", o->obj->fields[o->f_modified].column);
     sfr_buf_puts(&sql, " WHERE id = $1");
     const char *p[2] = {id, w->ts_pg};
-    PGresult *res = q1(w->c, sql.data, 2, p);
+    PGresult *res = rec_q1(w->c, sql.data, 2, p);
     bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     if (!ok)
-        db_err(e, res);
+        rec_db_err(e, res);
     PQclear(res);
     sfr_buf_cleanup(&sql);
     if (ok)
@@ -744,14 +721,14 @@ static bool do_delete(struct wctx *w, struct emu_object *o, const char *id, bool
                 continue;
             char *q = sfr_asprintf("SELECT id FROM %s WHERE \"%s\" = $1 AND NOT isdeleted",
                                    ch->qtable, fd->column);
-            PGresult *kids = q1(w->c, q, 1, &id);
+            PGresult *kids = rec_q1(w->c, q, 1, &id);
             free(q);
             if (PQresultStatus(kids) != PGRES_TUPLES_OK) {
-                db_err(e, kids);
+                rec_db_err(e, kids);
                 ok = false;
             }
             for (int r = 0; ok && r < PQntuples(kids); r++)
-                ok = do_delete(w, ch, PQgetvalue(kids, r, 0), false, e);
+                ok = rec_delete(w, ch, PQgetvalue(kids, r, 0), false, e);
             PQclear(kids);
         }
     }
@@ -761,19 +738,19 @@ static bool do_delete(struct wctx *w, struct emu_object *o, const char *id, bool
 
 /* ---- transactions ---- */
 
-static bool begin(PGconn *c)
+bool rec_begin(PGconn *c)
 {
     return emu_exec(c, "BEGIN");
 }
 
-static void finish(struct wctx *w, bool commit)
+void rec_finish(struct wctx *w, bool commit)
 {
     emu_exec(w->c, commit ? "COMMIT" : "ROLLBACK");
     if (commit && w->wrote)
         emu_events_signal();
 }
 
-static void savepoint(PGconn *c, const char *what)
+void rec_savepoint(PGconn *c, const char *what)
 {
     char sql[64];
     snprintf(sql, sizeof sql, "%s SAVEPOINT r", what);
@@ -795,7 +772,7 @@ static enum MHD_Result send_rec_err(struct emu_req *r, const struct rec_err *e)
     return emu_send_json(r, status, &b);
 }
 
-static json_object *parse_body(struct emu_req *r, enum MHD_Result *ret)
+json_object *rec_parse_body(struct emu_req *r, enum MHD_Result *ret)
 {
     struct json_tokener *tok = json_tokener_new_ex(64);
     json_object *j = json_tokener_parse_ex(tok, r->body.data, (int)r->body.len);
@@ -813,7 +790,7 @@ static json_object *parse_body(struct emu_req *r, enum MHD_Result *ret)
     return j;
 }
 
-static enum MHD_Result store_down(struct emu_req *r)
+enum MHD_Result rec_store_down(struct emu_req *r)
 {
     return emu_send_error(r, 503, "SERVER_UNAVAILABLE", "store unavailable");
 }
@@ -821,7 +798,7 @@ static enum MHD_Result store_down(struct emu_req *r)
 enum MHD_Result emu_sobject_create(struct emu_req *r, struct emu_object *o)
 {
     enum MHD_Result ret;
-    json_object *rec = parse_body(r, &ret);
+    json_object *rec = rec_parse_body(r, &ret);
     if (rec == NULL)
         return ret;
     struct rowvals rv = {0};
@@ -833,19 +810,19 @@ enum MHD_Result emu_sobject_create(struct emu_req *r, struct emu_object *o)
                               "Cannot deserialize instance of %s from START_ARRAY value",
                               o->obj->name);
     }
-    if (!prepare(o, rec, true, &rv, &e)) {
+    if (!rec_prepare(o, rec, true, &rv, &e)) {
         ret = send_rec_err(r, &e);
         goto out;
     }
     PGconn *c = emu_pg_get();
     if (c == NULL) {
-        ret = store_down(r);
+        ret = rec_store_down(r);
         goto out;
     }
     struct wctx w;
-    wctx_init(&w, c);
-    bool ok = begin(c) && do_insert(&w, o, &rv, id, &e);
-    finish(&w, ok);
+    rec_wctx_init(&w, c);
+    bool ok = rec_begin(c) && rec_insert(&w, o, &rv, id, &e);
+    rec_finish(&w, ok);
     emu_pg_put(c);
     if (!ok) {
         ret = send_rec_err(r, &e);
@@ -855,7 +832,7 @@ enum MHD_Result emu_sobject_create(struct emu_req *r, struct emu_object *o)
     sfr_buf_printf(&b, "{\"id\":\"%s\",\"success\":true,\"errors\":[]}", id);
     ret = emu_send_json(r, 201, &b);
 out:
-    rv_cleanup(&rv);
+    rec_rv_cleanup(&rv);
     json_object_put(rec);
     return ret;
 }
@@ -890,7 +867,7 @@ static enum MHD_Result record_get(struct emu_req *r, struct emu_object *o, const
     }
     PGconn *c = emu_pg_get();
     if (c == NULL) {
-        ret = store_down(r);
+        ret = rec_store_down(r);
         goto out;
     }
     long n = emu_query_rows(c, q, 0, NULL, 1, -1, &out, last, msg);
@@ -933,32 +910,32 @@ enum MHD_Result emu_sobject_record(struct emu_req *r, struct emu_object *o, cons
     struct rowvals rv = {0};
     struct rec_err e = {0};
     if (patch) {
-        rec = parse_body(r, &ret);
+        rec = rec_parse_body(r, &ret);
         if (rec == NULL)
             return ret;
         if (!json_object_is_type(rec, json_type_object)) {
             ret = emu_send_error(r, 400, "JSON_PARSER_ERROR", "Expected a JSON object");
             goto out;
         }
-        if (!prepare(o, rec, false, &rv, &e)) {
+        if (!rec_prepare(o, rec, false, &rv, &e)) {
             ret = send_rec_err(r, &e);
             goto out;
         }
     }
     PGconn *c = emu_pg_get();
     if (c == NULL) {
-        ret = store_down(r);
+        ret = rec_store_down(r);
         goto out;
     }
     struct wctx w;
-    wctx_init(&w, c);
-    bool ok = begin(c);
+    rec_wctx_init(&w, c);
+    bool ok = rec_begin(c);
     int st = ok ? record_state(&w, o, id18, &e) : -2;
     if (st == 0)
-        ok = patch ? do_update(&w, o, id18, &rv, &e) : do_delete(&w, o, id18, false, &e);
+        ok = patch ? rec_update(&w, o, id18, &rv, &e) : rec_delete(&w, o, id18, false, &e);
     else
         ok = false;
-    finish(&w, ok);
+    rec_finish(&w, ok);
     emu_pg_put(c);
     if (st == -1 || (st == 1 && del))
         ret = st == 1 ? emu_send_error(r, 404, "ENTITY_IS_DELETED", "entity is deleted")
@@ -970,422 +947,8 @@ enum MHD_Result emu_sobject_record(struct emu_req *r, struct emu_object *o, cons
     else
         ret = emu_send(r, 204, NULL, NULL);
 out:
-    rv_cleanup(&rv);
+    rec_rv_cleanup(&rv);
     json_object_put(rec);
-    return ret;
-}
-
-/* ---- sObject Collections ---- */
-
-struct result {
-    char id[19];
-    bool ok, created, tried;
-    struct rec_err e;
-    struct emu_object *o;
-    struct rowvals rv;
-    json_object *rec; /* borrowed from the request body */
-};
-
-static void put_results(struct sfr_buf *b, struct result *res, int n, bool upsert)
-{
-    sfr_buf_putc(b, '[');
-    for (int i = 0; i < n; i++) {
-        struct result *x = &res[i];
-        if (i)
-            sfr_buf_putc(b, ',');
-        if (x->ok) {
-            sfr_buf_printf(b, "{\"id\":\"%s\",\"success\":true,\"errors\":[]", x->id);
-            if (upsert)
-                sfr_buf_printf(b, ",\"created\":%s", x->created ? "true" : "false");
-            sfr_buf_putc(b, '}');
-            continue;
-        }
-        sfr_buf_puts(b, "{");
-        if (x->id[0])
-            sfr_buf_printf(b, "\"id\":\"%s\",", x->id);
-        sfr_buf_puts(b, "\"success\":false,\"errors\":[{\"statusCode\":");
-        emu_json_str(b, x->e.code);
-        sfr_buf_puts(b, ",\"message\":");
-        emu_json_str(b, x->e.msg);
-        sfr_buf_printf(b, ",\"fields\":[%s]}]}", x->e.fields);
-    }
-    sfr_buf_putc(b, ']');
-}
-
-static void rollback_all(struct result *res, int n)
-{
-    for (int i = 0; i < n; i++) {
-        if (!res[i].ok)
-            continue;
-        res[i].ok = false;
-        res[i].id[0] = '\0';
-        set_err(&res[i].e, "ALL_OR_NONE_OPERATION_ROLLED_BACK", NULL,
-                "Record rolled back because not all records were valid and the request was using "
-                "AllOrNone header");
-    }
-}
-
-/* Finds the upsert target: 0 none, 1 found (id set), -1 error (e set). */
-static int upsert_find(PGconn *c, struct emu_object *o, const struct sfr_field *kf, const char *val,
-                       char id[19], struct rec_err *e)
-{
-    char *sql = sfr_asprintf("SELECT id FROM %s WHERE \"%s\" = $1 AND NOT isdeleted LIMIT 2",
-                             o->qtable, kf->column);
-    PGresult *res = q1(c, sql, 1, &val);
-    free(sql);
-    int st;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        db_err(e, res);
-        st = -1;
-    } else if (PQntuples(res) > 1) {
-        set_err(e, "DUPLICATE_EXTERNAL_ID", kf->name,
-                "%s: more than one record found for external id field: [%s, %s]", kf->name,
-                PQgetvalue(res, 0, 0), PQgetvalue(res, 1, 0));
-        st = -1;
-    } else if (PQntuples(res) == 1) {
-        snprintf(id, 19, "%s", PQgetvalue(res, 0, 0));
-        st = 1;
-    } else {
-        st = 0;
-    }
-    PQclear(res);
-    return st;
-}
-
-enum col_op { COL_CREATE, COL_UPDATE, COL_UPSERT };
-
-/* Phase 1 for one record: object, Id and field conversion. */
-static void col_prepare(json_object *rec, enum col_op op, struct emu_object *uo, struct result *x)
-{
-    json_object *attr, *type = NULL, *idv = NULL;
-    x->rec = rec;
-    if (!json_object_is_type(rec, json_type_object)) {
-        set_err(&x->e, "JSON_PARSER_ERROR", NULL, "Expected a JSON object for each record");
-        x->e.request_level = true;
-        return;
-    }
-    if (json_object_object_get_ex(rec, "attributes", &attr))
-        json_object_object_get_ex(attr, "type", &type);
-    if (op == COL_UPSERT) {
-        x->o = uo;
-        if (type != NULL && strcasecmp(json_object_get_string(type), uo->obj->name) != 0) {
-            set_err(&x->e, "INVALID_TYPE", NULL, "Record type %s does not match %s",
-                    json_object_get_string(type), uo->obj->name);
-            return;
-        }
-    } else if (type == NULL) {
-        set_err(&x->e, "INVALID_TYPE", NULL, "Must send a concrete entity type.");
-        return;
-    } else if ((x->o = emu_object(json_object_get_string(type))) == NULL) {
-        set_err(&x->e, "INVALID_TYPE", NULL, "sObject type '%s' is not supported.",
-                json_object_get_string(type));
-        return;
-    }
-    if (op == COL_UPDATE) {
-        json_object_object_foreach(rec, k, v)
-        {
-            if (strcasecmp(k, "id") == 0)
-                idv = v;
-        }
-        const char *s = idv ? json_object_get_string(idv) : NULL;
-        if (s == NULL || *s == '\0') {
-            set_err(&x->e, "MISSING_ARGUMENT", NULL, "Id not specified in an update call");
-            return;
-        }
-        if (!sfr_sfid_to18(s, strlen(s), x->id) || strncmp(x->id, x->o->obj->key_prefix, 3)) {
-            set_err(&x->e, "MALFORMED_ID", "Id", "%s ID: id value of incorrect type: %s",
-                    x->o->obj->name, s);
-            x->id[0] = '\0';
-            return;
-        }
-    }
-    prepare(x->o, rec, op == COL_CREATE, &x->rv, &x->e);
-}
-
-/* Phase 2 for one record, inside the transaction. */
-static bool col_apply(struct wctx *w, enum col_op op, const struct sfr_field *kf, struct result *x)
-{
-    if (op == COL_CREATE)
-        return do_insert(w, x->o, &x->rv, x->id, &x->e);
-    if (op == COL_UPDATE)
-        return do_update(w, x->o, x->id, &x->rv, &x->e);
-    const char *key = NULL;
-    for (int k = 0; k < x->rv.n; k++)
-        if (&x->o->obj->fields[x->rv.fidx[k]] == kf)
-            key = x->rv.val[k];
-    if (key == NULL) {
-        set_err(&x->e, "MISSING_ARGUMENT", kf->name, "%s not specified", kf->name);
-        return false;
-    }
-    int st = upsert_find(w->c, x->o, kf, key, x->id, &x->e);
-    if (st < 0)
-        return false;
-    if (st == 0) {
-        /* an insert after all: the insert rules (createable, required) apply */
-        rv_cleanup(&x->rv);
-        x->created = true;
-        x->id[0] = '\0';
-        if (!prepare(x->o, x->rec, true, &x->rv, &x->e))
-            return false;
-        return do_insert(w, x->o, &x->rv, x->id, &x->e);
-    }
-    return do_update(w, x->o, x->id, &x->rv, &x->e);
-}
-
-static bool json_bool_arg(json_object *j, const char *key)
-{
-    json_object *v;
-    return j != NULL && json_object_object_get_ex(j, key, &v) && json_object_get_boolean(v);
-}
-
-static enum MHD_Result col_write(struct emu_req *r, enum col_op op, struct emu_object *uo,
-                                 const struct sfr_field *kf)
-{
-    enum MHD_Result ret;
-    json_object *body = parse_body(r, &ret), *recs;
-    if (body == NULL)
-        return ret;
-    struct result *res = NULL;
-    int n = 0;
-    if (!json_object_is_type(body, json_type_object) ||
-        !json_object_object_get_ex(body, "records", &recs) ||
-        !json_object_is_type(recs, json_type_array)) {
-        ret = emu_send_error(r, 400, "JSON_PARSER_ERROR",
-                             "Expected {\"allOrNone\":...,\"records\":[...]}");
-        goto out;
-    }
-    n = (int)json_object_array_length(recs);
-    if (n > EMU_MAX_BATCH) {
-        ret = emu_send_error(r, 400, "EXCEEDED_ID_LIMIT",
-                             "record limit reached. cannot submit more than 200 records into "
-                             "this call");
-        n = 0;
-        goto out;
-    }
-    bool all = json_bool_arg(body, "allOrNone");
-    res = sfr_calloc((size_t)n + 1, sizeof *res);
-    for (int i = 0; i < n; i++) {
-        col_prepare(json_object_array_get_idx(recs, i), op, uo, &res[i]);
-        if (res[i].e.request_level) {
-            ret = emu_send_error(r, 400, res[i].e.code, "%s", res[i].e.msg);
-            goto out;
-        }
-    }
-    PGconn *c = emu_pg_get();
-    if (c == NULL) {
-        ret = store_down(r);
-        goto out;
-    }
-    struct wctx w;
-    wctx_init(&w, c);
-    bool any_fail = !begin(c);
-    for (int i = 0; i < n && !any_fail; i++) {
-        struct result *x = &res[i];
-        if (x->e.code[0] != '\0') {
-            any_fail = any_fail || false;
-            continue;
-        }
-        savepoint(c, "");
-        bool wrote_before = w.wrote;
-        x->ok = col_apply(&w, op, kf, x);
-        if (!x->ok) {
-            w.wrote = wrote_before;
-            if (op == COL_CREATE || (op == COL_UPSERT && x->created))
-                x->id[0] = '\0';
-            savepoint(c, "ROLLBACK TO");
-        } else {
-            savepoint(c, "RELEASE");
-        }
-    }
-    for (int i = 0; i < n; i++)
-        any_fail |= !res[i].ok;
-    if (all && any_fail) {
-        rollback_all(res, n);
-        finish(&w, false);
-    } else {
-        finish(&w, true);
-    }
-    emu_pg_put(c);
-    struct sfr_buf b = SFR_BUF_INIT;
-    put_results(&b, res, n, op == COL_UPSERT);
-    ret = emu_send_json(r, 200, &b);
-out:
-    for (int i = 0; i < n && res != NULL; i++)
-        rv_cleanup(&res[i].rv);
-    free(res);
-    json_object_put(body);
-    return ret;
-}
-
-static enum MHD_Result col_delete(struct emu_req *r)
-{
-    const char *ids = emu_arg(r, "ids"), *aon = emu_arg(r, "allOrNone");
-    if (ids == NULL || *ids == '\0')
-        return emu_send_error(r, 400, "MISSING_ARGUMENT", "ids parameter is required");
-    struct sfr_strv v = {0};
-    sfr_strv_split(&v, ids, ',');
-    if (v.n > EMU_MAX_BATCH) {
-        sfr_strv_cleanup(&v);
-        return emu_send_error(r, 400, "EXCEEDED_ID_LIMIT",
-                              "record limit reached. cannot submit more than 200 records into "
-                              "this call");
-    }
-    bool all = aon != NULL && strcasecmp(aon, "true") == 0;
-    int n = (int)v.n;
-    struct result *res = sfr_calloc((size_t)n + 1, sizeof *res);
-    PGconn *c = emu_pg_get();
-    if (c == NULL) {
-        free(res);
-        sfr_strv_cleanup(&v);
-        return store_down(r);
-    }
-    struct wctx w;
-    wctx_init(&w, c);
-    bool ok = begin(c);
-    for (int i = 0; i < n && ok; i++) {
-        struct result *x = &res[i];
-        const char *s = v.v[i];
-        if (!sfr_sfid_to18(s, strlen(s), x->id) || (x->o = emu_object_by_prefix(x->id)) == NULL) {
-            set_err(&x->e, "MALFORMED_ID", NULL, "malformed id %s", s);
-            x->id[0] = '\0';
-            continue;
-        }
-        savepoint(c, "");
-        bool wb = w.wrote;
-        x->ok = do_delete(&w, x->o, x->id, true, &x->e);
-        if (!x->ok) {
-            w.wrote = wb;
-            savepoint(c, "ROLLBACK TO");
-        } else {
-            savepoint(c, "RELEASE");
-        }
-    }
-    bool any_fail = !ok;
-    for (int i = 0; i < n; i++)
-        any_fail |= !res[i].ok;
-    if (all && any_fail) {
-        rollback_all(res, n);
-        finish(&w, false);
-    } else {
-        finish(&w, true);
-    }
-    emu_pg_put(c);
-    struct sfr_buf b = SFR_BUF_INIT;
-    put_results(&b, res, n, false);
-    free(res);
-    sfr_strv_cleanup(&v);
-    return emu_send_json(r, 200, &b);
-}
-
-/* Joins the strings of a JSON array with commas; false when it is not one. */
-static bool join_strings(json_object *a, struct sfr_buf *out)
-{
-    if (a == NULL || !json_object_is_type(a, json_type_array))
-        return false;
-    sfr_buf_puts(out, "");
-    for (size_t i = 0; i < json_object_array_length(a); i++) {
-        json_object *e = json_object_array_get_idx(a, i);
-        if (!json_object_is_type(e, json_type_string))
-            return false;
-        if (i)
-            sfr_buf_putc(out, ',');
-        sfr_buf_puts(out, json_object_get_string(e));
-    }
-    return true;
-}
-
-/* GET /composite/sobjects/X?ids=...&fields=... or POST with {"ids":[...],"fields":[...]}
- * (the form for long Id lists, used by jsforce): records in request order, null when
- * absent. */
-static enum MHD_Result col_retrieve(struct emu_req *r, struct emu_object *o)
-{
-    const char *ids = emu_arg(r, "ids"), *fields = emu_arg(r, "fields");
-    struct sfr_buf pids = SFR_BUF_INIT, pfields = SFR_BUF_INIT;
-    if (strcmp(r->method, "POST") == 0) {
-        enum MHD_Result pret;
-        json_object *body = parse_body(r, &pret), *ji = NULL, *jf = NULL;
-        if (body == NULL)
-            return pret;
-        bool ok = json_object_is_type(body, json_type_object) &&
-                  json_object_object_get_ex(body, "ids", &ji) &&
-                  json_object_object_get_ex(body, "fields", &jf) && join_strings(ji, &pids) &&
-                  join_strings(jf, &pfields);
-        json_object_put(body);
-        if (!ok) {
-            sfr_buf_cleanup(&pids);
-            sfr_buf_cleanup(&pfields);
-            return emu_send_error(r, 400, "JSON_PARSER_ERROR",
-                                  "Expected {\"ids\":[...],\"fields\":[...]} with strings");
-        }
-        ids = pids.data;
-        fields = pfields.data;
-    }
-    if (ids == NULL || fields == NULL || *ids == '\0' || *fields == '\0') {
-        sfr_buf_cleanup(&pids);
-        sfr_buf_cleanup(&pfields);
-        return emu_send_error(r, 400, "MISSING_ARGUMENT", "ids and fields are required");
-    }
-    struct sfr_strv v = {0}, fv = {0};
-    sfr_strv_split(&v, ids, ',');
-    sfr_strv_split(&fv, fields, ',');
-    enum MHD_Result ret;
-    struct sfr_buf out = SFR_BUF_INIT, one = SFR_BUF_INIT, soql = SFR_BUF_INIT;
-    struct sfr_buf sel = SFR_BUF_INIT; /* Id first, then the other fields (Id may be listed) */
-    sfr_buf_puts(&sel, "Id");
-    for (size_t i = 0; i < fv.n; i++) {
-        const char *f = fv.v[i];
-        while (*f == ' ')
-            f++;
-        if (*f != '\0' && strcasecmp(f, "Id") != 0)
-            sfr_buf_printf(&sel, ",%s", f);
-    }
-    PGconn *c = NULL;
-    if (v.n > 2000) {
-        ret = emu_send_error(r, 400, "EXCEEDED_ID_LIMIT", "too many ids");
-        goto out;
-    }
-    c = emu_pg_get();
-    if (c == NULL) {
-        ret = store_down(r);
-        goto out;
-    }
-    sfr_buf_putc(&out, '[');
-    for (size_t i = 0; i < v.n; i++) {
-        char id18[19], code[64] = "", msg[512] = "", last[64];
-        struct soql_query *q = NULL;
-        sfr_buf_reset(&one);
-        if (i)
-            sfr_buf_putc(&out, ',');
-        if (!sfr_sfid_to18(v.v[i], strlen(v.v[i]), id18)) {
-            sfr_buf_puts(&out, "null");
-            continue;
-        }
-        sfr_buf_reset(&soql);
-        sfr_buf_printf(&soql, "SELECT %s FROM %s WHERE Id = '%s'", sel.data, o->obj->name, id18);
-        if (soql_parse_at(soql.data, &EMU.schema, (time_t)(emu_now_ms() / 1000), &q, code, msg) !=
-            0) {
-            ret = emu_send_error(r, 400, code[0] ? code : "INVALID_FIELD", "%s", msg);
-            goto out;
-        }
-        long got = emu_query_rows(c, q, 0, NULL, 1, -1, &one, last, msg);
-        soql_free(q);
-        if (got > 0)
-            sfr_buf_append(&out, one.data, one.len);
-        else
-            sfr_buf_puts(&out, "null");
-    }
-    sfr_buf_putc(&out, ']');
-    ret = emu_send_json(r, 200, &out);
-out:
-    emu_pg_put(c);
-    sfr_buf_cleanup(&out);
-    sfr_buf_cleanup(&one);
-    sfr_buf_cleanup(&soql);
-    sfr_buf_cleanup(&pids);
-    sfr_buf_cleanup(&pfields);
-    sfr_buf_cleanup(&sel);
-    sfr_strv_cleanup(&v);
-    sfr_strv_cleanup(&fv);
     return ret;
 }
 
@@ -1405,7 +968,7 @@ enum MHD_Result emu_sobject_upsert(struct emu_req *r, struct emu_object *o, cons
     enum MHD_Result ret;
     PGconn *c = NULL;
     struct result x = {0};
-    json_object *rec = parse_body(r, &ret);
+    json_object *rec = rec_parse_body(r, &ret);
     if (rec == NULL)
         return ret;
     if (!json_object_is_type(rec, json_type_object)) {
@@ -1420,13 +983,13 @@ enum MHD_Result emu_sobject_upsert(struct emu_req *r, struct emu_object *o, cons
     }
     c = emu_pg_get();
     if (c == NULL) {
-        ret = store_down(r);
+        ret = rec_store_down(r);
         goto out;
     }
     struct wctx w;
-    wctx_init(&w, c);
-    bool ok = begin(c) && col_apply(&w, COL_UPSERT, kf, &x);
-    finish(&w, ok);
+    rec_wctx_init(&w, c);
+    bool ok = rec_begin(c) && col_apply(&w, COL_UPSERT, kf, &x);
+    rec_finish(&w, ok);
     if (!ok) {
         ret = send_rec_err(r, &x.e);
         goto out;
@@ -1437,40 +1000,9 @@ enum MHD_Result emu_sobject_upsert(struct emu_req *r, struct emu_object *o, cons
     ret = emu_send_json(r, x.created ? 201 : 200, &b);
 out:
     emu_pg_put(c);
-    rv_cleanup(&x.rv);
+    rec_rv_cleanup(&x.rv);
     json_object_put(rec);
     return ret;
-}
-
-enum MHD_Result emu_collections(struct emu_req *r)
-{
-    const char *m = r->method;
-    if (r->n_seg == 5 && strcmp(m, "POST") == 0)
-        return col_write(r, COL_CREATE, NULL, NULL);
-    if (r->n_seg == 5 && strcmp(m, "PATCH") == 0)
-        return col_write(r, COL_UPDATE, NULL, NULL);
-    if (r->n_seg == 5 && strcmp(m, "DELETE") == 0)
-        return col_delete(r);
-    struct emu_object *o = r->n_seg >= 6 ? emu_object(r->seg[5]) : NULL;
-    if (o == NULL)
-        return emu_send_not_found(r);
-    if (r->n_seg == 6 && (strcmp(m, "GET") == 0 || strcmp(m, "POST") == 0))
-        return col_retrieve(r, o);
-    if (r->n_seg == 7 && strcmp(m, "PATCH") == 0) {
-        int idx = sfr_object_field_index(o->obj, r->seg[6]);
-        const struct sfr_field *kf = idx >= 0 ? &o->obj->fields[idx] : NULL;
-        if (kf == NULL || !(kf->external_id || kf->id_lookup))
-            return emu_send_error(r, 404, "NOT_FOUND",
-                                  "Provided external ID field does not exist or is not "
-                                  "accessible: %s",
-                                  r->seg[6]);
-        if (kf->type == SFR_FT_ID)
-            return emu_send_error(r, 400, "INVALID_FIELD",
-                                  "Upsert by Id is not supported by sObject Collections; use "
-                                  "an external id field");
-        return col_write(r, COL_UPSERT, o, kf);
-    }
-    return emu_send_not_found(r);
 }
 
 /* ---- /updated and /deleted ---- */
@@ -1521,9 +1053,9 @@ enum MHD_Result emu_updated_deleted(struct emu_req *r, struct emu_object *o, boo
     PGconn *c = emu_pg_get();
     if (c == NULL) {
         free(sql);
-        return store_down(r);
+        return rec_store_down(r);
     }
-    PGresult *res = q1(c, sql, 2, p);
+    PGresult *res = rec_q1(c, sql, 2, p);
     free(sql);
     enum MHD_Result ret;
     struct sfr_buf b = SFR_BUF_INIT;

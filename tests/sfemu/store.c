@@ -2,7 +2,7 @@
  * of schema "sfemu" (one table per object, _events for CDC, _meta for
  * counters), record Id allocation and CDC event rows.
  *
- * Layout (shared with soql.c): table sfemu."<lowercase object>" with one
+ * Layout (shared with soql_sql.c): table sfemu."<lowercase object>" with one
  * column per describe field named by the lowercase API name; id is the
  * primary key (text COLLATE "C", so ORDER BY id is the Id's byte order);
  * isdeleted marks soft deletes and _deleted_at records when. Ids handed out

@@ -1,15 +1,16 @@
 /* check_soql.c — the sfemu SOQL parser and its SQL translation, table-driven
  * over a hand-built Account/Contact schema with a field of every type.
  *
- * soql.c belongs to the sfemu binary, so it is compiled into this test directly.
- * With SOQL_TEST_PGURL set (a throwaway database), every generated statement is
- * also run against a store created from the same schema. */
+ * soql.c and soql_sql.c belong to the sfemu binary, so they are compiled into
+ * this test directly. With SOQL_TEST_PGURL set (a throwaway database), every
+ * generated statement is also run against a store created from the same schema. */
 #include <check.h>
 #include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../sfemu/soql.c"
+#include "../sfemu/soql_sql.c"
 
 #define NOW_2024_03_15 1710504000 /* 2024-03-15T12:00:00Z, a Friday */
 
