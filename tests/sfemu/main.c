@@ -1,17 +1,19 @@
 /* main.c — sfemu command line: parses options, loads the org describe file,
  * prepares the store, starts the HTTP server and serves until SIGTERM/SIGINT.
  *
- *   sfemu --port N --store DATABASE_URL [--org FILE] [--api-version 60.0]
+ *   sfemu --port N --store DATABASE_URL [--org FILE|DIR] [--api-version 60.0]
  *         [--daily-limit N] [--user NAME:PASSWORD] [--admin]
  *
  * Prints exactly "listening on http://127.0.0.1:PORT" on stdout once the
  * socket accepts connections. Exit codes: 0 clean shutdown, 2 usage or org
  * file, 3 store or socket failure. */
+#include <dirent.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -34,7 +36,7 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: sfemu --port N --store DATABASE_URL [--org FILE] [--api-version 60.0]\n"
+    fprintf(f, "usage: sfemu --port N --store DATABASE_URL [--org FILE|DIR] [--api-version 60.0]\n"
                "             [--daily-limit N] [--user NAME:PASSWORD] [--admin]\n"
                "A local emulator of the Salesforce REST API (see docs/emulator.md).\n");
 }
@@ -75,15 +77,101 @@ static bool jbool(json_object *o, const char *key)
 }
 
 /* Keeps each object's describe JSON and the field extras sfr_field lacks. */
-static bool load_raw_describes(const char *path)
+/* Adds the describes found in one parsed JSON document to arr: an org file
+ * {"sobjects":[describe...]}, an array of describes, or one describe body
+ * (as GET /sobjects/X/describe returns it). False when it is none of these. */
+static bool add_describes(json_object *arr, json_object *doc)
 {
-    json_object *root = json_object_from_file(path), *arr;
-    if (root == NULL || !json_object_object_get_ex(root, "sobjects", &arr) ||
-        !json_object_is_type(arr, json_type_array)) {
-        sfr_log_error("%s: not a {\"sobjects\":[...]} org file", path);
-        json_object_put(root);
+    json_object *list = NULL, *name;
+    if (json_object_is_type(doc, json_type_array))
+        list = doc;
+    else if (json_object_is_type(doc, json_type_object) &&
+             json_object_object_get_ex(doc, "sobjects", &list) &&
+             json_object_is_type(list, json_type_array))
+        ;
+    else if (json_object_is_type(doc, json_type_object) &&
+             json_object_object_get_ex(doc, "name", &name) &&
+             json_object_object_get_ex(doc, "fields", &list)) {
+        json_object_array_add(arr, json_object_get(doc));
+        return true;
+    } else {
         return false;
     }
+    for (size_t k = 0; k < json_object_array_length(list); k++)
+        json_object_array_add(arr, json_object_get(json_object_array_get_idx(list, k)));
+    return true;
+}
+
+/* The org's describes from --org: a file (see add_describes) or a directory
+ * of such files (*.json). NULL on error, logged with the file name. */
+static json_object *read_org(const char *path)
+{
+    json_object *arr = json_object_new_array();
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *e;
+        while (d != NULL && (e = readdir(d)) != NULL) {
+            size_t n = strlen(e->d_name);
+            if (n < 6 || strcasecmp(e->d_name + n - 5, ".json") != 0)
+                continue;
+            char *file = sfr_asprintf("%s/%s", path, e->d_name);
+            json_object *doc = json_object_from_file(file);
+            bool ok = doc != NULL && add_describes(arr, doc);
+            if (!ok)
+                sfr_log_error("%s: not a describe, an array of describes or an org file (%s)", file,
+                              doc ? "unexpected shape" : json_util_get_last_err());
+            json_object_put(doc);
+            free(file);
+            if (!ok) {
+                closedir(d);
+                json_object_put(arr);
+                return NULL;
+            }
+        }
+        if (d != NULL)
+            closedir(d);
+    } else {
+        json_object *doc = json_object_from_file(path);
+        bool ok = doc != NULL && add_describes(arr, doc);
+        if (!ok)
+            sfr_log_error("%s: not a describe, an array of describes or a {\"sobjects\":[...]} "
+                          "org file (%s)",
+                          path, doc ? "unexpected shape" : json_util_get_last_err());
+        json_object_put(doc);
+        if (!ok) {
+            json_object_put(arr);
+            return NULL;
+        }
+    }
+    if (json_object_array_length(arr) == 0) {
+        sfr_log_error("%s: no sObject describes found", path);
+        json_object_put(arr);
+        return NULL;
+    }
+    return arr;
+}
+
+/* Parses every describe of arr into EMU.schema; errors name the object. */
+static bool build_schema(json_object *arr, const char *path)
+{
+    for (size_t k = 0; k < json_object_array_length(arr); k++) {
+        const char *text = json_object_to_json_string_ext(json_object_array_get_idx(arr, k),
+                                                          JSON_C_TO_STRING_PLAIN);
+        struct sfr_object obj;
+        struct sfr_err err = {0};
+        if (sfr_object_from_describe(text, strlen(text), &obj, &err) != SFR_OK) {
+            sfr_log_error("%s: sobjects[%zu]: %s", path, k, err.msg);
+            return false;
+        }
+        sfr_schema_add(&EMU.schema, &obj);
+    }
+    return true;
+}
+
+static bool load_raw_describes(json_object *root)
+{
+    json_object *arr = root;
     EMU.n_objs = EMU.schema.n_objects;
     EMU.objs = sfr_calloc((size_t)EMU.n_objs, sizeof *EMU.objs);
     for (int i = 0; i < EMU.n_objs; i++) {
@@ -123,7 +211,6 @@ static bool load_raw_describes(const char *path)
             o->fx[idx].defaulted_on_create = jbool(fd, "defaultedOnCreate");
         }
     }
-    json_object_put(root);
     for (int i = 0; i < EMU.n_objs; i++)
         if (EMU.objs[i].describe == NULL)
             EMU.objs[i].describe = sfr_strdup("{}");
@@ -214,13 +301,11 @@ int main(int argc, char **argv)
     EMU.api_major = atoi(EMU.api_version);
     if (org == NULL)
         org = default_org(argv[0]);
-    struct sfr_err err = {0};
-    if (sfr_schema_load(org, NULL, 0, &EMU.schema, &err) != SFR_OK) {
-        sfr_log_err(&err);
-        rc = 2;
-        goto out;
-    }
-    if (!load_raw_describes(org)) {
+    json_object *describes = read_org(org);
+    bool org_ok =
+        describes != NULL && build_schema(describes, org) && load_raw_describes(describes);
+    json_object_put(describes);
+    if (!org_ok) {
         rc = 2;
         goto out;
     }
