@@ -73,6 +73,16 @@ static enum fexp explain_field(const struct sfr_check_object *co, int i, const c
         goto out;
     }
     double a, b;
+    /* A mirror value that does not even parse for the field's type (a date
+     * column holding a time, "True" in a text column for a boolean, "1,5" for
+     * a number) comes from a column type that does not fit the field. */
+    if (cp != NULL && strncmp(cp, "\x01raw:", 5) == 0 &&
+        (cs == NULL || strncmp(cs, "\x01raw:", 5) != 0)) {
+        snprintf(why, whyn, "%s: mirror value '%s' is not a valid %s (column type does not fit)",
+                 f->name, pv ? pv : "", sfr_ftype_name(f->type));
+        r = FEXP_TYPE;
+        goto out;
+    }
     switch (f->type) {
     case SFR_FT_ID:
     case SFR_FT_REFERENCE: {

@@ -64,6 +64,15 @@ static const struct ccase ccases[] = {
      1000, "SYNCED", 1, false, 0, -1},
     {"Invoice__c", "Tags__c", "Export;Priority", "Priority;Export", 1000, 1000, "SYNCED", 1, false,
      0, -1},
+    {"Invoice__c", "Paid__c", "true", "yes", 1000, 1000, "SYNCED", 1, false, 0,
+     SFR_CAUSE_TYPE_MISMATCH},
+    {"Invoice__c", "Paid__c", "true", "t", 1000, 1000, "SYNCED", 1, false, 0, -1},
+    {"Invoice__c", "Paid__c", "true", "f", 1000, 1000, "SYNCED", 1, false, 0,
+     SFR_CAUSE_FIELD_MISMATCH},
+    {"Contact", "Birthdate", "1980-05-01", "01/05/1980", 1000, 1000, "SYNCED", 1, false, 0,
+     SFR_CAUSE_TYPE_MISMATCH},
+    {"Contact", "Birthdate", "1980-05-01", "1980-05-02", 1000, 1000, "SYNCED", 1, false, 0,
+     SFR_CAUSE_FIELD_MISMATCH},
 };
 
 static struct sfr_record *mkrec(const struct sfr_projection *p, int fi, const char *v, int64_t mod)
