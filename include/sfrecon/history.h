@@ -34,6 +34,14 @@ enum sfr_rc sfr_history_orphans(PGconn *c, const char *schema, const char *child
                                 const char *column, const char *parent_table, sfr_orphan_cb cb,
                                 void *ctx, struct sfr_err *err) SFR_WUR;
 
+/* Mirror rows an app inserted that never reached Salesforce because the
+ * insert failed (sfid NULL, _hc_lastop FAILED): cb(ctx, id, _hc_err). Tables
+ * without the status columns have none. */
+typedef void (*sfr_failed_insert_cb)(void *ctx, long pg_id, const char *hc_err);
+enum sfr_rc sfr_history_failed_inserts(PGconn *c, const char *schema, const char *table,
+                                       sfr_failed_insert_cb cb, void *ctx,
+                                       struct sfr_err *err) SFR_WUR;
+
 /* sfids of mirror rows whose systemmodstamp is at or after since_ms, appended to out. */
 enum sfr_rc sfr_history_changed_since(PGconn *c, const char *schema, const char *table,
                                       int64_t since_ms, struct sfr_strv *out,

@@ -242,9 +242,37 @@ static void on_orphan(void *p, const char *child, const char *parent, long pg_id
     sfr_disc_list_push(o->out, &d);
 }
 
+/* sync_error: an app's insert that Salesforce refused has no sfid yet; it is
+ * reported under an empty sfid with its mirror row id. */
+struct failed_ctx {
+    const char *object;
+    struct sfr_disc_list *out;
+};
+
+static void on_failed_insert(void *p, long pg_id, const char *hc_err)
+{
+    struct failed_ctx *f = p;
+    struct sfr_discrepancy d;
+    memset(&d, 0, sizeof(d));
+    d.object = sfr_strdup(f->object);
+    d.sfid = sfr_strdup("");
+    d.cause = SFR_CAUSE_SYNC_ERROR;
+    d.pg_id = pg_id;
+    d.sf_mod_ms = d.pg_mod_ms = INT64_MIN;
+    d.detail = sfr_asprintf("mirror row id %ld was inserted by an app and never reached "
+                            "Salesforce: %s",
+                            pg_id, *hc_err ? hc_err : "(no message)");
+    sfr_disc_list_push(f->out, &d);
+}
+
 static enum sfr_rc check_parents(struct sfr_run_ctx *ctx, int i, struct sfr_disc_list *out,
                                  struct sfr_err *err)
 {
+    struct failed_ctx fc = {ctx->proj[i].obj->name, out};
+    enum sfr_rc frc = sfr_history_failed_inserts(
+        ctx->conn, ctx->cfg->schema, ctx->proj[i].obj->table, on_failed_insert, &fc, err);
+    if (frc != SFR_OK)
+        return frc;
     const struct sfr_projection *p = &ctx->proj[i];
     for (int f = 0; f < p->n_fields; f++) {
         const struct sfr_field *fd = p->fields[f];

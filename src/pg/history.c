@@ -390,3 +390,32 @@ enum sfr_rc sfr_history_changed_since(PGconn *c, const char *schema, const char 
     PQclear(r);
     return SFR_OK;
 }
+
+enum sfr_rc sfr_history_failed_inserts(PGconn *c, const char *schema, const char *table,
+                                       sfr_failed_insert_cb cb, void *ctx, struct sfr_err *err)
+{
+    const char *p[2] = {schema, table};
+    PGresult *r = PQexecParams(c,
+                               "SELECT count(*) FROM information_schema.columns WHERE "
+                               "table_schema = $1 AND table_name = $2 AND column_name IN "
+                               "('_hc_lastop', '_hc_err')",
+                               2, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return cmd_ok(c, r, err, "reading mirror columns");
+    bool has = atoi(PQgetvalue(r, 0, 0)) == 2;
+    PQclear(r);
+    if (!has)
+        return SFR_OK;
+    struct sfr_buf q = SFR_BUF_INIT;
+    sfr_buf_puts(&q, "SELECT id, coalesce(_hc_err, '') FROM ");
+    sfr_pg_qualified_append(&q, schema, table);
+    sfr_buf_puts(&q, " WHERE sfid IS NULL AND _hc_lastop = 'FAILED' ORDER BY id");
+    r = PQexec(c, q.data);
+    sfr_buf_cleanup(&q);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return cmd_ok(c, r, err, "reading failed inserts of the mirror");
+    for (int i = 0; i < PQntuples(r); i++)
+        cb(ctx, atol(PQgetvalue(r, i, 0)), PQgetvalue(r, i, 1));
+    PQclear(r);
+    return SFR_OK;
+}

@@ -595,6 +595,17 @@ static void decide(struct sfr_plan_item *it, const struct sfr_check_object *co,
         it->pg_id = g->pg_id;
     else if (d != NULL)
         it->pg_id = d->pg_id;
+    if (d != NULL && (d->sfid == NULL || d->sfid[0] == '\0')) {
+        /* An app's insert that Salesforce refused: there is no record to sync
+         * from, and re-sending it unchanged would fail again. */
+        it->op = SFR_OP_NONE;
+        it->unresolved = true;
+        item_note(it,
+                  "insert refused by Salesforce (%s): fix mirror row id %ld, then set its "
+                  "_trigger_log entry back to NEW",
+                  d->detail ? d->detail : "sync_error", d->pg_id);
+        return;
+    }
     if (g == NULL && live) {
         plan_pg_upsert(it, p, s);
         return;

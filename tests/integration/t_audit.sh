@@ -29,6 +29,17 @@ gen 11 "" "$DB"
 DATABASE_URL="$DB" expect_exit 0 "$SFRECON" audit -c "$MAP" --jobs 2
 assert_contains "$TMPD/out" "0 discrepancies"
 note "clean org: exit 0"
+# an app's insert that Salesforce refused (no sfid, _hc_lastop FAILED) is a sync_error
+psql -q "$DB" -c "INSERT INTO salesforce.lead (lastname, company) VALUES ('Nobody', 'Ghost Co')" \
+    -c "SET xmlbinary = 'hex'" \
+    -c "UPDATE salesforce.lead SET _hc_lastop = 'FAILED', _hc_err = '{\"errorCode\":\"REQUIRED_FIELD_MISSING\"}' WHERE sfid IS NULL" \
+    || fail "failed insert"
+DATABASE_URL="$DB" expect_exit 1 "$SFRECON" audit -c "$MAP" --format csv
+grep -q '^[0-9]*,Lead,"",sync_error,' "$TMPD/out" || { cat "$TMPD/out"; fail "failed insert not reported"; }
+assert_contains "$TMPD/out" "REQUIRED_FIELD_MISSING"
+DATABASE_URL="$DB" expect_exit 1 "$SFRECON" repair -c "$MAP" --run latest --yes
+assert_contains "$TMPD/out" "UNRESOLVED"
+assert_contains "$TMPD/out" "set its _trigger_log entry back to NEW"
 
 # 2. every cause, two seeds, both depths of reporting
 for seed in 1 2; do
