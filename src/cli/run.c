@@ -1,5 +1,6 @@
 /* run.c — opens the mapping, describe, connections and projections shared by
  * audit, repair and sync, and runs an audit over the mapped objects (run.h). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,6 +377,21 @@ static enum sfr_rc check_since(struct sfr_run_ctx *ctx, int i, int64_t since_ms,
     return rc;
 }
 
+struct parents_job {
+    struct sfr_run_ctx *ctx;
+    int i;
+    struct sfr_disc_list found;
+    enum sfr_rc rc;
+    struct sfr_err err;
+};
+
+static void *parents_thread(void *arg)
+{
+    struct parents_job *j = arg;
+    j->rc = check_parents(j->ctx, j->i, &j->found, &j->err);
+    return NULL;
+}
+
 /* Objects to audit, parents first. */
 static int plan_objects(struct sfr_run_ctx *ctx, const struct sfr_strv *want, int *idx,
                         struct sfr_err *err)
@@ -473,10 +489,19 @@ enum sfr_rc sfr_audit_run(struct sfr_run_ctx *ctx, const struct sfr_audit_opts *
         st.sf_max_mod_ms = st.pg_max_mod_ms = INT64_MIN;
         size_t from = run->discs.n;
         int64_t start = now_ms();
+        bool full = !o->since_last && o->since_ms == INT64_MIN;
+        /* The mirror-only checks (orphans, refused inserts) run on ctx->conn
+         * while the checker's jobs use connections of their own. */
+        struct parents_job pj = {ctx, i, {0}, SFR_OK, {0}};
+        pthread_t pth;
+        bool pj_started =
+            rc == SFR_OK && full && pthread_create(&pth, NULL, parents_thread, &pj) == 0;
         if (rc == SFR_OK && o->since_ms != INT64_MIN)
             rc = check_since(ctx, i, o->since_ms, co.audit_start_ms, &run->discs, &st, err);
         else if (rc == SFR_OK)
             rc = sfr_check_object(&cobj, &co, factory, ctx, &run->discs, &st, err);
+        if (pj_started)
+            pthread_join(pth, NULL);
         bool object_cap = false;
         if (rc == SFR_ELIMIT) {
             sfr_log_warn("%s: stopped early: %s", name, err ? err->msg : "API limit");
@@ -494,9 +519,17 @@ enum sfr_rc sfr_audit_run(struct sfr_run_ctx *ctx, const struct sfr_audit_opts *
                 sfr_err_clear(err);
             }
         }
-        bool full = !o->since_last && o->since_ms == INT64_MIN;
-        if (rc == SFR_OK && full)
-            rc = check_parents(ctx, i, &run->discs, err);
+        if (rc == SFR_OK && full && !pj_started)
+            pj.rc = check_parents(ctx, i, &pj.found, &pj.err);
+        for (size_t u = 0; u < pj.found.n; u++)
+            sfr_disc_list_push(&run->discs, &pj.found.v[u]);
+        pj.found.n = 0;
+        sfr_disc_list_cleanup(&pj.found);
+        if (rc == SFR_OK && full && pj.rc != SFR_OK) {
+            rc = pj.rc;
+            if (err != NULL)
+                *err = pj.err;
+        }
         if (rc == SFR_OK && st.complete && o->store && o->since_ms == INT64_MIN)
             rc = sfr_history_put_chunks(ctx->conn, name, run->id, &st.chunks, err);
         summarize(&run->objects[run->n_objects++], name, &st, &run->discs, from,
