@@ -208,8 +208,40 @@ static enum sfr_rc classify_keys(struct checker *c, struct sfr_side *sf, struct 
         qsort(a.v, a.n, sizeof(*a.v), cmp_recs);
     if (b.n > 1)
         qsort(b.v, b.n, sizeof(*b.v), cmp_recs);
+    /* A mirror row keyed by the 15-character form of a live record's Id is
+     * one record stored in the wrong representation, not a missing pair. */
+    struct sfr_strv handled = {0};
+    for (size_t k = 0; k < b.n; k++) {
+        char id18[19];
+        const struct sfr_record *rp = &b.v[k];
+        if (strlen(rp->sfid) != 15 || !sfr_sfid_to18(rp->sfid, 15, id18))
+            continue;
+        const struct sfr_record *rs = find_rec(&a, id18);
+        if (rs == NULL)
+            continue;
+        struct sfr_discrepancy d;
+        memset(&d, 0, sizeof(d));
+        d.object = sfr_strdup(c->co->proj->obj->name);
+        d.sfid = sfr_strdup(id18);
+        d.cause = SFR_CAUSE_TYPE_MISMATCH;
+        d.pg_id = rp->pg_id;
+        d.sf_mod_ms = rs->mod_ms;
+        d.pg_mod_ms = rp->mod_ms;
+        d.detail = sfr_asprintf("the mirror row's sfid holds the 15-character Id %s (joins on "
+                                "sfid miss it)",
+                                rp->sfid);
+        sfr_discrepancy_add_field(&d, "Id", id18, rp->sfid);
+        sfr_disc_list_push(out, &d);
+        sfr_strv_push(&handled, id18);
+        sfr_strv_push(&handled, rp->sfid);
+    }
     int64_t start = c->o->audit_start_ms;
     for (int i = 0; i < n; i++) {
+        bool done = false;
+        for (size_t h = 0; h < handled.n && !done; h++)
+            done = strcmp(handled.v[h], ids[i]) == 0;
+        if (done)
+            continue;
         const struct sfr_record *rs = find_rec(&a, ids[i]);
         const struct sfr_record *rp = find_rec(&b, ids[i]);
         if ((rs != NULL && rs->mod_ms >= start) || (rp != NULL && rp->mod_ms >= start)) {
@@ -220,6 +252,7 @@ static enum sfr_rc classify_keys(struct checker *c, struct sfr_side *sf, struct 
         if (sfr_classify(c->co, rs, rp, &d))
             sfr_disc_list_push(out, &d);
     }
+    sfr_strv_cleanup(&handled);
 out:
     recvec_cleanup(&a);
     recvec_cleanup(&b);

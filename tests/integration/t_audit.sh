@@ -40,6 +40,12 @@ assert_contains "$TMPD/out" "REQUIRED_FIELD_MISSING"
 DATABASE_URL="$DB" expect_exit 1 "$SFRECON" repair -c "$MAP" --run latest --yes
 assert_contains "$TMPD/out" "UNRESOLVED"
 assert_contains "$TMPD/out" "set its _trigger_log entry back to NEW"
+# a mirror row keyed by the 15-character Id is a type_mismatch, not a missing pair
+cid=$(psql -Atq "$DB" -c "SELECT sfid FROM salesforce.case ORDER BY id LIMIT 1")
+psql -q "$DB" -c "SET xmlbinary = 'hex'" \
+    -c "UPDATE salesforce.case SET sfid = left(sfid, 15) WHERE sfid = '$cid'" || fail "15-char sfid"
+DATABASE_URL="$DB" expect_exit 1 "$SFRECON" audit -c "$MAP" --format csv --no-store -o Case
+assert_eq "$(found "$TMPD/out")" "Case,$cid,type_mismatch" "15-character sfid"
 
 # 2. every cause, two seeds, both depths of reporting
 for seed in 1 2; do
