@@ -92,7 +92,10 @@ struct sfr_check_opts {
     /* incremental: the chunk states of the last run (NULL = full audit).
      * Only chunks whose count or max(SystemModstamp) moved are re-hashed. */
     const struct sfr_chunk_list *prev;
-    bool progress; /* draw progress on stderr */
+    bool progress;                   /* draw progress on stderr */
+    const char *progress_label;      /* "[2/7]" before the object name, or NULL */
+    long (*api_calls_fn)(void *ctx); /* API calls so far, for the progress line */
+    void *api_calls_ctx;
 };
 void sfr_check_opts_defaults(struct sfr_check_opts *o);
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sfrecon/check.h"
@@ -56,6 +57,7 @@ struct checker {
     struct sfr_check_stats *st;
     long tasks_done, tasks_total;
     long leaf;
+    double t0;
 };
 
 static int64_t max64(int64_t a, int64_t b)
@@ -455,12 +457,26 @@ static enum sfr_rc run_count(struct checker *c, struct sfr_side *sf, struct sfr_
     return split_range(c, sf, pg, t, &dp, err);
 }
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One line on stderr (a TTY): object, ranges done, rows and rows/s, API calls, differing keys. */
 static void progress(struct checker *c)
 {
     if (!c->o->progress)
         return;
-    fprintf(stderr, "\r\033[K%s: ranges %ld/%ld, rows %ld, differing %ld", c->co->proj->obj->name,
-            c->tasks_done, c->tasks_total, c->st->rows_sf + c->st->rows_pg, c->st->keys_differing);
+    long rows = c->st->rows_sf + c->st->rows_pg;
+    double dt = mono_s() - c->t0;
+    fprintf(stderr, "\r\033[K%s%s%s: ranges %ld/%ld, %ld rows (%.0f rows/s)",
+            c->o->progress_label ? c->o->progress_label : "", c->o->progress_label ? " " : "",
+            c->co->proj->obj->name, c->tasks_done, c->tasks_total, rows, dt > 0 ? rows / dt : 0.0);
+    if (c->o->api_calls_fn != NULL)
+        fprintf(stderr, ", %ld API calls", c->o->api_calls_fn(c->o->api_calls_ctx));
+    fprintf(stderr, ", %ld differing", c->st->keys_differing);
 }
 
 static void *worker(void *arg)
@@ -608,6 +624,7 @@ enum sfr_rc sfr_check_object(const struct sfr_check_object *co, const struct sfr
     c.out = out;
     c.st = stats;
     c.leaf = o->bisect_threshold > 4000 ? o->bisect_threshold : 4000;
+    c.t0 = mono_s();
     stats->complete = true;
     pthread_mutex_init(&c.mu, NULL);
     pthread_cond_init(&c.cv, NULL);

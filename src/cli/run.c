@@ -377,6 +377,11 @@ static enum sfr_rc check_since(struct sfr_run_ctx *ctx, int i, int64_t since_ms,
     return rc;
 }
 
+static long budget_used(void *sf)
+{
+    return sfr_sf_budget_used(sf);
+}
+
 struct parents_job {
     struct sfr_run_ctx *ctx;
     int i;
@@ -465,6 +470,8 @@ enum sfr_rc sfr_audit_run(struct sfr_run_ctx *ctx, const struct sfr_audit_opts *
     co.jobs = o->jobs > 0 ? o->jobs : ctx->cfg->jobs;
     co.audit_start_ms = now_ms();
     co.progress = o->progress;
+    co.api_calls_fn = ctx->sf != NULL ? budget_used : NULL;
+    co.api_calls_ctx = ctx->sf;
     for (int k = 0; k < n && rc == SFR_OK; k++) {
         int i = idx[k];
         const char *name = ctx->proj[i].obj->name;
@@ -474,6 +481,9 @@ enum sfr_rc sfr_audit_run(struct sfr_run_ctx *ctx, const struct sfr_audit_opts *
         co.prev = o->since_last && prev.n > 0 ? &prev : NULL;
         struct sfr_check_object cobj;
         sfr_run_ctx_check_object(ctx, i, &cobj);
+        char label[32];
+        snprintf(label, sizeof(label), "[%d/%d]", k + 1, n);
+        co.progress_label = label;
         /* the mapping's sf_max_daily_api_calls caps what this object may spend */
         long per = ctx->cfg->mappings[i].sf_max_daily_api_calls;
         if (ctx->sf != NULL) {
