@@ -33,6 +33,7 @@ struct prec {
     bool deleted;
     int64_t mod_ms;
     bool keep;      /* the mirror row wins: not written */
+    bool skip;      /* already applied (overlap window): not written, not counted */
     long ignore_id; /* overwritten PENDING row: its NEW entries become IGNORED */
 };
 
@@ -117,6 +118,44 @@ static enum sfr_rc settle_pending(struct pull *pl)
     return SFR_OK;
 }
 
+/* Records the mirror already holds at the same or a newer SystemModstamp
+ * (or, deleted, no longer holds) are not written again: the overlap window
+ * and records sharing the cursor's modstamp come back on every pull. */
+static enum sfr_rc skip_applied(struct pull *pl)
+{
+    const char **ids = sfr_calloc((size_t)pl->n + 1, sizeof(char *));
+    int m = 0;
+    for (int k = 0; k < pl->n; k++)
+        if (pl->batch[k].mod_ms != INT64_MIN)
+            ids[m++] = pl->batch[k].sfid;
+    if (m == 0) {
+        free(ids);
+        return SFR_OK;
+    }
+    PGresult *res = NULL;
+    enum sfr_rc rc = sfr_sync_applied_rows(pl->s->ctx->conn, pl->t, ids, m, &res, pl->err);
+    free(ids);
+    if (rc != SFR_OK)
+        return rc;
+    for (int k = 0; k < pl->n; k++) {
+        struct prec *x = &pl->batch[k];
+        if (x->mod_ms == INT64_MIN)
+            continue;
+        bool present = false;
+        for (int r = 0; r < PQntuples(res); r++) {
+            if (strcmp(PQgetvalue(res, r, 0), x->sfid) != 0)
+                continue;
+            present = true;
+            if (!PQgetisnull(res, r, 1) && atoll(PQgetvalue(res, r, 1)) >= x->mod_ms && !x->deleted)
+                x->keep = x->skip = true;
+        }
+        if (x->deleted && !present)
+            x->keep = x->skip = true;
+    }
+    PQclear(res);
+    return SFR_OK;
+}
+
 static void set_cursor(struct pull *pl, int64_t ms)
 {
     char ts[32];
@@ -137,8 +176,8 @@ static enum sfr_rc flush(struct pull *pl)
         return SFR_OK;
     struct sfr_sync *s = pl->s;
     const struct sfr_projection *p = pl->p;
-    enum sfr_rc rc = SFR_OK;
-    if (pl->t->has_hc_lastop)
+    enum sfr_rc rc = skip_applied(pl);
+    if (rc == SFR_OK && pl->t->has_hc_lastop)
         rc = settle_pending(pl);
     struct sfr_write *w = sfr_calloc((size_t)pl->n + 1, sizeof(*w));
     int *of = sfr_calloc((size_t)pl->n + 1, sizeof(int));
@@ -295,7 +334,10 @@ enum sfr_rc sfr_sync_pull_object(struct sfr_sync *s, int i, struct sfr_sync_stat
     long limit = s->bulk_threshold > 0 ? s->bulk_threshold : 0;
     if (rc == SFR_OK) {
         pl.ordered = true;
-        soql = build_soql(&pl, names, ">", since, true, limit);
+        /* re-read an overlap window: commits are not strictly in
+         * SystemModstamp order (skip_applied drops what is already there) */
+        int64_t from = since == INT64_MIN ? since : since - SFR_SYNC_PULL_OVERLAP_MS;
+        soql = build_soql(&pl, names, ">", from, true, limit);
         long n = 0;
         rc = sfr_sf_query(s->ctx->sf, soql, true, names, pl.n_sel, on_record, &pl, &n, err);
         if (rc == SFR_OK)

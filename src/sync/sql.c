@@ -406,3 +406,24 @@ int sfr_sync_wait(PGconn *c, long timeout_ms, volatile sig_atomic_t *stop)
         }
     }
 }
+
+enum sfr_rc sfr_sync_applied_rows(PGconn *c, const struct sfr_pg_table *t, const char *const *sfids,
+                                  int n, PGresult **out, struct sfr_err *err)
+{
+    *out = NULL;
+    struct sfr_buf sql = SFR_BUF_INIT, arr = SFR_BUF_INIT;
+    sfr_buf_printf(&sql,
+                   "SELECT t.sfid, (extract(epoch FROM max(t.systemmodstamp)) * 1000)::bigint::text"
+                   " FROM %s AS t WHERE t.sfid = ANY($1::text[]) GROUP BY t.sfid",
+                   t->qname);
+    sfr_sync_array_literal(&arr, sfids, n);
+    const char *params[1] = {arr.data};
+    *out = q(c, sql.data, 1, params, err, "reading applied mirror rows");
+    sfr_buf_cleanup(&sql);
+    sfr_buf_cleanup(&arr);
+    if (*out == NULL) {
+        sfr_err_prefix(err, "%s", t->display);
+        return SFR_EPG;
+    }
+    return SFR_OK;
+}

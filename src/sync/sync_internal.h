@@ -11,6 +11,11 @@
 
 /* Records per mirror write transaction during a pull. */
 #define SFR_SYNC_PULL_BATCH 500
+/* Pulls re-read this much before the cursor: Salesforce commits are not
+ * strictly in SystemModstamp order, so a record stamped just before the
+ * cursor can become visible after a pull has passed it. Records the mirror
+ * already holds at that SystemModstamp are skipped. */
+#define SFR_SYNC_PULL_OVERLAP_MS 5000
 /* Trigger log entries per push batch (one sObject Collections call per kind). */
 #define SFR_SYNC_PUSH_BATCH 200
 
@@ -77,6 +82,9 @@ enum sfr_rc sfr_sync_rows_by_id(PGconn *c, const struct sfr_pg_table *t,
 /* Rows among sfids whose _hc_lastop is PENDING: columns sfid, id, and the
  * first and last created_at (ms, may be NULL) of their NEW/PENDING log
  * entries. Caller PQclears. */
+/* sfid and max(systemmodstamp) in ms (text) of the mirror rows holding sfids. */
+enum sfr_rc sfr_sync_applied_rows(PGconn *c, const struct sfr_pg_table *t, const char *const *sfids,
+                                  int n, PGresult **out, struct sfr_err *err) SFR_WUR;
 enum sfr_rc sfr_sync_pending_rows(PGconn *c, const struct sfr_pg_table *t, bool has_tlog,
                                   const char *const *sfids, int n, PGresult **out,
                                   struct sfr_err *err) SFR_WUR;
