@@ -99,3 +99,47 @@ for n in $SIZES; do
             "s, $(sed -n 's/.*; \([0-9]*\) API calls.*/\1/p' "$OUT/r.out") calls, exit $code"
     done
 done
+
+# Sync latency: the daemon running with --interval 1 on an org whose mirror has
+# Heroku Connect's triggers. Mirror -> Salesforce is woken by the trigger's
+# NOTIFY; Salesforce -> mirror waits for the next pull. Median of 5 changes.
+SDB=$(mkdb sync_bench)
+curl -s -X POST "$SF/__emu/reset" >/dev/null
+"$B/orggen" --sf "$SF" --db "$SDB" --mapping "$MAP" --describe "$ORG" --size 1000 --seed 3 \
+    --manifest "$OUT/s.csv" --triggers >"$OUT/gen.out" 2>&1 || { cat "$OUT/gen.out"; exit 3; }
+DATABASE_URL="$SDB" "$B/sfrecon" sync -c "$MAP" --interval 1 >/dev/null 2>"$OUT/sync.err" &
+SYNC_PID=$!
+PIDS="$SYNC_PID $PIDS"
+TOK=$(curl -s -X POST "$SF/services/oauth2/token" -d grant_type=password -d client_id=b \
+    -d client_secret=b -d username=admin@example.com -d password=password |
+    sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+ms() { date +%s%3N; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+sleep 2
+: >"$OUT/push.ms"; : >"$OUT/pull.ms"
+for k in 1 2 3 4 5; do
+    id=$(psql -Atq "$SDB" -c "SELECT sfid FROM salesforce.account ORDER BY sfid LIMIT 1 OFFSET $k")
+    t0=$(ms)
+    psql -q "$SDB" -c "UPDATE salesforce.account SET name = 'push $k' WHERE sfid = '$id'"
+    i=0
+    while ! curl -s -H "Authorization: Bearer $TOK" \
+        "$SF/services/data/v60.0/sobjects/Account/$id?fields=Name" | grep -q "\"push $k\""; do
+        i=$((i + 1)); [ $i -gt 3000 ] && break
+        sleep 0.01
+    done
+    echo $(( $(ms) - t0 )) >>"$OUT/push.ms"
+    id=$(psql -Atq "$SDB" -c "SELECT sfid FROM salesforce.account ORDER BY sfid LIMIT 1 OFFSET $((k + 10))")
+    t0=$(ms)
+    curl -s -o /dev/null -X PATCH -H "Authorization: Bearer $TOK" -H 'Content-Type: application/json' \
+        -d "{\"Name\":\"pull $k\"}" "$SF/services/data/v60.0/sobjects/Account/$id"
+    i=0
+    while [ "$(psql -Atq "$SDB" -c "SELECT name FROM salesforce.account WHERE sfid = '$id'")" != "pull $k" ]; do
+        i=$((i + 1)); [ $i -gt 3000 ] && break
+        sleep 0.01
+    done
+    echo $(( $(ms) - t0 )) >>"$OUT/pull.ms"
+done
+kill "$SYNC_PID" 2>/dev/null
+wait "$SYNC_PID" 2>/dev/null
+row "sync latency mirror -> Salesforce (app UPDATE, NOTIFY)" "$(median <"$OUT/push.ms")" "ms, median of 5"
+row "sync latency Salesforce -> mirror (--interval 1)" "$(median <"$OUT/pull.ms")" "ms, median of 5"
