@@ -51,6 +51,12 @@ void sfr_pg_ident_append(struct sfr_buf *b, const char *name);
 /* Appends "schema"."table". */
 void sfr_pg_qualified_append(struct sfr_buf *b, const char *schema, const char *table);
 
+/* Runs sql with text parameters. Returns the result (caller PQclears) when it
+ * succeeded (rows or not); NULL with err filled ("<what>: <server message>
+ * (SQLSTATE ...)") when it failed. */
+PGresult *sfr_pg_query(PGconn *conn, const char *sql, int n, const char *const *params,
+                       struct sfr_err *err, const char *what);
+
 /* Runs one statement that returns no rows; on failure fills err with context. */
 enum sfr_rc sfr_pg_exec(PGconn *conn, const char *sql, struct sfr_err *err) SFR_WUR;
 

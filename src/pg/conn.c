@@ -157,3 +157,15 @@ enum sfr_rc sfr_pg_connect(const char *url, PGconn **out, struct sfr_err *err)
     *out = conn;
     return SFR_OK;
 }
+
+PGresult *sfr_pg_query(PGconn *conn, const char *sql, int n, const char *const *params,
+                       struct sfr_err *err, const char *what)
+{
+    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return res;
+    (void)sfr_pg_error(res, conn, err, "%s", what);
+    PQclear(res);
+    return NULL;
+}

@@ -51,27 +51,16 @@ static void id_array(struct sfr_buf *b, const long *ids, int n)
 }
 
 /* Runs a statement with text parameters; NULL and err filled on failure. */
-static PGresult *q(PGconn *c, const char *sql, int n, const char *const *params,
-                   struct sfr_err *err, const char *what)
-{
-    PGresult *res = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(res);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-        return res;
-    sfr_pg_error(res, c, err, "%s", what);
-    PQclear(res);
-    return NULL;
-}
 
 enum sfr_rc sfr_sync_cursor_get(PGconn *c, const char *object, const char *direction, char **out,
                                 struct sfr_err *err)
 {
     *out = NULL;
     const char *params[2] = {object, direction};
-    PGresult *res = q(c,
-                      "SELECT cursor FROM sfrecon.sync_cursor WHERE object = $1"
-                      " AND direction = $2",
-                      2, params, err, "reading sfrecon.sync_cursor");
+    PGresult *res = sfr_pg_query(c,
+                                 "SELECT cursor FROM sfrecon.sync_cursor WHERE object = $1"
+                                 " AND direction = $2",
+                                 2, params, err, "reading sfrecon.sync_cursor");
     if (res == NULL)
         return SFR_EPG;
     if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
@@ -84,11 +73,12 @@ enum sfr_rc sfr_sync_cursor_set(PGconn *c, const char *object, const char *direc
                                 const char *cursor, struct sfr_err *err)
 {
     const char *params[3] = {object, direction, cursor};
-    PGresult *res = q(c,
-                      "INSERT INTO sfrecon.sync_cursor (object, direction, cursor, updated_at)"
-                      " VALUES ($1, $2, $3, now()) ON CONFLICT (object, direction)"
-                      " DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()",
-                      3, params, err, "writing sfrecon.sync_cursor");
+    PGresult *res =
+        sfr_pg_query(c,
+                     "INSERT INTO sfrecon.sync_cursor (object, direction, cursor, updated_at)"
+                     " VALUES ($1, $2, $3, now()) ON CONFLICT (object, direction)"
+                     " DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()",
+                     3, params, err, "writing sfrecon.sync_cursor");
     if (res == NULL)
         return SFR_EPG;
     PQclear(res);
@@ -102,7 +92,8 @@ enum sfr_rc sfr_sync_mirror_max_mod(PGconn *c, const char *schema, const char *t
     struct sfr_buf sql = SFR_BUF_INIT;
     sfr_buf_puts(&sql, "SELECT (extract(epoch FROM max(systemmodstamp)) * 1000)::bigint FROM ");
     sfr_pg_qualified_append(&sql, schema, table);
-    PGresult *res = q(c, sql.data, 0, NULL, err, "reading the mirror's max(systemmodstamp)");
+    PGresult *res =
+        sfr_pg_query(c, sql.data, 0, NULL, err, "reading the mirror's max(systemmodstamp)");
     sfr_buf_cleanup(&sql);
     if (res == NULL) {
         sfr_err_prefix(err, "%s.%s", schema, table);
@@ -151,7 +142,7 @@ enum sfr_rc sfr_sync_tlog_claim(PGconn *c, const struct sfr_pg_table *t, int lim
                              " FOR UPDATE SKIP LOCKED)"
                              " RETURNING l.id, l.action, l.record_id, l.sfid, l.\"values\", l.old",
                              t->tlog_qname, t->tlog_qname);
-    PGresult *res = q(c, sql, 2, params, err, "claiming _trigger_log entries");
+    PGresult *res = sfr_pg_query(c, sql, 2, params, err, "claiming _trigger_log entries");
     sfr_free(sql);
     if (res == NULL) {
         sfr_err_prefix(err, "%s", t->display);
@@ -185,7 +176,7 @@ enum sfr_rc sfr_sync_tlog_count_pending(PGconn *c, const struct sfr_pg_table *t,
     const char *params[1] = {t->table};
     char *sql = sfr_asprintf("SELECT count(*) FROM %s WHERE state = 'PENDING' AND table_name = $1",
                              t->tlog_qname);
-    PGresult *res = q(c, sql, 1, params, err, "counting PENDING _trigger_log entries");
+    PGresult *res = sfr_pg_query(c, sql, 1, params, err, "counting PENDING _trigger_log entries");
     sfr_free(sql);
     if (res == NULL)
         return SFR_EPG;
@@ -231,7 +222,7 @@ enum sfr_rc sfr_sync_tlog_finish(PGconn *c, const struct sfr_pg_table *t,
         snprintf(id, sizeof(id), "%ld", e[i].id);
         snprintf(rec, sizeof(rec), "%ld", e[i].record_id);
         const char *lp[3] = {id, o[i].state, o[i].message};
-        PGresult *res = q(c, log_sql, 3, lp, err, "updating _trigger_log");
+        PGresult *res = sfr_pg_query(c, log_sql, 3, lp, err, "updating _trigger_log");
         if (res == NULL) {
             rc = SFR_EPG;
             break;
@@ -241,10 +232,11 @@ enum sfr_rc sfr_sync_tlog_finish(PGconn *c, const struct sfr_pg_table *t,
             continue;
         if (o[i].row == SFR_ROW_SYNCED || (o[i].row != SFR_ROW_FAILED && o[i].new_sfid)) {
             const char *rp[3] = {rec, o[i].new_sfid, t->table};
-            res = q(c, synced_sql, 3, rp, err, "marking the row SYNCED");
+            res = sfr_pg_query(c, synced_sql, 3, rp, err, "marking the row SYNCED");
         } else if (o[i].row == SFR_ROW_FAILED && failed_sql != NULL) {
             const char *rp[2] = {rec, o[i].hc_err};
-            res = q(c, failed_sql, t->has_hc_err ? 2 : 1, rp, err, "marking the row FAILED");
+            res = sfr_pg_query(c, failed_sql, t->has_hc_err ? 2 : 1, rp, err,
+                               "marking the row FAILED");
         } else {
             continue;
         }
@@ -274,7 +266,7 @@ enum sfr_rc sfr_sync_tlog_ignore_row(PGconn *c, const struct sfr_pg_table *t, lo
                              " processed_at = now(), sf_message = $3"
                              " WHERE table_name = $1 AND record_id = $2::int AND state = 'NEW'",
                              t->tlog_qname);
-    PGresult *res = q(c, sql, 3, params, err, "ignoring _trigger_log entries");
+    PGresult *res = sfr_pg_query(c, sql, 3, params, err, "ignoring _trigger_log entries");
     sfr_free(sql);
     if (res == NULL)
         return SFR_EPG;
@@ -301,7 +293,7 @@ enum sfr_rc sfr_sync_rows_by_id(PGconn *c, const struct sfr_pg_table *t,
     sfr_buf_printf(&sql, " FROM %s AS t WHERE t.id = ANY($1::int[])", t->qname);
     id_array(&arr, ids, n);
     const char *params[1] = {arr.data};
-    *out = q(c, sql.data, 1, params, err, "reading mirror rows");
+    *out = sfr_pg_query(c, sql.data, 1, params, err, "reading mirror rows");
     sfr_buf_cleanup(&sql);
     sfr_buf_cleanup(&arr);
     if (*out == NULL) {
@@ -335,7 +327,7 @@ enum sfr_rc sfr_sync_pending_rows(PGconn *c, const struct sfr_pg_table *t, bool 
                    t->qname);
     sfr_sync_array_literal(&arr, sfids, n);
     const char *params[2] = {arr.data, t->table};
-    *out = q(c, sql.data, 2, params, err, "reading PENDING mirror rows");
+    *out = sfr_pg_query(c, sql.data, 2, params, err, "reading PENDING mirror rows");
     sfr_buf_cleanup(&sql);
     sfr_buf_cleanup(&arr);
     if (*out == NULL) {
@@ -418,7 +410,7 @@ enum sfr_rc sfr_sync_applied_rows(PGconn *c, const struct sfr_pg_table *t, const
                    t->qname);
     sfr_sync_array_literal(&arr, sfids, n);
     const char *params[1] = {arr.data};
-    *out = q(c, sql.data, 1, params, err, "reading applied mirror rows");
+    *out = sfr_pg_query(c, sql.data, 1, params, err, "reading applied mirror rows");
     sfr_buf_cleanup(&sql);
     sfr_buf_cleanup(&arr);
     if (*out == NULL) {
