@@ -126,6 +126,34 @@ static int collect_row(void *ctx, const struct sfr_row_summary *row)
     return 0;
 }
 
+/* Collects a range's rows up to a cap. A side whose range holds far more
+ * rows than the chunks suggest (a mirror missing most of Salesforce) is cut at
+ * the first row past the cap; the rest of the range becomes a task of its own,
+ * so memory stays bounded by chunk size. Only rows arriving in key order can
+ * be cut; an unordered source is collected whole. */
+struct collector {
+    struct rowvec *v;
+    long cap;
+    bool unordered;
+    bool stopped;
+    char split[64]; /* first key not collected */
+};
+
+static int collect_capped(void *ctx, const struct sfr_row_summary *row)
+{
+    struct collector *k = ctx;
+    struct rowvec *v = k->v;
+    if (v->n > 0 && strcmp(v->v[v->n - 1].sfid, row->sfid) > 0)
+        k->unordered = true;
+    if (k->cap > 0 && !k->unordered && (long)v->n >= k->cap &&
+        strcmp(v->v[v->n - 1].sfid, row->sfid) < 0) {
+        k->stopped = true;
+        snprintf(k->split, sizeof(k->split), "%s", row->sfid);
+        return 1;
+    }
+    return collect_row(v, row);
+}
+
 static int cmp_rows(const void *a, const void *b)
 {
     return strcmp(((const struct sfr_row_summary *)a)->sfid,
@@ -270,7 +298,17 @@ static enum sfr_rc run_content(struct checker *c, struct sfr_side *sf, struct sf
     struct sfr_strv diff = {0};
     struct sfr_disc_list found = {0};
     long rechecked = 0;
-    enum sfr_rc rc = sfr_side_stream(sf, c->co->proj, &r, t->expect, collect_row, &a, err);
+    long cap = c->o->chunk_size * 4 > 1000 ? c->o->chunk_size * 4 : 1000;
+    struct collector ka = {&a, cap, false, false, ""};
+    enum sfr_rc rc = sfr_side_stream(sf, c->co->proj, &r, t->expect, collect_capped, &ka, err);
+    if (rc == SFR_OK && ka.stopped) {
+        /* compare [lo, split) now, queue [split, hi) */
+        r.hi = ka.split;
+        pthread_mutex_lock(&c->mu);
+        add_task(c, T_CONTENT, ka.split, t->hi, t->expect, t->record_state);
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+    }
     if (rc == SFR_OK)
         rc = sfr_side_stream(pg, c->co->proj, &r, t->expect, collect_row, &b, err);
     if (rc != SFR_OK)
@@ -324,7 +362,7 @@ static enum sfr_rc run_content(struct checker *c, struct sfr_side *sf, struct sf
         sfr_disc_list_push(c->out, &found.v[k]);
     found.n = 0;
     if (t->record_state)
-        sfr_chunk_list_push(&c->st->chunks, t->lo, t->hi, (long)a.n, (long)b.n, sf_max, pg_max);
+        sfr_chunk_list_push(&c->st->chunks, r.lo, r.hi, (long)a.n, (long)b.n, sf_max, pg_max);
     pthread_mutex_unlock(&c->mu);
 out:
     free(a.v);

@@ -141,7 +141,7 @@ static enum fexp explain_field(const struct sfr_check_object *co, int i, const c
     if (r == FEXP_OTHER && sfr_ftype_is_text(f->type) && cs != NULL) {
         size_t ls = strlen(cs), lp = cp ? strlen(cp) : 0;
         int col = co->column_len ? co->column_len[i] : 0;
-        if (lp < ls && strncmp(cs, cp ? cp : "", lp) == 0) {
+        if (lp > 0 && lp < ls && strncmp(cs, cp, lp) == 0) {
             if (col > 0)
                 snprintf(why, whyn, "%s cut to %zu of %zu characters (column length %d)", f->name,
                          utf8_len(cp ? cp : ""), utf8_len(cs), col);
