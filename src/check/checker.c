@@ -219,19 +219,16 @@ static void recvec_cleanup(struct recvec *v)
     memset(v, 0, sizeof(*v));
 }
 
-static enum sfr_rc classify_keys(struct checker *c, struct sfr_side *sf, struct sfr_side *pg,
-                                 const char *const *ids, int n, struct sfr_disc_list *out,
-                                 long *rechecked, struct sfr_err *err)
+/* Fetches both sides of ids[0..n) and classifies them. */
+static enum sfr_rc classify_batch(struct checker *c, struct sfr_side *sf, struct sfr_side *pg,
+                                  const char *const *ids, int n, struct sfr_disc_list *out,
+                                  long *rechecked, struct sfr_err *err)
 {
     struct recvec a = {0}, b = {0};
-    enum sfr_rc rc = SFR_OK;
-    const int batch = 300;
-    for (int i = 0; i < n && rc == SFR_OK; i += batch) {
-        int m = n - i < batch ? n - i : batch;
-        rc = sfr_side_fetch(sf, c->co->proj, ids + i, m, collect_record, &a, err);
-        if (rc == SFR_OK)
-            rc = sfr_side_fetch(pg, c->co->proj, ids + i, m, collect_record, &b, err);
-    }
+    struct sfr_strv handled = {0};
+    enum sfr_rc rc = sfr_side_fetch(sf, c->co->proj, ids, n, collect_record, &a, err);
+    if (rc == SFR_OK)
+        rc = sfr_side_fetch(pg, c->co->proj, ids, n, collect_record, &b, err);
     if (rc != SFR_OK)
         goto out;
     if (a.n > 1)
@@ -240,7 +237,6 @@ static enum sfr_rc classify_keys(struct checker *c, struct sfr_side *sf, struct 
         qsort(b.v, b.n, sizeof(*b.v), cmp_recs);
     /* A mirror row keyed by the 15-character form of a live record's Id is
      * one record stored in the wrong representation, not a missing pair. */
-    struct sfr_strv handled = {0};
     for (size_t k = 0; k < b.n; k++) {
         char id18[19];
         const struct sfr_record *rp = &b.v[k];
@@ -282,10 +278,29 @@ static enum sfr_rc classify_keys(struct checker *c, struct sfr_side *sf, struct 
         if (sfr_classify(c->co, rs, rp, &d))
             sfr_disc_list_push(out, &d);
     }
-    sfr_strv_cleanup(&handled);
 out:
+    sfr_strv_cleanup(&handled);
     recvec_cleanup(&a);
     recvec_cleanup(&b);
+    return rc;
+}
+
+/* Classifies the differing keys in batches, so only one batch of full
+ * records is held at a time. A 15-character key travels with its neighbour
+ * (they sort next to each other), so a batch never ends between them. */
+static enum sfr_rc classify_keys(struct checker *c, struct sfr_side *sf, struct sfr_side *pg,
+                                 const char *const *ids, int n, struct sfr_disc_list *out,
+                                 long *rechecked, struct sfr_err *err)
+{
+    const int batch = 300;
+    enum sfr_rc rc = SFR_OK;
+    for (int i = 0; i < n && rc == SFR_OK;) {
+        int m = n - i < batch ? n - i : batch;
+        if (i + m < n && strlen(ids[i + m - 1]) == 15)
+            m++;
+        rc = classify_batch(c, sf, pg, ids + i, m, out, rechecked, err);
+        i += m;
+    }
     return rc;
 }
 

@@ -11,7 +11,7 @@
 #include "sfrecon/history.h"
 #include "sfrecon/pg.h"
 
-json_object *sfr_report_json(const struct sfr_run *run);
+json_object *sfr_report_json(const struct sfr_run *run, bool with_discrepancies);
 
 static enum sfr_rc cmd_ok(PGconn *c, PGresult *r, struct sfr_err *err, const char *what)
 {
@@ -40,19 +40,48 @@ enum sfr_rc sfr_history_begin(PGconn *c, struct sfr_run *run, const char *mappin
     return SFR_OK;
 }
 
-static enum sfr_rc insert_disc(PGconn *c, long run_id, const struct sfr_discrepancy *d,
-                               struct sfr_err *err)
+/* Appends v to a COPY text-format row (\N for NULL; \, tab, newline, CR escaped). */
+static void copy_field(struct sfr_buf *b, const char *v, bool last)
 {
-    json_object *fa = json_object_new_array();
-    for (int f = 0; f < d->n_fields; f++) {
-        json_object *fo = json_object_new_object();
-        json_object_object_add(fo, "name", json_object_new_string(d->fields[f].field));
-        json_object_object_add(
-            fo, "sf", d->fields[f].sf_value ? json_object_new_string(d->fields[f].sf_value) : NULL);
-        json_object_object_add(
-            fo, "pg", d->fields[f].pg_value ? json_object_new_string(d->fields[f].pg_value) : NULL);
-        json_object_array_add(fa, fo);
+    if (v == NULL) {
+        sfr_buf_puts(b, "\\N");
+    } else {
+        for (const char *p = v; *p; p++) {
+            switch (*p) {
+            case '\\':
+                sfr_buf_puts(b, "\\\\");
+                break;
+            case '\t':
+                sfr_buf_puts(b, "\\t");
+                break;
+            case '\n':
+                sfr_buf_puts(b, "\\n");
+                break;
+            case '\r':
+                sfr_buf_puts(b, "\\r");
+                break;
+            default:
+                sfr_buf_putc(b, *p);
+            }
+        }
     }
+    sfr_buf_putc(b, last ? '\n' : '\t');
+}
+
+static void disc_row(struct sfr_buf *b, long run_id, const struct sfr_discrepancy *d)
+{
+    struct sfr_buf f = SFR_BUF_INIT;
+    sfr_buf_putc(&f, '[');
+    for (int k = 0; k < d->n_fields; k++) {
+        sfr_buf_puts(&f, k ? ",{\"name\":" : "{\"name\":");
+        sfr_buf_json_str(&f, d->fields[k].field);
+        sfr_buf_puts(&f, ",\"sf\":");
+        sfr_buf_json_str(&f, d->fields[k].sf_value);
+        sfr_buf_puts(&f, ",\"pg\":");
+        sfr_buf_json_str(&f, d->fields[k].pg_value);
+        sfr_buf_putc(&f, '}');
+    }
+    sfr_buf_putc(&f, ']');
     char id[32], pgid[32], sfm[32], pgm[32];
     snprintf(id, sizeof(id), "%ld", run_id);
     snprintf(pgid, sizeof(pgid), "%ld", d->pg_id);
@@ -60,34 +89,61 @@ static enum sfr_rc insert_disc(PGconn *c, long run_id, const struct sfr_discrepa
         sfr_format_datetime_pg(d->sf_mod_ms, sfm);
     if (d->pg_mod_ms != INT64_MIN)
         sfr_format_datetime_pg(d->pg_mod_ms, pgm);
-    const char *p[11] = {id,
-                         d->object,
-                         d->sfid,
-                         sfr_cause_name(d->cause),
-                         json_object_to_json_string_ext(fa, JSON_C_TO_STRING_PLAIN),
-                         d->detail ? d->detail : "",
-                         d->parent_object,
-                         d->parent_sfid,
-                         d->pg_id ? pgid : NULL,
-                         d->sf_mod_ms != INT64_MIN ? sfm : NULL,
-                         d->pg_mod_ms != INT64_MIN ? pgm : NULL};
-    PGresult *r = PQexecParams(
-        c,
-        "INSERT INTO sfrecon.discrepancy (run_id, object, sfid, cause, fields, detail, "
-        "parent_object, parent_sfid, pg_id, sf_modstamp, pg_modstamp) "
-        "VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11)",
-        11, NULL, p, NULL, NULL, 0);
-    json_object_put(fa);
-    return cmd_ok(c, r, err, "storing a discrepancy in sfrecon.discrepancy");
+    copy_field(b, id, false);
+    copy_field(b, d->object, false);
+    copy_field(b, d->sfid, false);
+    copy_field(b, sfr_cause_name(d->cause), false);
+    copy_field(b, f.data, false);
+    copy_field(b, d->detail ? d->detail : "", false);
+    copy_field(b, d->parent_object, false);
+    copy_field(b, d->parent_sfid, false);
+    copy_field(b, d->pg_id ? pgid : NULL, false);
+    copy_field(b, d->sf_mod_ms != INT64_MIN ? sfm : NULL, false);
+    copy_field(b, d->pg_mod_ms != INT64_MIN ? pgm : NULL, true);
+    sfr_buf_cleanup(&f);
+}
+
+/* Stores the run's discrepancies with one COPY (rows sent in ~1 MB pieces). */
+static enum sfr_rc store_discs(PGconn *c, const struct sfr_run *run, struct sfr_err *err)
+{
+    if (run->discs.n == 0)
+        return SFR_OK;
+    PGresult *r = PQexec(c, "COPY sfrecon.discrepancy (run_id, object, sfid, cause, fields, "
+                            "detail, parent_object, parent_sfid, pg_id, sf_modstamp, pg_modstamp) "
+                            "FROM STDIN");
+    if (PQresultStatus(r) != PGRES_COPY_IN)
+        return cmd_ok(c, r, err, "storing discrepancies in sfrecon.discrepancy");
+    PQclear(r);
+    struct sfr_buf b = SFR_BUF_INIT;
+    bool ok = true;
+    for (size_t i = 0; i < run->discs.n && ok; i++) {
+        disc_row(&b, run->id, &run->discs.v[i]);
+        if (b.len >= (1u << 20) || i + 1 == run->discs.n) {
+            ok = PQputCopyData(c, b.data, (int)b.len) == 1;
+            sfr_buf_reset(&b);
+        }
+    }
+    sfr_buf_cleanup(&b);
+    if (PQputCopyEnd(c, ok ? NULL : "sfrecon: sending discrepancies failed") != 1)
+        ok = false;
+    enum sfr_rc rc = SFR_OK;
+    while ((r = PQgetResult(c)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == SFR_OK)
+            rc = sfr_pg_error(r, c, err, "storing discrepancies in sfrecon.discrepancy");
+        PQclear(r);
+    }
+    if (!ok && rc == SFR_OK)
+        rc = sfr_pg_error(NULL, c, err, "storing discrepancies in sfrecon.discrepancy");
+    return rc;
 }
 
 enum sfr_rc sfr_history_finish(PGconn *c, const struct sfr_run *run, struct sfr_err *err)
 {
     enum sfr_rc rc = cmd_ok(c, PQexec(c, "BEGIN"), err, "BEGIN");
-    for (size_t i = 0; rc == SFR_OK && i < run->discs.n; i++)
-        rc = insert_disc(c, run->id, &run->discs.v[i], err);
+    if (rc == SFR_OK)
+        rc = store_discs(c, run, err);
     if (rc == SFR_OK) {
-        json_object *j = sfr_report_json(run);
+        json_object *j = sfr_report_json(run, false);
         json_object *summary = NULL, *runo = NULL, *nc = NULL;
         json_object_object_get_ex(j, "summary", &summary);
         json_object_object_get_ex(j, "run", &runo);

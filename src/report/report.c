@@ -123,8 +123,11 @@ static json_object *disc_json(const struct sfr_discrepancy *d)
     return o;
 }
 
-json_object *sfr_report_json(const struct sfr_run *run);
-json_object *sfr_report_json(const struct sfr_run *run)
+/* The run and summary parts of the JSON report; discrepancies are added only
+ * when with_discrepancies (the writer streams them one by one instead, so
+ * memory does not grow with their number). Caller puts the object. */
+json_object *sfr_report_json(const struct sfr_run *run, bool with_discrepancies);
+json_object *sfr_report_json(const struct sfr_run *run, bool with_discrepancies)
 {
     json_object *root = json_object_new_object();
     json_object *r = json_object_new_object();
@@ -161,10 +164,12 @@ json_object *sfr_report_json(const struct sfr_run *run)
         json_object_array_add(sum, so);
     }
     json_object_object_add(root, "summary", sum);
-    json_object *da = json_object_new_array();
-    for (size_t i = 0; i < run->discs.n; i++)
-        json_object_array_add(da, disc_json(&run->discs.v[i]));
-    json_object_object_add(root, "discrepancies", da);
+    if (with_discrepancies) {
+        json_object *da = json_object_new_array();
+        for (size_t i = 0; i < run->discs.n; i++)
+            json_object_array_add(da, disc_json(&run->discs.v[i]));
+        json_object_object_add(root, "discrepancies", da);
+    }
     return root;
 }
 
@@ -282,21 +287,35 @@ static void write_html(FILE *out, const struct sfr_run *run)
     fputs("</table>\n</body></html>\n", out);
 }
 
+/* {"run":...,"summary":[...],"discrepancies":[...]}: the first two built with
+ * json-c, each discrepancy serialised and freed in turn. */
+static void write_json(FILE *out, const struct sfr_run *run)
+{
+    const int flags = JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE;
+    json_object *head = sfr_report_json(run, false);
+    json_object *r = NULL, *sum = NULL;
+    json_object_object_get_ex(head, "run", &r);
+    json_object_object_get_ex(head, "summary", &sum);
+    fprintf(out, "{\n\"run\":%s,\n\"summary\":%s,\n\"discrepancies\":[",
+            json_object_to_json_string_ext(r, flags), json_object_to_json_string_ext(sum, flags));
+    json_object_put(head);
+    for (size_t i = 0; i < run->discs.n; i++) {
+        json_object *d = disc_json(&run->discs.v[i]);
+        fprintf(out, "%s\n%s", i ? "," : "", json_object_to_json_string_ext(d, flags));
+        json_object_put(d);
+    }
+    fputs("\n]\n}\n", out);
+}
+
 void sfr_report_write(FILE *out, const struct sfr_run *run, enum sfr_format fmt)
 {
     switch (fmt) {
     case SFR_FMT_TEXT:
         write_text(out, run);
         break;
-    case SFR_FMT_JSON: {
-        json_object *j = sfr_report_json(run);
-        fputs(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
-                                                    JSON_C_TO_STRING_NOSLASHESCAPE),
-              out);
-        fputc('\n', out);
-        json_object_put(j);
+    case SFR_FMT_JSON:
+        write_json(out, run);
         break;
-    }
     case SFR_FMT_CSV:
         write_csv(out, run);
         break;
