@@ -212,7 +212,6 @@ static long job_count(PGconn *c, struct emu_job *j, const char *after, char msg[
         snprintf(msg, 512, "query too complex");
         goto out;
     }
-    emu_sql_tidy(&sql);
     sfr_buf_printf(&w, "SELECT count(*) FROM (%s) s", sql.data);
     PGresult *res = PQexecParams(c, w.data, np, NULL, (const char *const *)params, NULL, NULL, 0);
     if (PQresultStatus(res) == PGRES_TUPLES_OK)
@@ -412,7 +411,6 @@ static bool page_bounds(PGconn *c, struct emu_job *j, bool keyset, const char *a
         snprintf(msg, 512, "query too complex");
         goto out;
     }
-    emu_sql_tidy(&sql);
     sfr_buf_printf(&w, "SELECT cid FROM (%s) ", sql.data);
     alias_list(&w, j->q);
     sfr_buf_printf(&w, " ORDER BY cid OFFSET %ld", max - 1);
@@ -459,7 +457,6 @@ static bool start_copy(PGconn *c, struct emu_job *j, bool keyset, const char *af
         snprintf(msg, 512, "query too complex");
         goto out;
     }
-    emu_sql_tidy(&sql);
     lit = inline_params(c, sql.data, params, np);
     sfr_buf_puts(&w, "COPY (SELECT ");
     for (int i = 0; i < soql_ncols(j->q); i++)

@@ -161,8 +161,6 @@ void emu_persist_usage(PGconn *c);
 bool emu_event_insert(PGconn *c, const char *entity, const char *change, const char *ids_json,
                       const char *changed_json, int64_t ts_ms, const char *payload);
 void emu_events_signal(void);
-/* Removes NULLS FIRST/LAST on the primary key from generated SQL (index use). */
-void emu_sql_tidy(struct sfr_buf *sql);
 
 /* rest.c */
 enum MHD_Result emu_rest(struct emu_req *r);

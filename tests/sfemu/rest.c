@@ -401,7 +401,6 @@ long emu_query_rows(PGconn *c, const struct soql_query *q, int include_deleted,
         snprintf(msg, 512, "query too complex: more than %d literals", SOQL_MAX_PARAMS);
         goto out;
     }
-    emu_sql_tidy(&sql);
     PGresult *res = run(c, sql.data, params, np, msg);
     if (res == NULL)
         goto out;
@@ -458,7 +457,6 @@ static long count_rows(PGconn *c, const struct soql_query *q, int include_delete
         snprintf(msg, 512, "query too complex: more than %d literals", SOQL_MAX_PARAMS);
         goto out;
     }
-    emu_sql_tidy(&sql);
     sfr_buf_printf(&wrap, "SELECT count(*) FROM (%s) s", sql.data);
     PGresult *res = run(c, wrap.data, params, np, msg);
     if (res != NULL) {
@@ -595,7 +593,6 @@ static enum MHD_Result aggregate(struct emu_req *r, PGconn *c, struct soql_query
         ret = emu_send_error(r, 400, "MALFORMED_QUERY", "query has too many literals");
         goto out;
     }
-    emu_sql_tidy(&sql);
     PGresult *res = run(c, sql.data, params, np, msg);
     if (res == NULL) {
         ret = emu_send_error(r, 500, "UNKNOWN_EXCEPTION", "query failed: %s", msg);

@@ -268,8 +268,11 @@ static void put_order(struct sfr_buf *o, const struct soql_query *q)
             sfr_buf_printf(o, " COLLATE \"default\")%s%s, ", dir, nulls);
         }
         put_col(o, r->f);
+        /* the primary key is never NULL: a NULLS clause on it would only stop
+         * Postgres from reading the primary-key index in order */
+        bool pk = r->f->type == SFR_FT_ID;
         sfr_buf_printf(o, "%s%s%s, ", field_class(r->f) == FC_ID ? " COLLATE \"C\"" : "", dir,
-                       nulls);
+                       pk ? "" : nulls);
         has_id |= r->f->type == SFR_FT_ID;
     }
     if (has_id)

@@ -373,23 +373,3 @@ void emu_events_signal(void)
     pthread_cond_broadcast(&EMU.event_cond);
     pthread_mutex_unlock(&EMU.lock);
 }
-
-/* The primary key is never NULL, so a NULLS FIRST/LAST on "id" changes nothing
- * but stops Postgres from reading the primary-key index in order (it sorts the
- * whole table instead). Drops such clauses from generated SQL, in place. */
-void emu_sql_tidy(struct sfr_buf *sql)
-{
-    static const char *const pats[] = {
-        "\"id\" COLLATE \"C\" ASC NULLS FIRST", "\"id\" COLLATE \"C\" ASC NULLS LAST",
-        "\"id\" COLLATE \"C\" DESC NULLS FIRST", "\"id\" COLLATE \"C\" DESC NULLS LAST"};
-    for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++) {
-        const char *nulls = strstr(pats[i], " NULLS");
-        size_t keep = (size_t)(nulls - pats[i]), cut = strlen(nulls);
-        char *hit;
-        while ((hit = strstr(sql->data, pats[i])) != NULL) {
-            char *tail = hit + keep;
-            memmove(tail, tail + cut, strlen(tail + cut) + 1);
-            sql->len -= cut;
-        }
-    }
-}

@@ -135,9 +135,9 @@ static const struct row rows[] = {
     {"SELECT Id FROM Account WHERE Name = 'a' AND Phone = 'b' AND Website = 'c'",
      "((lower(\"name\" COLLATE \"default\")", NULL},
     /* ORDER BY, LIMIT, OFFSET */
-    {"SELECT Id FROM Account ORDER BY Id", "ORDER BY \"id\" COLLATE \"C\" ASC NULLS FIRST", NULL},
+    {"SELECT Id FROM Account ORDER BY Id", "ORDER BY \"id\" COLLATE \"C\" ASC", NULL},
     {"SELECT Id FROM Account ORDER BY Id DESC LIMIT 5",
-     "ORDER BY \"id\" COLLATE \"C\" DESC NULLS LAST LIMIT 5", NULL},
+     "ORDER BY \"id\" COLLATE \"C\" DESC LIMIT 5", NULL},
     {"SELECT Id FROM Account ORDER BY Name DESC NULLS FIRST, CreatedDate",
      "ORDER BY lower(\"name\" COLLATE \"default\") DESC NULLS FIRST, \"name\" DESC NULLS FIRST, "
      "\"createddate\" ASC "
