@@ -49,6 +49,11 @@ uint64_t sfr_rowhash_finish(struct sfr_rowhash *h); /* XXH3-64 of buf */
 /* Canonical text of a value for display/comparison (caller frees; NULL = null). */
 char *sfr_canon_text(const struct sfr_field *f, enum sfr_canon_src src, const char *val);
 
+/* Calendar arithmetic (proleptic Gregorian): days since 1970-01-01 of a date,
+ * and the date of a day number. Shared by canon, the emulator and orggen. */
+int64_t sfr_days_from_civil(int64_t y, int m, int d);
+void sfr_civil_from_days(int64_t days, int *y, int *m, int *d);
+
 /* Parse helpers shared by canon and the classifier. */
 bool sfr_parse_datetime_ms(const char *s, size_t len, int64_t *ms_utc); /* ms since epoch */
 void sfr_format_datetime_ms(int64_t ms_utc, char out[32]);              /* ...T..:..:..:.mmmZ */

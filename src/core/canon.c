@@ -205,7 +205,7 @@ static inline bool digits_at(const char *s, size_t len, size_t at, size_t n)
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d)
+int64_t sfr_days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -215,7 +215,7 @@ static int64_t days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
+void sfr_civil_from_days(int64_t z, int *y, int *m, int *d)
 {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -273,7 +273,7 @@ bool sfr_parse_datetime_ms(const char *s, size_t len, int64_t *ms_utc)
     int y, m, d;
     if (s == NULL || !parse_date(s, len, &y, &m, &d))
         return false;
-    int64_t ms = days_from_civil(y, m, d) * 86400000LL;
+    int64_t ms = sfr_days_from_civil(y, m, d) * 86400000LL;
     size_t i = 10;
     if (i < len) {
         if (s[i] != 'T' && s[i] != ' ')
@@ -323,7 +323,7 @@ static int format_dt(int64_t ms, char sep, char *out)
     int64_t days = floor_div(ms, 86400000LL);
     int64_t rem = ms - days * 86400000LL;
     int y, m, d;
-    civil_from_days(days, &y, &m, &d);
+    sfr_civil_from_days(days, &y, &m, &d);
     int hh = (int)(rem / 3600000), mi = (int)(rem / 60000 % 60), ss = (int)(rem / 1000 % 60);
     int mss = (int)(rem % 1000);
     if (y < 0 || y > 9999)

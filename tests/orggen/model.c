@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "orggen.h"
+#include "sfrecon/canon.h"
 #include "sfrecon/sfid.h"
 
 #define TS_BASE_MS 1704067200000LL /* 2024-01-01T00:00:00.000Z */
@@ -94,38 +95,13 @@ int gen_obj_index(const struct gen *g, const char *name)
 
 /* ---- calendar ---- */
 
-static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t yy = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int)(yy + (*m <= 2));
-}
-
-static int64_t days_from_civil(int y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 static void fmt_ts(int64_t ms, char out[32], char sep, const char *zone)
 {
     int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
     int64_t rem = ms - days * 86400000;
-    int y;
-    unsigned mo, d;
-    civil_from_days(days, &y, &mo, &d);
-    snprintf(out, 32, "%04d-%02u-%02u%c%02d:%02d:%02d.%03d%s", y, mo, d, sep, (int)(rem / 3600000),
+    int y, mo, d;
+    sfr_civil_from_days(days, &y, &mo, &d);
+    snprintf(out, 32, "%04d-%02d-%02d%c%02d:%02d:%02d.%03d%s", y, mo, d, sep, (int)(rem / 3600000),
              (int)(rem / 60000 % 60), (int)(rem / 1000 % 60), (int)(rem % 1000), zone);
 }
 
@@ -145,17 +121,16 @@ bool gen_parse_ts(const char *s, int64_t *ms)
     int n = sscanf(s, "%d-%d-%d%*[T ]%d:%d:%d.%3d", &y, &mo, &d, &h, &mi, &sec, &frac);
     if (n < 3)
         return false;
-    *ms = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400000 + h * 3600000LL + mi * 60000LL +
-          sec * 1000LL + frac;
+    *ms = sfr_days_from_civil(y, mo, d) * 86400000 + h * 3600000LL + mi * 60000LL + sec * 1000LL +
+          frac;
     return true;
 }
 
 static void fmt_date(int64_t days, char out[32])
 {
-    int y;
-    unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
-    snprintf(out, 32, "%04d-%02u-%02u", y, m, d);
+    int y, m, d;
+    sfr_civil_from_days(days, &y, &m, &d);
+    snprintf(out, 32, "%04d-%02d-%02d", y, m, d);
 }
 
 /* ---- plan ---- */
@@ -669,7 +644,7 @@ static bool gen_value(const struct gen_obj *o, const struct sfr_field *f, long i
         if (null && strcasecmp(nm, "CloseDate") != 0)
             return false;
         bool birth = strcasecmp(nm, "Birthdate") == 0;
-        int64_t d0 = birth ? days_from_civil(1950, 1, 1) : days_from_civil(2023, 1, 1);
+        int64_t d0 = birth ? sfr_days_from_civil(1950, 1, 1) : sfr_days_from_civil(2023, 1, 1);
         fmt_date(d0 + gen_below(rng, birth ? 20000 : 1100), tmp);
         sfr_buf_puts(b, tmp);
         return true;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "emu.h"
+#include "sfrecon/canon.h"
 #include "sfrecon/log.h"
 
 int64_t emu_now_ms(void)
@@ -88,23 +89,12 @@ bool emu_parse_date(const char *s, int *y, int *m, int *d)
     return true;
 }
 
-/* days since 1970-01-01 (proleptic Gregorian) */
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 bool emu_parse_datetime(const char *s, int64_t *ms)
 {
     int y, mo, d;
     if (!emu_parse_date(s, &y, &mo, &d))
         return false;
-    int64_t v = days_from_civil(y, mo, d) * 86400000LL;
+    int64_t v = sfr_days_from_civil(y, mo, d) * 86400000LL;
     const char *p = s + 10;
     if (*p == '\0') {
         *ms = v;

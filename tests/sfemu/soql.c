@@ -14,6 +14,7 @@
  * Depends only on src/core (mem, sfid) and the schema structs; the schema
  * lookups are local so this file links without src/core/schema.c. */
 #include "soql_internal.h"
+#include "sfrecon/canon.h"
 #include "sfrecon/sfid.h"
 
 #include <ctype.h>
@@ -166,36 +167,11 @@ static int is_long_text(const struct sfr_field *f)
     return (f->type == SFR_FT_TEXTAREA && f->length > 255) || f->type == SFR_FT_BASE64;
 }
 
-/* Days since 1970-01-01 of a civil date and back (proleptic Gregorian). */
-static long days_from_civil(long y, int m, int d)
-{
-    y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    long yoe = y - era * 400;
-    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(long z, long *y, int *m, int *d)
-{
-    z += 719468;
-    long era = (z >= 0 ? z : z - 146096) / 146097;
-    long doe = z - era * 146097;
-    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    long mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 static char *day_text(long day)
 {
-    long y;
-    int m, d;
-    civil_from_days(day, &y, &m, &d);
-    return sfr_asprintf("%04ld-%02d-%02d", y, m, d);
+    int y, m, d;
+    sfr_civil_from_days(day, &y, &m, &d);
+    return sfr_asprintf("%04d-%02d-%02d", y, m, d);
 }
 
 static int num_at(const char *s, int n)
@@ -409,13 +385,12 @@ static char *datetime_utc(struct parser *p, const struct token *t)
     }
     if (!valid_date(y, mo, d) || h > 23 || mi > 59 || sec > 59)
         goto bad;
-    long secs = days_from_civil(y, mo, d) * 86400L + h * 3600L + mi * 60L + sec - off;
+    long secs = (long)sfr_days_from_civil(y, mo, d) * 86400L + h * 3600L + mi * 60L + sec - off;
     long day = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
     long rem = secs - day * 86400;
-    long yy;
-    int mm, dd;
-    civil_from_days(day, &yy, &mm, &dd);
-    return sfr_asprintf("%04ld-%02d-%02d %02ld:%02ld:%02ld.%03d", yy, mm, dd, rem / 3600,
+    int yy, mm, dd;
+    sfr_civil_from_days(day, &yy, &mm, &dd);
+    return sfr_asprintf("%04d-%02d-%02d %02ld:%02ld:%02ld.%03d", yy, mm, dd, rem / 3600,
                         rem / 60 % 60, rem % 60, ms);
 bad:
     set_err(p, "MALFORMED_QUERY", "invalid datetime literal '%.*s' at %s", t->len, t->s,
@@ -434,9 +409,8 @@ static int date_literal(struct parser *p, long *from, long *to)
     static const char *const withn[] = {"LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO"};
     const struct token *t = cur(p);
     long today = (long)(p->now >= 0 ? p->now / 86400 : -((-p->now + 86399) / 86400));
-    long y;
-    int m, d;
-    civil_from_days(today, &y, &m, &d);
+    int y, m, d;
+    sfr_civil_from_days(today, &y, &m, &d);
     long week = today - (today + 4) % 7; /* weeks start on Sunday; 1970-01-01 was a Thursday */
     for (int k = 0; k < (int)(sizeof fixed / sizeof *fixed); k++) {
         if (!tok_is(t, fixed[k]))
@@ -451,11 +425,11 @@ static int date_literal(struct parser *p, long *from, long *to)
             *to = *from + 7;
         } else if (k < 9) {
             long mi = y * 12 + (m - 1) + dm;
-            *from = days_from_civil(mi / 12, (int)(mi % 12) + 1, 1);
-            *to = days_from_civil((mi + 1) / 12, (int)((mi + 1) % 12) + 1, 1);
+            *from = sfr_days_from_civil(mi / 12, (int)(mi % 12) + 1, 1);
+            *to = sfr_days_from_civil((mi + 1) / 12, (int)((mi + 1) % 12) + 1, 1);
         } else if (k < 12) {
-            *from = days_from_civil(y + dm, 1, 1);
-            *to = days_from_civil(y + dm + 1, 1, 1);
+            *from = sfr_days_from_civil(y + dm, 1, 1);
+            *to = sfr_days_from_civil(y + dm + 1, 1, 1);
         } else if (k == 12) {
             *from = today - 90;
             *to = today + 1;

@@ -348,10 +348,32 @@ START_TEST(test_long_multipicklist)
 }
 END_TEST
 
+static const struct {
+    int y, m, d;
+    int64_t days;
+} civil_cases[] = {
+    {1970, 1, 1, 0},      {1969, 12, 31, -1},    {2000, 2, 29, 11016},  {2000, 3, 1, 11017},
+    {1900, 3, 1, -25508}, {2024, 12, 31, 20088}, {1600, 1, 1, -135140},
+};
+
+START_TEST(test_civil_days)
+{
+    ck_assert_int_eq(sfr_days_from_civil(civil_cases[_i].y, civil_cases[_i].m, civil_cases[_i].d),
+                     civil_cases[_i].days);
+    int y, m, d;
+    sfr_civil_from_days(civil_cases[_i].days, &y, &m, &d);
+    ck_assert_int_eq(y, civil_cases[_i].y);
+    ck_assert_int_eq(m, civil_cases[_i].m);
+    ck_assert_int_eq(d, civil_cases[_i].d);
+}
+END_TEST
+
 Suite *canon_suite(void)
 {
     Suite *s = suite_create("canon");
     TCase *tc = tcase_create("canon");
+    tcase_add_loop_test(tc, test_civil_days, 0,
+                        (int)(sizeof(civil_cases) / sizeof(civil_cases[0])));
     tcase_add_loop_test(tc, test_equal_values_hash_equal, 0,
                         (int)(sizeof(eq_cases) / sizeof(eq_cases[0])));
     tcase_add_loop_test(tc, test_different_values_hash_differently, 0,
