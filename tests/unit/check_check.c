@@ -264,6 +264,26 @@ int put(void *c, const struct sfr_record *r)
     return 0;
 }
 
+/* Two memory sides over an Account projection (Id, Name, SystemModstamp),
+ * filled with n_sf and n_pg generated accounts; sides_down frees them. */
+static void sides_up(struct sfr_projection *p, int n_sf, int n_pg)
+{
+    const char *fields[] = {"Name"};
+    sfr_projection_init(p, sfr_schema_object(&schema, "Account"), fields, 1, "salesforce", NULL);
+    g_p = p;
+    g_sf = sfr_memside_new(SFR_SRC_SF);
+    g_pg = sfr_memside_new(SFR_SRC_PG);
+    fill(g_sf, p, n_sf, false);
+    fill(g_pg, p, n_pg, true);
+}
+
+static void sides_down(struct sfr_projection *p)
+{
+    sfr_side_free(g_sf);
+    sfr_side_free(g_pg);
+    sfr_projection_cleanup(p);
+}
+
 static void run_checker(enum sfr_depth depth, int jobs, long chunk, struct sfr_disc_list *out,
                         struct sfr_check_stats *st)
 {
@@ -302,15 +322,8 @@ static const struct {
 
 START_TEST(test_checker)
 {
-    const struct sfr_object *obj = sfr_schema_object(&schema, "Account");
-    const char *fields[] = {"Name"};
     struct sfr_projection p;
-    sfr_projection_init(&p, obj, fields, 1, "salesforce", NULL);
-    g_p = &p;
-    g_sf = sfr_memside_new(SFR_SRC_SF);
-    g_pg = sfr_memside_new(SFR_SRC_PG);
-    fill(g_sf, &p, 3000, false);
-    fill(g_pg, &p, 3000, true);
+    sides_up(&p, 3000, 3000);
     /* faults: one missing in pg, one extra in pg, one changed name */
     char gone[19], extra[19], changed[19];
     snprintf(gone, sizeof(gone), "001G0%010dAAA", 1234 * 7 + 1);
@@ -341,23 +354,14 @@ START_TEST(test_checker)
     ck_assert_msg(out.n == 0, "case %d: clean sides gave %zu", _i, out.n);
     sfr_disc_list_cleanup(&out);
     sfr_check_stats_cleanup(&st);
-    sfr_side_free(g_sf);
-    sfr_side_free(g_pg);
-    sfr_projection_cleanup(&p);
+    sides_down(&p);
 }
 END_TEST
 
 START_TEST(test_incremental)
 {
-    const struct sfr_object *obj = sfr_schema_object(&schema, "Account");
-    const char *fields[] = {"Name"};
     struct sfr_projection p;
-    sfr_projection_init(&p, obj, fields, 1, "salesforce", NULL);
-    g_p = &p;
-    g_sf = sfr_memside_new(SFR_SRC_SF);
-    g_pg = sfr_memside_new(SFR_SRC_PG);
-    fill(g_sf, &p, 1000, false);
-    fill(g_pg, &p, 1000, true);
+    sides_up(&p, 1000, 1000);
     struct sfr_disc_list out = {0};
     struct sfr_check_stats st;
     run_checker(SFR_DEPTH_CONTENT, 2, 100, &out, &st);
@@ -396,9 +400,7 @@ START_TEST(test_incremental)
     sfr_disc_list_cleanup(&out);
     sfr_check_stats_cleanup(&st);
     sfr_chunk_list_cleanup(&prev);
-    sfr_side_free(g_sf);
-    sfr_side_free(g_pg);
-    sfr_projection_cleanup(&p);
+    sides_down(&p);
 }
 END_TEST
 
@@ -408,15 +410,8 @@ static const int count_jobs[] = {1, 2};
 
 START_TEST(test_checker_count)
 {
-    const struct sfr_object *obj = sfr_schema_object(&schema, "Account");
-    const char *fields[] = {"Name"};
     struct sfr_projection p;
-    sfr_projection_init(&p, obj, fields, 1, "salesforce", NULL);
-    g_p = &p;
-    g_sf = sfr_memside_new(SFR_SRC_SF);
-    g_pg = sfr_memside_new(SFR_SRC_PG);
-    fill(g_sf, &p, 5000, false);
-    fill(g_pg, &p, 5000, true);
+    sides_up(&p, 5000, 5000);
     char gone[19], newer[19];
     snprintf(gone, sizeof(gone), "001G0%010dAAA", 4321 * 7 + 1);
     snprintf(newer, sizeof(newer), "001G0%010dAAA", 17 * 7 + 1);
@@ -435,9 +430,7 @@ START_TEST(test_checker_count)
     ck_assert_int_gt(st.ranges_bisected, 0);
     sfr_disc_list_cleanup(&out);
     sfr_check_stats_cleanup(&st);
-    sfr_side_free(g_sf);
-    sfr_side_free(g_pg);
-    sfr_projection_cleanup(&p);
+    sides_down(&p);
 }
 END_TEST
 
@@ -445,15 +438,8 @@ END_TEST
  * the parts that differ, and still finds every one. */
 START_TEST(test_checker_count_dense)
 {
-    const struct sfr_object *obj = sfr_schema_object(&schema, "Account");
-    const char *fields[] = {"Name"};
     struct sfr_projection p;
-    sfr_projection_init(&p, obj, fields, 1, "salesforce", NULL);
-    g_p = &p;
-    g_sf = sfr_memside_new(SFR_SRC_SF);
-    g_pg = sfr_memside_new(SFR_SRC_PG);
-    fill(g_sf, &p, 6000, false);
-    fill(g_pg, &p, 6000, true);
+    sides_up(&p, 6000, 6000);
     for (int i = 3; i < 6000; i += 20) {
         char id[19];
         snprintf(id, sizeof(id), "001G0%010dAAA", i * 7 + 1);
@@ -466,9 +452,7 @@ START_TEST(test_checker_count_dense)
     ck_assert_int_eq(count_cause(&out, SFR_CAUSE_MISSING_IN_PG, NULL), 300);
     sfr_disc_list_cleanup(&out);
     sfr_check_stats_cleanup(&st);
-    sfr_side_free(g_sf);
-    sfr_side_free(g_pg);
-    sfr_projection_cleanup(&p);
+    sides_down(&p);
 }
 END_TEST
 
@@ -477,14 +461,8 @@ END_TEST
  * more than the cap; every missing row is still found. */
 START_TEST(test_checker_sparse_mirror)
 {
-    const struct sfr_object *obj = sfr_schema_object(&schema, "Account");
-    const char *fields[] = {"Name"};
     struct sfr_projection p;
-    sfr_projection_init(&p, obj, fields, 1, "salesforce", NULL);
-    g_p = &p;
-    g_sf = sfr_memside_new(SFR_SRC_SF);
-    g_pg = sfr_memside_new(SFR_SRC_PG);
-    fill(g_sf, &p, 5000, false);
+    sides_up(&p, 5000, 0);
     for (int i = 0; i < 5000; i += 500)
         put_one(g_pg, &p, i, NULL, true);
     struct sfr_disc_list out = {0};
@@ -510,9 +488,7 @@ START_TEST(test_checker_sparse_mirror)
     ck_assert_int_eq(total, 5000);
     sfr_disc_list_cleanup(&out);
     sfr_check_stats_cleanup(&st);
-    sfr_side_free(g_sf);
-    sfr_side_free(g_pg);
-    sfr_projection_cleanup(&p);
+    sides_down(&p);
 }
 END_TEST
 
