@@ -21,11 +21,6 @@ enum sfr_rc sfr_history_get_chunks(PGconn *c, const char *object, struct sfr_chu
 enum sfr_rc sfr_history_put_chunks(PGconn *c, const char *object, long run_id,
                                    const struct sfr_chunk_list *chunks,
                                    struct sfr_err *err) SFR_WUR;
-/* Mirror column lengths (character_maximum_length, 0 = unbounded) for every
- * field of the projection, into len[p->n_fields]. */
-enum sfr_rc sfr_history_column_lengths(PGconn *c, const struct sfr_projection *p, int *len,
-                                       struct sfr_err *err) SFR_WUR;
-
 /* Rows of child.column whose value is not an sfid of parent_table (orphans):
  * cb(ctx, child_sfid, parent_sfid, child_pg_id). */
 typedef void (*sfr_orphan_cb)(void *ctx, const char *child_sfid, const char *parent_sfid,

@@ -42,7 +42,8 @@ static enum sfr_rc load_describe(struct sfr_run_ctx *ctx, const struct sfr_run_o
     return rc;
 }
 
-/* The mirror must hold a table and a column for everything compared; a
+/* The mirror must hold a table and a column for everything compared (their
+ * lengths are kept in ctx->col_len[i]); a
  * table without an index serving sfid COLLATE "C" range scans still works
  * but every chunk costs a scan, so say how to fix it. */
 static enum sfr_rc check_mirror(struct sfr_run_ctx *ctx, const struct sfr_mirror *m, int i,
@@ -58,7 +59,10 @@ static enum sfr_rc check_mirror(struct sfr_run_ctx *ctx, const struct sfr_mirror
                            ctx->cfg->schema, p->obj->table);
     for (int f = 0; f < p->n_fields; f++) {
         const char *col = f == 0 ? "sfid" : p->fields[f]->column;
-        if (p->fields[f]->type == SFR_FT_LOCATION || sfr_mirror_column(t, col) != NULL)
+        const struct sfr_mirror_column *mc = sfr_mirror_column(t, col);
+        /* varchar(n) lengths tell the classifier where text was cut */
+        ctx->col_len[i][f] = mc != NULL && mc->max_length > 0 ? mc->max_length : 0;
+        if (p->fields[f]->type == SFR_FT_LOCATION || mc != NULL)
             continue;
         return sfr_err_set(err, SFR_ECONFIG,
                            "%s:%d: %s.%s is mapped but the mirror table %s.%s has no column %s "
@@ -102,8 +106,6 @@ static enum sfr_rc build_projections(struct sfr_run_ctx *ctx, struct sfr_err *er
         sfr_strv_cleanup(&missing);
         ctx->col_len[i] = sfr_calloc((size_t)ctx->proj[i].n_fields, sizeof(int));
         rc = check_mirror(ctx, mirror, i, err);
-        if (rc == SFR_OK)
-            rc = sfr_history_column_lengths(ctx->conn, &ctx->proj[i], ctx->col_len[i], err);
         if (rc != SFR_OK)
             break;
     }

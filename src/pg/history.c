@@ -374,27 +374,6 @@ enum sfr_rc sfr_history_put_chunks(PGconn *c, const char *object, long run_id,
     return rc;
 }
 
-enum sfr_rc sfr_history_column_lengths(PGconn *c, const struct sfr_projection *p, int *len,
-                                       struct sfr_err *err)
-{
-    const char *params[2] = {p->schema, p->obj->table};
-    PGresult *r = PQexecParams(c,
-                               "SELECT column_name, coalesce(character_maximum_length, 0) "
-                               "FROM information_schema.columns "
-                               "WHERE table_schema = $1 AND table_name = $2",
-                               2, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        return cmd_ok(c, r, err, "reading mirror column lengths");
-    for (int i = 0; i < p->n_fields; i++) {
-        len[i] = 0;
-        for (int k = 0; k < PQntuples(r); k++)
-            if (strcmp(PQgetvalue(r, k, 0), p->fields[i]->column) == 0)
-                len[i] = atoi(PQgetvalue(r, k, 1));
-    }
-    PQclear(r);
-    return SFR_OK;
-}
-
 enum sfr_rc sfr_history_orphans(PGconn *c, const char *schema, const char *child_table,
                                 const char *column, const char *parent_table, sfr_orphan_cb cb,
                                 void *ctx, struct sfr_err *err)

@@ -46,6 +46,12 @@ psql -q "$DB" -c "SET xmlbinary = 'hex'" \
     -c "UPDATE salesforce.case SET sfid = left(sfid, 15) WHERE sfid = '$cid'" || fail "15-char sfid"
 DATABASE_URL="$DB" expect_exit 1 "$SFRECON" audit -c "$MAP" --format csv --no-store -o Case
 assert_eq "$(found "$TMPD/out")" "Case,$cid,type_mismatch" "15-character sfid"
+# a column narrowed by hand: the values cut at its length are truncations that say so
+psql -q "$DB" -c "SET xmlbinary = 'hex'" \
+    -c "ALTER TABLE salesforce.lead ALTER COLUMN company TYPE varchar(12) USING left(company, 12)" \
+    || fail "narrow column"
+DATABASE_URL="$DB" expect_exit 1 "$SFRECON" audit -c "$MAP" --no-store -o Lead
+assert_contains "$TMPD/out" "(column length 12)"
 
 # 2. every cause, two seeds, both depths of reporting
 for seed in 1 2; do
