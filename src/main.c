@@ -77,5 +77,10 @@ int main(int argc, char **argv)
     const struct sfr_command *c = find(cmd);
     if (c == NULL)
         return unknown(cmd);
+    /* stdout (the report) goes out in whole lines, so that with stdout and
+     * stderr in one file (cron: >log 2>&1) a log line never lands inside a
+     * report line; stderr lines are written whole by the logger. */
+    static char outbuf[1 << 16];
+    setvbuf(stdout, outbuf, _IOLBF, sizeof(outbuf));
     return c->run(argc - 1, argv + 1);
 }

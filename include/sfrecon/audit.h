@@ -6,6 +6,7 @@
 #ifndef SFRECON_AUDIT_H
 #define SFRECON_AUDIT_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -21,6 +22,9 @@ struct sfr_audit_opts {
     const struct sfr_strv *objects; /* NULL/empty = all mapped, parents first */
     bool store;                     /* keep the run in sfrecon.audit_run */
     bool progress;
+    /* set by a signal handler: the audit stops at the next range, stores the
+     * run as 'interrupted' with what it found, and returns SFR_EINTR */
+    const volatile sig_atomic_t *stop;
 };
 
 /* The defaults: content depth, all records, all objects, stored. */
@@ -28,9 +32,12 @@ void sfr_audit_opts_defaults(struct sfr_audit_opts *o);
 
 /* Audits the mapped objects into run (caller cleans up). Returns SFR_OK when
  * the audit ran (discrepancies or not); on a budget stop returns SFR_OK with
- * run->complete false and run->not_covered filled; other failures return
- * their rc (the run is still stored as failed when possible). An -o object
- * that is not mapped is SFR_EUSAGE, and nothing is stored. */
+ * run->complete false, status 'partial' and run->not_covered filled; on a
+ * stop by signal SFR_EINTR with status 'interrupted'; other failures return
+ * their rc (the run is still stored as failed when possible). Nothing is
+ * stored when the options are wrong (an -o object that is not mapped:
+ * SFR_EUSAGE) or another process audits the same mapping (SFR_EBUSY). The
+ * run holds advisory locks on its mapping and its row while it runs. */
 enum sfr_rc sfr_audit_run(struct sfr_run_ctx *ctx, const struct sfr_audit_opts *o,
                           struct sfr_run *run, struct sfr_err *err) SFR_WUR;
 

@@ -10,6 +10,7 @@
 #ifndef SFRECON_CHECK_H
 #define SFRECON_CHECK_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "sfrecon/config.h"
@@ -96,6 +97,9 @@ struct sfr_check_opts {
     const char *progress_label;      /* "[2/7]" before the object name, or NULL */
     long (*api_calls_fn)(void *ctx); /* API calls so far, for the progress line */
     void *api_calls_ctx;
+    /* set by a signal handler: no new range is started, the check returns
+     * SFR_EINTR with the ranges not compared in not_covered (NULL = none) */
+    const volatile sig_atomic_t *stop;
 };
 void sfr_check_opts_defaults(struct sfr_check_opts *o);
 

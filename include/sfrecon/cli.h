@@ -8,6 +8,7 @@
 #ifndef SFRECON_CLI_H
 #define SFRECON_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -108,6 +109,18 @@ FILE *sfr_cli_open_out(const struct sfr_cli_common *c);
 /* Flushes and closes what sfr_cli_open_out opened; false after logging a
  * write error. */
 bool sfr_cli_close_out(const struct sfr_cli_common *c, FILE *out);
+
+/* SIGINT/SIGTERM: sfr_cli_stop gets the signal number; the engines stop at
+ * their next step and store what they did as 'interrupted'. A second signal
+ * ends the process at once. SIGPIPE is ignored. */
+extern volatile sig_atomic_t sfr_cli_stop;
+void sfr_cli_catch_stop(void);
+/* "SIGINT", "SIGTERM" or "a signal". */
+const char *sfr_cli_stop_name(void);
+
+/* A mapping must exist: when -c was not given and sfrecon.json is not
+ * there, says to pass -c and returns 2; -1 to go on. */
+int sfr_cli_need_mapping(const struct sfr_cli_spec *spec, const struct sfr_cli_common *c);
 
 struct sfr_command {
     const struct sfr_cli_spec *spec;

@@ -16,15 +16,17 @@ enum sfr_rc {
     SFR_OK = 0,
     SFR_EUSAGE,    /* bad command line: exit 2 */
     SFR_ECONFIG,   /* bad configuration / mapping / describe file: exit 2 */
-    SFR_EINVAL,    /* bad input value (programming or data error) */
-    SFR_ENOTFOUND, /* object, field, record or file not found */
-    SFR_EIO,       /* file system error */
+    SFR_EINVAL,    /* bad input value: exit 2 */
+    SFR_ENOTFOUND, /* object, field, record, run or file not found: exit 2 */
+    SFR_EIO,       /* an input file cannot be read: exit 2 */
     SFR_EPG,       /* Postgres error (after retries): exit 3 */
     SFR_EHTTP,     /* transport error (after retries): exit 3 */
     SFR_ESF,       /* Salesforce API error (errorCode in sf_code): exit 3 */
     SFR_EAUTH,     /* authentication failed: exit 3 */
     SFR_ELIMIT,    /* REQUEST_LIMIT_EXCEEDED or our API budget spent: exit 3 */
-    SFR_EINTERNAL, /* a bug */
+    SFR_EINTERNAL, /* a bug: exit 3 */
+    SFR_EINTR,     /* stopped by SIGINT/SIGTERM: exit 3 */
+    SFR_EBUSY,     /* another process holds the mapping (advisory lock): exit 3 */
 };
 
 struct sfr_err {
@@ -43,7 +45,9 @@ void sfr_err_hint(struct sfr_err *err, const char *fmt, ...) SFR_PRINTF(2, 3);
 /* Prefixes the message with context ("auditing Account: ..."). */
 void sfr_err_prefix(struct sfr_err *err, const char *fmt, ...) SFR_PRINTF(2, 3);
 void sfr_err_clear(struct sfr_err *err);
-/* Process exit code for rc: 0 OK, 2 usage/config, 3 runtime. */
+/* Process exit code for rc: 0 OK; 2 usage, configuration or an input that
+ * cannot be read or is invalid (EUSAGE, ECONFIG, EINVAL, ENOTFOUND, EIO);
+ * 3 runtime (everything else). */
 int sfr_rc_exit_code(enum sfr_rc rc);
 const char *sfr_rc_name(enum sfr_rc rc);
 

@@ -11,8 +11,23 @@ enum sfr_rc sfr_history_begin(PGconn *c, struct sfr_run *run, const char *mappin
                               struct sfr_err *err) SFR_WUR;
 /* Stores the discrepancies and the final status/summary of run. */
 enum sfr_rc sfr_history_finish(PGconn *c, const struct sfr_run *run, struct sfr_err *err) SFR_WUR;
-/* Loads run `id` (or the latest when id <= 0) with its discrepancies. */
+/* The lifecycle locks (src/pg/runlock.c), session advisory locks held until
+ * the connection closes. lock_mapping: SFR_EBUSY naming the holder when
+ * another session audits or repairs the same mirror schema. lock_run: taken
+ * right after sfr_history_begin. run_alive: whether a session holds run_id's
+ * lock (a 'running' run without one was left by a killed process). */
+enum sfr_rc sfr_history_lock_mapping(PGconn *c, const char *schema, struct sfr_err *err) SFR_WUR;
+enum sfr_rc sfr_history_lock_run(PGconn *c, long run_id, struct sfr_err *err) SFR_WUR;
+bool sfr_history_run_alive(PGconn *c, long run_id);
+
+/* Loads run `id` (or the latest when id <= 0) with its discrepancies. A run
+ * stored as 'running' that no live process holds reads as 'abandoned'. */
 enum sfr_rc sfr_history_load(PGconn *c, long id, struct sfr_run *run, struct sfr_err *err) SFR_WUR;
+
+/* The id of the latest run of a mapping (stored under the path the audit was
+ * given: mapping or its real path); SFR_ENOTFOUND when there is none. */
+enum sfr_rc sfr_history_latest_of(PGconn *c, const char *mapping, const char *mapping_real,
+                                  long *id, struct sfr_err *err) SFR_WUR;
 
 /* Chunk states of the last complete audit of an object (incremental audits). */
 enum sfr_rc sfr_history_get_chunks(PGconn *c, const char *object, struct sfr_chunk_list *out,

@@ -18,6 +18,7 @@
 #ifndef SFRECON_REPAIR_H
 #define SFRECON_REPAIR_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -98,8 +99,12 @@ struct sfr_repair_opts {
     bool only_set;
     long pg_batch;          /* rows per Postgres write call (default 500) */
     long sf_batch;          /* records per Salesforce write call (default 200, at most 200) */
-    int kill_after_batches; /* test hook: raise(SIGKILL) after N write batches, 0 = off */
+    int kill_after_batches; /* test hook: raise(kill_signal) after N write batches, 0 = off */
+    int kill_signal;        /* test hook: the signal raised, 0 = SIGKILL */
     bool progress;          /* progress lines on stderr */
+    /* set by a signal handler: no further write batch starts; the repair run
+     * is stored as 'interrupted' and apply returns SFR_EINTR (NULL = none) */
+    const volatile sig_atomic_t *stop;
 };
 void sfr_repair_opts_defaults(struct sfr_repair_opts *o);
 /* Parses "truncation,stale" into o->only. SFR_EUSAGE naming the bad cause. */

@@ -31,8 +31,14 @@ struct sfr_object_summary {
 struct sfr_run {
     long id; /* 0 when not stored */
     char started_at[40], finished_at[40];
-    char status[24]; /* clean|discrepancies|partial|failed */
+    char status[24]; /* running|clean|discrepancies|partial|interrupted|failed|abandoned */
     char depth[16];
+    /* what the report's header names; "" when not known */
+    char mapping[256];         /* the mapping file as the audit was given it */
+    char organization_id[32];  /* of the mapping (Heroku Connect export) */
+    char app_name[128];        /* of the mapping */
+    char mirror_schema[64];    /* the mirror's schema */
+    char mirror_database[128]; /* the mirror's database name */
     long api_calls;
     bool complete;
     struct sfr_strv not_covered;

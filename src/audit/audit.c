@@ -118,6 +118,25 @@ static void check_opts(struct engine *e)
     e->co.progress = e->o->progress;
     e->co.api_calls_fn = e->ctx->sf != NULL ? budget_used : NULL;
     e->co.api_calls_ctx = e->ctx->sf;
+    e->co.stop = e->o->stop;
+}
+
+static bool stop_requested(const struct engine *e)
+{
+    return e->o->stop != NULL && *e->o->stop;
+}
+
+/* The run stopped (budget or signal) at object k: the ranges the checker left
+ * and the objects after k are not covered. */
+static void not_covered_from(struct engine *e, int k, const struct sfr_check_stats *st)
+{
+    const char *name = e->ctx->proj[e->idx[k]].obj->name;
+    e->run->complete = false;
+    for (size_t u = 0; st != NULL && u < st->not_covered.n; u++)
+        sfr_strv_take(&e->run->not_covered, sfr_asprintf("%s %s", name, st->not_covered.v[u]));
+    for (int u = st != NULL ? k + 1 : k; u < e->n; u++)
+        sfr_strv_take(&e->run->not_covered,
+                      sfr_asprintf("%s (all)", e->ctx->proj[e->idx[u]].obj->name));
 }
 
 /* The mapping's sf_max_daily_api_calls caps what this object may spend,
@@ -183,19 +202,27 @@ static enum sfr_rc budget_stop(struct engine *e, int k, long per, const struct s
 {
     struct sfr_run_ctx *ctx = e->ctx;
     const char *name = ctx->proj[e->idx[k]].obj->name;
-    sfr_log_warn("%s: stopped early: %s", name, e->err ? e->err->msg : "API limit");
-    e->run->complete = false;
-    for (size_t u = 0; u < st->not_covered.n; u++)
-        sfr_strv_take(&e->run->not_covered, sfr_asprintf("%s %s", name, st->not_covered.v[u]));
     bool object_cap = ctx->sf != NULL && per > 0 &&
                       (ctx->budget_max == 0 || sfr_sf_budget_used(ctx->sf) < ctx->budget_max);
+    /* counts as the summary line counts them: the audit's calls, describes aside */
+    if (object_cap)
+        sfr_log_warn("%s: stopped early: its sf_max_daily_api_calls (%ld) is spent after %ld API "
+                     "call%s; the other objects go on",
+                     name, per, st->api_calls, st->api_calls == 1 ? "" : "s");
+    else if (ctx->sf != NULL)
+        sfr_log_warn("%s: stopped early: the run's API budget is spent after %ld API call%s", name,
+                     e->run->api_calls + st->api_calls,
+                     e->run->api_calls + st->api_calls == 1 ? "" : "s");
+    else
+        sfr_log_warn("%s: stopped early: %s", name, e->err ? e->err->msg : "API limit");
     if (object_cap) {
+        e->run->complete = false;
+        for (size_t u = 0; u < st->not_covered.n; u++)
+            sfr_strv_take(&e->run->not_covered, sfr_asprintf("%s %s", name, st->not_covered.v[u]));
         sfr_err_clear(e->err);
         return SFR_OK;
     }
-    for (int u = k + 1; u < e->n; u++)
-        sfr_strv_take(&e->run->not_covered,
-                      sfr_asprintf("%s (all)", ctx->proj[e->idx[u]].obj->name));
+    not_covered_from(e, k, st);
     return SFR_ELIMIT;
 }
 
@@ -232,6 +259,8 @@ static enum sfr_rc audit_object(struct engine *e, int k)
         rc = sfr_check_object(&cobj, &e->co, factory, ctx, &e->run->discs, &st, e->err);
     if (rc == SFR_ELIMIT)
         rc = budget_stop(e, k, per, &st);
+    else if (rc == SFR_EINTR)
+        not_covered_from(e, k, &st);
     rc = mirror_finish(e, &mj, rc);
 
     if (rc == SFR_OK && st.complete && o->store && o->since_ms == INT64_MIN)
@@ -244,6 +273,25 @@ static enum sfr_rc audit_object(struct engine *e, int k)
     return rc;
 }
 
+/* What the report's header names: the mapping, its org and app, the mirror. */
+static void name_context(const struct sfr_run_ctx *ctx, struct sfr_run *run)
+{
+    const struct sfr_config *cfg = ctx->cfg;
+    /* the real path, so `report -c` finds it from any directory */
+    char *real = cfg->path != NULL ? realpath(cfg->path, NULL) : NULL;
+    snprintf(run->mapping, sizeof(run->mapping), "%s",
+             real != NULL        ? real
+             : cfg->path != NULL ? cfg->path
+                                 : "");
+    free(real);
+    snprintf(run->organization_id, sizeof(run->organization_id), "%s",
+             cfg->organization_id ? cfg->organization_id : "");
+    snprintf(run->app_name, sizeof(run->app_name), "%s", cfg->app_name ? cfg->app_name : "");
+    snprintf(run->mirror_schema, sizeof(run->mirror_schema), "%s", cfg->schema);
+    const char *db = ctx->conn != NULL ? PQdb(ctx->conn) : NULL;
+    snprintf(run->mirror_database, sizeof(run->mirror_database), "%s", db ? db : "");
+}
+
 /* The run's status and end, stored when the run was. */
 static enum sfr_rc finish_run(struct engine *e, enum sfr_rc rc)
 {
@@ -251,7 +299,8 @@ static enum sfr_rc finish_run(struct engine *e, enum sfr_rc rc)
     if (rc == SFR_ELIMIT)
         rc = SFR_OK;
     snprintf(run->status, sizeof(run->status), "%s",
-             rc != SFR_OK       ? "failed"
+             rc == SFR_EINTR    ? "interrupted"
+             : rc != SFR_OK     ? "failed"
              : !run->complete   ? "partial"
              : run->discs.n > 0 ? "discrepancies"
                                 : "clean");
@@ -287,15 +336,26 @@ enum sfr_rc sfr_audit_run(struct sfr_run_ctx *ctx, const struct sfr_audit_opts *
     snprintf(run->status, sizeof(run->status), "running");
     run->complete = true;
     utc_now(run->started_at, sizeof(run->started_at));
-    enum sfr_rc rc = SFR_OK;
-    if (o->store && (rc = sfr_history_begin(ctx->conn, run, ctx->cfg->path, err)) != SFR_OK) {
+    name_context(ctx, run);
+    /* one audit of a mapping at a time; the run row is created only now */
+    enum sfr_rc rc = sfr_history_lock_mapping(ctx->conn, ctx->cfg->schema, err);
+    if (rc == SFR_OK && o->store)
+        rc = sfr_history_begin(ctx->conn, run, run->mapping, err);
+    if (rc != SFR_OK) {
         free(e.idx);
         return rc;
     }
     run->objects = sfr_calloc((size_t)e.n + 1, sizeof(*run->objects));
     check_opts(&e);
-    for (int k = 0; k < e.n && rc == SFR_OK; k++)
+    for (int k = 0; k < e.n && rc == SFR_OK; k++) {
+        if (stop_requested(&e)) {
+            rc =
+                sfr_err_set(err, SFR_EINTR, "interrupted before %s", ctx->proj[e.idx[k]].obj->name);
+            not_covered_from(&e, k, NULL);
+            break;
+        }
         rc = audit_object(&e, k);
+    }
     free(e.idx);
     return finish_run(&e, rc);
 }

@@ -522,7 +522,8 @@ static void progress(struct checker *c)
 {
     if (!c->o->progress)
         return;
-    long rows = c->st->rows_sf + c->st->rows_pg;
+    /* records, not records x sides */
+    long rows = c->st->rows_sf > c->st->rows_pg ? c->st->rows_sf : c->st->rows_pg;
     double dt = mono_s() - c->t0;
     fprintf(stderr, "\r\033[K%s%s%s: ranges %ld/%ld, %ld rows (%.0f rows/s)",
             c->o->progress_label ? c->o->progress_label : "", c->o->progress_label ? " " : "",
@@ -546,6 +547,11 @@ static void *worker(void *arg)
         pthread_mutex_lock(&c->mu);
         while (c->qn == 0 && c->active > 0 && !c->stop)
             pthread_cond_wait(&c->cv, &c->mu);
+        if (!c->stop && c->o->stop != NULL && *c->o->stop) {
+            if (c->rc == SFR_OK)
+                c->rc = sfr_err_set(&c->err, SFR_EINTR, "%s: interrupted", c->co->proj->obj->name);
+            c->stop = true;
+        }
         if (c->stop || c->qn == 0) {
             pthread_cond_broadcast(&c->cv);
             pthread_mutex_unlock(&c->mu);
@@ -688,6 +694,7 @@ enum sfr_rc sfr_check_object(const struct sfr_check_object *co, const struct sfr
             jobs = 64;
         pthread_t th[64];
         int started = 0;
+        progress(&c); /* at once, before the first range is done */
         for (int i = 0; i < jobs; i++)
             if (pthread_create(&th[i], NULL, worker, &c) == 0)
                 started++;

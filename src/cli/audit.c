@@ -140,13 +140,29 @@ static void print_summary(const struct sfr_run *run)
     fputs(b.data, stderr);
     sfr_buf_cleanup(&b);
     if (!run->complete)
-        sfr_log_warn("the audit stopped early (API limit); %zu range(s) not covered",
-                     run->not_covered.n);
+        sfr_log_warn("the audit stopped early (API limit) after %ld API calls; %zu range(s) not "
+                     "covered; run status partial",
+                     run->api_calls, run->not_covered.n);
 }
 
+/* A run that did not cover everything (budget) is 3 whatever it found. */
 static int exit_code(const struct sfr_run *run)
 {
-    return run->discs.n > 0 ? SFR_EXIT_FOUND : run->complete ? SFR_EXIT_OK : SFR_EXIT_RUNTIME;
+    return !run->complete ? SFR_EXIT_RUNTIME : run->discs.n > 0 ? SFR_EXIT_FOUND : SFR_EXIT_OK;
+}
+
+/* The one line of a stop by signal. */
+static void print_interrupted(const struct sfr_run *run)
+{
+    fflush(stdout);
+    char stored[64] = "nothing stored";
+    if (run->id > 0)
+        snprintf(stored, sizeof(stored), "stored as audit run %ld, status interrupted", run->id);
+    fprintf(stderr,
+            "sfrecon: audit interrupted by %s: %s; %zu discrepanc%s found so far, %zu range(s) "
+            "not covered\n",
+            sfr_cli_stop_name(), stored, run->discs.n, run->discs.n == 1 ? "y" : "ies",
+            run->not_covered.n);
 }
 
 int sfr_cmd_audit(int argc, char **argv)
@@ -160,21 +176,36 @@ int sfr_cmd_audit(int argc, char **argv)
         sfr_strv_cleanup(&a.objects);
         return code;
     }
+    if ((code = sfr_cli_need_mapping(&sfr_spec_audit, &c)) >= 0) {
+        sfr_strv_cleanup(&a.objects);
+        return code;
+    }
     a.ro.config_path = c.config;
     a.ro.schema = c.schema;
     a.ro.describe = c.describe;
     a.ao.objects = &a.objects;
     a.ao.progress = isatty(2);
+    a.ao.stop = &sfr_cli_stop;
+    sfr_cli_catch_stop();
+    if (a.ao.progress)
+        fputs("sfrecon: connecting, reading the mapping and the describes...", stderr);
 
     struct sfr_err err = {0};
     struct sfr_run_ctx *ctx = NULL;
     struct sfr_run run;
     memset(&run, 0, sizeof(run));
     enum sfr_rc rc = sfr_run_ctx_open(&a.ro, &ctx, &err);
+    if (a.ao.progress)
+        fputs("\r\033[K", stderr);
+    if (rc == SFR_OK && sfr_cli_stop)
+        rc = sfr_err_set(&err, SFR_EINTR, "interrupted");
     if (rc == SFR_OK)
         rc = sfr_audit_run(ctx, &a.ao, &run, &err);
     FILE *out = NULL;
-    if (rc != SFR_OK) {
+    if (rc == SFR_EINTR) {
+        print_interrupted(&run);
+        code = SFR_EXIT_RUNTIME;
+    } else if (rc != SFR_OK) {
         code = sfr_cli_fail(rc, &err);
     } else if ((out = sfr_cli_open_out(&c)) == NULL) {
         code = SFR_EXIT_RUNTIME;

@@ -1,7 +1,10 @@
 /* common.c — what every subcommand does the same way: usage errors, turning
  * an error into its exit code, and the report destination (--out). */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "sfrecon/cli.h"
 #include "sfrecon/log.h"
@@ -43,4 +46,43 @@ bool sfr_cli_close_out(const struct sfr_cli_common *c, FILE *out)
     if (!ok)
         sfr_log_error("%s: writing the report failed: %m", c->out ? c->out : "stdout");
     return ok;
+}
+
+volatile sig_atomic_t sfr_cli_stop;
+
+static void on_stop(int sig)
+{
+    if (sfr_cli_stop != 0) { /* the second one: stop now */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    sfr_cli_stop = sig;
+}
+
+void sfr_cli_catch_stop(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+const char *sfr_cli_stop_name(void)
+{
+    return sfr_cli_stop == SIGINT ? "SIGINT" : sfr_cli_stop == SIGTERM ? "SIGTERM" : "a signal";
+}
+
+int sfr_cli_need_mapping(const struct sfr_cli_spec *spec, const struct sfr_cli_common *c)
+{
+    if (c->config_given || access(c->config, F_OK) == 0)
+        return -1;
+    return sfr_cli_usage_error(spec->name,
+                               "no mapping: %s is not in the current directory; pass the "
+                               "mapping (Heroku Connect export) with -c FILE",
+                               c->config);
 }

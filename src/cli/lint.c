@@ -29,6 +29,8 @@ static enum sfr_rc describe_from_sf(const struct sfr_config *cfg, struct sfr_sch
         const char *name = cfg->mappings[i].object_name;
         rc = sfr_sf_schema(sf, &name, 1, &one, err);
         if (rc == SFR_ENOTFOUND) {
+            /* an unknown_object finding, not a failure (also for the last mapping) */
+            rc = SFR_OK;
             sfr_err_clear(err);
             continue;
         }
@@ -176,6 +178,8 @@ int sfr_cmd_lint(int argc, char **argv)
     struct sfr_lint_opts lo = {0};
     struct sfr_cli_common c;
     int code = sfr_cli_parse(&sfr_spec_lint, argc, argv, &c, &no_db);
+    if (code < 0)
+        code = sfr_cli_need_mapping(&sfr_spec_lint, &c);
     if (code >= 0)
         return code;
     const char *limit = getenv("SFRECON_ORG_DAILY_LIMIT");

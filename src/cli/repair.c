@@ -4,6 +4,7 @@
  * and logs go to stderr. Exit 0 when everything planned was fixed (and
  * nothing was left unresolved), 1 when some repair failed or was listed
  * only, 2 usage/configuration, 3 runtime failure. */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,10 +133,8 @@ static int do_undo(const struct repair_cli *a)
         rc = sfr_repair_undo(conn, parse_run(a->undo), a->json, stdout, &n_pg, &n_sf, &err);
     if (conn != NULL)
         PQfinish(conn);
-    if (rc != SFR_OK) {
-        int code = sfr_cli_fail(rc, &err);
-        return rc == SFR_ENOTFOUND ? SFR_EXIT_USAGE : code;
-    }
+    if (rc != SFR_OK)
+        return sfr_cli_fail(rc, &err);
     sfr_log_info("undo: %ld mirror change%s restored; %ld Salesforce change%s listed", n_pg,
                  n_pg == 1 ? "" : "s", n_sf, n_sf == 1 ? "" : "s");
     return 0;
@@ -152,6 +151,7 @@ static enum sfr_rc load_discs(struct sfr_run_ctx *ctx, const struct repair_cli *
     struct sfr_audit_opts ao;
     sfr_audit_opts_defaults(&ao);
     ao.progress = isatty(2) != 0;
+    ao.stop = &sfr_cli_stop;
     sfr_log_info("repair: auditing first (no --from or --run given)");
     return sfr_audit_run(ctx, &ao, run, err);
 }
@@ -249,15 +249,33 @@ static int plan_and_apply(struct repair_cli *a, struct sfr_run_ctx *ctx, struct 
     if (!a->yes) {
         print_plan(a, &plan, stderr);
         if (!confirm(plan.n_changes)) {
-            sfr_log_info("not applied");
-            code = 1;
+            /* declining is a choice, not a failure */
+            sfr_log_info("not applied: nothing was changed");
+            code = SFR_EXIT_OK;
             goto out;
         }
     }
     const char *kill = getenv("SFRECON_TEST_KILL_AFTER_BATCHES");
     a->o.kill_after_batches = kill != NULL ? atoi(kill) : 0;
+    const char *sig = getenv("SFRECON_TEST_KILL_SIGNAL");
+    a->o.kill_signal = sig == NULL                ? 0
+                       : strcmp(sig, "INT") == 0  ? SIGINT
+                       : strcmp(sig, "TERM") == 0 ? SIGTERM
+                                                  : 0;
     a->o.progress = true;
+    a->o.stop = &sfr_cli_stop;
     rc = sfr_repair_apply(&plan, sf, pg, ctx->conn, run->id, &a->o, &res, &err);
+    if (rc == SFR_EINTR) {
+        fflush(stdout);
+        fprintf(stderr,
+                "sfrecon: repair interrupted by %s: repair run %ld stored as interrupted after "
+                "%ld mirror rows and %ld Salesforce records written (journaled: sfrecon repair "
+                "--undo %ld)\n",
+                sfr_cli_stop_name(), res.run_id, res.pg_rows_written, res.sf_records_written,
+                res.run_id);
+        code = SFR_EXIT_RUNTIME;
+        goto out;
+    }
     if (rc != SFR_OK) {
         code = sfr_cli_fail(rc, &err);
         goto out;
@@ -289,6 +307,8 @@ int sfr_cmd_repair(int argc, char **argv)
     a.json = c.format == SFR_FMT_JSON;
     if (a.undo != NULL)
         return do_undo(&a);
+    if ((code = sfr_cli_need_mapping(&sfr_spec_repair, &c)) >= 0)
+        return code;
     if (!a.dry_run && !a.yes && !isatty(0)) {
         fprintf(stderr, "sfrecon repair: refusing to apply without confirmation: stdin is not a "
                         "terminal\nhint: pass --yes to apply, or --dry-run to see the plan\n");
@@ -298,13 +318,20 @@ int sfr_cmd_repair(int argc, char **argv)
     struct sfr_run_ctx *ctx = NULL;
     struct sfr_run run;
     memset(&run, 0, sizeof(run));
+    sfr_cli_catch_stop();
     enum sfr_rc rc = sfr_run_ctx_open(&a.ro, &ctx, &err);
+    /* one audit or repair of a mapping at a time */
+    if (rc == SFR_OK)
+        rc = sfr_history_lock_mapping(ctx->conn, ctx->cfg->schema, &err);
     if (rc == SFR_OK)
         rc = load_discs(ctx, &a, &run, &err);
-    if (rc != SFR_OK) {
+    if (rc == SFR_EINTR) {
+        fflush(stdout);
+        fprintf(stderr, "sfrecon: repair interrupted by %s while auditing: nothing written%s\n",
+                sfr_cli_stop_name(), run.id > 0 ? "; the audit run is stored as interrupted" : "");
+        code = SFR_EXIT_RUNTIME;
+    } else if (rc != SFR_OK) {
         code = sfr_cli_fail(rc, &err);
-        if (rc == SFR_ENOTFOUND)
-            code = SFR_EXIT_USAGE;
     } else {
         code = plan_and_apply(&a, ctx, &run);
     }

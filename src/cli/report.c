@@ -15,6 +15,8 @@ enum { OPT_RUN = SFR_OPT_OWN };
 static const struct sfr_cli_opt report_opts[] = {
     {"run", 'r', "ID|latest", OPT_RUN, "the stored audit run to print (required)"},
     {NULL, 'f', NULL, SFR_OPT_FORMAT, NULL},
+    {NULL, 0, NULL, SFR_OPT_CONFIG,
+     "with --run latest: the latest run of this mapping (the path the audit was given)"},
     {NULL, 'o', NULL, SFR_OPT_OUT, NULL},
     {0},
 };
@@ -44,17 +46,23 @@ static int report_opt(void *state, int key, const char *arg)
 const struct sfr_cli_spec sfr_spec_report = {
     .name = "report",
     .summary = "print a stored audit run as text, json, csv or html",
-    .about = "Prints an audit run stored in sfrecon.audit_run (DATABASE_URL).",
-    .common = SFR_CLI_FORMAT | SFR_CLI_OUT,
+    .about = "Prints an audit run stored in sfrecon.audit_run (DATABASE_URL). A run that did\n"
+             "not finish clean or with discrepancies (partial: an API budget ran out;\n"
+             "interrupted: stopped by SIGINT/SIGTERM; failed; running: still going;\n"
+             "abandoned: its process died) is printed with that status, a warning on\n"
+             "stderr, and exit 3: it is never read as in sync.",
+    .common = SFR_CLI_CONFIG | SFR_CLI_VERBOSITY | SFR_CLI_FORMAT | SFR_CLI_OUT,
     .formats = SFR_CLI_FMT(SFR_FMT_TEXT) | SFR_CLI_FMT(SFR_FMT_JSON) | SFR_CLI_FMT(SFR_FMT_CSV) |
                SFR_CLI_FMT(SFR_FMT_HTML),
     .opts = report_opts,
     .notes = "Environment: DATABASE_URL (the mirror holding schema sfrecon).",
-    .exits = "exit 0 when the run was clean, 1 when it had discrepancies.",
+    .exits = "exit 0 when the run was clean, 1 when it had discrepancies, 3 when it\n"
+             "did not finish (partial, interrupted, failed, running, abandoned).",
     .on_opt = report_opt,
 };
 
-static enum sfr_rc load_run(long id, struct sfr_run *run, struct sfr_err *err)
+static enum sfr_rc load_run(const struct sfr_cli_common *c, long id, struct sfr_run *run,
+                            struct sfr_err *err)
 {
     PGconn *conn = NULL;
     enum sfr_rc rc = sfr_pg_connect(getenv("DATABASE_URL"), &conn, err);
@@ -62,11 +70,30 @@ static enum sfr_rc load_run(long id, struct sfr_run *run, struct sfr_err *err)
         rc = sfr_err_set(err, SFR_ENOTFOUND,
                          "no sfrecon schema in this database: run "
                          "'sfrecon audit' first");
+    if (rc == SFR_OK && id <= 0 && c->config_given) {
+        char *real = realpath(c->config, NULL);
+        rc = sfr_history_latest_of(conn, c->config, real, &id, err);
+        free(real);
+    }
     if (rc == SFR_OK)
         rc = sfr_history_load(conn, id, run, err);
     if (conn != NULL)
         PQfinish(conn);
     return rc;
+}
+
+/* clean 0, discrepancies 1; any run that did not finish is 3, flagged. */
+static int exit_code(const struct sfr_run *run)
+{
+    if (strcmp(run->status, "clean") == 0 && run->discs.n == 0)
+        return SFR_EXIT_OK;
+    if (strcmp(run->status, "discrepancies") == 0)
+        return SFR_EXIT_FOUND;
+    sfr_log_warn("audit run %ld is %s: it did not finish, so its result is incomplete (%zu "
+                 "discrepanc%s found, %zu range(s) not covered)",
+                 run->id, run->status, run->discs.n, run->discs.n == 1 ? "y" : "ies",
+                 run->not_covered.n);
+    return SFR_EXIT_RUNTIME;
 }
 
 int sfr_cmd_report(int argc, char **argv)
@@ -81,19 +108,15 @@ int sfr_cmd_report(int argc, char **argv)
     struct sfr_err err = {0};
     struct sfr_run run;
     memset(&run, 0, sizeof(run));
-    enum sfr_rc rc = load_run(a.id, &run, &err);
+    enum sfr_rc rc = load_run(&c, a.id, &run, &err);
     FILE *out = NULL;
     if (rc != SFR_OK) {
         code = sfr_cli_fail(rc, &err);
-        if (rc == SFR_ENOTFOUND)
-            code = SFR_EXIT_USAGE;
     } else if ((out = sfr_cli_open_out(&c)) == NULL) {
         code = SFR_EXIT_RUNTIME;
     } else {
         sfr_report_write(out, &run, c.format);
-        code = !sfr_cli_close_out(&c, out) ? SFR_EXIT_RUNTIME
-               : run.discs.n > 0           ? SFR_EXIT_FOUND
-                                           : SFR_EXIT_OK;
+        code = !sfr_cli_close_out(&c, out) ? SFR_EXIT_RUNTIME : exit_code(&run);
     }
     sfr_run_cleanup(&run);
     return code;

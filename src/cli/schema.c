@@ -45,7 +45,7 @@ const struct sfr_cli_spec sfr_spec_schema = {
              "sfrecon_idx_<table>_sfid_c on (sfid COLLATE \"C\"), which serves sfrecon's\n"
              "byte-order range scans. The script is idempotent: apply it with\n"
              "  sfrecon schema -c map.json | psql -v ON_ERROR_STOP=1 \"$DATABASE_URL\"",
-    .common = SFR_CLI_MAPPED | SFR_CLI_DESCRIBE,
+    .common = SFR_CLI_MAPPED | SFR_CLI_DESCRIBE | SFR_CLI_OUT,
     .opts = schema_opts,
     .notes = "Needs no database.",
     .exits = "exit 0 when the DDL was printed.",
@@ -57,6 +57,8 @@ int sfr_cmd_schema(int argc, char **argv)
     bool triggers = false;
     struct sfr_cli_common c;
     int code = sfr_cli_parse(&sfr_spec_schema, argc, argv, &c, &triggers);
+    if (code < 0)
+        code = sfr_cli_need_mapping(&sfr_spec_schema, &c);
     if (code >= 0)
         return code;
     const char *describe = c.describe;
@@ -88,19 +90,19 @@ int sfr_cmd_schema(int argc, char **argv)
     rc = sfr_pg_mirror_ddl(cfg, &s, &out, triggers, &err);
     if (rc != SFR_OK)
         goto out;
-    if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0)
-        rc = sfr_err_set(&err, SFR_EIO, "writing the DDL to stdout failed");
+    FILE *f = sfr_cli_open_out(&c);
+    code = SFR_EXIT_RUNTIME;
+    if (f != NULL) {
+        bool ok = fwrite(out.data, 1, out.len, f) == out.len;
+        code = sfr_cli_close_out(&c, f) && ok ? SFR_EXIT_OK : SFR_EXIT_RUNTIME;
+    }
 out:
+    /* a describe file that cannot be read or parsed exits 2, as configuration */
     if (rc != SFR_OK)
-        sfr_log_err(&err);
+        code = sfr_cli_fail(rc, &err);
     sfr_buf_cleanup(&out);
     sfr_free(names);
     sfr_schema_cleanup(&s);
     sfr_config_free(cfg);
-    if (rc == SFR_OK)
-        return 0;
-    /* A describe file that cannot be read or parsed is a configuration error. */
-    if (rc == SFR_ENOTFOUND || rc == SFR_EIO || rc == SFR_EINVAL)
-        return 2;
-    return sfr_rc_exit_code(rc);
+    return code;
 }

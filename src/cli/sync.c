@@ -11,14 +11,6 @@
 #include "sfrecon/run.h"
 #include "sfrecon/sync.h"
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
-
 enum { OPT_ONCE = SFR_OPT_OWN, OPT_INTERVAL };
 
 static const struct sfr_cli_opt sync_opts[] = {
@@ -72,18 +64,6 @@ const struct sfr_cli_spec sfr_spec_sync = {
     .on_opt = sync_opt,
 };
 
-/* SIGTERM/SIGINT ask the daemon to stop after the current step. */
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
-
 static enum sfr_rc run_daemon(const struct sfr_run_opts *ro, struct sfr_sync_opts *so,
                               struct sfr_sync_stats *total, struct sfr_err *err)
 {
@@ -109,13 +89,15 @@ int sfr_cmd_sync(int argc, char **argv)
     struct sync_cli a;
     memset(&a, 0, sizeof(a));
     a.so.interval = 10;
-    a.so.stop = &stop_flag;
+    a.so.stop = &sfr_cli_stop;
     struct sfr_cli_common c;
     int code = sfr_cli_parse(&sfr_spec_sync, argc, argv, &c, &a);
+    if (code < 0)
+        code = sfr_cli_need_mapping(&sfr_spec_sync, &c);
     if (code >= 0)
         return code;
     struct sfr_run_opts ro = {c.config, c.schema, c.describe, NULL, 0};
-    install_signals();
+    sfr_cli_catch_stop(); /* SIGTERM/SIGINT: stop after the current step */
     struct sfr_err err = {0};
     struct sfr_sync_stats total = {0};
     enum sfr_rc rc = run_daemon(&ro, &a.so, &total, &err);
@@ -123,7 +105,7 @@ int sfr_cmd_sync(int argc, char **argv)
         return sfr_cli_fail(rc, &err);
     if (a.so.once)
         return total.failed > 0 ? SFR_EXIT_FOUND : SFR_EXIT_OK;
-    if (stop_flag)
+    if (sfr_cli_stop)
         sfr_log_info("sync: stopped (pulled %ld, deleted %ld, pushed %ld, failed %ld, "
                      "api calls %ld)",
                      total.pulled, total.deleted, total.pushed, total.failed, total.api_calls);

@@ -60,6 +60,9 @@ int sfr_rc_exit_code(enum sfr_rc rc)
         return 0;
     case SFR_EUSAGE:
     case SFR_ECONFIG:
+    case SFR_EINVAL:
+    case SFR_ENOTFOUND:
+    case SFR_EIO:
         return 2;
     default:
         return 3;
@@ -69,8 +72,8 @@ int sfr_rc_exit_code(enum sfr_rc rc)
 const char *sfr_rc_name(enum sfr_rc rc)
 {
     static const char *const names[] = {
-        "ok",       "usage", "config",     "invalid", "not found", "io",
-        "postgres", "http",  "salesforce", "auth",    "limit",     "internal",
+        "ok",   "usage",      "config", "invalid", "not found", "io",          "postgres",
+        "http", "salesforce", "auth",   "limit",   "internal",  "interrupted", "busy",
     };
     if ((unsigned)rc < sizeof(names) / sizeof(names[0]))
         return names[rc];

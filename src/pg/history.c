@@ -26,18 +26,23 @@ static enum sfr_rc cmd_ok(PGconn *c, PGresult *r, struct sfr_err *err, const cha
 enum sfr_rc sfr_history_begin(PGconn *c, struct sfr_run *run, const char *mapping,
                               struct sfr_err *err)
 {
-    const char *params[2] = {run->depth, mapping};
+    const char *params[5] = {run->depth, mapping, run->organization_id, run->app_name,
+                             run->mirror_schema};
     PGresult *r = PQexecParams(c,
-                               "INSERT INTO sfrecon.audit_run (depth, mapping) VALUES ($1, $2) "
+                               "INSERT INTO sfrecon.audit_run (depth, mapping, organization_id, "
+                               "app_name, mirror_schema, mirror_database) "
+                               "VALUES ($1, $2, nullif($3, ''), nullif($4, ''), nullif($5, ''), "
+                               "current_database()) "
                                "RETURNING id, to_char(started_at AT TIME ZONE 'UTC', "
-                               "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
-                               2, NULL, params, NULL, NULL, 0);
+                               "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), current_database()",
+                               5, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         return cmd_ok(c, r, err, "recording the audit run in sfrecon.audit_run");
     run->id = atol(PQgetvalue(r, 0, 0));
     snprintf(run->started_at, sizeof(run->started_at), "%s", PQgetvalue(r, 0, 1));
+    snprintf(run->mirror_database, sizeof(run->mirror_database), "%s", PQgetvalue(r, 0, 2));
     PQclear(r);
-    return SFR_OK;
+    return sfr_history_lock_run(c, run->id, err);
 }
 
 /* Appends v to a COPY text-format row (\N for NULL; \, tab, newline, CR escaped). */
@@ -248,7 +253,9 @@ enum sfr_rc sfr_history_load(PGconn *c, long id, struct sfr_run *run, struct sfr
         "SELECT id, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
         "coalesce(to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),''), "
         "status, coalesce(depth,''), api_calls, coalesce(summary::text,'[]'), "
-        "coalesce(not_covered::text,'[]') FROM sfrecon.audit_run "
+        "coalesce(not_covered::text,'[]'), coalesce(mapping,''), coalesce(organization_id,''), "
+        "coalesce(app_name,''), coalesce(mirror_schema,''), coalesce(mirror_database,'') "
+        "FROM sfrecon.audit_run "
         "WHERE ($1::bigint <= 0 OR id = $1::bigint) ORDER BY id DESC LIMIT 1",
         1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
@@ -270,7 +277,17 @@ enum sfr_rc sfr_history_load(PGconn *c, long id, struct sfr_run *run, struct sfr
         sfr_strv_push(&run->not_covered, json_object_get_string(json_object_array_get_idx(nc, i)));
     json_object_put(nc);
     run->complete = run->not_covered.n == 0;
+    snprintf(run->mapping, sizeof(run->mapping), "%s", PQgetvalue(r, 0, 8));
+    snprintf(run->organization_id, sizeof(run->organization_id), "%s", PQgetvalue(r, 0, 9));
+    snprintf(run->app_name, sizeof(run->app_name), "%s", PQgetvalue(r, 0, 10));
+    snprintf(run->mirror_schema, sizeof(run->mirror_schema), "%s", PQgetvalue(r, 0, 11));
+    snprintf(run->mirror_database, sizeof(run->mirror_database), "%s", PQgetvalue(r, 0, 12));
     PQclear(r);
+    /* a run left 'running' by a process that died holds no lock */
+    if (strcmp(run->status, "running") == 0 && !sfr_history_run_alive(c, run->id))
+        snprintf(run->status, sizeof(run->status), "abandoned");
+    if (strcmp(run->status, "clean") != 0 && strcmp(run->status, "discrepancies") != 0)
+        run->complete = false;
     snprintf(ids, sizeof(ids), "%ld", run->id);
     r = PQexecParams(c,
                      "SELECT object, sfid, cause, fields::text, detail, parent_object, "
@@ -452,5 +469,22 @@ enum sfr_rc sfr_history_failed_inserts(PGconn *c, const char *schema, const char
     for (int i = 0; i < PQntuples(r); i++)
         cb(ctx, atol(PQgetvalue(r, i, 0)), PQgetvalue(r, i, 1));
     PQclear(r);
+    return SFR_OK;
+}
+
+enum sfr_rc sfr_history_latest_of(PGconn *c, const char *mapping, const char *mapping_real,
+                                  long *id, struct sfr_err *err)
+{
+    const char *p[2] = {mapping, mapping_real ? mapping_real : mapping};
+    PGresult *r = sfr_pg_query(c,
+                               "SELECT max(id) FROM sfrecon.audit_run WHERE mapping = $1 "
+                               "OR mapping = $2",
+                               2, p, err, "reading sfrecon.audit_run");
+    if (r == NULL)
+        return SFR_EPG;
+    *id = PQgetisnull(r, 0, 0) ? 0 : atol(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (*id <= 0)
+        return sfr_err_set(err, SFR_ENOTFOUND, "no audit run of mapping %s stored yet", mapping);
     return SFR_OK;
 }

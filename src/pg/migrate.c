@@ -69,9 +69,22 @@ static const char v1_sql[] =
     " object text, direction text, cursor text, updated_at timestamptz DEFAULT now(),"
     " PRIMARY KEY (object, direction));\n";
 
+/* v2: what a report's header names (the org and app of the mapping, the
+ * mapping's mirror schema and database), and the statuses of the run
+ * lifecycle. */
+static const char v2_sql[] =
+    "ALTER TABLE sfrecon.audit_run ADD COLUMN organization_id text,"
+    " ADD COLUMN app_name text, ADD COLUMN mirror_schema text,"
+    " ADD COLUMN mirror_database text;\n"
+    "COMMENT ON COLUMN sfrecon.audit_run.status IS"
+    " 'running | clean | discrepancies | partial | interrupted | failed;"
+    " a running row whose process holds no advisory lock on it reads as abandoned';\n";
+
 static const struct migration migrations[] = {
     {1, "audit runs, discrepancies, chunk digests, watermarks, repair journal, sync cursors",
      v1_sql},
+    {2, "run context (organization, app, mirror schema and database) and lifecycle statuses",
+     v2_sql},
 };
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 

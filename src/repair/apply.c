@@ -44,8 +44,17 @@ static void batch_done(struct apply *a)
     a->batches++;
     if (a->o->kill_after_batches > 0 && a->batches >= a->o->kill_after_batches) {
         fflush(NULL);
-        raise(SIGKILL);
+        raise(a->o->kill_signal > 0 ? a->o->kill_signal : SIGKILL);
     }
+}
+
+/* SFR_EINTR once a stop was asked for (checked between write batches). */
+static enum sfr_rc stop_check(const struct apply *a, struct sfr_err *err)
+{
+    if (a->o->stop == NULL || !*a->o->stop)
+        return SFR_OK;
+    return sfr_err_set(err, SFR_EINTR, "repair run %ld interrupted after %ld write batch%s",
+                       a->run_id, a->batches, a->batches == 1 ? "" : "es");
 }
 
 static void item_fail(struct sfr_plan_item *it, const char *code, const char *msg)
@@ -142,6 +151,8 @@ static enum sfr_rc pg_pass(struct apply *a, struct sfr_plan_object *po, enum pas
             idx[n++] = i;
         if (n > 0 && (n == cap || i == po->n)) {
             rc = pg_batch(a, po, idx, n, pass, err);
+            if (rc == SFR_OK)
+                rc = stop_check(a, err);
             for (int k = 0; k < n && n_failed != NULL; k++)
                 *n_failed += po->items[idx[k]].status == SFR_ITEM_FAILED;
             n = 0;
@@ -436,6 +447,8 @@ static enum sfr_rc phase_sf(struct apply *a, struct sfr_err *err)
                     rc = drop_old_rows(a, po, idx, n, err);
                 if (rc == SFR_OK)
                     rc = refresh_mirror(a, po, idx, n, err);
+                if (rc == SFR_OK)
+                    rc = stop_check(a, err);
                 n = 0;
             }
         }
@@ -520,6 +533,8 @@ static enum sfr_rc run_phases(struct apply *a, struct sfr_err *err)
 {
     enum sfr_rc rc = phase_dedupe(a, err);
     if (rc == SFR_OK)
+        rc = stop_check(a, err);
+    if (rc == SFR_OK)
         rc = phase_deletes(a, err);
     for (int k = 0; k < a->p->n_objects && rc == SFR_OK; k++)
         rc = pg_pass(a, &a->p->objects[k], PASS_FIRST, NULL, err);
@@ -575,7 +590,10 @@ enum sfr_rc sfr_repair_apply(struct sfr_plan *p, struct sfr_side *sf, struct sfr
     if (conn != NULL) {
         char *sum = summary_json(res);
         struct sfr_err e2 = {0};
-        const char *status = rc != SFR_OK ? "failed" : res->failed ? "partial" : "done";
+        const char *status = rc == SFR_EINTR ? "interrupted"
+                             : rc != SFR_OK  ? "failed"
+                             : res->failed   ? "partial"
+                                             : "done";
         if (sfr_repair_run_finish(conn, a.run_id, status, sum, &e2) != SFR_OK)
             sfr_log_warn("repair run %ld: cannot store the outcome: %s", a.run_id, e2.msg);
         sfr_free(sum);

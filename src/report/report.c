@@ -51,6 +51,19 @@ static void show(FILE *out, const char *v)
     fputs(n > 60 ? "...'" : "'", out);
 }
 
+/* The mapping, its org and app, and the mirror the run compared. */
+static void write_text_context(FILE *out, const struct sfr_run *run)
+{
+    if (run->mapping[0] == '\0' && run->mirror_database[0] == '\0')
+        return;
+    fprintf(out, "mapping %s (organization_id %s, app_name %s); mirror database %s, schema %s\n",
+            run->mapping[0] ? run->mapping : "-",
+            run->organization_id[0] ? run->organization_id : "-",
+            run->app_name[0] ? run->app_name : "-",
+            run->mirror_database[0] ? run->mirror_database : "-",
+            run->mirror_schema[0] ? run->mirror_schema : "-");
+}
+
 static void write_text(FILE *out, const struct sfr_run *run)
 {
     if (run->id > 0)
@@ -58,6 +71,7 @@ static void write_text(FILE *out, const struct sfr_run *run)
     else
         fprintf(out, "sfrecon audit: ");
     fprintf(out, "%s (depth %s, %ld API calls)\n", run->status, run->depth, run->api_calls);
+    write_text_context(out, run);
     fprintf(out, "%-20s %10s %10s %8s  %s\n", "object", "rows_sf", "rows_pg", "found", "by cause");
     long grand = 0;
     for (int i = 0; i < run->n_objects; i++) {

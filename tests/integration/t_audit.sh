@@ -139,14 +139,17 @@ found "$TMPD/out" | grep -q '^Lead,.*,field_mismatch$' || fail "pg source: want 
 # 7. API budget: stops cleanly, says what it did not cover
 DB=$(new_db audit_budget)
 gen 3 "all=1" "$DB"
-DATABASE_URL="$DB" "$SFRECON" audit -c "$MAP" --max-api-calls 3 >"$TMPD/out" 2>"$TMPD/err"
-code=$?
-[ "$code" -eq 1 ] || [ "$code" -eq 3 ] || fail "budget stop exit $code"
+# (a run cut by a budget is partial: exit 3 whatever it found, whatever the budget)
+DATABASE_URL="$DB" expect_exit 3 "$SFRECON" audit -c "$MAP" --max-api-calls 3
 assert_contains "$TMPD/out" "not covered"
+assert_contains "$TMPD/out" "partial"
+calls=$(sed -n 's/^sfrecon: api calls: \([0-9]*\) .*/\1/p' "$TMPD/err")
+assert_contains "$TMPD/err" "the run's API budget is spent after $calls API calls"
+assert_contains "$TMPD/err" "stopped early (API limit) after $calls API calls"
 # a mapping's sf_max_daily_api_calls caps that object only: the others are covered
 sed '25s/"sf_max_daily_api_calls": 30000/"sf_max_daily_api_calls": 1/' "$MAP" >"$TMPD/cap.json"
 grep -q '"sf_max_daily_api_calls": 1,' "$TMPD/cap.json" || fail "cap mapping"
-DATABASE_URL="$DB" expect_exit 1 "$SFRECON" audit -c "$TMPD/cap.json" --no-store
+DATABASE_URL="$DB" expect_exit 3 "$SFRECON" audit -c "$TMPD/cap.json" --no-store
 assert_contains "$TMPD/out" "not covered: Account"
 assert_not_contains "$TMPD/out" "not covered: Contact"
 grep -q '^Lead .*missing_in_pg' "$TMPD/out" || fail "objects after a capped one were not audited"
