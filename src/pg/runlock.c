@@ -14,18 +14,32 @@
 /* the first key of the two-key advisory locks */
 #define LOCK_MAPPING "21318"
 #define LOCK_RUN     "21319"
+/* how long a second audit of a mapping waits for the first */
+#define LOCK_WAIT "2s"
 
 enum sfr_rc sfr_history_lock_mapping(PGconn *c, const char *schema, struct sfr_err *err)
 {
     const char *p[1] = {schema};
-    PGresult *r = sfr_pg_query(c, "SELECT pg_try_advisory_lock(" LOCK_MAPPING ", hashtext($1))", 1,
-                               p, err, "locking the mapping");
-    if (r == NULL)
-        return SFR_EPG;
-    bool got = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-    PQclear(r);
+    /* a holder that just died (its backend still exiting) lets go within
+     * moments: wait that long, then say who holds it */
+    struct sfr_err e = {0};
+    bool got = sfr_pg_exec(c, "SET lock_timeout = '" LOCK_WAIT "'", &e) == SFR_OK;
+    PGresult *r = got ? sfr_pg_query(c, "SELECT pg_advisory_lock(" LOCK_MAPPING ", hashtext($1))",
+                                     1, p, &e, "locking the mapping")
+                      : NULL;
+    got = r != NULL;
+    if (r != NULL)
+        PQclear(r);
+    if (sfr_pg_exec(c, "RESET lock_timeout", NULL) != SFR_OK && got)
+        return sfr_err_set(err, SFR_EPG, "resetting lock_timeout failed");
     if (got)
         return SFR_OK;
+    if (strcmp(e.sqlstate, "55P03") != 0) { /* not a timeout */
+        if (err != NULL)
+            *err = e;
+        return e.rc != SFR_OK ? e.rc : SFR_EPG;
+    }
+
     /* who holds it, for the message */
     r = sfr_pg_query(c,
                      "SELECT l.pid, coalesce((SELECT max(id) FROM sfrecon.audit_run "

@@ -42,7 +42,7 @@ struct apply {
 static void batch_done(struct apply *a)
 {
     a->batches++;
-    if (a->o->kill_after_batches > 0 && a->batches >= a->o->kill_after_batches) {
+    if (a->o->kill_after_batches > 0 && a->batches == a->o->kill_after_batches) {
         fflush(NULL);
         raise(a->o->kill_signal > 0 ? a->o->kill_signal : SIGKILL);
     }
