@@ -44,7 +44,8 @@ note "describe"
 probe 0 "$PROBE" describe Account
 assert_contains "$TMPD/out" "Account fields"
 assert_contains "$TMPD/out" "prefix 001"
-probe 3 "$PROBE" describe NoSuch__c
+# an object missing from the org is configuration: exit 2
+probe 2 "$PROBE" describe NoSuch__c
 assert_contains "$TMPD/err" "NoSuch__c does not exist"
 
 note "load 5000 accounts (quotes, commas, newlines, unicode, nulls)"
