@@ -118,7 +118,10 @@ const struct sfr_cli_spec sfr_spec_audit = {
                SFR_CLI_FMT(SFR_FMT_HTML),
     .opts = audit_opts,
     .notes = "Environment: DATABASE_URL, SF_INSTANCE_URL + SF_ACCESS_TOKEN or SF_LOGIN_URL +\n"
-             "SF_CLIENT_ID + SF_CLIENT_SECRET [+ SF_USERNAME + SF_PASSWORD].",
+             "SF_CLIENT_ID + SF_CLIENT_SECRET [+ SF_USERNAME + SF_PASSWORD].\n"
+             "SIGINT or SIGTERM: stop at the next range; the run is stored as interrupted\n"
+             "with what was found so far (exit 3). A budget cut stores it as partial\n"
+             "(exit 3). A second audit of the same mapping waits 2 s, then exits 3.",
     .exits = "exit 0 when clean, 1 when discrepancies were found.",
     .on_opt = audit_opt,
 };

@@ -105,7 +105,9 @@ const struct sfr_cli_spec sfr_spec_repair = {
     .notes = "Direction: read_only mappings and the sf_wins policy (default) write\n"
              "Salesforce's values into the mirror; pg_wins writes the mirror's into\n"
              "Salesforce; newest_wins compares SystemModstamps and lists ties instead of\n"
-             "guessing.",
+             "guessing.\n"
+             "SIGINT or SIGTERM: stop after the current write batch; the repair run is\n"
+             "stored as interrupted (exit 3) and its journal can be undone.",
     .exits = "exit 0 when all was fixed, 1 when some repair failed or was left\n"
              "unresolved.",
     .on_opt = repair_opt,

@@ -19,7 +19,7 @@ found() {
 expected() { tail -n +2 "$1" | cut -d, -f1-3 | sort -u; }
 gen() { # gen SEED FAULTS DB
     curl -s -X POST "$SFEMU_URL/__emu/reset" >/dev/null || fail "reset"
-    "$ORGGEN" --sf "$SFEMU_URL" --db "$3" --mapping "$MAP" --describe "$ORG" --size 300 \
+    "$ORGGEN" --sf "$SFEMU_URL" --db "$3" --mapping "$MAP" --describe "$ORG" --size 150 \
         --seed "$1" ${2:+--faults "$2"} --manifest "$TMPD/manifest.csv" --triggers \
         >"$TMPD/gen.out" 2>&1 || { cat "$TMPD/gen.out"; fail "orggen seed $1"; }
 }
