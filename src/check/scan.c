@@ -51,10 +51,11 @@ struct pass {
     const struct sfr_projection *p;
     const char *const *keys;
     size_t n_keys;
-    struct sfr_digest *d; /* pass 1: n_keys + 1 digests */
-    struct sfr_sketch *sk; /* and as many difference sketches */
+    struct sfr_digest *d;           /* pass 1: n_keys + 1 digests */
+    struct sfr_sketch *sk;          /* and as many difference sketches */
     const struct sfr_range *ranges; /* pass 2 */
     int n_ranges;
+    long expect;
     struct rows rows;
     enum sfr_rc rc;
     struct sfr_err err;
@@ -86,8 +87,8 @@ static void *pass_run(void *arg)
     if (x->d != NULL)
         x->rc = sfr_side_scan(x->side, x->p, digest_row, x, &x->err);
     else
-        x->rc = sfr_side_stream_ranges(x->side, x->p, x->ranges, x->n_ranges, keep_row, x,
-                                       &x->err);
+        x->rc = sfr_side_stream_ranges(x->side, x->p, x->ranges, x->n_ranges, x->expect, keep_row,
+                                       x, &x->err);
     return NULL;
 }
 
@@ -143,8 +144,8 @@ static enum sfr_rc split_keys(struct sfr_side *sf, struct sfr_side *pg,
     }
     if (smp.n > 1)
         qsort(smp.v, smp.n, sizeof(*smp.v), cmp_str);
-    long bucket = total / SCAN_MAX_BUCKETS > SCAN_MIN_BUCKET ? total / SCAN_MAX_BUCKETS + 1
-                                                             : SCAN_MIN_BUCKET;
+    long bucket =
+        total / SCAN_MAX_BUCKETS > SCAN_MIN_BUCKET ? total / SCAN_MAX_BUCKETS + 1 : SCAN_MIN_BUCKET;
     size_t nb = total > 0 ? (size_t)((total + bucket - 1) / bucket) : 1;
     for (size_t j = 1; j < nb && smp.n > 0; j++) {
         size_t at = j * smp.n / nb;
@@ -173,7 +174,8 @@ struct scan {
     size_t n_keys;
     struct sfr_digest *ds, *dp;
     struct sfr_sketch *ks, *kp;
-    bool *large; /* buckets handed to the chunked path, which records their states */
+    bool *large;  /* buckets handed to the chunked path, which records their states */
+    bool *reread; /* buckets compared row by row (here or by the chunked path) */
     struct sfr_disc_list *out;
     struct sfr_check_stats *st;
 };
@@ -212,10 +214,16 @@ static void merge(const struct rows *a, const struct rows *b, struct sfr_strv *d
 static enum sfr_rc compare_group(struct scan *s, const size_t *idx, size_t n, struct sfr_err *err)
 {
     struct sfr_range *r = sfr_calloc(n + 1, sizeof(*r));
-    for (size_t k = 0; k < n; k++)
+    long es = 0, ep = 0;
+    for (size_t k = 0; k < n; k++) {
         r[k] = bucket_range(s, idx[k]);
-    struct pass a = {.side = s->sf, .p = s->co->proj, .ranges = r, .n_ranges = (int)n};
-    struct pass b = {.side = s->pg, .p = s->co->proj, .ranges = r, .n_ranges = (int)n};
+        es += (long)s->ds[idx[k]].count;
+        ep += (long)s->dp[idx[k]].count;
+    }
+    struct pass a = {
+        .side = s->sf, .p = s->co->proj, .ranges = r, .n_ranges = (int)n, .expect = es};
+    struct pass b = {
+        .side = s->pg, .p = s->co->proj, .ranges = r, .n_ranges = (int)n, .expect = ep};
     struct sfr_strv diff = {0};
     long rechecked = 0;
     enum sfr_rc rc = run_both(&a, &b, err);
@@ -225,8 +233,7 @@ static enum sfr_rc compare_group(struct scan *s, const size_t *idx, size_t n, st
         merge(&a.rows, &b.rows, &diff);
         if (diff.n > 0)
             rc = sfr_check_keys_counted(s->co, s->sf, s->pg, (const char *const *)diff.v,
-                                        (int)diff.n, s->o->audit_start_ms, s->out, &rechecked,
-                                        err);
+                                        (int)diff.n, s->o->audit_start_ms, s->out, &rechecked, err);
     }
     s->st->keys_differing += (long)diff.n;
     s->st->rechecked_changed += rechecked;
@@ -254,8 +261,8 @@ static enum sfr_rc compare_large(struct scan *s, const size_t *idx, size_t n,
     long *expect = sfr_calloc(n + 1, sizeof(*expect));
     for (size_t k = 0; k < n; k++) {
         r[k] = bucket_range(s, idx[k]);
-        uint64_t c = s->ds[idx[k]].count > s->dp[idx[k]].count ? s->ds[idx[k]].count
-                                                               : s->dp[idx[k]].count;
+        uint64_t c =
+            s->ds[idx[k]].count > s->dp[idx[k]].count ? s->ds[idx[k]].count : s->dp[idx[k]].count;
         expect[k] = (long)c;
     }
     struct sfr_check_stats st;
@@ -319,7 +326,9 @@ static enum sfr_rc classify_decoded(struct scan *s, struct sfr_strv *keys, size_
     qsort(keys->v, keys->n, sizeof(*keys->v), cmp_str);
     size_t m = 0;
     for (size_t i = 0; i < keys->n; i++) {
-        if (m > 0 && strcmp(keys->v[m - 1], keys->v[i]) == 0) {
+        /* a bucket read again was compared whole already */
+        size_t b = sfr_scan_bucket_of(s->keys, s->n_keys, keys->v[i]);
+        if ((m > 0 && strcmp(keys->v[m - 1], keys->v[i]) == 0) || s->reread[b]) {
             sfr_free(keys->v[i]);
             continue;
         }
@@ -367,16 +376,18 @@ static enum sfr_rc scan_run(struct scan *s, sfr_side_factory factory, void *fctx
     }
     struct sfr_strv decoded = {0};
     size_t n_decoded = 0;
+    /* duplicates both sides hold alike cancel out of the digests */
+    rc = sfr_side_duplicate_keys(s->pg, s->co->proj, &decoded, err);
     for (size_t k = 0; k < nb && rc == SFR_OK; k++) {
         if (sfr_digest_equal_content(&s->ds[k], &s->dp[k]))
             continue;
-        if (sfr_sketch_decode(&s->ks[k], &s->kp[k],
-                              (int64_t)(s->ds[k].count - s->dp[k].count),
+        if (sfr_sketch_decode(&s->ks[k], &s->kp[k], (int64_t)(s->ds[k].count - s->dp[k].count),
                               s->ds[k].sum - s->dp[k].sum, &decoded)) {
             n_decoded++;
             continue;
         }
         long rows = (long)(s->ds[k].count > s->dp[k].count ? s->ds[k].count : s->dp[k].count);
+        s->reread[k] = true;
         if (rows > cap / 2) {
             large[n_large++] = k;
             continue;
@@ -418,11 +429,11 @@ enum sfr_rc sfr_scan_object(const struct sfr_check_object *co, const struct sfr_
     if (rc != SFR_OK)
         return rc;
     struct sfr_strv keys = {0};
-    struct scan s = {co, o, sf, pg, NULL, 0, NULL, NULL, NULL, NULL, NULL, out, stats};
+    struct scan s = {co, o, sf, pg, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, out, stats};
     if (o->single_pass == 0) {
         struct sfr_err e = {0};
-        bool indexed = sfr_side_ranges_indexed(sf, co->proj, &e) &&
-                       sfr_side_ranges_indexed(pg, co->proj, &e);
+        bool indexed =
+            sfr_side_ranges_indexed(sf, co->proj, &e) && sfr_side_ranges_indexed(pg, co->proj, &e);
         if (indexed) {
             rc = SFR_ENOTFOUND;
             goto out;
@@ -442,6 +453,7 @@ enum sfr_rc sfr_scan_object(const struct sfr_check_object *co, const struct sfr_
     s.ks = sfr_calloc(keys.n + 1, sizeof(*s.ks));
     s.kp = sfr_calloc(keys.n + 1, sizeof(*s.kp));
     s.large = sfr_calloc(keys.n + 1, sizeof(*s.large));
+    s.reread = sfr_calloc(keys.n + 1, sizeof(*s.reread));
     rc = scan_run(&s, factory, factory_ctx, err);
     if (rc != SFR_OK) {
         stats->complete = false;
@@ -453,6 +465,7 @@ enum sfr_rc sfr_scan_object(const struct sfr_check_object *co, const struct sfr_
     free(s.ks);
     free(s.kp);
     free(s.large);
+    free(s.reread);
 out:
     stats->api_calls += sf->stats.api_calls + pg->stats.api_calls;
     sfr_strv_cleanup(&keys);

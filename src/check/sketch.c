@@ -15,8 +15,8 @@ static size_t cell_of(uint64_t check, int t)
     return (size_t)t * SFR_SKETCH_WIDTH + (size_t)((check >> (8 + 16 * t)) % SFR_SKETCH_WIDTH);
 }
 
-static void toggle(struct sfr_sketch_cell *c, const uint8_t *key, uint64_t row_hash,
-                   uint64_t check, int32_t dir)
+static void toggle(struct sfr_sketch_cell *c, const uint8_t *key, uint64_t row_hash, uint64_t check,
+                   int32_t dir)
 {
     c->count += dir;
     for (int i = 0; i < SFR_SKETCH_KEY; i++)

@@ -30,6 +30,7 @@
 struct keyinfo {
     char *expr;
     bool indexed;
+    bool unique; /* a unique index on sfid: no duplicates */
 };
 
 struct pg_side {
@@ -100,6 +101,20 @@ static enum sfr_rc load_key(struct pg_side *ps, const struct sfr_pg_table *t, st
         sfr_free(name);
     }
     PQclear(res);
+    if (rc == SFR_OK) {
+        res = PQexecParams(ps->conn,
+                           "SELECT count(*) FROM pg_index i JOIN pg_attribute a"
+                           " ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
+                           " WHERE i.indrelid = $1::regclass AND a.attname = 'sfid'"
+                           " AND i.indisunique AND i.indnatts = 1 AND i.indpred IS NULL",
+                           1, NULL, params, NULL, NULL, 0);
+        ps->base.stats.queries++;
+        if (PQresultStatus(res) != PGRES_TUPLES_OK)
+            rc = sfr_pg_error(res, ps->conn, err, "reading the sfid indexes of %s", t->display);
+        else
+            k->unique = atol(PQgetvalue(res, 0, 0)) > 0;
+        PQclear(res);
+    }
     if (rc == SFR_OK)
         sfr_log_debug("%s: key order by %s (%s)", t->display, k->expr,
                       k->indexed ? "index range scans" : "no byte-order index: sequential passes");
@@ -119,7 +134,7 @@ static enum sfr_rc table_key_for(struct pg_side *ps, const struct sfr_projection
             idx = i;
     if (idx < 0) {
         struct sfr_pg_table nt;
-        struct keyinfo nk = {NULL, false};
+        struct keyinfo nk = {NULL, false, false};
         enum sfr_rc rc = sfr_pg_table_load(ps->conn, schema, table, &nt, err);
         ps->base.stats.queries++;
         if (rc != SFR_OK)
@@ -339,9 +354,10 @@ static enum sfr_rc pg_scan(struct sfr_side *s, const struct sfr_projection *p, s
  * range exactly when its bucket number is odd. An unbounded lo is the empty
  * string, below every key; an unbounded hi can only be the last. */
 static enum sfr_rc pg_stream_ranges(struct sfr_side *s, const struct sfr_projection *p,
-                                    const struct sfr_range *r, int n, sfr_row_cb cb, void *ctx,
-                                    struct sfr_err *err)
+                                    const struct sfr_range *r, int n, long expected_rows,
+                                    sfr_row_cb cb, void *ctx, struct sfr_err *err)
 {
+    (void)expected_rows;
     struct pg_side *ps = as_pg(s);
     const struct sfr_pg_table *t;
     const struct keyinfo *k;
@@ -388,6 +404,32 @@ static enum sfr_rc pg_stream_ranges(struct sfr_side *s, const struct sfr_project
     }
     sfr_buf_cleanup(&bounds);
     sfr_buf_cleanup(&sql);
+    return rc;
+}
+
+static enum sfr_rc pg_duplicate_keys(struct sfr_side *s, const struct sfr_projection *p,
+                                     struct sfr_strv *keys, struct sfr_err *err)
+{
+    struct pg_side *ps = as_pg(s);
+    const struct sfr_pg_table *t;
+    const struct keyinfo *k;
+    enum sfr_rc rc = table_key_for(ps, p, &t, &k, err);
+    if (rc != SFR_OK || k->unique)
+        return rc;
+    struct sfr_buf sql = SFR_BUF_INIT;
+    sfr_buf_puts(&sql, "SELECT \"sfid\"");
+    rc = range_where(ps, t, k, NULL, &sql, err);
+    sfr_buf_puts(&sql, " GROUP BY \"sfid\" HAVING count(*) > 1");
+    PGresult *res = rc == SFR_OK ? PQexec(ps->conn, sql.data) : NULL;
+    sfr_buf_cleanup(&sql);
+    if (rc != SFR_OK)
+        return rc;
+    s->stats.queries++;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        rc = sfr_pg_error(res, ps->conn, err, "looking for duplicate sfids in %s", t->display);
+    for (int i = 0; rc == SFR_OK && i < PQntuples(res); i++)
+        sfr_strv_push(keys, PQgetvalue(res, i, 0));
+    PQclear(res);
     return rc;
 }
 
@@ -737,6 +779,7 @@ static const struct sfr_side_ops pg_ops = {
     .stream_ranges = pg_stream_ranges,
     .sample_keys = pg_sample_keys,
     .ranges_indexed = pg_ranges_indexed,
+    .duplicate_keys = pg_duplicate_keys,
 };
 
 struct sfr_side *sfr_pg_side_new(const char *url, struct sfr_err *err)

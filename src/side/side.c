@@ -51,11 +51,11 @@ enum sfr_rc sfr_side_scan(struct sfr_side *s, const struct sfr_projection *p, sf
 }
 
 enum sfr_rc sfr_side_stream_ranges(struct sfr_side *s, const struct sfr_projection *p,
-                                   const struct sfr_range *r, int n, sfr_row_cb cb, void *ctx,
-                                   struct sfr_err *err)
+                                   const struct sfr_range *r, int n, long expected_rows,
+                                   sfr_row_cb cb, void *ctx, struct sfr_err *err)
 {
     if (s->ops->stream_ranges != NULL)
-        return s->ops->stream_ranges(s, p, r, n, cb, ctx, err);
+        return s->ops->stream_ranges(s, p, r, n, expected_rows, cb, ctx, err);
     enum sfr_rc rc = SFR_OK;
     for (int i = 0; i < n && rc == SFR_OK; i++)
         rc = s->ops->stream(s, p, &r[i], -1, cb, ctx, err);
@@ -70,6 +70,12 @@ enum sfr_rc sfr_side_sample_keys(struct sfr_side *s, const struct sfr_projection
         return s->ops->sample_keys(s, p, every, max_keys, keys, total_est, err);
     return sfr_err_set(err, SFR_ENOTFOUND, "the %s side cannot sample keys of %s", s->ops->name,
                        p->obj->name);
+}
+
+enum sfr_rc sfr_side_duplicate_keys(struct sfr_side *s, const struct sfr_projection *p,
+                                    struct sfr_strv *keys, struct sfr_err *err)
+{
+    return s->ops->duplicate_keys != NULL ? s->ops->duplicate_keys(s, p, keys, err) : SFR_OK;
 }
 
 bool sfr_side_ranges_indexed(struct sfr_side *s, const struct sfr_projection *p,

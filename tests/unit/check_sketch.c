@@ -31,7 +31,7 @@ static const struct {
     int changed, gone, extra;
     bool decodes;
 } cases[] = {
-    {0, 0, 0, true}, {1, 0, 0, true}, {0, 1, 0, true}, {0, 0, 1, true},
+    {0, 0, 0, true}, {1, 0, 0, true}, {0, 1, 0, true},   {0, 0, 1, true},
     {1, 1, 1, true}, {2, 0, 0, true}, {40, 0, 0, false}, {0, 30, 30, false},
 };
 
@@ -59,8 +59,8 @@ START_TEST(test_decode)
     }
     struct sfr_strv keys = {0};
     sfr_strv_push(&keys, "kept");
-    bool ok = sfr_sketch_decode(&a.sk, &b.sk, (int64_t)(a.d.count - b.d.count), a.d.sum - b.d.sum,
-                                &keys);
+    bool ok =
+        sfr_sketch_decode(&a.sk, &b.sk, (int64_t)(a.d.count - b.d.count), a.d.sum - b.d.sum, &keys);
     ck_assert_msg(ok == cases[_i].decodes, "case %d: decode %d", _i, ok);
     if (!ok) {
         ck_assert_int_eq(keys.n, 1);
@@ -105,8 +105,8 @@ static const struct {
     const char *key;
     size_t bucket;
 } bcases[] = {
-    {"", 0},      {"001A", 0}, {"001B", 1}, {"001Ba", 1}, {"001C", 1}, {"001D", 2},
-    {"001a", 3},  {"001b", 3}, {"001z", 3}, {"002", 3},   {"001Bz", 1},
+    {"", 0},     {"001A", 0}, {"001B", 1}, {"001Ba", 1}, {"001C", 1},  {"001D", 2},
+    {"001a", 3}, {"001b", 3}, {"001z", 3}, {"002", 3},   {"001Bz", 1},
 };
 
 /* Byte order: upper case sorts before lower case. */
