@@ -8,6 +8,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "sfrecon/coltypes.h"
 #include "sfrecon/history.h"
 #include "sfrecon/introspect.h"
 #include "sfrecon/log.h"
@@ -20,6 +21,18 @@ static int64_t now_ms(void)
     struct timeval tv;
     gettimeofday(&tv, NULL);
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* Postgres <-> Postgres: field types from the source database's columns. */
+static enum sfr_rc source_describe(struct sfr_run_ctx *ctx, struct sfr_err *err)
+{
+    PGconn *src = NULL;
+    enum sfr_rc rc = sfr_pg_connect(ctx->source_url, &src, err);
+    if (rc == SFR_OK)
+        rc = sfr_pg_schema_from_columns(src, ctx->cfg, &ctx->schema, err);
+    if (src != NULL)
+        PQfinish(src);
+    return rc;
 }
 
 static enum sfr_rc load_describe(struct sfr_run_ctx *ctx, const struct sfr_run_opts *o,
@@ -35,9 +48,7 @@ static enum sfr_rc load_describe(struct sfr_run_ctx *ctx, const struct sfr_run_o
     else if (ctx->sf != NULL)
         rc = sfr_sf_schema(ctx->sf, names, ctx->cfg->n_mappings, &ctx->schema, err);
     else
-        rc = sfr_err_set(err, SFR_ECONFIG,
-                         "no describe source: comparing two Postgres databases needs "
-                         "--describe DIR|FILE (or SFRECON_DESCRIBE)");
+        rc = source_describe(ctx, err);
     free(names);
     return rc;
 }

@@ -20,9 +20,9 @@ static void add(struct side *s, const char *key, uint64_t h)
     sfr_digest_add_row(&s->d, h, 0);
 }
 
-static void key_of(int i, char out[19])
+static void key_of(int i, char out[24])
 {
-    snprintf(out, 19, "001G0%010dAAA", i);
+    snprintf(out, 24, "001G0%010dAAA", i);
 }
 
 /* n rows alike on both sides, then `changed` rows with another hash on b,
@@ -42,7 +42,7 @@ START_TEST(test_decode)
     memset(&b, 0, sizeof(b));
     sfr_digest_init(&a.d);
     sfr_digest_init(&b.d);
-    char k[19];
+    char k[24];
     int n = 500, c = cases[_i].changed, g = cases[_i].gone, x = cases[_i].extra;
     for (int i = 0; i < n; i++) {
         key_of(i, k);
