@@ -7,6 +7,7 @@
 #           'a' before 'B'; else the cluster's C.UTF-8, which the planner does
 #           not treat as byte order either)
 #   ucs     sfid declared COLLATE ucs_basic, Connect's unique index only
+# `sfrecon schema` with SF_* set reads the describe from the org.
 # The single-pass audit runs on `connect` only; `cidx` and `ucs` use index
 # range scans written in the index's own collation. All three report the same
 # discrepancies, Salesforce<->Postgres and Postgres<->Postgres.
@@ -51,6 +52,13 @@ assert_eq "$(q "$UCS" "SELECT indexdef LIKE '%btree (sfid)' FROM pg_indexes
 
 export SF_LOGIN_URL="$SFEMU_URL" SF_USERNAME=admin@example.com SF_PASSWORD=password \
     SF_CLIENT_ID=x SF_CLIENT_SECRET=y
+# `sfrecon schema` takes the describe from the org when SF_* is set
+expect_exit 0 env -u SFRECON_DESCRIBE "$SFRECON" schema -c "$MAP"
+mv "$TMPD/out" "$TMPD/ddl_sf.sql"
+expect_exit 0 "$SFRECON" schema -c "$MAP" --describe "$ORG"
+cmp -s "$TMPD/ddl_sf.sql" "$TMPD/out" || { diff "$TMPD/out" "$TMPD/ddl_sf.sql"; fail "schema from the org differs"; }
+assert_contains "$TMPD/ddl_sf.sql" 'CREATE TABLE IF NOT EXISTS "salesforce"."account"'
+
 # audit DB NAME [ARGS]: content audit of Account, report as CSV in $TMPD/NAME.csv
 # (sorted, without the run's timings), stderr in $TMPD/NAME.err
 audit() {
