@@ -79,9 +79,10 @@ enum sfr_rc sfr_pg_query(PGconn *conn, const char *sql, int n, const char *const
                          PGresult **out, struct sfr_err *err, const char *fmt, ...) SFR_WUR
     SFR_PRINTF(7, 8);
 
-/* sfr_pg_query for a statement that must return a row: *row holds the
- * result and its row 0 (caller PQclears). No row is SFR_ENOTFOUND ("<what>:
- * no row"; callers with a better message set their own) and *row NULL. */
+/* sfr_pg_query for a statement that must return a row (the row of an Id,
+ * the columns of a table): *row holds the result, row 0 at least (caller
+ * PQclears). No row is SFR_ENOTFOUND ("<what>: no row"; callers with a
+ * better message set their own) and *row NULL. */
 enum sfr_rc sfr_pg_query_one(PGconn *conn, const char *sql, int n, const char *const *params,
                              PGresult **row, struct sfr_err *err, const char *fmt, ...) SFR_WUR
     SFR_PRINTF(7, 8);

@@ -227,7 +227,7 @@ enum sfr_rc sfr_history_load(PGconn *c, long id, struct sfr_run *run, struct sfr
     snprintf(ids, sizeof(ids), "%ld", id);
     const char *p[1] = {ids};
     PGresult *r;
-    enum sfr_rc rc = sfr_pg_query(
+    enum sfr_rc rc = sfr_pg_query_one(
         c,
         "SELECT id, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
         "coalesce(to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),''), "
@@ -235,13 +235,11 @@ enum sfr_rc sfr_history_load(PGconn *c, long id, struct sfr_run *run, struct sfr
         "coalesce(not_covered::text,'[]') FROM sfrecon.audit_run "
         "WHERE ($1::bigint <= 0 OR id = $1::bigint) ORDER BY id DESC LIMIT 1",
         1, p, &r, err, "reading sfrecon.audit_run");
-    if (rc != SFR_OK)
-        return rc;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
+    if (rc == SFR_ENOTFOUND)
         return id > 0 ? sfr_err_set(err, SFR_ENOTFOUND, "audit run %ld not found", id)
                       : sfr_err_set(err, SFR_ENOTFOUND, "no audit run stored yet");
-    }
+    if (rc != SFR_OK)
+        return rc;
     run->id = atol(PQgetvalue(r, 0, 0));
     snprintf(run->started_at, sizeof(run->started_at), "%s", PQgetvalue(r, 0, 1));
     snprintf(run->finished_at, sizeof(run->finished_at), "%s", PQgetvalue(r, 0, 2));

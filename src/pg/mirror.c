@@ -176,7 +176,7 @@ enum sfr_rc sfr_pg_table_load(PGconn *conn, const char *schema, const char *tabl
     memset(t, 0, sizeof(*t));
     const char *params[2] = {schema, table};
     PGresult *res;
-    enum sfr_rc rc = sfr_pg_query(
+    enum sfr_rc rc = sfr_pg_query_one(
         conn,
         "SELECT a.attname, (SELECT c2.oid IS NOT NULL FROM pg_class c2"
         "  WHERE c2.relnamespace = n.oid AND c2.relname = '_trigger_log')"
@@ -185,14 +185,13 @@ enum sfr_rc sfr_pg_table_load(PGconn *conn, const char *schema, const char *tabl
         " WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
         " ORDER BY a.attnum",
         2, params, &res, err, "reading the columns of %s.%s", schema, table);
-    if (rc != SFR_OK)
-        goto out;
-    if (PQntuples(res) == 0) {
-        rc = sfr_err_set(err, SFR_ENOTFOUND, "mirror table %s.%s does not exist", schema, table);
+    if (rc == SFR_ENOTFOUND) {
+        sfr_err_set(err, SFR_ENOTFOUND, "mirror table %s.%s does not exist", schema, table);
         sfr_err_hint(err, "create the mirror with `sfrecon schema -c MAPPING | psql`, or check the "
                           "schema name (--schema)");
-        goto out;
     }
+    if (rc != SFR_OK)
+        goto out;
     t->schema = sfr_strdup(schema);
     t->table = sfr_strdup(table);
     struct sfr_buf b = SFR_BUF_INIT;

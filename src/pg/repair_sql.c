@@ -428,14 +428,13 @@ enum sfr_rc sfr_repair_undo(PGconn *c, long run_id, bool json, FILE *out, long *
     snprintf(run, sizeof(run), "%ld", run_id);
     const char *params[1] = {run};
     PGresult *res;
-    rc = sfr_pg_query(c, "SELECT status FROM sfrecon.repair_run WHERE id = $1::bigint", 1, params,
-                      &res, err, "reading the repair run");
+    rc = sfr_pg_query_one(c, "SELECT status FROM sfrecon.repair_run WHERE id = $1::bigint", 1,
+                          params, &res, err, "reading the repair run");
+    if (rc == SFR_ENOTFOUND)
+        return sfr_err_set(err, SFR_ENOTFOUND, "repair run %ld does not exist", run_id);
     if (rc != SFR_OK)
         return rc;
-    bool found = PQntuples(res) > 0;
     PQclear(res);
-    if (!found)
-        return sfr_err_set(err, SFR_ENOTFOUND, "repair run %ld does not exist", run_id);
     long n_log = 0;
     rc = undo_trigger_log(c, run, &n_log, err);
     if (rc == SFR_OK)
