@@ -152,12 +152,11 @@ static enum sfr_rc object_from_columns(PGconn *conn, const struct sfr_config *cf
     o->label = sfr_strdup(m->object_name);
     o->custom = strlen(o->table) > 3 && strcmp(o->table + strlen(o->table) - 3, "__c") == 0;
     const char *params[2] = {cfg->schema, o->table};
-    PGresult *res = PQexecParams(conn, cols_sql, 2, NULL, params, NULL, NULL, 0);
-    enum sfr_rc rc = SFR_OK;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = sfr_pg_error(res, conn, err, "reading the columns of %s.%s", cfg->schema, o->table);
+    PGresult *res = NULL;
+    enum sfr_rc rc = sfr_pg_query(conn, cols_sql, 2, params, &res, err,
+                                  "reading the columns of %s.%s", cfg->schema, o->table);
+    if (rc != SFR_OK)
         goto out;
-    }
     if (PQntuples(res) == 0 || col_type(res, "sfid") == NULL) {
         rc = sfr_err_set(err, SFR_ECONFIG,
                          "%s:%d: %s is mapped but the source database has no table %s.%s with "

@@ -81,11 +81,12 @@ static enum sfr_rc load_key(struct pg_side *ps, const struct sfr_pg_table *t, st
                             struct sfr_err *err)
 {
     const char *params[1] = {t->qname};
-    PGresult *res = PQexecParams(ps->conn, key_sql, 1, NULL, params, NULL, NULL, 0);
+    PGresult *res;
+    enum sfr_rc rc = sfr_pg_query(ps->conn, key_sql, 1, params, &res, err,
+                                  "reading the sfid indexes of %s", t->display);
     ps->base.stats.queries++;
-    enum sfr_rc rc = SFR_OK;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = sfr_pg_error(res, ps->conn, err, "reading the sfid indexes of %s", t->display);
+    if (rc != SFR_OK) {
+        return rc;
     } else if (PQntuples(res) == 0) {
         k->expr = sfr_strdup("\"sfid\" COLLATE \"C\"");
         k->indexed = false;
@@ -101,18 +102,15 @@ static enum sfr_rc load_key(struct pg_side *ps, const struct sfr_pg_table *t, st
         sfr_free(name);
     }
     PQclear(res);
+    rc = sfr_pg_query(ps->conn,
+                      "SELECT count(*) FROM pg_index i JOIN pg_attribute a"
+                      " ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
+                      " WHERE i.indrelid = $1::regclass AND a.attname = 'sfid'"
+                      " AND i.indisunique AND i.indnatts = 1 AND i.indpred IS NULL",
+                      1, params, &res, err, "reading the sfid indexes of %s", t->display);
+    ps->base.stats.queries++;
     if (rc == SFR_OK) {
-        res = PQexecParams(ps->conn,
-                           "SELECT count(*) FROM pg_index i JOIN pg_attribute a"
-                           " ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
-                           " WHERE i.indrelid = $1::regclass AND a.attname = 'sfid'"
-                           " AND i.indisunique AND i.indnatts = 1 AND i.indpred IS NULL",
-                           1, NULL, params, NULL, NULL, 0);
-        ps->base.stats.queries++;
-        if (PQresultStatus(res) != PGRES_TUPLES_OK)
-            rc = sfr_pg_error(res, ps->conn, err, "reading the sfid indexes of %s", t->display);
-        else
-            k->unique = atol(PQgetvalue(res, 0, 0)) > 0;
+        k->unique = atol(PQgetvalue(res, 0, 0)) > 0;
         PQclear(res);
     }
     if (rc == SFR_OK)
@@ -233,23 +231,6 @@ static void array_literal(struct sfr_buf *b, const char *const *ids, int n)
 
 /* ---- stream ---- */
 
-/* Reads what is left of a COPY and its final result; returns the error of the
- * result when there is one and rc is still OK. */
-static enum sfr_rc copy_finish(struct pg_side *ps, const struct sfr_pg_table *t, enum sfr_rc rc,
-                               struct sfr_err *err)
-{
-    char *buf;
-    while (PQgetCopyData(ps->conn, &buf, 0) > 0)
-        PQfreemem(buf);
-    PGresult *res;
-    while ((res = PQgetResult(ps->conn)) != NULL) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == SFR_OK)
-            rc = sfr_pg_error(res, ps->conn, err, "streaming %s", t->display);
-        PQclear(res);
-    }
-    return rc;
-}
-
 /* Runs a COPY ... TO STDOUT of the projection's columns and hands each row,
  * hashed, to cb. Holds one row at a time. */
 static enum sfr_rc copy_rows(struct pg_side *ps, const struct sfr_pg_table *t,
@@ -257,15 +238,10 @@ static enum sfr_rc copy_rows(struct pg_side *ps, const struct sfr_pg_table *t,
                              void *ctx, struct sfr_err *err)
 {
     struct sfr_side *s = &ps->base;
-    PGresult *res = PQexec(ps->conn, sql);
+    enum sfr_rc rc = sfr_pg_copy_out_begin(ps->conn, sql, err, "streaming %s", t->display);
     s->stats.queries++;
-    enum sfr_rc rc = SFR_OK;
-    if (PQresultStatus(res) != PGRES_COPY_OUT) {
-        rc = sfr_pg_error(res, ps->conn, err, "streaming %s", t->display);
-        PQclear(res);
+    if (rc != SFR_OK)
         return rc;
-    }
-    PQclear(res);
 
     int n = p->n_fields;
     const char **vals = sfr_calloc((size_t)n, sizeof(*vals));
@@ -274,7 +250,7 @@ static enum sfr_rc copy_rows(struct pg_side *ps, const struct sfr_pg_table *t,
     char *buf;
     int len;
     bool stop = false;
-    while (!stop && (len = PQgetCopyData(ps->conn, &buf, 0)) > 0) {
+    while (!stop && (len = sfr_pg_copy_out_row(ps->conn, &buf)) > 0) {
         int got = sfr_pg_copy_split(buf, (size_t)len, vals, lens, n);
         if (got != n) {
             rc = sfr_err_set(err, SFR_EPG, "streaming %s: a COPY row has %d fields, expected %d",
@@ -296,9 +272,7 @@ static enum sfr_rc copy_rows(struct pg_side *ps, const struct sfr_pg_table *t,
     }
     sfr_free(vals);
     sfr_free(lens);
-    /* An early stop drains the rest rather than cancelling: a cancel request
-     * can arrive late and hit the next statement on this connection. */
-    return copy_finish(ps, t, rc, err);
+    return sfr_pg_copy_out_end(ps->conn, rc, err, "streaming %s", t->display);
 }
 
 static enum sfr_rc pg_stream(struct sfr_side *s, const struct sfr_projection *p,
@@ -420,14 +394,15 @@ static enum sfr_rc pg_duplicate_keys(struct sfr_side *s, const struct sfr_projec
     sfr_buf_puts(&sql, "SELECT \"sfid\"");
     rc = range_where(ps, t, k, NULL, &sql, err);
     sfr_buf_puts(&sql, " GROUP BY \"sfid\" HAVING count(*) > 1");
-    PGresult *res = rc == SFR_OK ? PQexec(ps->conn, sql.data) : NULL;
+    PGresult *res = NULL;
+    if (rc == SFR_OK)
+        rc = sfr_pg_query(ps->conn, sql.data, 0, NULL, &res, err,
+                          "looking for duplicate sfids in %s", t->display);
     sfr_buf_cleanup(&sql);
     if (rc != SFR_OK)
         return rc;
     s->stats.queries++;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        rc = sfr_pg_error(res, ps->conn, err, "looking for duplicate sfids in %s", t->display);
-    for (int i = 0; rc == SFR_OK && i < PQntuples(res); i++)
+    for (int i = 0; i < PQntuples(res); i++)
         sfr_strv_push(keys, PQgetvalue(res, i, 0));
     PQclear(res);
     return rc;
@@ -446,16 +421,17 @@ static bool pg_ranges_indexed(struct sfr_side *s, const struct sfr_projection *p
 static long estimate_rows(struct pg_side *ps, const struct sfr_pg_table *t)
 {
     const char *params[1] = {t->qname};
-    PGresult *res = PQexecParams(ps->conn,
-                                 "SELECT CASE WHEN c.reltuples > 0 AND c.relpages > 0 THEN"
-                                 " (c.reltuples / c.relpages * greatest(1,"
-                                 " pg_relation_size(c.oid) / current_setting('block_size')::int))"
-                                 "::bigint ELSE -1 END FROM pg_class c WHERE c.oid = $1::regclass",
-                                 1, NULL, params, NULL, NULL, 0);
+    PGresult *res;
+    struct sfr_err e;
     ps->base.stats.queries++;
-    long n = -1;
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-        n = atol(PQgetvalue(res, 0, 0));
+    if (sfr_pg_query_one(ps->conn,
+                         "SELECT CASE WHEN c.reltuples > 0 AND c.relpages > 0 THEN"
+                         " (c.reltuples / c.relpages * greatest(1,"
+                         " pg_relation_size(c.oid) / current_setting('block_size')::int))"
+                         "::bigint ELSE -1 END FROM pg_class c WHERE c.oid = $1::regclass",
+                         1, params, &res, &e, "estimating the rows of %s", t->display) != SFR_OK)
+        return -1;
+    long n = atol(PQgetvalue(res, 0, 0));
     PQclear(res);
     return n;
 }
@@ -467,13 +443,11 @@ static long count_rows(struct pg_side *ps, const struct sfr_pg_table *t, const s
     struct sfr_buf sql = SFR_BUF_INIT;
     sfr_buf_puts(&sql, "SELECT count(*)");
     long n = -1;
-    if (range_where(ps, t, k, NULL, &sql, err) == SFR_OK) {
-        PGresult *res = PQexec(ps->conn, sql.data);
+    PGresult *res;
+    if (range_where(ps, t, k, NULL, &sql, err) == SFR_OK &&
+        sfr_pg_query(ps->conn, sql.data, 0, NULL, &res, err, "counting %s", t->display) == SFR_OK) {
         ps->base.stats.queries++;
-        if (PQresultStatus(res) == PGRES_TUPLES_OK)
-            n = atol(PQgetvalue(res, 0, 0));
-        else
-            sfr_pg_error(res, ps->conn, err, "counting %s", t->display);
+        n = atol(PQgetvalue(res, 0, 0));
         PQclear(res);
     }
     sfr_buf_cleanup(&sql);
@@ -512,19 +486,15 @@ static enum sfr_rc pg_sample_keys(struct sfr_side *s, const struct sfr_projectio
     if (t->has_isdeleted)
         sfr_buf_puts(&sql, " AND \"isdeleted\" IS NOT TRUE");
     sfr_buf_puts(&sql, ") TO STDOUT");
-    PGresult *res = PQexec(ps->conn, sql.data);
+    rc = sfr_pg_copy_out_begin(ps->conn, sql.data, err, "sampling keys of %s", t->display);
     sfr_buf_cleanup(&sql);
     s->stats.queries++;
-    if (PQresultStatus(res) != PGRES_COPY_OUT) {
-        rc = sfr_pg_error(res, ps->conn, err, "sampling keys of %s", t->display);
-        PQclear(res);
+    if (rc != SFR_OK)
         return rc;
-    }
-    PQclear(res);
     long seen = 0;
     char *buf;
     int len;
-    while ((len = PQgetCopyData(ps->conn, &buf, 0)) > 0) {
+    while ((len = sfr_pg_copy_out_row(ps->conn, &buf)) > 0) {
         const char *v;
         size_t vl;
         if (sfr_pg_copy_split(buf, (size_t)len, &v, &vl, 1) == 1 && v != NULL) {
@@ -534,7 +504,7 @@ static enum sfr_rc pg_sample_keys(struct sfr_side *s, const struct sfr_projectio
         PQfreemem(buf);
     }
     s->stats.rows_read += seen;
-    rc = copy_finish(ps, t, SFR_OK, err);
+    rc = sfr_pg_copy_out_end(ps->conn, SFR_OK, err, "sampling keys of %s", t->display);
     if (total_est != NULL)
         *total_est = sampled ? est : seen;
     sfr_log_debug("%s: %ld keys sampled (%.4f%%), about %ld rows", t->display, seen,
@@ -571,12 +541,11 @@ static enum sfr_rc pg_digest(struct sfr_side *s, const struct sfr_projection *p,
         sfr_buf_cleanup(&sql);
         return rc;
     }
-    PGresult *res = PQexec(ps->conn, sql.data);
+    PGresult *res;
+    rc = sfr_pg_query(ps->conn, sql.data, 0, NULL, &res, err, "counting %s", t->display);
     sfr_buf_cleanup(&sql);
     s->stats.queries++;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = sfr_pg_error(res, ps->conn, err, "counting %s", t->display);
-    } else {
+    if (rc == SFR_OK) {
         out->count = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
         if (!PQgetisnull(res, 0, 1)) {
             const char *v = PQgetvalue(res, 0, 1);
@@ -584,8 +553,8 @@ static enum sfr_rc pg_digest(struct sfr_side *s, const struct sfr_projection *p,
             if (sfr_parse_datetime_ms(v, strlen(v), &ms))
                 out->max_mod_ms = ms;
         }
+        PQclear(res);
     }
-    PQclear(res);
     return rc;
 }
 
@@ -668,16 +637,16 @@ static enum sfr_rc pg_fetch(struct sfr_side *s, const struct sfr_projection *p,
         sfr_buf_reset(&arr);
         array_literal(&arr, ids + off, m);
         const char *params[2] = {arr.data, t->table};
-        PGresult *res =
-            PQexecParams(ps->conn, sql, t->has_trigger_log ? 2 : 1, NULL, params, NULL, NULL, 0);
+        PGresult *res;
+        rc = sfr_pg_query(ps->conn, sql, t->has_trigger_log ? 2 : 1, params, &res, err,
+                          "fetching %d records of %s", m, t->display);
         s->stats.queries++;
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            rc = sfr_pg_error(res, ps->conn, err, "fetching %d records of %s", m, t->display);
-        } else if (emit_records(ps, p, res, cb, ctx)) {
+        if (rc == SFR_OK && emit_records(ps, p, res, cb, ctx)) {
             PQclear(res);
             break;
         }
-        PQclear(res);
+        if (rc == SFR_OK)
+            PQclear(res);
     }
     sfr_buf_cleanup(&arr);
     sfr_free(sql);
@@ -705,21 +674,17 @@ static enum sfr_rc pg_boundaries(struct sfr_side *s, const struct sfr_projection
     sfr_buf_puts(&sql, "COPY (SELECT \"sfid\"");
     rc = range_where(ps, t, k, NULL, &sql, err);
     sfr_buf_printf(&sql, " ORDER BY %s) TO STDOUT", k->expr);
-    PGresult *res = rc == SFR_OK ? PQexec(ps->conn, sql.data) : NULL;
+    if (rc == SFR_OK) {
+        rc = sfr_pg_copy_out_begin(ps->conn, sql.data, err, "sampling keys of %s", t->display);
+        s->stats.queries++;
+    }
     sfr_buf_cleanup(&sql);
     if (rc != SFR_OK)
         return rc;
-    s->stats.queries++;
-    if (PQresultStatus(res) != PGRES_COPY_OUT) {
-        rc = sfr_pg_error(res, ps->conn, err, "sampling keys of %s", t->display);
-        PQclear(res);
-        return rc;
-    }
-    PQclear(res);
     long total = 0;
     char *buf, *last = NULL;
     int len;
-    while ((len = PQgetCopyData(ps->conn, &buf, 0)) > 0) {
+    while ((len = sfr_pg_copy_out_row(ps->conn, &buf)) > 0) {
         if (total > 0 && total % every == 0) {
             const char *v;
             size_t vl;
@@ -733,7 +698,7 @@ static enum sfr_rc pg_boundaries(struct sfr_side *s, const struct sfr_projection
         PQfreemem(buf);
     }
     s->stats.rows_read += total;
-    rc = copy_finish(ps, t, SFR_OK, err);
+    rc = sfr_pg_copy_out_end(ps->conn, SFR_OK, err, "sampling keys of %s", t->display);
     if (total_rows != NULL)
         *total_rows = total;
     return rc;
