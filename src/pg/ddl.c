@@ -1,4 +1,4 @@
-/* ddl.c — the DDL of a Heroku Connect mirror for a mapping (DESIGN §3).
+/* ddl.c — the DDL of a Heroku Connect mirror for a mapping (docs/mirror.md).
  *
  * The text is printed without a connection (`sfrecon schema` runs offline),
  * so identifiers are quoted by sfr_pg_ident_append, which quotes exactly like
@@ -392,7 +392,7 @@ static enum sfr_rc mapping_ddl(const struct sfr_config *cfg, const struct sfr_ma
         sfr_free(col);
     }
     /* Serves sfrecon's byte-order range scans, which the default-collation
-     * unique index cannot (DESIGN §3). */
+     * unique index cannot (docs/mirror.md). */
     index_append(b, schema, table, false, "sfrecon_idx_", "sfid", "_c", " COLLATE \"C\"");
     if (with_triggers)
         write_path_table(b, schema, table, m->access == SFR_ACCESS_READ_ONLY);

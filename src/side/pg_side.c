@@ -1,4 +1,4 @@
-/* pg_side.c — the Postgres mirror as a struct sfr_side.
+/* pg_side.c — the Postgres mirror as a struct sfr_side (layout: docs/mirror.md).
  *
  * Invariants:
  *  - Key order is byte order. Every range predicate and ORDER BY is written
