@@ -23,13 +23,9 @@ enum sfr_rc sfr_history_lock_mapping(PGconn *c, const char *schema, struct sfr_e
     /* a holder that just died (its backend still exiting) lets go within
      * moments: wait that long, then say who holds it */
     struct sfr_err e = {0};
-    bool got = sfr_pg_exec(c, "SET lock_timeout = '" LOCK_WAIT "'", &e) == SFR_OK;
-    PGresult *r = got ? sfr_pg_query(c, "SELECT pg_advisory_lock(" LOCK_MAPPING ", hashtext($1))",
-                                     1, p, &e, "locking the mapping")
-                      : NULL;
-    got = r != NULL;
-    if (r != NULL)
-        PQclear(r);
+    bool got = sfr_pg_exec(c, "SET lock_timeout = '" LOCK_WAIT "'", &e) == SFR_OK &&
+               sfr_pg_query(c, "SELECT pg_advisory_lock(" LOCK_MAPPING ", hashtext($1))", 1, p,
+                            NULL, &e, "locking the mapping") == SFR_OK;
     if (sfr_pg_exec(c, "RESET lock_timeout", NULL) != SFR_OK && got)
         return sfr_err_set(err, SFR_EPG, "resetting lock_timeout failed");
     if (got)
@@ -41,16 +37,18 @@ enum sfr_rc sfr_history_lock_mapping(PGconn *c, const char *schema, struct sfr_e
     }
 
     /* who holds it, for the message */
-    r = sfr_pg_query(c,
+    PGresult *r = NULL;
+    enum sfr_rc qrc =
+        sfr_pg_query(c,
                      "SELECT l.pid, coalesce((SELECT max(id) FROM sfrecon.audit_run "
                      "WHERE status = 'running'), 0) FROM pg_locks l "
                      "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = " LOCK_MAPPING
                      " AND l.objid = hashtext($1)::oid AND l.objsubid = 2 "
                      "AND l.database = (SELECT oid FROM pg_database "
                      "WHERE datname = current_database()) LIMIT 1",
-                     1, p, NULL, "who holds the mapping");
+                     1, p, &r, NULL, "who holds the mapping");
     long pid = 0, run = 0;
-    if (r != NULL && PQntuples(r) == 1) {
+    if (qrc == SFR_OK && PQntuples(r) == 1) {
         pid = atol(PQgetvalue(r, 0, 0));
         run = atol(PQgetvalue(r, 0, 1));
     }
@@ -73,13 +71,8 @@ enum sfr_rc sfr_history_lock_run(PGconn *c, long run_id, struct sfr_err *err)
     char id[32];
     snprintf(id, sizeof(id), "%ld", run_id);
     const char *p[1] = {id};
-    PGresult *r =
-        sfr_pg_query(c, "SELECT pg_advisory_lock(" LOCK_RUN ", ($1::bigint % 2147483647)::int)", 1,
-                     p, err, "locking the audit run");
-    if (r == NULL)
-        return SFR_EPG;
-    PQclear(r);
-    return SFR_OK;
+    return sfr_pg_query(c, "SELECT pg_advisory_lock(" LOCK_RUN ", ($1::bigint % 2147483647)::int)",
+                        1, p, NULL, err, "locking the audit run");
 }
 
 bool sfr_history_run_alive(PGconn *c, long run_id)
@@ -87,15 +80,16 @@ bool sfr_history_run_alive(PGconn *c, long run_id)
     char id[32];
     snprintf(id, sizeof(id), "%ld", run_id);
     const char *p[1] = {id};
-    PGresult *r = sfr_pg_query(c,
-                               "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND "
-                               "granted AND classid = " LOCK_RUN
-                               " AND objid = ($1::bigint % 2147483647)::oid AND objsubid = 2 "
-                               "AND database = (SELECT oid FROM pg_database "
-                               "WHERE datname = current_database())",
-                               1, p, NULL, "reading pg_locks");
+    PGresult *r = NULL;
+    enum sfr_rc rc = sfr_pg_query(c,
+                                  "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND "
+                                  "granted AND classid = " LOCK_RUN
+                                  " AND objid = ($1::bigint % 2147483647)::oid AND objsubid = 2 "
+                                  "AND database = (SELECT oid FROM pg_database "
+                                  "WHERE datname = current_database())",
+                                  1, p, &r, NULL, "reading pg_locks");
     /* when pg_locks cannot be read, do not call a run dead */
-    bool alive = r == NULL || atol(PQgetvalue(r, 0, 0)) > 0;
+    bool alive = rc != SFR_OK || atol(PQgetvalue(r, 0, 0)) > 0;
     if (r != NULL)
         PQclear(r);
     return alive;
