@@ -13,6 +13,7 @@
 #include "audit_internal.h"
 #include "sfrecon/history.h"
 #include "sfrecon/log.h"
+#include "sfrecon/scan.h"
 #include "sfrecon/sf.h"
 
 static int64_t now_ms(void)
@@ -113,7 +114,9 @@ static void check_opts(struct engine *e)
     e->co.chunk_size = cfg->chunk_size;
     e->co.bisect_factor = cfg->bisect_factor;
     e->co.bisect_threshold = cfg->bisect_threshold;
-    e->co.jobs = e->o->jobs > 0 ? e->o->jobs : cfg->jobs;
+    e->co.jobs = e->o->jobs > 0  ? e->o->jobs
+                 : cfg->jobs > 0 ? cfg->jobs
+                                 : sfr_check_cores_available();
     e->co.audit_start_ms = now_ms();
     e->co.progress = e->o->progress;
     e->co.api_calls_fn = e->ctx->sf != NULL ? budget_used : NULL;

@@ -30,11 +30,13 @@ static const struct sfr_cli_opt audit_opts[] = {
      "last: incremental, re-check only chunks that moved since the last "
      "stored run; TS: only records modified at or after TS (2024-01-31 or "
      "2024-01-31T10:00:00Z) on either side"},
-    {"jobs", 0, "N", OPT_JOBS, "chunks compared in parallel, 1..64 (default from config, 2)"},
+    {"jobs", 0, "N", OPT_JOBS,
+     "chunks compared in parallel, 1..64 (default: the mapping's sfrecon.jobs, "
+     "else the cores available)"},
     {"no-store", 0, NULL, OPT_NOSTORE, "do not keep the run in sfrecon.audit_run"},
     {"source", 0, "URL", OPT_SOURCE,
      "compare against another Postgres of the same layout instead of "
-     "Salesforce (needs --describe)"},
+     "Salesforce (field types from its columns unless --describe)"},
     {"max-api-calls", 0, "N", OPT_MAXCALLS, "stop cleanly after N Salesforce API calls"},
     {0},
 };
