@@ -4,6 +4,10 @@
 #ifndef SFRECON_CLI_H
 #define SFRECON_CLI_H
 
+#include <stdbool.h>
+#include <stdio.h>
+#include "sfrecon/report.h"
+
 struct sfr_command {
     const char *name;
     int (*run)(int argc, char **argv); /* argv[0] is the command name */
@@ -23,6 +27,14 @@ int sfr_cmd_schema(int argc, char **argv);
 void sfr_usage_schema(void);
 int sfr_cmd_sync(int argc, char **argv);
 void sfr_usage_sync(void);
+
+/* audit's report (src/cli/report.c): stores the run's instance URL and daily
+ * API usage with the run, then writes it as fmt with what the history adds
+ * (html: the trend of earlier runs; prometheus: the last success). False
+ * when out could not be written. */
+struct sfr_run_ctx;
+bool sfr_cli_audit_report(FILE *out, struct sfr_run_ctx *ctx, struct sfr_run *run,
+                          enum sfr_format fmt);
 
 /* Prints "sfrecon CMD: MSG\nTry 'sfrecon help CMD'." on stderr; returns 2. */
 int sfr_cli_usage_error(const char *cmd, const char *fmt, ...)

@@ -125,7 +125,8 @@ int sfr_cmd_audit(int argc, char **argv)
             break;
         case OPT_FORMAT:
             if (!sfr_format_parse(optarg, &fmt))
-                return sfr_cli_usage_error("audit", "--format: expected text, json, csv or html");
+                return sfr_cli_usage_error("audit", "--format: expected %s, got '%s'",
+                                           sfr_format_names(), optarg);
             break;
         case OPT_OUT:
             out_path = optarg;
@@ -185,7 +186,7 @@ int sfr_cmd_audit(int argc, char **argv)
         sfr_log_error("%s: cannot write the report: %m", out_path);
         goto out;
     }
-    sfr_report_write(out, &run, fmt);
+    sfr_cli_audit_report(out, ctx, &run, fmt);
     if (out != stdout)
         fclose(out);
     fprintf(stderr, "sfrecon: api calls: %ld (", run.api_calls);

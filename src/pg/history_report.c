@@ -300,7 +300,7 @@ static const char diff_sql[] =
     " AND a.k = b.k "
     "LEFT JOIN since ON since.object = b.object AND since.sfid = b.sfid AND since.cause = b.cause "
     " AND since.k = b.k "
-    "ORDER BY 2, 3 COLLATE \"C\", 4, 9";
+    "ORDER BY 2, 3, 4, 9";
 
 static void diff_row(PGresult *r, int i, struct sfr_run_diff *out, size_t *open_cap)
 {

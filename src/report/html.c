@@ -139,14 +139,15 @@ static const char css[] =
     "table{border-collapse:collapse}th,td{text-align:left;vertical-align:top}"
     ".mx{width:100%;table-layout:fixed;font-size:12.5px}"
     ".mx th,.mx td{border:1px solid var(--line);padding:4px 5px}"
-    ".mx thead th{background:var(--bg2);font-weight:600;vertical-align:bottom;hyphens:none}"
+    ".mx thead th{background:var(--bg2);font-weight:600;vertical-align:bottom;"
+    "overflow-wrap:anywhere;font-size:11.5px}"
     ".mx td.n{text-align:right;font-variant-numeric:tabular-nums}.mx th.o{width:13%}"
     ".mx .rows{width:8%}.mx a{color:inherit;text-decoration:none;display:block}"
     ".h1{background:#fdecea}.h2{background:#f9c8c2}.h3{background:#f29b8f}"
     ".h4{background:#e35d4f;color:#fff}.h5{background:#b71c1c;color:#fff}"
     ".w{outline:3px solid #111;outline-offset:-3px;font-weight:700}"
     ".z{color:#b9c0c8}.tot{font-weight:700}"
-    ".bc td{padding:3px 10px 3px 0}.bc .bar{display:inline-block;height:10px;border-radius:2px;"
+    ".bc td{padding:3px 10px 3px 0}.bc td:first-child{white-space:nowrap}.bc .bar{display:inline-block;height:10px;border-radius:2px;"
     "vertical-align:middle}.sw{display:inline-block;width:10px;height:10px;border-radius:2px;"
     "margin-right:5px;vertical-align:middle}"
     ".chart{width:100%;height:auto;max-height:300px}.legend{font-size:12.5px}"
@@ -160,6 +161,7 @@ static const char css[] =
     ".cv{content-visibility:auto;contain-intrinsic-size:auto 6000px}"
     ".r{display:grid;grid-template-columns:minmax(150px,13em) 1fr;gap:4px 14px;padding:7px 12px;"
     "border-top:1px solid #eceff2}.cv .r:first-child{border-top:0}"
+    ".hd{font-size:12px;color:var(--mut);font-weight:600;padding-top:4px;padding-bottom:0}"
     ".k{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;word-break:break-all}"
     ".k small{display:block;color:var(--mut);font-family:system-ui,sans-serif}"
     ".x{margin:0 0 3px}.f{width:100%;table-layout:fixed;font-size:12.5px}"
@@ -516,12 +518,14 @@ void sfr_html_disc(FILE *out, const struct sfr_discrepancy *d, const char *insta
     fputs("</div></div>\n", out);
 }
 
-void sfr_html_group_begin(FILE *out, const char *object, enum sfr_cause c, long n, long run_id,
-                          bool advice)
+void sfr_html_group_begin(FILE *out, const char *section, const char *object, enum sfr_cause c,
+                          long n, long run_id, bool advice)
 {
     char a[32];
     sfr_html_thousands(n, a);
     fputs("<section class=\"g\" id=\"", out);
+    if (section != NULL)
+        fprintf(out, "%s-", section);
     sfr_html_group_id(out, object, c);
     fputs("\" data-o=\"", out);
     sfr_html_esc(out, object);
@@ -539,7 +543,10 @@ void sfr_html_group_begin(FILE *out, const char *object, enum sfr_cause c, long 
             fprintf(out, "<code>sfrecon repair --only %s</code>", sfr_cause_name(c));
         fputs(" settles them (add <code>--dry-run</code> to see the plan first).</p>", out);
     }
-    fputs("</div>\n<div class=\"cv\">\n", out);
+    fputs("</div>\n<div class=\"r hd\"><div>sfid</div><div><table class=\"f\"><thead><tr>"
+          "<th>field</th><td>Salesforce</td><td>mirror</td></tr></thead></table></div></div>\n"
+          "<div class=\"cv\">\n",
+          out);
 }
 
 void sfr_html_group_next_block(FILE *out, long k)
@@ -594,6 +601,46 @@ void sfr_html_script(FILE *out)
           out);
 }
 
+void sfr_html_groups(FILE *out, const char *section, const struct sfr_disc_list *l,
+                     const size_t *ix, long run_id, bool advice, const char *instance_url,
+                     const struct sfr_diff_open *since)
+{
+    for (size_t i = 0; i < l->n;) {
+        const struct sfr_discrepancy *g = &l->v[ix[i]];
+        size_t j = i;
+        while (j < l->n && l->v[ix[j]].cause == g->cause &&
+               strcmp(l->v[ix[j]].object, g->object) == 0)
+            j++;
+        sfr_html_group_begin(out, section, g->object, g->cause, (long)(j - i), run_id, advice);
+        for (size_t k = i; k < j; k++) {
+            char note[96] = "";
+            if (since != NULL && since[ix[k]].since_run > 0)
+                snprintf(note, sizeof(note), "open since run %ld (%.10s)", since[ix[k]].since_run,
+                         since[ix[k]].since_at);
+            sfr_html_group_next_block(out, (long)(k - i));
+            sfr_html_disc(out, &l->v[ix[k]], instance_url, *note ? note : NULL);
+        }
+        sfr_html_group_end(out);
+        i = j;
+    }
+}
+
+void sfr_html_filters_for(FILE *out, const struct sfr_disc_list *const *lists, int n_lists,
+                          const size_t *const *ix)
+{
+    struct sfr_strv objects = {0};
+    bool causes[SFR_CAUSE_N] = {false};
+    for (int k = 0; k < n_lists; k++)
+        for (size_t i = 0; i < lists[k]->n; i++) {
+            const struct sfr_discrepancy *d = &lists[k]->v[ix[k][i]];
+            causes[d->cause] = true;
+            if (!sfr_strv_contains_ci(&objects, d->object))
+                sfr_strv_push(&objects, d->object);
+        }
+    sfr_html_filters(out, &objects, causes);
+    sfr_strv_cleanup(&objects);
+}
+
 static void list(FILE *out, const struct sfr_run *run)
 {
     fputs("<section id=\"list\"><h2>Discrepancies</h2>\n", out);
@@ -602,30 +649,10 @@ static void list(FILE *out, const struct sfr_run *run)
         return;
     }
     size_t *ix = sfr_report_order(run, true);
-    struct sfr_strv objects = {0};
-    bool causes[SFR_CAUSE_N] = {false};
-    for (size_t i = 0; i < run->discs.n; i++) {
-        const struct sfr_discrepancy *d = &run->discs.v[ix[i]];
-        causes[d->cause] = true;
-        if (objects.n == 0 || strcmp(objects.v[objects.n - 1], d->object) != 0)
-            sfr_strv_push(&objects, d->object);
-    }
-    sfr_html_filters(out, &objects, causes);
-    sfr_strv_cleanup(&objects);
-    for (size_t i = 0; i < run->discs.n;) {
-        const struct sfr_discrepancy *g = &run->discs.v[ix[i]];
-        size_t j = i;
-        while (j < run->discs.n && run->discs.v[ix[j]].cause == g->cause &&
-               strcmp(run->discs.v[ix[j]].object, g->object) == 0)
-            j++;
-        sfr_html_group_begin(out, g->object, g->cause, (long)(j - i), run->id, true);
-        for (size_t k = i; k < j; k++) {
-            sfr_html_group_next_block(out, (long)(k - i));
-            sfr_html_disc(out, &run->discs.v[ix[k]], run->instance_url, NULL);
-        }
-        sfr_html_group_end(out);
-        i = j;
-    }
+    const struct sfr_disc_list *lists[1] = {&run->discs};
+    const size_t *ixs[1] = {ix};
+    sfr_html_filters_for(out, lists, 1, ixs);
+    sfr_html_groups(out, NULL, &run->discs, ix, run->id, true, run->instance_url, NULL);
     free(ix);
     fputs("</section>\n", out);
 }
@@ -648,9 +675,10 @@ void sfr_report_write_html(FILE *out, const struct sfr_run *run, const struct sf
     sfr_html_status(out, run->status);
     fputs("</h1><p class=\"sub\">", out);
     sfr_html_when(out, run->started_at);
-    if (run->instance_url) {
+    if (run->instance_url) { /* the host only: the page names no URL but record links */
+        const char *host = strstr(run->instance_url, "://");
         fputs(" &middot; ", out);
-        sfr_html_esc(out, run->instance_url);
+        sfr_html_esc(out, host ? host + 3 : run->instance_url);
     }
     fputs("</p></header>\n", out);
     summary(out, run, by_cause, total);

@@ -20,10 +20,11 @@ const char *sfr_html_cause_color(enum sfr_cause c);
 
 /* The id of an object x cause group ("g-Account-truncation"). */
 void sfr_html_group_id(FILE *out, const char *object, enum sfr_cause c);
-/* A group of n discrepancies; advice adds what to do (with the repair
- * command for run_id when > 0). Call next_block before the k-th row. */
-void sfr_html_group_begin(FILE *out, const char *object, enum sfr_cause c, long n, long run_id,
-                          bool advice);
+/* A group of n discrepancies, id "[SECTION-]g-OBJECT-CAUSE"; advice adds
+ * what to do (with the repair command for run_id when > 0). Call
+ * next_block before the k-th row. */
+void sfr_html_group_begin(FILE *out, const char *section, const char *object, enum sfr_cause c,
+                          long n, long run_id, bool advice);
 void sfr_html_group_next_block(FILE *out, long k);
 void sfr_html_group_end(FILE *out);
 /* One discrepancy: sfid (linked when instance_url), optional note, the
@@ -32,6 +33,14 @@ void sfr_html_disc(FILE *out, const struct sfr_discrepancy *d, const char *insta
                    const char *note);
 /* One side's value around byte `from` where the sides diverge. */
 void sfr_html_value(FILE *out, const char *v, size_t from, bool differs, bool show_len);
+/* The groups of l in the order ix (sfr_report_order_list with by_cause),
+ * "open since" notes from since (indexed like l) when not NULL. */
+void sfr_html_groups(FILE *out, const char *section, const struct sfr_disc_list *l,
+                     const size_t *ix, long run_id, bool advice, const char *instance_url,
+                     const struct sfr_diff_open *since);
+/* The filters for the objects and causes found in the lists. */
+void sfr_html_filters_for(FILE *out, const struct sfr_disc_list *const *lists, int n_lists,
+                          const size_t *const *ix);
 /* Object and cause filters over the groups, and the script behind them. */
 void sfr_html_filters(FILE *out, const struct sfr_strv *objects, const bool *causes);
 void sfr_html_script(FILE *out);

@@ -186,7 +186,7 @@ char *sfr_report_detail(const struct sfr_discrepancy *d)
 /* ---- report order ---- */
 
 struct order_ctx {
-    const struct sfr_run *run;
+    const struct sfr_disc_list *l;
     int *rank; /* per discrepancy: its object's place */
     bool by_cause;
 };
@@ -195,7 +195,7 @@ static int cmp_disc(const void *pa, const void *pb, void *arg)
 {
     const struct order_ctx *oc = arg;
     size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
-    const struct sfr_discrepancy *x = &oc->run->discs.v[a], *y = &oc->run->discs.v[b];
+    const struct sfr_discrepancy *x = &oc->l->v[a], *y = &oc->l->v[b];
     if (oc->rank[a] != oc->rank[b])
         return oc->rank[a] < oc->rank[b] ? -1 : 1;
     int c = strcmp(x->object, y->object);
@@ -210,24 +210,31 @@ static int cmp_disc(const void *pa, const void *pb, void *arg)
     return c;
 }
 
-size_t *sfr_report_order(const struct sfr_run *run, bool by_cause)
+size_t *sfr_report_order_list(const struct sfr_disc_list *l,
+                              const struct sfr_object_summary *objects, int n_objects,
+                              bool by_cause)
 {
-    size_t n = run->discs.n;
+    size_t n = l->n;
     size_t *ix = sfr_malloc((n ? n : 1) * sizeof(*ix));
     int *rank = sfr_malloc((n ? n : 1) * sizeof(*rank));
     for (size_t i = 0; i < n; i++) {
         ix[i] = i;
-        rank[i] = run->n_objects;
-        for (int k = 0; k < run->n_objects; k++)
-            if (strcmp(run->objects[k].object, run->discs.v[i].object) == 0) {
+        rank[i] = n_objects;
+        for (int k = 0; k < n_objects; k++)
+            if (strcmp(objects[k].object, l->v[i].object) == 0) {
                 rank[i] = k;
                 break;
             }
     }
-    struct order_ctx oc = {run, rank, by_cause};
+    struct order_ctx oc = {l, rank, by_cause};
     qsort_r(ix, n, sizeof(*ix), cmp_disc, &oc);
     free(rank);
     return ix;
+}
+
+size_t *sfr_report_order(const struct sfr_run *run, bool by_cause)
+{
+    return sfr_report_order_list(&run->discs, run->objects, run->n_objects, by_cause);
 }
 
 /* ---- text ---- */

@@ -30,6 +30,11 @@ void sfr_html_esc_n(FILE *out, const char *s, size_t n);
 const char *sfr_cause_meaning(enum sfr_cause c);
 const char *sfr_cause_remedy(enum sfr_cause c);
 
+/* sfr_report_order over any list, objects ranked as in `objects`. Caller frees. */
+size_t *sfr_report_order_list(const struct sfr_disc_list *l,
+                              const struct sfr_object_summary *objects, int n_objects,
+                              bool by_cause);
+
 /* Byte offset where a and b first differ, at the start of a UTF-8 character. */
 size_t sfr_report_diverge(const char *a, const char *b);
 
