@@ -47,8 +47,7 @@ enum sfr_rc sfr_history_changed_since(PGconn *c, const char *schema, const char 
 /* "latest" / "previous" (the newest finished run, clean or with
  * discrepancies, and the one before it) or a run id -> id. SFR_ENOTFOUND
  * when there is none; SFR_ECONFIG for anything else. */
-enum sfr_rc sfr_history_resolve(PGconn *c, const char *spec, long *id,
-                                struct sfr_err *err) SFR_WUR;
+enum sfr_rc sfr_history_resolve(PGconn *c, const char *spec, long *id, struct sfr_err *err) SFR_WUR;
 /* Reads / stores run->instance_url and the daily API usage of run->id. */
 enum sfr_rc sfr_history_load_info(PGconn *c, struct sfr_run *run, struct sfr_err *err) SFR_WUR;
 enum sfr_rc sfr_history_store_info(PGconn *c, const struct sfr_run *run,

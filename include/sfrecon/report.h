@@ -101,16 +101,16 @@ size_t *sfr_report_order(const struct sfr_run *run, bool by_cause);
 
 /* Night-to-night difference between two stored runs (sfr_history_diff). */
 struct sfr_diff_open {
-    long since_run;      /* first run of the unbroken streak that holds it */
-    char since_at[40];   /* that run's started_at */
+    long since_run;    /* first run of the unbroken streak that holds it */
+    char since_at[40]; /* that run's started_at */
 };
 struct sfr_run_diff {
-    struct sfr_run a, b;                  /* headers and summaries, no discrepancies */
-    struct sfr_disc_list added;           /* in b, not in a */
-    struct sfr_disc_list resolved;        /* in a, not in b, object audited by b */
-    struct sfr_disc_list open;            /* in both (values as in b) */
-    struct sfr_diff_open *open_since;     /* one per open */
-    struct sfr_disc_list unverified;      /* in a, object not audited by b */
+    struct sfr_run a, b;              /* headers and summaries, no discrepancies */
+    struct sfr_disc_list added;       /* in b, not in a */
+    struct sfr_disc_list resolved;    /* in a, not in b, object audited by b */
+    struct sfr_disc_list open;        /* in both (values as in b) */
+    struct sfr_diff_open *open_since; /* one per open */
+    struct sfr_disc_list unverified;  /* in a, object not audited by b */
 };
 void sfr_run_diff_cleanup(struct sfr_run_diff *d);
 /* Writes the diff as text, json or html (other formats: text). */

@@ -291,8 +291,7 @@ int sfr_cmd_report(int argc, char **argv)
     int modes = (o.run != NULL) + (o.diff_a != NULL) + (o.prune_days >= 0);
     if (modes > 1)
         return sfr_cli_usage_error("report", "--run, --diff and --prune go one at a time");
-    if (o.diff_a != NULL && o.fmt != SFR_FMT_TEXT && o.fmt != SFR_FMT_JSON &&
-        o.fmt != SFR_FMT_HTML)
+    if (o.diff_a != NULL && o.fmt != SFR_FMT_TEXT && o.fmt != SFR_FMT_JSON && o.fmt != SFR_FMT_HTML)
         return sfr_cli_usage_error("report", "--diff: --format must be text, json or html");
     if (o.run == NULL)
         o.run = "latest";

@@ -17,7 +17,7 @@
 #include "sfrecon/pg.h"
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-#define DONE "status IN ('clean', 'discrepancies')"
+#define DONE    "status IN ('clean', 'discrepancies')"
 
 void sfr_run_diff_cleanup(struct sfr_run_diff *d)
 {
@@ -122,12 +122,13 @@ enum sfr_rc sfr_history_trend(PGconn *c, long upto, int max_days, struct sfr_tre
         " WHERE id <= $1::bigint AND (" DONE " OR status = 'partial' OR id = $1::bigint) "
         " ORDER BY (started_at AT TIME ZONE 'UTC')::date DESC, (id = $1::bigint) DESC, "
         " coalesce(cardinality(objects), 0) DESC, id DESC) d ORDER BY id DESC LIMIT $2::int) "
-        "SELECT n.id, " TS("n.started_at") ", n.status, coalesce(bc.key, ''), "
-        " coalesce(sum(bc.value::bigint), 0) FROM n "
-        "LEFT JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(n.summary) = 'array' "
-        " THEN n.summary ELSE '[]' END) s ON true "
-        "LEFT JOIN LATERAL jsonb_each_text(s->'by_cause') bc ON true "
-        "GROUP BY n.id, n.started_at, n.status, bc.key ORDER BY n.id",
+        "SELECT n.id, " TS(
+            "n.started_at") ", n.status, coalesce(bc.key, ''), "
+                            " coalesce(sum(bc.value::bigint), 0) FROM n "
+                            "LEFT JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(n.summary) = 'array' "
+                            " THEN n.summary ELSE '[]' END) s ON true "
+                            "LEFT JOIN LATERAL jsonb_each_text(s->'by_cause') bc ON true "
+                            "GROUP BY n.id, n.started_at, n.status, bc.key ORDER BY n.id",
         2, p, err, "reading the trend of sfrecon.audit_run");
     if (r == NULL)
         return err ? err->rc : SFR_EPG;
@@ -154,10 +155,11 @@ enum sfr_rc sfr_history_trend(PGconn *c, long upto, int max_days, struct sfr_tre
 
 enum sfr_rc sfr_history_last_success(PGconn *c, int64_t *ms, struct sfr_err *err)
 {
-    PGresult *r = sfr_pg_query(c,
-                               "SELECT " TS("max(finished_at)") " FROM sfrecon.audit_run "
-                               "WHERE " DONE " AND finished_at IS NOT NULL",
-                               0, NULL, err, "reading sfrecon.audit_run");
+    PGresult *r =
+        sfr_pg_query(c,
+                     "SELECT " TS("max(finished_at)") " FROM sfrecon.audit_run "
+                                                      "WHERE " DONE " AND finished_at IS NOT NULL",
+                     0, NULL, err, "reading sfrecon.audit_run");
     if (r == NULL)
         return err ? err->rc : SFR_EPG;
     const char *v = PQgetvalue(r, 0, 0);
@@ -196,13 +198,15 @@ static enum sfr_rc diff_header(PGconn *c, long id, struct sfr_run *run, struct s
     char ids[32];
     snprintf(ids, sizeof(ids), "%ld", id);
     const char *p[1] = {ids};
-    PGresult *r = sfr_pg_query(c,
-                               "SELECT id, " TS("started_at") ", coalesce(" TS("finished_at") ", ''), "
-                               "status, coalesce(depth, ''), api_calls, "
-                               "coalesce(array_to_json(objects)::text, '[]'), "
-                               "coalesce(not_covered::text, '[]') FROM sfrecon.audit_run "
-                               "WHERE id = $1::bigint",
-                               1, p, err, "reading sfrecon.audit_run");
+    PGresult *r =
+        sfr_pg_query(c,
+                     "SELECT id, " TS("started_at") ", coalesce(" TS(
+                         "finished_at") ", ''), "
+                                        "status, coalesce(depth, ''), api_calls, "
+                                        "coalesce(array_to_json(objects)::text, '[]'), "
+                                        "coalesce(not_covered::text, '[]') FROM sfrecon.audit_run "
+                                        "WHERE id = $1::bigint",
+                     1, p, err, "reading sfrecon.audit_run");
     if (r == NULL)
         return err ? err->rc : SFR_EPG;
     if (PQntuples(r) != 1) {
@@ -216,9 +220,8 @@ static enum sfr_rc diff_header(PGconn *c, long id, struct sfr_run *run, struct s
     snprintf(run->depth, sizeof(run->depth), "%s", PQgetvalue(r, 0, 4));
     run->api_calls = atol(PQgetvalue(r, 0, 5));
     json_object *objs = json_tokener_parse(PQgetvalue(r, 0, 6));
-    int n = objs && json_object_is_type(objs, json_type_array)
-                ? (int)json_object_array_length(objs)
-                : 0;
+    int n = objs && json_object_is_type(objs, json_type_array) ? (int)json_object_array_length(objs)
+                                                               : 0;
     run->objects = sfr_calloc((size_t)(n ? n : 1), sizeof(*run->objects));
     for (int i = 0; i < n; i++) {
         const char *o = json_object_get_string(json_object_array_get_idx(objs, (size_t)i));
@@ -226,9 +229,8 @@ static enum sfr_rc diff_header(PGconn *c, long id, struct sfr_run *run, struct s
     }
     json_object_put(objs);
     json_object *nc = json_tokener_parse(PQgetvalue(r, 0, 7));
-    for (size_t i = 0; nc && json_object_is_type(nc, json_type_array) &&
-                       i < json_object_array_length(nc);
-         i++)
+    for (size_t i = 0;
+         nc && json_object_is_type(nc, json_type_array) && i < json_object_array_length(nc); i++)
         sfr_strv_push(&run->not_covered, json_object_get_string(json_object_array_get_idx(nc, i)));
     json_object_put(nc);
     run->complete = run->not_covered.n == 0;
@@ -253,8 +255,8 @@ static bool rechecked(const struct sfr_run *b, const char *object)
 static void fields_from_json(struct sfr_discrepancy *d, const char *js)
 {
     json_object *a = json_tokener_parse(js);
-    for (size_t i = 0; a && json_object_is_type(a, json_type_array) && i < json_object_array_length(a);
-         i++) {
+    for (size_t i = 0;
+         a && json_object_is_type(a, json_type_array) && i < json_object_array_length(a); i++) {
         json_object *f = json_object_array_get_idx(a, i), *n = NULL, *s = NULL, *p = NULL;
         json_object_object_get_ex(f, "name", &n);
         json_object_object_get_ex(f, "sf", &s);
@@ -295,12 +297,13 @@ static const char diff_sql[] =
     " coalesce(b.fields, a.fields)::text, coalesce(b.detail, a.detail), "
     " coalesce(b.parent_object, a.parent_object), coalesce(b.parent_sfid, a.parent_sfid), "
     " coalesce(b.pg_id, a.pg_id, 0), coalesce(since.run_id, 0), "
-    " coalesce((SELECT " TS("started_at") " FROM sfrecon.audit_run WHERE id = since.run_id), '') "
-    "FROM a FULL JOIN b ON a.object = b.object AND a.sfid = b.sfid AND a.cause = b.cause "
-    " AND a.k = b.k "
-    "LEFT JOIN since ON since.object = b.object AND since.sfid = b.sfid AND since.cause = b.cause "
-    " AND since.k = b.k "
-    "ORDER BY 2, 3, 4, 9";
+    " coalesce((SELECT " TS(
+        "started_at") " FROM sfrecon.audit_run WHERE id = since.run_id), '') "
+                      "FROM a FULL JOIN b ON a.object = b.object AND a.sfid = b.sfid AND a.cause = b.cause "
+                      " AND a.k = b.k "
+                      "LEFT JOIN since ON since.object = b.object AND since.sfid = b.sfid AND since.cause = b.cause "
+                      " AND since.k = b.k "
+                      "ORDER BY 2, 3, 4, 9";
 
 static void diff_row(PGresult *r, int i, struct sfr_run_diff *out, size_t *open_cap)
 {

@@ -112,8 +112,9 @@ static void write_json(FILE *out, const struct sfr_run_diff *d)
 }
 
 static void html_section(FILE *out, const char *id, const char *title, const char *empty,
-                         const struct sfr_disc_list *l, const size_t *ix, const struct sfr_run_diff *d,
-                         bool advice, const struct sfr_diff_open *since)
+                         const struct sfr_disc_list *l, const size_t *ix,
+                         const struct sfr_run_diff *d, bool advice,
+                         const struct sfr_diff_open *since)
 {
     char n[32];
     sfr_html_thousands((long)l->n, n);

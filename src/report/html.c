@@ -19,10 +19,10 @@
 #include "report_internal.h"
 #include "sfrecon/report.h"
 
-#define HTML_BLOCK 100   /* rows per content-visibility block */
-#define SHORT_VALUE 120  /* characters shown whole */
+#define HTML_BLOCK     100 /* rows per content-visibility block */
+#define SHORT_VALUE    120 /* characters shown whole */
 #define CONTEXT_BEFORE 40
-#define CONTEXT_AFTER 60
+#define CONTEXT_AFTER  60
 
 /* ---- small helpers ---- */
 
@@ -306,7 +306,8 @@ static void summary(FILE *out, const struct sfr_run *run, const long *by_cause, 
         if (run->objects[i].changed_during > 0) {
             fputs("<p class=\"mut\">", out);
             sfr_html_esc(out, run->objects[i].object);
-            fprintf(out, ": %ld records changed while the audit ran (rechecked, not reported)</p>\n",
+            fprintf(out,
+                    ": %ld records changed while the audit ran (rechecked, not reported)</p>\n",
                     run->objects[i].changed_during);
         }
     fputs("</section>\n", out);
@@ -529,8 +530,9 @@ void sfr_html_group_begin(FILE *out, const char *section, const char *object, en
     sfr_html_group_id(out, object, c);
     fputs("\" data-o=\"", out);
     sfr_html_esc(out, object);
-    fprintf(out, "\" data-c=\"%s\" data-n=\"%ld\">\n<div class=\"gh\"><span class=\"cnt\">%s</span>"
-                 "<h3><span class=\"sw\" style=\"background:%s\"></span>",
+    fprintf(out,
+            "\" data-c=\"%s\" data-n=\"%ld\">\n<div class=\"gh\"><span class=\"cnt\">%s</span>"
+            "<h3><span class=\"sw\" style=\"background:%s\"></span>",
             sfr_cause_name(c), n, a, cause_colors[c]);
     sfr_html_esc(out, object);
     fprintf(out, " &middot; %s</h3>\n<p>%s</p>", sfr_cause_name(c), sfr_cause_meaning(c));

@@ -82,7 +82,8 @@ static void bar(FILE *out, const struct sfr_trend_point *p, double x, double w, 
         fprintf(out,
                 "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
                 "stroke=\"#111\" stroke-width=\"2\"/>\n",
-                x - 2, (y < base - 2 ? y : base - 2) - 2, w + 4, base - (y < base - 2 ? y : base - 2) + 2);
+                x - 2, (y < base - 2 ? y : base - 2) - 2, w + 4,
+                base - (y < base - 2 ? y : base - 2) + 2);
     fputs("</g>\n", out);
 }
 

@@ -39,7 +39,8 @@ static void value(FILE *out, double v)
 
 static void by_object_cause(FILE *out, const struct sfr_run *run)
 {
-    family(out, "sfrecon_discrepancies", "Discrepancies the last audit found, by object and cause.");
+    family(out, "sfrecon_discrepancies",
+           "Discrepancies the last audit found, by object and cause.");
     for (int i = 0; i < run->n_objects; i++) {
         const struct sfr_object_summary *o = &run->objects[i];
         for (int c = 0; c < SFR_CAUSE_N; c++) {
@@ -77,8 +78,8 @@ void sfr_report_write_prometheus(FILE *out, const struct sfr_metrics *m)
     }
     if (run == NULL)
         return;
-    double dur = m->duration_s >= 0 ? m->duration_s
-                                    : sfr_report_duration(run->started_at, run->finished_at);
+    double dur =
+        m->duration_s >= 0 ? m->duration_s : sfr_report_duration(run->started_at, run->finished_at);
     if (dur >= 0) {
         family(out, "sfrecon_audit_duration_seconds", "How long the last audit took.");
         fputs("sfrecon_audit_duration_seconds", out);

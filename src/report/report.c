@@ -176,8 +176,8 @@ char *sfr_report_detail(const struct sfr_discrepancy *d)
     const char *detail = d->detail ? d->detail : "";
     if (d->cause == SFR_CAUSE_MISSING_PARENT && d->parent_object && d->parent_sfid)
         return sfr_asprintf("%s points to %s %s, absent from the mirror",
-                            d->n_fields > 0 ? d->fields[0].field : "a reference",
-                            d->parent_object, d->parent_sfid);
+                            d->n_fields > 0 ? d->fields[0].field : "a reference", d->parent_object,
+                            d->parent_sfid);
     if (d->cause == SFR_CAUSE_SYNC_ERROR && *detail)
         return sync_error_text(detail);
     return sfr_strdup(detail);
@@ -304,8 +304,8 @@ static void text_disc(FILE *out, const struct sfr_discrepancy *d)
         return; /* the detail names the field and the parent */
     for (int f = 0; f < d->n_fields; f++) {
         const struct sfr_field_diff *fd = &d->fields[f];
-        size_t from = fd->sf_value && fd->pg_value ? sfr_report_diverge(fd->sf_value, fd->pg_value)
-                                                   : 0;
+        size_t from =
+            fd->sf_value && fd->pg_value ? sfr_report_diverge(fd->sf_value, fd->pg_value) : 0;
         fprintf(out, "    %s: salesforce ", fd->field);
         show(out, fd->sf_value, from);
         fputs(" | mirror ", out);
@@ -440,8 +440,8 @@ json_object *sfr_report_json(const struct sfr_run *run, bool with_discrepancies)
 
 void sfr_report_json_put(FILE *out, json_object *o, int indent)
 {
-    const char *s = json_object_to_json_string_ext(
-        o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *s =
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
     for (; *s; s++) {
         fputc(*s, out);
         if (*s == '\n')

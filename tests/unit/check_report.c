@@ -73,9 +73,14 @@ static char *render(const struct sfr_run *run, enum sfr_format fmt)
 static const struct {
     double v;
     const char *want;
-} nums[] = {{0.162, "0.162"}, {0.16200000000000001, "0.162"}, {2.0, "2"},
-            {-1.5, "-1.5"},   {1764032652.0, "1764032652"},   {0.0004, "0"},
-            {12.3456, "12.346"}, {-0.0001, "0"}};
+} nums[] = {{0.162, "0.162"},
+            {0.16200000000000001, "0.162"},
+            {2.0, "2"},
+            {-1.5, "-1.5"},
+            {1764032652.0, "1764032652"},
+            {0.0004, "0"},
+            {12.3456, "12.346"},
+            {-0.0001, "0"}};
 
 START_TEST(test_num)
 {
@@ -102,8 +107,8 @@ static const struct {
      "failed: Required fields are missing: [LastName] (REQUIRED_FIELD_MISSING); X"},
     {SFR_CAUSE_SYNC_ERROR, "mirror row id 4 never reached Salesforce: {\"errorCode\":\"DUP\"}",
      NULL, NULL, NULL, "mirror row id 4 never reached Salesforce: DUP"},
-    {SFR_CAUSE_SYNC_ERROR, "the last write failed: INVALID_EMAIL_ADDRESS: bad address", NULL,
-     NULL, NULL, "the last write failed: bad address (INVALID_EMAIL_ADDRESS)"},
+    {SFR_CAUSE_SYNC_ERROR, "the last write failed: INVALID_EMAIL_ADDRESS: bad address", NULL, NULL,
+     NULL, "the last write failed: bad address (INVALID_EMAIL_ADDRESS)"},
     {SFR_CAUSE_SYNC_ERROR, "the last write failed: {not json", NULL, NULL, NULL,
      "the last write failed: {not json"},
     {SFR_CAUSE_MISSING_PARENT, "ParentId 001X points to Account 001X, absent from the mirror",
