@@ -100,6 +100,46 @@ for n in $SIZES; do
     done
 done
 
+# The HTML report of 100k discrepancies: a mirror of 100k Accounts where half
+# the rows hold another Name (field_mismatch), a quarter a cut Description
+# (truncation) and a quarter are gone (missing_in_pg); audited and stored,
+# then written as HTML and rendered in headless Chromium (load + layout +
+# script, then a screenshot of the first screen).
+CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+if [ "${BENCH_HTML:-1}" = 1 ]; then
+    HDB=$(mkdb html_100k)
+    curl -s -X POST "$SF/__emu/reset" >/dev/null
+    "$B/orggen" --sf "$SF" --db "$HDB" --mapping "$MAP" --describe "$ORG" --size 100000 \
+        --seed 1 --objects Account --manifest "$OUT/h.csv" >"$OUT/gen.out" 2>&1 || { cat "$OUT/gen.out"; exit 3; }
+    psql -q "$HDB" -c "SET xmlbinary = 'hex'" \
+        -c "UPDATE salesforce.account SET name = name || ' (edited by an app)' WHERE id % 2 = 0" \
+        -c "UPDATE salesforce.account SET description = left(description, 7) WHERE id % 4 = 1 AND length(description) > 8" \
+        -c "DELETE FROM salesforce.account WHERE id % 4 = 3" >/dev/null
+    t=$(now)
+    DATABASE_URL="$HDB" "$B/sfrecon" audit -c "$MAP" -o Account >/dev/null 2>"$OUT/h.err"
+    nd=$(psql -Atq "$HDB" -c "SELECT n_discrepancies FROM sfrecon.audit_run ORDER BY id DESC LIMIT 1")
+    row "audit with $nd discrepancies, 100000 rows (stored)" "$(since "$t")" "s, peak RSS $(rss "$OUT/h.err") MB"
+    t=$(now)
+    DATABASE_URL="$HDB" "$B/sfrecon" report --format html --out "$OUT/h.html" >/dev/null 2>&1
+    row "report --format html, $nd discrepancies" "$(since "$t")" "s, $(du -m "$OUT/h.html" | cut -f1) MB file"
+    t=$(now)
+    DATABASE_URL="$HDB" "$B/sfrecon" report --format json --out "$OUT/h.json" >/dev/null 2>&1
+    row "report --format json, $nd discrepancies" "$(since "$t")" "s, $(du -m "$OUT/h.json" | cut -f1) MB file"
+    if [ -n "$CHROMIUM" ]; then
+        chrome() {
+            timeout 600 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+                --disable-background-networking --disable-component-update --disable-sync \
+                --user-data-dir="$(mktemp -d "$OUT/chrome.XXXXXX")" "$@" "file://$OUT/h.html" 2>/dev/null
+        }
+        t=$(now)
+        chrome --dump-dom >"$OUT/h.dom"
+        row "headless Chromium: load, lay out, run the filters" "$(since "$t")" "s (--dump-dom, $(du -m "$OUT/h.dom" | cut -f1) MB DOM)"
+        t=$(now)
+        chrome --screenshot="$OUT/h.png" --window-size=1280,1600
+        row "headless Chromium: first screen painted" "$(since "$t")" "s (--screenshot)"
+    fi
+fi
+
 # Sync latency: the daemon running with --interval 1 on an org whose mirror has
 # Heroku Connect's triggers. Mirror -> Salesforce is woken by the trigger's
 # NOTIFY; Salesforce -> mirror waits for the next pull. Median of 5 changes.
