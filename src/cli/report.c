@@ -2,11 +2,9 @@
  * as text, json, csv, html or prometheus; compare two runs (--diff); drop
  * old runs (--prune). Also the hook `audit` calls to write its report with
  * what only the history knows (trend, last success). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "sfrecon/cli.h"
 #include "sfrecon/history.h"
@@ -17,67 +15,84 @@
 
 #define TREND_DAYS 60
 
-void sfr_usage_report(void)
-{
-    printf("Usage: sfrecon report [--run ID|latest] [--format FORMAT] [--out FILE]\n"
-           "       sfrecon report --diff RUN_A RUN_B [--format text|json|html] [--out FILE]\n"
-           "       sfrecon report --prune DAYS\n\n"
-           "Prints an audit run stored in sfrecon.audit_run (DATABASE_URL).\n\n"
-           "  --run ID|latest     the run to print (default latest)\n"
-           "  --format FORMAT     text (default), json, csv, html (one self-contained page)\n"
-           "                      or prometheus (node_exporter textfile collector)\n"
-           "  --out FILE          write there instead of stdout (replaced atomically)\n"
-           "  --diff A B          what changed from run A to run B: new, resolved, still\n"
-           "                      open; A and B are ids, 'latest' or 'previous' (the newest\n"
-           "                      finished run and the one before it)\n"
-           "  --prune DAYS        delete runs started more than DAYS days ago, with their\n"
-           "                      discrepancies; the newest finished run is always kept\n\n"
-           "Exit: 0 the run was clean (--diff: nothing new; --prune: done), 1 it had\n"
-           "discrepancies (--diff: something new), 2 usage or unknown run, 3 runtime.\n");
-}
+enum { OPT_RUN = SFR_OPT_OWN, OPT_DIFF, OPT_PRUNE };
 
-/* ---- output file: written beside FILE, renamed over it when complete, so
- * a collector or a mail job never reads half a report ---- */
-
-struct out_file {
-    FILE *f;
-    const char *path;
-    char *tmp;
+static const struct sfr_cli_opt report_opts[] = {
+    {"run", 'r', "ID|latest", OPT_RUN, "the stored audit run to print (default latest)"},
+    {"diff", 0, "A B", OPT_DIFF,
+     "what changed from run A to run B: new, resolved, still open (since when); "
+     "A and B are run ids, 'latest' or 'previous' (the newest finished run and "
+     "the one before it); text, json or html"},
+    {"prune", 0, "DAYS", OPT_PRUNE,
+     "delete runs started more than DAYS days ago with their discrepancies; "
+     "the newest finished run is always kept"},
+    {NULL, 'f', NULL, SFR_OPT_FORMAT, NULL},
+    {NULL, 'o', NULL, SFR_OPT_OUT, NULL},
+    {0},
 };
 
-static bool out_open(struct out_file *o, const char *path)
+struct report_cli {
+    const char *run, *diff_a, *diff_b;
+    int prune_days; /* < 0: not pruning */
+};
+
+static int report_opt(void *state, int key, const char *arg)
 {
-    memset(o, 0, sizeof(*o));
-    o->path = path;
-    if (path == NULL) {
-        o->f = stdout;
-        return true;
+    struct report_cli *a = state;
+    char *end;
+    long v;
+    switch (key) {
+    case OPT_RUN:
+        v = strtol(arg, &end, 10);
+        if (strcmp(arg, "latest") != 0 && (*arg == '\0' || *end != '\0' || v <= 0))
+            return sfr_cli_usage_error("report", "--run: expected a run id or 'latest', got '%s'",
+                                       arg);
+        a->run = arg;
+        return 0;
+    case OPT_DIFF:
+        a->diff_a = arg;
+        return 0;
+    case OPT_PRUNE:
+        v = strtol(arg, &end, 10);
+        if (*arg == '\0' || *end != '\0' || v < 1 || v > 100000)
+            return sfr_cli_usage_error(
+                "report", "--prune: expected a number of days (1 or more), got '%s'", arg);
+        a->prune_days = (int)v;
+        return 0;
+    default:
+        return 0;
     }
-    o->tmp = sfr_asprintf("%s.tmp.%ld", path, (long)getpid());
-    o->f = fopen(o->tmp, "w");
-    if (o->f == NULL) {
-        sfr_log_error("%s: cannot write the report: %m", path);
-        free(o->tmp);
-        o->tmp = NULL;
-    }
-    return o->f != NULL;
 }
 
-static bool out_close(struct out_file *o)
+/* `--diff A B`: B is the argument after A. */
+static int report_arg(void *state, const char *arg)
 {
-    if (o->path == NULL)
-        return fflush(stdout) == 0;
-    bool ok = !ferror(o->f);
-    ok = fclose(o->f) == 0 && ok;
-    if (ok && rename(o->tmp, o->path) != 0)
-        ok = false;
-    if (!ok) {
-        sfr_log_error("%s: cannot write the report: %m", o->path);
-        unlink(o->tmp);
-    }
-    free(o->tmp);
-    return ok;
+    struct report_cli *a = state;
+    if (a->diff_a == NULL || a->diff_b != NULL)
+        return sfr_cli_usage_error("report", "unexpected argument '%s'", arg);
+    a->diff_b = arg;
+    return 0;
 }
+
+const struct sfr_cli_spec sfr_spec_report = {
+    .name = "report",
+    .summary = "print a stored audit run (text, json, csv, html, prometheus), diff two runs",
+    .also = "       sfrecon report --diff A B [--format text|json|html] [--out FILE]\n"
+            "       sfrecon report --prune DAYS",
+    .about = "Prints an audit run stored in sfrecon.audit_run (DATABASE_URL): html is one\n"
+             "self-contained page, prometheus the text format for node_exporter's textfile\n"
+             "collector. --out replaces FILE only once the report is complete.",
+    .common = SFR_CLI_FORMAT | SFR_CLI_OUT,
+    .formats = SFR_CLI_FMT(SFR_FMT_TEXT) | SFR_CLI_FMT(SFR_FMT_JSON) | SFR_CLI_FMT(SFR_FMT_CSV) |
+               SFR_CLI_FMT(SFR_FMT_HTML) | SFR_CLI_FMT(SFR_FMT_PROMETHEUS),
+    .opts = report_opts,
+    .notes = "Environment: DATABASE_URL (the mirror holding schema sfrecon); SF_INSTANCE_URL\n"
+             "links records for runs that did not store their instance.",
+    .exits = "exit 0 when the run was clean (--diff: nothing new; --prune: done),\n"
+             "1 when it had discrepancies (--diff: something is new).",
+    .on_opt = report_opt,
+    .on_arg = report_arg,
+};
 
 /* Writes run as fmt with what the history adds: the trend (html) and the
  * last successful audit (prometheus). A failing history query costs only
@@ -121,179 +136,136 @@ bool sfr_cli_audit_report(FILE *out, struct sfr_run_ctx *ctx, struct sfr_run *ru
 
 /* ---- the three modes ---- */
 
-struct report_opts {
-    const char *run, *diff_a, *diff_b, *out;
-    int prune_days; /* < 0: not pruning */
-    enum sfr_format fmt;
-};
-
-static int code_of(enum sfr_rc rc)
+static int fail(enum sfr_rc rc, const struct sfr_err *err)
 {
-    return rc == SFR_ENOTFOUND || rc == SFR_ECONFIG ? 2 : sfr_rc_exit_code(rc);
+    int code = sfr_cli_fail(rc, err);
+    return rc == SFR_ENOTFOUND ? SFR_EXIT_USAGE : code;
 }
 
-static int print_run(PGconn *conn, const struct report_opts *o)
+static void instance_from_env(struct sfr_run *run)
+{
+    const char *u = getenv("SF_INSTANCE_URL");
+    if (run->instance_url == NULL && u != NULL && *u)
+        run->instance_url = sfr_strdup(u);
+}
+
+static int print_run(PGconn *conn, const struct report_cli *a, const struct sfr_cli_common *c)
 {
     struct sfr_err err = {0};
     struct sfr_run run;
     memset(&run, 0, sizeof(run));
     long id = 0;
     enum sfr_rc rc = SFR_OK;
-    if (strcmp(o->run, "latest") != 0)
-        rc = sfr_history_resolve(conn, o->run, &id, &err);
+    /* metrics come from the newest finished run, never from one still running */
+    if (strcmp(a->run, "latest") != 0 || c->format == SFR_FMT_PROMETHEUS)
+        rc = sfr_history_resolve(conn, a->run, &id, &err);
     if (rc == SFR_OK)
         rc = sfr_history_load(conn, id, &run, &err);
     if (rc == SFR_OK)
         rc = sfr_history_load_info(conn, &run, &err);
+    FILE *out = NULL;
+    int code;
     if (rc != SFR_OK) {
-        sfr_log_err(&err);
-        sfr_run_cleanup(&run);
-        return code_of(rc);
-    }
-    if (run.instance_url == NULL && getenv("SF_INSTANCE_URL") && *getenv("SF_INSTANCE_URL"))
-        run.instance_url = sfr_strdup(getenv("SF_INSTANCE_URL"));
-    struct out_file of;
-    int code = 3;
-    if (out_open(&of, o->out)) {
-        write_with_history(of.f, conn, &run, o->fmt);
-        if (out_close(&of))
-            code = run.discs.n > 0 ? 1 : 0;
+        code = fail(rc, &err);
+    } else if ((out = sfr_cli_open_out(c)) == NULL) {
+        code = SFR_EXIT_RUNTIME;
+    } else {
+        instance_from_env(&run);
+        write_with_history(out, conn, &run, c->format);
+        code = !sfr_cli_close_out(c, out) ? SFR_EXIT_RUNTIME
+               : run.discs.n > 0          ? SFR_EXIT_FOUND
+                                          : SFR_EXIT_OK;
     }
     sfr_run_cleanup(&run);
     return code;
 }
 
-static int print_diff(PGconn *conn, const struct report_opts *o)
+static int print_diff(PGconn *conn, const struct report_cli *a, const struct sfr_cli_common *c)
 {
     struct sfr_err err = {0};
-    long a = 0, b = 0;
-    enum sfr_rc rc = sfr_history_resolve(conn, o->diff_a, &a, &err);
-    if (rc == SFR_OK)
-        rc = sfr_history_resolve(conn, o->diff_b, &b, &err);
+    long ida = 0, idb = 0;
     struct sfr_run_diff d;
     memset(&d, 0, sizeof(d));
+    enum sfr_rc rc = sfr_history_resolve(conn, a->diff_a, &ida, &err);
     if (rc == SFR_OK)
-        rc = sfr_history_diff(conn, a, b, &d, &err);
+        rc = sfr_history_resolve(conn, a->diff_b, &idb, &err);
+    if (rc == SFR_OK)
+        rc = sfr_history_diff(conn, ida, idb, &d, &err);
     if (rc == SFR_OK)
         rc = sfr_history_load_info(conn, &d.b, &err);
+    FILE *out = NULL;
+    int code;
     if (rc != SFR_OK) {
-        sfr_log_err(&err);
-        sfr_run_diff_cleanup(&d);
-        return code_of(rc);
-    }
-    if (d.b.instance_url == NULL && getenv("SF_INSTANCE_URL") && *getenv("SF_INSTANCE_URL"))
-        d.b.instance_url = sfr_strdup(getenv("SF_INSTANCE_URL"));
-    struct out_file of;
-    int code = 3;
-    if (out_open(&of, o->out)) {
-        sfr_report_write_diff(of.f, &d, o->fmt);
-        if (out_close(&of))
-            code = d.added.n > 0 ? 1 : 0;
+        code = fail(rc, &err);
+    } else if ((out = sfr_cli_open_out(c)) == NULL) {
+        code = SFR_EXIT_RUNTIME;
+    } else {
+        instance_from_env(&d.b);
+        sfr_report_write_diff(out, &d, c->format);
+        code = !sfr_cli_close_out(c, out) ? SFR_EXIT_RUNTIME
+               : d.added.n > 0            ? SFR_EXIT_FOUND
+                                          : SFR_EXIT_OK;
     }
     sfr_run_diff_cleanup(&d);
     return code;
 }
 
-static int prune(PGconn *conn, const struct report_opts *o)
+static int prune(PGconn *conn, const struct report_cli *a)
 {
     struct sfr_err err = {0};
     long runs = 0, discs = 0;
-    enum sfr_rc rc = sfr_history_prune(conn, o->prune_days, &runs, &discs, &err);
-    if (rc != SFR_OK) {
-        sfr_log_err(&err);
-        return code_of(rc);
-    }
+    enum sfr_rc rc = sfr_history_prune(conn, a->prune_days, &runs, &discs, &err);
+    if (rc != SFR_OK)
+        return fail(rc, &err);
     printf("pruned %ld run%s (%ld discrepanc%s) started more than %d day%s ago\n", runs,
-           runs == 1 ? "" : "s", discs, discs == 1 ? "y" : "ies", o->prune_days,
-           o->prune_days == 1 ? "" : "s");
-    return fflush(stdout) == 0 ? 0 : 3;
+           runs == 1 ? "" : "s", discs, discs == 1 ? "y" : "ies", a->prune_days,
+           a->prune_days == 1 ? "" : "s");
+    return fflush(stdout) == 0 ? SFR_EXIT_OK : SFR_EXIT_RUNTIME;
 }
 
-static int run_mode(const struct report_opts *o)
+/* Connects; a schema older than this sfrecon is migrated (the reports read
+ * columns the newer versions added). */
+static enum sfr_rc connect_history(PGconn **conn, struct sfr_err *err)
 {
-    struct sfr_err err = {0};
-    PGconn *conn = NULL;
-    int code;
-    enum sfr_rc rc = sfr_pg_connect(getenv("DATABASE_URL"), &conn, &err);
-    if (rc == SFR_OK && sfr_pg_schema_version(conn) <= 0)
-        rc = sfr_err_set(&err, SFR_ENOTFOUND,
+    enum sfr_rc rc = sfr_pg_connect(getenv("DATABASE_URL"), conn, err);
+    int v = rc == SFR_OK ? sfr_pg_schema_version(*conn) : 0;
+    if (rc == SFR_OK && v <= 0)
+        rc = sfr_err_set(err, SFR_ENOTFOUND,
                          "no sfrecon schema in this database: run 'sfrecon audit' first");
-    if (rc == SFR_OK && sfr_pg_schema_version(conn) < SFR_PG_SCHEMA_VERSION)
-        rc = sfr_pg_migrate(conn, &err);
-    if (rc != SFR_OK) {
-        sfr_log_err(&err);
-        code = code_of(rc);
-    } else if (o->prune_days >= 0) {
-        code = prune(conn, o);
-    } else if (o->diff_a != NULL) {
-        code = print_diff(conn, o);
-    } else {
-        code = print_run(conn, o);
-    }
-    if (conn != NULL)
-        PQfinish(conn);
-    return code;
+    if (rc == SFR_OK && v < SFR_PG_SCHEMA_VERSION)
+        rc = sfr_pg_migrate(*conn, err);
+    return rc;
 }
-
-enum { OPT_DIFF = 256, OPT_PRUNE };
 
 int sfr_cmd_report(int argc, char **argv)
 {
-    static const struct option opts[] = {{"run", required_argument, NULL, 'r'},
-                                         {"format", required_argument, NULL, 'f'},
-                                         {"out", required_argument, NULL, 'o'},
-                                         {"diff", required_argument, NULL, OPT_DIFF},
-                                         {"prune", required_argument, NULL, OPT_PRUNE},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    struct report_opts o = {NULL, NULL, NULL, NULL, -1, SFR_FMT_TEXT};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "r:f:o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'r':
-            o.run = optarg;
-            break;
-        case 'f':
-            if (!sfr_format_parse(optarg, &o.fmt))
-                return sfr_cli_usage_error("report", "--format: expected %s, got '%s'",
-                                           sfr_format_names(), optarg);
-            break;
-        case 'o':
-            o.out = optarg;
-            break;
-        case OPT_DIFF:
-            o.diff_a = optarg;
-            if (optind >= argc || argv[optind][0] == '-')
-                return sfr_cli_usage_error("report", "--diff: expected two runs (--diff A B)");
-            o.diff_b = argv[optind++];
-            break;
-        case OPT_PRUNE: {
-            char *end;
-            long d = strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || d < 1 || d > 100000)
-                return sfr_cli_usage_error("report",
-                                           "--prune: expected a number of days (1 or more), "
-                                           "got '%s'",
-                                           optarg);
-            o.prune_days = (int)d;
-            break;
-        }
-        case 'h':
-            sfr_usage_report();
-            return 0;
-        default:
-            return sfr_cli_usage_error("report", "bad option");
-        }
-    }
-    if (optind < argc)
-        return sfr_cli_usage_error("report", "unexpected argument '%s'", argv[optind]);
-    int modes = (o.run != NULL) + (o.diff_a != NULL) + (o.prune_days >= 0);
-    if (modes > 1)
+    struct report_cli a = {NULL, NULL, NULL, -1};
+    struct sfr_cli_common c;
+    int code = sfr_cli_parse(&sfr_spec_report, argc, argv, &c, &a);
+    if (code >= 0)
+        return code;
+    if (a.diff_a != NULL && a.diff_b == NULL)
+        return sfr_cli_usage_error(
+            "report", "--diff: expected two runs (--diff A B), got '%s' alone", a.diff_a);
+    if ((a.run != NULL) + (a.diff_a != NULL) + (a.prune_days >= 0) > 1)
         return sfr_cli_usage_error("report", "--run, --diff and --prune go one at a time");
-    if (o.diff_a != NULL && o.fmt != SFR_FMT_TEXT && o.fmt != SFR_FMT_JSON && o.fmt != SFR_FMT_HTML)
+    if (a.diff_a != NULL && c.format != SFR_FMT_TEXT && c.format != SFR_FMT_JSON &&
+        c.format != SFR_FMT_HTML)
         return sfr_cli_usage_error("report", "--diff: --format must be text, json or html");
-    if (o.run == NULL)
-        o.run = "latest";
-    return run_mode(&o);
+    if (a.run == NULL)
+        a.run = "latest";
+    struct sfr_err err = {0};
+    PGconn *conn = NULL;
+    enum sfr_rc rc = connect_history(&conn, &err);
+    if (rc != SFR_OK)
+        code = fail(rc, &err);
+    else if (a.prune_days >= 0)
+        code = prune(conn, &a);
+    else if (a.diff_a != NULL)
+        code = print_diff(conn, &a, &c);
+    else
+        code = print_run(conn, &a, &c);
+    if (conn != NULL)
+        PQfinish(conn);
+    return code;
 }
