@@ -215,12 +215,13 @@ int sfr_cli_parse(const struct sfr_cli_spec *spec, int argc, char **argv, struct
         if (code == 0 && key != SFR_OPT_HELP)
             code = -1;
     }
-    for (; code < 0 && optind < argc; optind++)
+    for (; code < 0 && optind < argc; optind++) {
         code = spec->on_arg != NULL
                    ? spec->on_arg(state, argv[optind])
                    : sfr_cli_usage_error(spec->name, "unexpected argument '%s'", argv[optind]);
-    if (code == 0)
-        code = -1;
+        if (code == 0)
+            code = -1;
+    }
     free(shorts);
     free(lo);
     free(all);
