@@ -67,9 +67,14 @@ void sfr_trend_cleanup(struct sfr_trend *t);
 /* The HTML report (src/report/html.c): one self-contained page (inline CSS,
  * SVG and a little script; a Content-Security-Policy that forbids every
  * request) with the summary, the causes x objects table, the trend over
- * `trend` (NULL or empty: this run alone), and every discrepancy grouped by
- * object and cause with what to do about each cause. */
-void sfr_report_write_html(FILE *out, const struct sfr_run *run, const struct sfr_trend *trend);
+ * `trend` (NULL or empty: this run alone), and the discrepancies grouped by
+ * object and cause with what to do about each cause: every one when
+ * group_rows is 0, else the first group_rows of each group (sfid order) and
+ * how many more there are, so 100k discrepancies stay a page a browser
+ * opens at once. */
+#define SFR_HTML_GROUP_ROWS 1000
+void sfr_report_write_html(FILE *out, const struct sfr_run *run, const struct sfr_trend *trend,
+                           long group_rows);
 
 /* The Prometheus text exposition format (version 0.0.4), for node_exporter's
  * textfile collector and the sync daemon's /metrics:

@@ -15,7 +15,7 @@
 
 #define TREND_DAYS 60
 
-enum { OPT_RUN = SFR_OPT_OWN, OPT_DIFF, OPT_PRUNE };
+enum { OPT_RUN = SFR_OPT_OWN, OPT_DIFF, OPT_PRUNE, OPT_HTML_ROWS };
 
 static const struct sfr_cli_opt report_opts[] = {
     {"run", 'r', "ID|latest", OPT_RUN, "the stored audit run to print (default latest)"},
@@ -26,6 +26,9 @@ static const struct sfr_cli_opt report_opts[] = {
     {"prune", 0, "DAYS", OPT_PRUNE,
      "delete runs started more than DAYS days ago with their discrepancies; "
      "the newest finished run is always kept"},
+    {"html-rows", 0, "N", OPT_HTML_ROWS,
+     "html: records shown per object and cause (default 1000, 0 = all); the rest are "
+     "counted, and in the csv and json reports"},
     {NULL, 'f', NULL, SFR_OPT_FORMAT, NULL},
     {NULL, 'o', NULL, SFR_OPT_OUT, NULL},
     {0},
@@ -34,6 +37,7 @@ static const struct sfr_cli_opt report_opts[] = {
 struct report_cli {
     const char *run, *diff_a, *diff_b;
     int prune_days; /* < 0: not pruning */
+    long html_rows; /* per group */
 };
 
 static int report_opt(void *state, int key, const char *arg)
@@ -51,6 +55,12 @@ static int report_opt(void *state, int key, const char *arg)
         return 0;
     case OPT_DIFF:
         a->diff_a = arg;
+        return 0;
+    case OPT_HTML_ROWS:
+        v = strtol(arg, &end, 10);
+        if (*arg == '\0' || *end != '\0' || v < 0)
+            return sfr_cli_usage_error("report", "--html-rows: expected 0 or more, got '%s'", arg);
+        a->html_rows = v;
         return 0;
     case OPT_PRUNE:
         v = strtol(arg, &end, 10);
@@ -98,14 +108,14 @@ const struct sfr_cli_spec sfr_spec_report = {
  * last successful audit (prometheus). A failing history query costs only
  * that part of the report (logged). */
 static void write_with_history(FILE *out, PGconn *conn, const struct sfr_run *run,
-                               enum sfr_format fmt)
+                               enum sfr_format fmt, long html_rows)
 {
     struct sfr_err err = {0};
     if (fmt == SFR_FMT_HTML && conn != NULL && run->id > 0) {
         struct sfr_trend t = {0};
         if (sfr_history_trend(conn, run->id, TREND_DAYS, &t, &err) != SFR_OK)
             sfr_log_err(&err);
-        sfr_report_write_html(out, run, &t);
+        sfr_report_write_html(out, run, &t, html_rows);
         sfr_trend_cleanup(&t);
     } else if (fmt == SFR_FMT_PROMETHEUS && conn != NULL) {
         struct sfr_metrics m = {run, INT64_MIN, -1, -1};
@@ -130,7 +140,7 @@ bool sfr_cli_audit_report(FILE *out, struct sfr_run_ctx *ctx, struct sfr_run *ru
     struct sfr_err err = {0};
     if (run->id > 0 && sfr_history_store_info(ctx->conn, run, &err) != SFR_OK)
         sfr_log_err(&err);
-    write_with_history(out, run->id > 0 ? ctx->conn : NULL, run, fmt);
+    write_with_history(out, run->id > 0 ? ctx->conn : NULL, run, fmt, SFR_HTML_GROUP_ROWS);
     return fflush(out) == 0;
 }
 
@@ -171,7 +181,7 @@ static int print_run(PGconn *conn, const struct report_cli *a, const struct sfr_
         code = SFR_EXIT_RUNTIME;
     } else {
         instance_from_env(&run);
-        write_with_history(out, conn, &run, c->format);
+        write_with_history(out, conn, &run, c->format, a->html_rows);
         code = !sfr_cli_close_out(c, out) ? SFR_EXIT_RUNTIME
                : run.discs.n > 0          ? SFR_EXIT_FOUND
                                           : SFR_EXIT_OK;
@@ -239,7 +249,7 @@ static enum sfr_rc connect_history(PGconn **conn, struct sfr_err *err)
 
 int sfr_cmd_report(int argc, char **argv)
 {
-    struct report_cli a = {NULL, NULL, NULL, -1};
+    struct report_cli a = {NULL, NULL, NULL, -1, SFR_HTML_GROUP_ROWS};
     struct sfr_cli_common c;
     int code = sfr_cli_parse(&sfr_spec_report, argc, argv, &c, &a);
     if (code >= 0)

@@ -121,7 +121,8 @@ static void html_section(FILE *out, const char *id, const char *title, const cha
     fprintf(out, "<section id=\"%s\"><h2>%s <span class=\"mut\">(%s)</span></h2>\n", id, title, n);
     if (l->n == 0)
         fprintf(out, "<p class=\"mut\">%s</p>\n", empty);
-    sfr_html_groups(out, id, l, ix, d->b.id, advice, d->b.instance_url, since);
+    struct sfr_html_list how = {id, d->b.id, advice, d->b.instance_url, since, SFR_HTML_GROUP_ROWS};
+    sfr_html_groups(out, l, ix, &how);
     fputs("</section>\n", out);
 }
 

@@ -171,6 +171,7 @@ static const char css[] =
     "word-break:break-all}.f td.sf{border-left-color:#4e79a7}.f td.pg{border-left-color:#59a14f}"
     ".f thead th,.f thead td{font-family:system-ui,sans-serif;background:none;border:0;"
     "color:var(--mut);font-weight:600}"
+    ".more{margin:0;padding:8px 12px;border-top:1px solid var(--line);background:#fffbe6}"
     "mark{background:#ffe08a;color:inherit;padding:0}.nul{color:var(--mut);font-style:italic}"
     ".len{display:block;color:var(--mut);font:11.5px system-ui,sans-serif}"
     "a{color:var(--acc)}footer{margin-top:30px;color:var(--mut);font-size:12px}"
@@ -592,7 +593,8 @@ void sfr_html_script(FILE *out)
           " for(var i=0;i<gs.length;i++){var s=gs[i],ok=(!o||s.dataset.o===o)&&"
           "(!c||s.dataset.c===c);\n"
           "  s.hidden=!ok;if(ok){n+=+s.dataset.n;g++;}}\n"
-          " sh.textContent=n.toLocaleString('en-US')+' shown in '+g+' group'+(g===1?'':'s');}\n"
+          " sh.textContent=n.toLocaleString('en-US')+' discrepanc'+(n===1?'y':'ies')+' in '+g+"
+          "' group'+(g===1?'':'s');}\n"
           "fo.onchange=fc.onchange=apply;\n"
           "var cells=document.querySelectorAll('[data-fo]');\n"
           "for(var i=0;i<cells.length;i++)cells[i].onclick=function(){"
@@ -603,9 +605,22 @@ void sfr_html_script(FILE *out)
           out);
 }
 
-void sfr_html_groups(FILE *out, const char *section, const struct sfr_disc_list *l,
-                     const size_t *ix, long run_id, bool advice, const char *instance_url,
-                     const struct sfr_diff_open *since)
+/* The rows of a group beyond the shown ones: how many, and where they are. */
+static void more_rows(FILE *out, size_t shown, size_t n, long run_id)
+{
+    char a[32], b[32];
+    sfr_html_thousands((long)shown, a);
+    sfr_html_thousands((long)n, b);
+    fprintf(out, "<p class=\"more\">The first %s of %s, in sfid order. All of them: <code>", a, b);
+    if (run_id > 0)
+        fprintf(out, "sfrecon report --run %ld --format csv", run_id);
+    else
+        fputs("sfrecon audit --format csv", out);
+    fputs("</code> (or this report with <code>--html-rows 0</code>).</p>\n", out);
+}
+
+void sfr_html_groups(FILE *out, const struct sfr_disc_list *l, const size_t *ix,
+                     const struct sfr_html_list *how)
 {
     for (size_t i = 0; i < l->n;) {
         const struct sfr_discrepancy *g = &l->v[ix[i]];
@@ -613,16 +628,27 @@ void sfr_html_groups(FILE *out, const char *section, const struct sfr_disc_list 
         while (j < l->n && l->v[ix[j]].cause == g->cause &&
                strcmp(l->v[ix[j]].object, g->object) == 0)
             j++;
-        sfr_html_group_begin(out, section, g->object, g->cause, (long)(j - i), run_id, advice);
-        for (size_t k = i; k < j; k++) {
+        size_t shown = j - i;
+        if (how->group_rows > 0 && shown > (size_t)how->group_rows)
+            shown = (size_t)how->group_rows;
+        sfr_html_group_begin(out, how->section, g->object, g->cause, (long)(j - i), how->run_id,
+                             how->advice);
+        for (size_t k = i; k < i + shown; k++) {
             char note[96] = "";
-            if (since != NULL && since[ix[k]].since_run > 0)
-                snprintf(note, sizeof(note), "open since run %ld (%.10s)", since[ix[k]].since_run,
-                         since[ix[k]].since_at);
+            const struct sfr_diff_open *s = how->since ? &how->since[ix[k]] : NULL;
+            if (s != NULL && s->since_run > 0)
+                snprintf(note, sizeof(note), "open since run %ld (%.10s)", s->since_run,
+                         s->since_at);
             sfr_html_group_next_block(out, (long)(k - i));
-            sfr_html_disc(out, &l->v[ix[k]], instance_url, *note ? note : NULL);
+            sfr_html_disc(out, &l->v[ix[k]], how->instance_url, *note ? note : NULL);
         }
-        sfr_html_group_end(out);
+        if (shown < j - i) { /* the last block, the note, the group */
+            fputs("</div>\n", out);
+            more_rows(out, shown, j - i, how->run_id);
+            fputs("</section>\n", out);
+        } else {
+            sfr_html_group_end(out);
+        }
         i = j;
     }
 }
@@ -643,7 +669,7 @@ void sfr_html_filters_for(FILE *out, const struct sfr_disc_list *const *lists, i
     sfr_strv_cleanup(&objects);
 }
 
-static void list(FILE *out, const struct sfr_run *run)
+static void list(FILE *out, const struct sfr_run *run, long group_rows)
 {
     fputs("<section id=\"list\"><h2>Discrepancies</h2>\n", out);
     if (run->discs.n == 0) {
@@ -654,12 +680,14 @@ static void list(FILE *out, const struct sfr_run *run)
     const struct sfr_disc_list *lists[1] = {&run->discs};
     const size_t *ixs[1] = {ix};
     sfr_html_filters_for(out, lists, 1, ixs);
-    sfr_html_groups(out, NULL, &run->discs, ix, run->id, true, run->instance_url, NULL);
+    struct sfr_html_list how = {NULL, run->id, true, run->instance_url, NULL, group_rows};
+    sfr_html_groups(out, &run->discs, ix, &how);
     free(ix);
     fputs("</section>\n", out);
 }
 
-void sfr_report_write_html(FILE *out, const struct sfr_run *run, const struct sfr_trend *trend)
+void sfr_report_write_html(FILE *out, const struct sfr_run *run, const struct sfr_trend *trend,
+                           long group_rows)
 {
     long by_cause[SFR_CAUSE_N];
     long total = run_total(run, by_cause);
@@ -686,7 +714,7 @@ void sfr_report_write_html(FILE *out, const struct sfr_run *run, const struct sf
     summary(out, run, by_cause, total);
     matrix(out, run, by_cause, total);
     sfr_html_trend(out, run, trend);
-    list(out, run);
+    list(out, run, group_rows);
     sfr_html_script(out);
     sfr_html_end(out);
 }

@@ -33,11 +33,17 @@ void sfr_html_disc(FILE *out, const struct sfr_discrepancy *d, const char *insta
                    const char *note);
 /* One side's value around byte `from` where the sides diverge. */
 void sfr_html_value(FILE *out, const char *v, size_t from, bool differs, bool show_len);
-/* The groups of l in the order ix (sfr_report_order_list with by_cause),
- * "open since" notes from since (indexed like l) when not NULL. */
-void sfr_html_groups(FILE *out, const char *section, const struct sfr_disc_list *l,
-                     const size_t *ix, long run_id, bool advice, const char *instance_url,
-                     const struct sfr_diff_open *since);
+/* The groups of l in the order ix (sfr_report_order_list with by_cause). */
+struct sfr_html_list {
+    const char *section;          /* id prefix of the groups, or NULL */
+    long run_id;                  /* for the repair command; 0 = none */
+    bool advice;                  /* what to do, per group */
+    const char *instance_url;     /* record links, or NULL */
+    const struct sfr_diff_open *since; /* "open since" notes (indexed like l), or NULL */
+    long group_rows;              /* rows shown per group, 0 = all */
+};
+void sfr_html_groups(FILE *out, const struct sfr_disc_list *l, const size_t *ix,
+                     const struct sfr_html_list *how);
 /* The filters for the objects and causes found in the lists. */
 void sfr_html_filters_for(FILE *out, const struct sfr_disc_list *const *lists, int n_lists,
                           const size_t *const *ix);

@@ -533,7 +533,7 @@ void sfr_report_write(FILE *out, const struct sfr_run *run, enum sfr_format fmt)
         write_csv(out, run);
         break;
     case SFR_FMT_HTML:
-        sfr_report_write_html(out, run, NULL);
+        sfr_report_write_html(out, run, NULL, SFR_HTML_GROUP_ROWS);
         break;
     case SFR_FMT_PROMETHEUS: {
         struct sfr_metrics m = {run, INT64_MIN, -1, -1};

@@ -116,19 +116,24 @@ done || exit 1
 assert_contains "$DOM" ">$new_id</a>"
 assert_contains "$DOM" "<a href=\"$INSTANCE/$new_id\">"
 # the filter script ran (inline script allowed by the policy)
-grep -q "id=\"shown\" class=\"mut\">[0-9,]* shown in [0-9]* groups<" "$DOM" || fail "filter script did not run"
+grep -q "id=\"shown\" class=\"mut\">$MANIFEST_N discrepancies in [0-9]* groups<" "$DOM" || fail "filter script did not run"
 assert_not_contains "$TMPD/chromium.log" "Content Security Policy"
 assert_not_contains "$TMPD/chromium.log" "Uncaught"
 # a link to one cell (#g-Account-missing_in_pg) filters to that group
 n_acc=$(grep -c '^Account,.*,missing_in_pg,' "$TMPD/manifest.csv")
 headless "$HTML#g-Account-missing_in_pg" --dump-dom >"$TMPD/dom2.html" || fail "chromium filtered"
-grep -q "id=\"shown\" class=\"mut\">$n_acc shown in 1 group<" "$TMPD/dom2.html" || {
+grep -q "id=\"shown\" class=\"mut\">$n_acc discrepanc[a-z]* in 1 group<" "$TMPD/dom2.html" || {
     grep -o 'id="shown"[^<]*<' "$TMPD/dom2.html"; fail "filter by hash"; }
 rm -f "$OUTDIR/report.png"
 headless "$HTML" --screenshot="$OUTDIR/report.png" --window-size=1280,2400 --hide-scrollbars ||
     { cat "$TMPD/chromium.log"; fail "chromium --screenshot"; }
 [ -s "$OUTDIR/report.png" ] || fail "no PNG written"
 [ "$(head -c 8 "$OUTDIR/report.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "not a PNG"
+# big groups show their first rows and say where the rest are
+DATABASE_URL="$DB" expect_exit 1 "$SFRECON" report --format html --html-rows 1
+assert_contains "$TMPD/out" "The first 1 of 3, in sfid order. All of them: <code>sfrecon report --run 3 --format csv</code>"
+[ "$(grep -c '<div class="r"><div class="k">' "$TMPD/out")" -lt "$MANIFEST_N" ] || fail "--html-rows 1 shows every row"
+DATABASE_URL="$DB" expect_exit 2 "$SFRECON" report --format html --html-rows -1
 note "html: every cause, object and faulty sfid rendered; PNG at $BUILD/report/report.png"
 
 # 4. Prometheus textfile: every line parses (strict exposition-format check)
