@@ -107,6 +107,7 @@ done
 # script, then a screenshot of the first screen).
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 if [ "${BENCH_HTML:-1}" = 1 ]; then
+    [ -n "$CHROMIUM" ] || echo "bench: chromium not installed (scripts/deps.sh): no render times" >&2
     HDB=$(mkdb html_100k)
     curl -s -X POST "$SF/__emu/reset" >/dev/null
     "$B/orggen" --sf "$SF" --db "$HDB" --mapping "$MAP" --describe "$ORG" --size 100000 \
@@ -120,23 +121,30 @@ if [ "${BENCH_HTML:-1}" = 1 ]; then
     nd=$(psql -Atq "$HDB" -c "SELECT n_discrepancies FROM sfrecon.audit_run ORDER BY id DESC LIMIT 1")
     row "audit with $nd discrepancies, 100000 rows (stored)" "$(since "$t")" "s, peak RSS $(rss "$OUT/h.err") MB"
     t=$(now)
-    DATABASE_URL="$HDB" "$B/sfrecon" report --format html --out "$OUT/h.html" >/dev/null 2>&1
-    row "report --format html, $nd discrepancies" "$(since "$t")" "s, $(du -m "$OUT/h.html" | cut -f1) MB file"
-    t=$(now)
     DATABASE_URL="$HDB" "$B/sfrecon" report --format json --out "$OUT/h.json" >/dev/null 2>&1
     row "report --format json, $nd discrepancies" "$(since "$t")" "s, $(du -m "$OUT/h.json" | cut -f1) MB file"
+    chrome() {
+        timeout 900 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+            --disable-background-networking --disable-component-update --disable-sync \
+            --user-data-dir="$(mktemp -d "$OUT/chrome.XXXXXX")" "$@" 2>/dev/null
+    }
+    for rows in 1000 0; do
+        t=$(now)
+        DATABASE_URL="$HDB" "$B/sfrecon" report --format html --html-rows $rows --out "$OUT/h$rows.html" >/dev/null 2>&1
+        row "report --format html --html-rows $rows, $nd discrepancies" "$(since "$t")" \
+            "s, $(du -k "$OUT/h$rows.html" | awk '{printf "%.1f", $1 / 1024}') MB file"
+        [ -n "$CHROMIUM" ] || continue
+        t=$(now)
+        chrome --dump-dom "file://$OUT/h$rows.html" >/dev/null
+        row "  headless Chromium: load, run the filters, serialise the DOM" "$(since "$t")" "s (--dump-dom)"
+        t=$(now)
+        chrome --screenshot="$OUT/h$rows.png" --window-size=1280,1600 "file://$OUT/h$rows.html"
+        row "  headless Chromium: first screen painted" "$(since "$t")" "s (--screenshot)"
+    done
     if [ -n "$CHROMIUM" ]; then
-        chrome() {
-            timeout 600 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-                --disable-background-networking --disable-component-update --disable-sync \
-                --user-data-dir="$(mktemp -d "$OUT/chrome.XXXXXX")" "$@" "file://$OUT/h.html" 2>/dev/null
-        }
         t=$(now)
-        chrome --dump-dom >"$OUT/h.dom"
-        row "headless Chromium: load, lay out, run the filters" "$(since "$t")" "s (--dump-dom, $(du -m "$OUT/h.dom" | cut -f1) MB DOM)"
-        t=$(now)
-        chrome --screenshot="$OUT/h.png" --window-size=1280,1600
-        row "headless Chromium: first screen painted" "$(since "$t")" "s (--screenshot)"
+        chrome --screenshot="$OUT/blank.png" --window-size=1280,1600 "data:text/html,<p>x</p>"
+        row "  headless Chromium start + paint of an empty page" "$(since "$t")" "s (the fixed cost above)"
     fi
 fi
 
