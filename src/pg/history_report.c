@@ -49,9 +49,10 @@ enum sfr_rc sfr_history_resolve(PGconn *c, const char *spec, long *id, struct sf
         sql = "SELECT id FROM sfrecon.audit_run WHERE id = $1::bigint";
         n = 1;
     }
-    PGresult *r = sfr_pg_query(c, sql, n, p, err, "reading sfrecon.audit_run");
-    if (r == NULL)
-        return err ? err->rc : SFR_EPG;
+    PGresult *r = NULL;
+    enum sfr_rc qrc = sfr_pg_query(c, sql, n, p, &r, err, "reading sfrecon.audit_run");
+    if (qrc != SFR_OK)
+        return qrc;
     bool found = PQntuples(r) == 1;
     if (found)
         *id = atol(PQgetvalue(r, 0, 0));
@@ -69,12 +70,14 @@ enum sfr_rc sfr_history_load_info(PGconn *c, struct sfr_run *run, struct sfr_err
     char id[32];
     snprintf(id, sizeof(id), "%ld", run->id);
     const char *p[1] = {id};
-    PGresult *r = sfr_pg_query(c,
-                               "SELECT instance_url, coalesce(api_daily_used, 0), "
-                               "coalesce(api_daily_max, 0) FROM sfrecon.audit_run WHERE id = $1",
-                               1, p, err, "reading sfrecon.audit_run");
-    if (r == NULL)
-        return err ? err->rc : SFR_EPG;
+    PGresult *r = NULL;
+    enum sfr_rc qrc =
+        sfr_pg_query(c,
+                     "SELECT instance_url, coalesce(api_daily_used, 0), "
+                     "coalesce(api_daily_max, 0) FROM sfrecon.audit_run WHERE id = $1",
+                     1, p, &r, err, "reading sfrecon.audit_run");
+    if (qrc != SFR_OK)
+        return qrc;
     if (PQntuples(r) == 1) {
         free(run->instance_url);
         run->instance_url = PQgetisnull(r, 0, 0) ? NULL : sfr_strdup(PQgetvalue(r, 0, 0));
@@ -95,12 +98,14 @@ enum sfr_rc sfr_history_store_info(PGconn *c, const struct sfr_run *run, struct 
     snprintf(max, sizeof(max), "%ld", run->api_daily_max);
     const char *p[4] = {id, run->instance_url, run->api_daily_max > 0 ? used : NULL,
                         run->api_daily_max > 0 ? max : NULL};
-    PGresult *r = sfr_pg_query(c,
-                               "UPDATE sfrecon.audit_run SET instance_url = $2, "
-                               "api_daily_used = $3, api_daily_max = $4 WHERE id = $1",
-                               4, p, err, "storing the run's instance in sfrecon.audit_run");
-    if (r == NULL)
-        return err ? err->rc : SFR_EPG;
+    PGresult *r = NULL;
+    enum sfr_rc qrc =
+        sfr_pg_query(c,
+                     "UPDATE sfrecon.audit_run SET instance_url = $2, "
+                     "api_daily_used = $3, api_daily_max = $4 WHERE id = $1",
+                     4, p, &r, err, "storing the run's instance in sfrecon.audit_run");
+    if (qrc != SFR_OK)
+        return qrc;
     PQclear(r);
     return SFR_OK;
 }
@@ -115,7 +120,8 @@ enum sfr_rc sfr_history_trend(PGconn *c, long upto, int max_days, struct sfr_tre
     snprintf(id, sizeof(id), "%ld", upto);
     snprintf(lim, sizeof(lim), "%d", max_days);
     const char *p[2] = {id, lim};
-    PGresult *r = sfr_pg_query(
+    PGresult *r = NULL;
+    enum sfr_rc qrc = sfr_pg_query(
         c,
         "WITH n AS (SELECT * FROM (SELECT DISTINCT ON ((started_at AT TIME ZONE 'UTC')::date) "
         " id, started_at, status, summary FROM sfrecon.audit_run "
@@ -129,9 +135,9 @@ enum sfr_rc sfr_history_trend(PGconn *c, long upto, int max_days, struct sfr_tre
                             " THEN n.summary ELSE '[]' END) s ON true "
                             "LEFT JOIN LATERAL jsonb_each_text(s->'by_cause') bc ON true "
                             "GROUP BY n.id, n.started_at, n.status, bc.key ORDER BY n.id",
-        2, p, err, "reading the trend of sfrecon.audit_run");
-    if (r == NULL)
-        return err ? err->rc : SFR_EPG;
+        2, p, &r, err, "reading the trend of sfrecon.audit_run");
+    if (qrc != SFR_OK)
+        return qrc;
     for (int i = 0; i < PQntuples(r); i++) {
         long rid = atol(PQgetvalue(r, i, 0));
         if (out->n == 0 || out->v[out->n - 1].run_id != rid) {
@@ -155,13 +161,13 @@ enum sfr_rc sfr_history_trend(PGconn *c, long upto, int max_days, struct sfr_tre
 
 enum sfr_rc sfr_history_last_success(PGconn *c, int64_t *ms, struct sfr_err *err)
 {
-    PGresult *r =
-        sfr_pg_query(c,
-                     "SELECT " TS("max(finished_at)") " FROM sfrecon.audit_run "
-                                                      "WHERE " DONE " AND finished_at IS NOT NULL",
-                     0, NULL, err, "reading sfrecon.audit_run");
-    if (r == NULL)
-        return err ? err->rc : SFR_EPG;
+    static const char sql[] =
+        "SELECT " TS("max(finished_at)") " FROM sfrecon.audit_run "
+                                         "WHERE " DONE " AND finished_at IS NOT NULL";
+    PGresult *r = NULL;
+    enum sfr_rc qrc = sfr_pg_query(c, sql, 0, NULL, &r, err, "reading sfrecon.audit_run");
+    if (qrc != SFR_OK)
+        return qrc;
     const char *v = PQgetvalue(r, 0, 0);
     if (PQgetisnull(r, 0, 0) || !sfr_parse_datetime_ms(v, strlen(v), ms))
         *ms = INT64_MIN;
@@ -174,16 +180,17 @@ enum sfr_rc sfr_history_prune(PGconn *c, int days, long *runs, long *discs, stru
     char d[32];
     snprintf(d, sizeof(d), "%d", days);
     const char *p[1] = {d};
-    PGresult *r = sfr_pg_query(
+    PGresult *r = NULL;
+    enum sfr_rc qrc = sfr_pg_query(
         c,
         "WITH keep AS (SELECT max(id) AS id FROM sfrecon.audit_run WHERE " DONE "), "
         "del AS (DELETE FROM sfrecon.audit_run r WHERE r.started_at < now() - "
         " make_interval(days => $1::int) AND r.id <> coalesce((SELECT id FROM keep), 0) "
         " RETURNING r.id, r.n_discrepancies) "
         "SELECT count(*), coalesce(sum(n_discrepancies), 0) FROM del",
-        1, p, err, "pruning sfrecon.audit_run");
-    if (r == NULL)
-        return err ? err->rc : SFR_EPG;
+        1, p, &r, err, "pruning sfrecon.audit_run");
+    if (qrc != SFR_OK)
+        return qrc;
     *runs = atol(PQgetvalue(r, 0, 0));
     *discs = atol(PQgetvalue(r, 0, 1));
     PQclear(r);
@@ -198,17 +205,14 @@ static enum sfr_rc diff_header(PGconn *c, long id, struct sfr_run *run, struct s
     char ids[32];
     snprintf(ids, sizeof(ids), "%ld", id);
     const char *p[1] = {ids};
-    PGresult *r =
-        sfr_pg_query(c,
-                     "SELECT id, " TS("started_at") ", coalesce(" TS(
-                         "finished_at") ", ''), "
-                                        "status, coalesce(depth, ''), api_calls, "
-                                        "coalesce(array_to_json(objects)::text, '[]'), "
-                                        "coalesce(not_covered::text, '[]') FROM sfrecon.audit_run "
-                                        "WHERE id = $1::bigint",
-                     1, p, err, "reading sfrecon.audit_run");
-    if (r == NULL)
-        return err ? err->rc : SFR_EPG;
+    static const char sql[] = "SELECT id, " TS("started_at") ", coalesce(" TS(
+        "finished_at") ", ''), status, "
+                       "coalesce(depth, ''), api_calls, coalesce(array_to_json(objects)::text, '[]'), "
+                       "coalesce(not_covered::text, '[]') FROM sfrecon.audit_run WHERE id = $1::bigint";
+    PGresult *r = NULL;
+    enum sfr_rc qrc = sfr_pg_query(c, sql, 1, p, &r, err, "reading sfrecon.audit_run");
+    if (qrc != SFR_OK)
+        return qrc;
     if (PQntuples(r) != 1) {
         PQclear(r);
         return sfr_err_set(err, SFR_ENOTFOUND, "audit run %ld not found", id);
@@ -349,9 +353,11 @@ enum sfr_rc sfr_history_diff(PGconn *c, long a, long b, struct sfr_run_diff *out
     snprintf(as, sizeof(as), "%ld", a);
     snprintf(bs, sizeof(bs), "%ld", b);
     const char *p[2] = {as, bs};
-    PGresult *r = sfr_pg_query(c, diff_sql, 2, p, err, "comparing two runs of sfrecon.discrepancy");
-    if (r == NULL)
-        return err ? err->rc : SFR_EPG;
+    PGresult *r = NULL;
+    enum sfr_rc qrc =
+        sfr_pg_query(c, diff_sql, 2, p, &r, err, "comparing two runs of sfrecon.discrepancy");
+    if (qrc != SFR_OK)
+        return qrc;
     size_t cap = 0;
     for (int i = 0; i < PQntuples(r); i++)
         diff_row(r, i, out, &cap);
