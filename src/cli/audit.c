@@ -161,9 +161,11 @@ static void print_summary(const struct sfr_run *run)
                      run->not_covered.n);
 }
 
+/* An incomplete run is a runtime failure even when it found discrepancies:
+ * exit 1 would present a partial report as the whole answer. */
 static int exit_code(const struct sfr_run *run)
 {
-    return run->discs.n > 0 ? SFR_EXIT_FOUND : run->complete ? SFR_EXIT_OK : SFR_EXIT_RUNTIME;
+    return !run->complete ? SFR_EXIT_RUNTIME : run->discs.n > 0 ? SFR_EXIT_FOUND : SFR_EXIT_OK;
 }
 
 int sfr_cmd_audit(int argc, char **argv)

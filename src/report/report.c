@@ -270,7 +270,7 @@ static size_t utf8_prefix(const char *s, size_t chars)
     return i;
 }
 
-/* A value for the text report: quoted, newlines as spaces, long values cut
+/* A value for the text report: quoted, control bytes as \n, \r, \xNN, long values cut
  * to 60 characters starting a little before `from` (where the two sides
  * diverge), with the length. */
 static void show(FILE *out, const char *v, size_t from)
@@ -287,8 +287,19 @@ static void show(FILE *out, const char *v, size_t from)
     }
     size_t hi = lo + utf8_prefix(v + lo, 60);
     fputs(lo > 0 ? "'..." : "'", out);
-    for (size_t i = lo; i < hi; i++)
-        fputc(v[i] == '\n' || v[i] == '\r' || v[i] == '\t' ? ' ' : v[i], out);
+    for (size_t i = lo; i < hi; i++) {
+        /* control bytes visible, never raw: they would break lines or drive
+         * the terminal, and values differing only in them would look alike */
+        unsigned char c = (unsigned char)v[i];
+        if (c == '\n')
+            fputs("\\n", out);
+        else if (c == '\r')
+            fputs("\\r", out);
+        else if ((c < 0x20 && c != '\t') || c == 0x7f)
+            fprintf(out, "\\x%02x", c);
+        else
+            fputc(c, out);
+    }
     fputs(v[hi] ? "...'" : "'", out);
     if (chars > 60)
         fprintf(out, " (%zu chars)", chars);

@@ -138,7 +138,12 @@ START_TEST(test_text_order)
 {
     struct sfr_run run;
     sample_run(&run);
+    add_disc(&run, "Contact", "003G00000000000009AAA", SFR_CAUSE_FIELD_MISMATCH, "x", "Note",
+             "a\x01"
+             "b\nc\rd\te",
+             "a");
     char *t = render(&run, SFR_FMT_TEXT);
+    ck_assert_ptr_nonnull(strstr(t, "'a\\x01b\\nc\\rd\te'")); /* control bytes shown, tab kept */
     char *a3 = strstr(t, "001G00000000000003AAA"), *a9 = strstr(t, "001G00000000000009AAA");
     char *c2 = strstr(t, "003G00000000000002AAA");
     ck_assert_ptr_nonnull(a3);
