@@ -20,7 +20,9 @@ enum {
     OPT_JOBS,
     OPT_NOSTORE,
     OPT_SOURCE,
-    OPT_MAXCALLS
+    OPT_MAXCALLS,
+    OPT_WORKERS,
+    OPT_JOIN
 };
 
 static const struct sfr_cli_opt audit_opts[] = {
@@ -30,12 +32,20 @@ static const struct sfr_cli_opt audit_opts[] = {
      "last: incremental, re-check only chunks that moved since the last "
      "stored run; TS: only records modified at or after TS (2024-01-31 or "
      "2024-01-31T10:00:00Z) on either side"},
-    {"jobs", 0, "N", OPT_JOBS, "chunks compared in parallel, 1..64 (default from config, 2)"},
+    {"jobs", 0, "N", OPT_JOBS,
+     "chunks compared in parallel, 1..64 (default: the mapping's sfrecon.jobs, "
+     "else the cores available)"},
     {"no-store", 0, NULL, OPT_NOSTORE, "do not keep the run in sfrecon.audit_run"},
     {"source", 0, "URL", OPT_SOURCE,
      "compare against another Postgres of the same layout instead of "
-     "Salesforce (needs --describe)"},
+     "Salesforce (field types from its columns unless --describe)"},
     {"max-api-calls", 0, "N", OPT_MAXCALLS, "stop cleanly after N Salesforce API calls"},
+    {"workers", 0, NULL, OPT_WORKERS,
+     "share the audit with other processes: queue its ranges in sfrecon.work_task, "
+     "compare them with every `--join`ed process, report when the queue is drained"},
+    {"join", 0, NULL, OPT_JOIN,
+     "help the audits started with --workers (waits up to 60 s for one); prints "
+     "no report"},
     {0},
 };
 
@@ -43,6 +53,7 @@ struct audit_cli {
     struct sfr_run_opts ro;
     struct sfr_audit_opts ao;
     struct sfr_strv objects;
+    bool join;
 };
 
 /* A date (midnight UTC) or a datetime. */
@@ -95,6 +106,12 @@ static int audit_opt(void *state, int key, const char *arg)
     case OPT_SOURCE:
         a->ro.source_url = arg;
         return 0;
+    case OPT_WORKERS:
+        a->ao.workers = true;
+        return 0;
+    case OPT_JOIN:
+        a->join = true;
+        return 0;
     case OPT_MAXCALLS:
         a->ro.max_api_calls = strtol(arg, &end, 10);
         if (end == arg || *end != '\0' || a->ro.max_api_calls < 1)
@@ -115,7 +132,7 @@ const struct sfr_cli_spec sfr_spec_audit = {
              "reports each mismatched record with its cause.",
     .common = SFR_CLI_MAPPED | SFR_CLI_DESCRIBE | SFR_CLI_FORMAT | SFR_CLI_OUT,
     .formats = SFR_CLI_FMT(SFR_FMT_TEXT) | SFR_CLI_FMT(SFR_FMT_JSON) | SFR_CLI_FMT(SFR_FMT_CSV) |
-               SFR_CLI_FMT(SFR_FMT_HTML),
+               SFR_CLI_FMT(SFR_FMT_HTML) | SFR_CLI_FMT(SFR_FMT_PROMETHEUS),
     .opts = audit_opts,
     .notes = "Environment: DATABASE_URL, SF_INSTANCE_URL + SF_ACCESS_TOKEN or SF_LOGIN_URL +\n"
              "SF_CLIENT_ID + SF_CLIENT_SECRET [+ SF_USERNAME + SF_PASSWORD].\n"
@@ -202,6 +219,16 @@ int sfr_cmd_audit(int argc, char **argv)
         fputs("\r\033[K", stderr);
     if (rc == SFR_OK && sfr_cli_stop)
         rc = sfr_err_set(&err, SFR_EINTR, "interrupted");
+    if (rc == SFR_OK && a.join) {
+        long done = 0;
+        rc = sfr_audit_join(ctx, &a.ao, 60, &done, &err);
+        code = rc == SFR_OK ? SFR_EXIT_OK : sfr_cli_fail(rc, &err);
+        if (rc == SFR_OK)
+            fprintf(stderr, "sfrecon: joined: %ld range(s) compared here\n", done);
+        sfr_run_ctx_free(ctx);
+        sfr_strv_cleanup(&a.objects);
+        return code;
+    }
     if (rc == SFR_OK)
         rc = sfr_audit_run(ctx, &a.ao, &run, &err);
     FILE *out = NULL;
@@ -213,8 +240,8 @@ int sfr_cmd_audit(int argc, char **argv)
     } else if ((out = sfr_cli_open_out(&c)) == NULL) {
         code = SFR_EXIT_RUNTIME;
     } else {
-        sfr_report_write(out, &run, c.format);
-        code = sfr_cli_close_out(&c, out) ? exit_code(&run) : SFR_EXIT_RUNTIME;
+        bool written = sfr_cli_audit_report(out, ctx, &run, c.format);
+        code = sfr_cli_close_out(&c, out) && written ? exit_code(&run) : SFR_EXIT_RUNTIME;
         print_summary(&run);
     }
     sfr_run_cleanup(&run);

@@ -69,10 +69,44 @@ static const char v1_sql[] =
     " object text, direction text, cursor text, updated_at timestamptz DEFAULT now(),"
     " PRIMARY KEY (object, direction));\n";
 
-/* v2: what a report's header names (the org and app of the mapping, the
+/* The queue of an audit shared by many processes (workq.h). A task being
+ * compared stays 'queued' and row-locked by its worker's open transaction,
+ * which writes the results and marks it 'done' when it commits. */
+static const char v2_sql[] =
+    "CREATE TABLE sfrecon.work_task ("
+    " run_id bigint NOT NULL REFERENCES sfrecon.audit_run(id) ON DELETE CASCADE,"
+    " object text NOT NULL, seq integer NOT NULL, lo text, hi text, expect bigint,"
+    " start_ms bigint NOT NULL, state text NOT NULL DEFAULT 'queued', worker text,"
+    " finished_at timestamptz, rows_sf bigint, rows_pg bigint, api_calls bigint,"
+    " keys_differing bigint, rechecked bigint, chunks_mismatched bigint,"
+    " PRIMARY KEY (run_id, object, seq));\n"
+    "COMMENT ON COLUMN sfrecon.work_task.state IS 'queued | done';\n"
+    "COMMENT ON COLUMN sfrecon.work_task.lo IS 'inclusive; NULL = -infinity';\n"
+    "COMMENT ON COLUMN sfrecon.work_task.hi IS 'exclusive; NULL = +infinity';\n"
+    "CREATE TABLE sfrecon.work_disc ("
+    " id bigserial PRIMARY KEY,"
+    " run_id bigint NOT NULL REFERENCES sfrecon.audit_run(id) ON DELETE CASCADE,"
+    " object text NOT NULL, seq integer NOT NULL, sfid text NOT NULL, cause text NOT NULL,"
+    " detail text, parent_object text, parent_sfid text, pg_id bigint,"
+    " sf_mod_ms bigint, pg_mod_ms bigint, fields text[], sf_values text[], pg_values text[]);\n"
+    "CREATE INDEX work_disc_run_idx ON sfrecon.work_disc (run_id, object, seq);\n"
+    "CREATE TABLE sfrecon.work_chunk ("
+    " run_id bigint NOT NULL REFERENCES sfrecon.audit_run(id) ON DELETE CASCADE,"
+    " object text NOT NULL, lo text, hi text, sf_count bigint, pg_count bigint,"
+    " sf_max_ms bigint, pg_max_ms bigint);\n"
+    "CREATE INDEX work_chunk_run_idx ON sfrecon.work_chunk (run_id, object);\n";
+
+/* Reports: the Salesforce instance (record links) and the org's daily API
+ * usage seen by the audit; runs by start time (trend, prune). */
+static const char v3_sql[] =
+    "ALTER TABLE sfrecon.audit_run ADD COLUMN instance_url text,"
+    " ADD COLUMN api_daily_used bigint, ADD COLUMN api_daily_max bigint;\n"
+    "CREATE INDEX audit_run_started_at_idx ON sfrecon.audit_run (started_at);\n";
+
+/* v4: what a report's header names (the org and app of the mapping, the
  * mapping's mirror schema and database), and the statuses of the run
  * lifecycle. */
-static const char v2_sql[] =
+static const char v4_sql[] =
     "ALTER TABLE sfrecon.audit_run ADD COLUMN organization_id text,"
     " ADD COLUMN app_name text, ADD COLUMN mirror_schema text,"
     " ADD COLUMN mirror_database text;\n"
@@ -83,8 +117,10 @@ static const char v2_sql[] =
 static const struct migration migrations[] = {
     {1, "audit runs, discrepancies, chunk digests, watermarks, repair journal, sync cursors",
      v1_sql},
-    {2, "run context (organization, app, mirror schema and database) and lifecycle statuses",
-     v2_sql},
+    {2, "the queue of audits shared by many processes", v2_sql},
+    {3, "audit runs: instance URL and daily API usage for reports", v3_sql},
+    {4, "run context (organization, app, mirror schema and database) and lifecycle statuses",
+     v4_sql},
 };
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 
