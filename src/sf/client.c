@@ -189,11 +189,6 @@ static char *strip_slash(const char *url)
     return s;
 }
 
-static bool url_ok(const char *url)
-{
-    return strncasecmp(url, "https://", 8) == 0 || strncasecmp(url, "http://", 7) == 0;
-}
-
 static struct sfr_sf *client_alloc(void)
 {
     pthread_once(&curl_once, curl_init_once);
@@ -233,9 +228,11 @@ static enum sfr_rc check_env(struct sfr_err *err)
         return rc;
     }
     const char *urls[] = {"SF_INSTANCE_URL", "SF_LOGIN_URL"};
-    for (int i = 0; i < 2; i++)
-        if (env(urls[i]) && !url_ok(env(urls[i])))
-            return sfr_err_set(err, SFR_ECONFIG, "%s must start with https:// or http://", urls[i]);
+    for (int i = 0; i < 2; i++) {
+        enum sfr_rc rc = env(urls[i]) ? sfr_sf_url_check(urls[i], env(urls[i]), err) : SFR_OK;
+        if (rc != SFR_OK)
+            return rc;
+    }
     return SFR_OK;
 }
 

@@ -77,7 +77,8 @@ struct sf_resp {
     struct sfr_buf body;
     char locator[256];
     long n_records;
-    bool stopped; /* the sink asked to stop */
+    bool stopped;         /* the sink asked to stop */
+    bool outcome_unknown; /* a not_idempotent request failed after it may have been applied */
 };
 
 void sf_resp_init(struct sf_resp *r);
