@@ -98,7 +98,6 @@ struct sfr_repair_opts {
     bool only_set;
     long pg_batch;          /* rows per Postgres write call (default 500) */
     long sf_batch;          /* records per Salesforce write call (default 200, at most 200) */
-    int kill_after_batches; /* test hook: raise(SIGKILL) after N write batches, 0 = off */
     bool progress;          /* progress lines on stderr */
 };
 void sfr_repair_opts_defaults(struct sfr_repair_opts *o);
@@ -222,10 +221,32 @@ enum sfr_rc sfr_repair_sql_journal_sf(struct pg_conn *c, long run_id,
 enum sfr_rc sfr_repair_sql_journal_sf_id(struct pg_conn *c, long run_id, long seq, const char *sfid,
                                          struct sfr_err *err) SFR_WUR;
 
-/* Undo: restores the mirror (sfr_pg_undo) and prints on out what cannot be
- * undone in Salesforce, with the old values to put back by hand (text or
- * JSON). run_id <= 0 = the latest run. *n_pg_undone and *n_sf_listed may be NULL. */
-enum sfr_rc sfr_repair_undo(struct pg_conn *c, long run_id, bool json, FILE *out, long *n_pg_undone,
-                            long *n_sf_listed, struct sfr_err *err) SFR_WUR;
+/* Undo of a repair run (run_id <= 0 = the latest), in one transaction
+ * (xmlbinary 'hex', under the repair lock), newest journal entry first:
+ *  - a row the run updated gets back the columns the run changed, only when
+ *    each of them still holds what the run wrote (_hc_lastop/_hc_err follow
+ *    the data: put back where they still hold what the run set, otherwise
+ *    left as they are now);
+ *  - a row the run inserted is deleted only while it still holds what was
+ *    inserted; a row the run deleted is re-inserted unless its id or sfid
+ *    is in use again.
+ * A row changed since (by the app, the sync daemon, a later repair) is kept
+ * as it is and listed as drift with both values (what the run wrote, what is
+ * there now); so are the run's older changes of that row. Salesforce
+ * changes are listed with the old values to put back by hand. With dry_run
+ * everything is done and rolled back: the listing says what would happen.
+ * Text or JSON (json) on out. */
+struct sfr_undo_opts {
+    bool dry_run;
+    bool json;
+};
+struct sfr_undo_result {
+    long run_id;
+    long restored;  /* journal entries undone (or, dry run, that would be) */
+    long drifted;   /* rows kept because they changed since */
+    long sf_listed; /* Salesforce changes listed */
+};
+enum sfr_rc sfr_repair_undo(struct pg_conn *c, long run_id, const struct sfr_undo_opts *o,
+                            FILE *out, struct sfr_undo_result *r, struct sfr_err *err) SFR_WUR;
 
 #endif

@@ -25,7 +25,7 @@ void sfr_usage_repair(void)
         "Usage: sfrecon repair [-c CONFIG] [--schema NAME] [--from REPORT.json | --run ID|latest]\n"
         "                      [--dry-run] [--yes] [--only CAUSE[,CAUSE]]\n"
         "                      [--format text|json] [--describe DIR|FILE] [-q|-v]\n"
-        "       sfrecon repair --undo RUN_ID|latest [--format text|json]\n\n"
+        "       sfrecon repair --undo RUN_ID|latest [--dry-run] [--format text|json]\n\n"
         "Re-syncs mismatched records: computes a plan from an audit (a fresh one when\n"
         "neither --from nor --run is given), shows it, applies it in dependency order\n"
         "(parents first, deletes children first), journals every mirror change, and\n"
@@ -39,8 +39,10 @@ void sfr_usage_repair(void)
         "                      missing_parent, truncation, type_mismatch, stale, conflict,\n"
         "                      sync_error, duplicate, field_mismatch\n"
         "      --format F      text (default) or json\n"
-        "      --undo RUN      restore the mirror rows a repair run changed, and list the\n"
-        "                      Salesforce changes to reverse by hand\n\n"
+        "      --undo RUN      restore the mirror columns a repair run changed where they\n"
+        "                      still hold what it wrote (rows changed since are kept and\n"
+        "                      listed: exit 1), and list the Salesforce changes to reverse\n"
+        "                      by hand; with --dry-run only show what would be restored\n\n"
         "Direction: read_only mappings and the sf_wins policy (default) write Salesforce's\n"
         "values into the mirror; pg_wins writes the mirror's into Salesforce; newest_wins\n"
         "compares SystemModstamps and lists ties instead of guessing.\n"
@@ -159,8 +161,8 @@ static int parse_args(int argc, char **argv, struct repair_cli *a)
         return sfr_cli_usage_error("repair", "unexpected argument '%s'", argv[optind]);
     if (a->from != NULL && a->run != NULL)
         return sfr_cli_usage_error("repair", "--from and --run are exclusive");
-    if (a->undo != NULL && (a->from || a->run || a->dry_run || a->o.only_set))
-        return sfr_cli_usage_error("repair", "--undo takes no --from, --run, --dry-run or --only");
+    if (a->undo != NULL && (a->from || a->run || a->o.only_set))
+        return sfr_cli_usage_error("repair", "--undo takes no --from, --run or --only");
     return -1;
 }
 
@@ -168,12 +170,13 @@ static int do_undo(const struct repair_cli *a)
 {
     struct sfr_err err = {0};
     PGconn *conn = NULL;
-    long n_pg = 0, n_sf = 0;
+    struct sfr_undo_opts uo = {a->dry_run, a->json};
+    struct sfr_undo_result ur = {0};
     enum sfr_rc rc = sfr_pg_connect(NULL, &conn, &err);
     if (rc == SFR_OK)
         rc = sfr_pg_migrate(conn, &err);
     if (rc == SFR_OK)
-        rc = sfr_repair_undo(conn, parse_run(a->undo), a->json, stdout, &n_pg, &n_sf, &err);
+        rc = sfr_repair_undo(conn, parse_run(a->undo), &uo, stdout, &ur, &err);
     if (conn != NULL)
         PQfinish(conn);
     if (rc == SFR_ENOTFOUND) {
@@ -184,9 +187,12 @@ static int do_undo(const struct repair_cli *a)
         sfr_log_err(&err);
         return sfr_rc_exit_code(rc);
     }
-    sfr_log_info("undo: %ld mirror change%s restored; %ld Salesforce change%s listed", n_pg,
-                 n_pg == 1 ? "" : "s", n_sf, n_sf == 1 ? "" : "s");
-    return 0;
+    sfr_log_info("undo%s: %ld mirror change%s %s, %ld row%s kept (changed since); %ld "
+                 "Salesforce change%s listed",
+                 a->dry_run ? " (dry run)" : "", ur.restored, ur.restored == 1 ? "" : "s",
+                 a->dry_run ? "would be restored" : "restored", ur.drifted,
+                 ur.drifted == 1 ? "" : "s", ur.sf_listed, ur.sf_listed == 1 ? "" : "s");
+    return ur.drifted > 0 ? 1 : 0;
 }
 
 /* The discrepancies to repair: a report file, a stored run, or a fresh audit. */
@@ -301,8 +307,6 @@ static int plan_and_apply(struct repair_cli *a, struct sfr_run_ctx *ctx, struct 
             goto out;
         }
     }
-    const char *kill = getenv("SFRECON_TEST_KILL_AFTER_BATCHES");
-    a->o.kill_after_batches = kill != NULL ? atoi(kill) : 0;
     a->o.progress = true;
     rc = sfr_repair_apply(&plan, sf, pg, ctx->conn, run->id, &a->o, &res, &err);
     if (rc != SFR_OK) {

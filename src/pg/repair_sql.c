@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sfrecon/log.h"
 #include "sfrecon/pg.h"
 #include "sfrecon/repair.h"
 
@@ -140,9 +141,12 @@ enum sfr_rc sfr_repair_sql_dedupe(PGconn *c, long run_id, const char *schema,
         sfr_asprintf("WITH del AS (DELETE FROM %s AS t WHERE t.sfid = $4"
                      "   AND t.id < (SELECT max(k.id) FROM %s AS k WHERE k.sfid = $4)"
                      "   RETURNING t.id AS rid, t.sfid, row_to_json(t)::jsonb AS old),"
-                     " ch AS (SELECT rid, sfid, old, NULL::jsonb AS new FROM del)" JOURNAL_FROM_CH(
+                     /* the kept row is named so that undo knows it was there before */
+                     " ch AS (SELECT rid, sfid, old, jsonb_build_object('kept_id',"
+                     "   (SELECT max(k.id) FROM %s AS k WHERE k.sfid = $4)) AS new FROM del)"
+                     JOURNAL_FROM_CH(
                          "delete") " RETURNING 1",
-                     qt, qt);
+                     qt, qt, qt);
     const char *params[4] = {run, obj->name, display, sfid};
     *n_deleted = 0;
     enum sfr_rc rc = begin_hex(c, err);
@@ -393,57 +397,477 @@ static void print_sf_entry(FILE *out, PGresult *res, int i, bool json, bool firs
                 old, newv);
 }
 
-/* _trigger_log entries set to IGNORED get their state back here, before
- * sfr_pg_undo: that function also re-stamps _hc_lastop/_hc_err, which a
- * trigger log has not (the restore is the state column, the only one the
- * repair changed). */
-static enum sfr_rc undo_trigger_log(PGconn *c, const char *run, long *n, struct sfr_err *err)
+/* ---- undo: exact and drift-aware ---- */
+
+/* Columns that follow the data: Connect's status marks. They are put back
+ * with the row, and never on their own count as a change of the data. */
+static bool status_col(const char *k)
 {
-    const char *params[1] = {run};
-    enum sfr_rc rc = begin_hex(c, err);
-    PGresult *res = NULL;
-    if (rc == SFR_OK)
-        res = sfr_pg_query(
-            c,
-            "SELECT id::text, table_name, old_row ->> 'id', old_row ->> 'state'"
-            " FROM sfrecon.repair_journal WHERE repair_run_id = $1::bigint AND side = 'pg'"
-            " AND undone_at IS NULL AND op = 'update' AND table_name LIKE '%._trigger_log'"
-            " ORDER BY seq DESC FOR UPDATE",
-            1, params, err, "reading the repair journal");
-    if (rc == SFR_OK && res == NULL)
-        rc = SFR_EPG;
-    for (int i = 0; rc == SFR_OK && i < PQntuples(res); i++) {
-        const char *table = PQgetvalue(res, i, 1);
-        const char *dot = strrchr(table, '.');
-        char *schema = sfr_strndup(table, (size_t)(dot - table));
-        char *ql = qualified(schema, "_trigger_log");
-        char *sql = sfr_asprintf("UPDATE %s SET state = $2 WHERE id = $1::bigint", ql);
-        const char *p2[2] = {PQgetvalue(res, i, 2), PQgetvalue(res, i, 3)};
-        PGresult *r2 = sfr_pg_query(c, sql, 2, p2, err, "restoring a _trigger_log entry");
-        const char *p3[1] = {PQgetvalue(res, i, 0)};
-        PGresult *r3 = r2 == NULL
-                           ? NULL
-                           : sfr_pg_query(c,
-                                          "UPDATE sfrecon.repair_journal SET undone_at = now()"
-                                          " WHERE id = $1::bigint",
-                                          1, p3, err, "marking a journal entry undone");
-        rc = r2 != NULL && r3 != NULL ? SFR_OK : SFR_EPG;
-        *n += rc == SFR_OK;
-        PQclear(r2);
-        PQclear(r3);
-        sfr_free(sql);
-        sfr_free(ql);
-        sfr_free(schema);
-    }
-    PQclear(res);
-    return finish(c, rc, err);
+    return strcmp(k, "_hc_lastop") == 0 || strcmp(k, "_hc_err") == 0;
 }
 
-enum sfr_rc sfr_repair_undo(PGconn *c, long run_id, bool json, FILE *out, long *n_pg_undone,
-                            long *n_sf_listed, struct sfr_err *err)
+struct colinfo {
+    char *name;
+    bool changed; /* the repair changed it (old != new) */
+    bool drifted; /* the current value is not what the repair wrote */
+    char *wrote, *now; /* jsonb text, NULL = absent */
+};
+
+struct undo {
+    PGconn *c;
+    bool json, dry_run;
+    struct sfr_buf drift;    /* listing (text or JSON array items) */
+    struct sfr_buf restored; /* JSON array items / text lines for dry runs */
+    long n_restored, n_drift;
+    struct sfr_strv held;       /* "table\tid" of rows kept for drift */
+    struct sfr_strv reinserted; /* "table\tid" of rows this undo put back */
+};
+
+static void cols_free(struct colinfo *v, int n)
 {
+    for (int i = 0; i < n; i++) {
+        sfr_free(v[i].name);
+        sfr_free(v[i].wrote);
+        sfr_free(v[i].now);
+    }
+    sfr_free(v);
+}
+
+/* Per column of new_row (or old_row for a delete): changed / drifted against cur. */
+static enum sfr_rc diff_cols(PGconn *c, const char *old_row, const char *new_row,
+                             const char *cur_row, struct colinfo **out, int *n,
+                             struct sfr_err *err)
+{
+    const char *params[3] = {old_row, new_row, cur_row};
+    PGresult *res = sfr_pg_query(
+        c,
+        "SELECT k, o.value IS DISTINCT FROM n.value, c.value IS DISTINCT FROM n.value,"
+        " n.value::text, c.value::text"
+        " FROM (SELECT jsonb_object_keys(coalesce($2::jsonb, $1::jsonb)) AS k) AS keys"
+        " LEFT JOIN jsonb_each($1::jsonb) AS o ON o.key = keys.k"
+        " LEFT JOIN jsonb_each($2::jsonb) AS n ON n.key = keys.k"
+        " LEFT JOIN jsonb_each($3::jsonb) AS c ON c.key = keys.k ORDER BY k",
+        3, params, err, "comparing a journaled row with the mirror");
+    if (res == NULL)
+        return SFR_EPG;
+    *n = PQntuples(res);
+    *out = sfr_calloc((size_t)*n + 1, sizeof(**out));
+    for (int i = 0; i < *n; i++) {
+        struct colinfo *ci = &(*out)[i];
+        ci->name = sfr_strdup(PQgetvalue(res, i, 0));
+        ci->changed = strcmp(PQgetvalue(res, i, 1), "t") == 0;
+        ci->drifted = strcmp(PQgetvalue(res, i, 2), "t") == 0;
+        ci->wrote = PQgetisnull(res, i, 3) ? NULL : sfr_strdup(PQgetvalue(res, i, 3));
+        ci->now = PQgetisnull(res, i, 4) ? NULL : sfr_strdup(PQgetvalue(res, i, 4));
+    }
+    PQclear(res);
+    return SFR_OK;
+}
+
+/* The current row of qt with id (jsonb text, NULL when absent; caller frees). */
+static enum sfr_rc current_row(PGconn *c, const char *qt, const char *where, const char *arg,
+                               char **out, struct sfr_err *err)
+{
+    char *sql = sfr_asprintf("SELECT row_to_json(t)::jsonb::text FROM %s AS t WHERE %s"
+                             " ORDER BY t.id LIMIT 1 FOR UPDATE",
+                             qt, where);
+    const char *params[1] = {arg};
+    PGresult *res = sfr_pg_query(c, sql, 1, params, err, "reading the current row");
+    sfr_free(sql);
+    if (res == NULL)
+        return SFR_EPG;
+    *out = PQntuples(res) > 0 ? sfr_strdup(PQgetvalue(res, 0, 0)) : NULL;
+    PQclear(res);
+    return SFR_OK;
+}
+
+static void json_or_null(struct sfr_buf *b, const char *jsonb_text)
+{
+    sfr_buf_puts(b, jsonb_text ? jsonb_text : "null");
+}
+
+/* Lists a row kept because it changed since the repair. */
+static void add_drift(struct undo *u, const char *table, const char *row_id, const char *sfid,
+                      const char *op, const char *why, const struct colinfo *cols, int n)
+{
+    u->n_drift++;
+    struct sfr_buf *b = &u->drift;
+    if (u->json) {
+        if (b->len > 0)
+            sfr_buf_putc(b, ',');
+        sfr_buf_puts(b, "{\"table\":");
+        sfr_buf_json_str(b, table);
+        sfr_buf_printf(b, ",\"id\":%s,\"sfid\":", row_id[0] ? row_id : "null");
+        sfr_buf_json_str(b, sfid);
+        sfr_buf_puts(b, ",\"op\":");
+        sfr_buf_json_str(b, op);
+        sfr_buf_puts(b, ",\"why\":");
+        sfr_buf_json_str(b, why);
+        sfr_buf_puts(b, ",\"columns\":[");
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            if (!cols[i].drifted)
+                continue;
+            sfr_buf_puts(b, k++ ? ",{\"name\":" : "{\"name\":");
+            sfr_buf_json_str(b, cols[i].name);
+            sfr_buf_puts(b, ",\"repair_wrote\":");
+            json_or_null(b, cols[i].wrote);
+            sfr_buf_puts(b, ",\"now\":");
+            json_or_null(b, cols[i].now);
+            sfr_buf_putc(b, '}');
+        }
+        sfr_buf_puts(b, "]}");
+        return;
+    }
+    sfr_buf_printf(b, "  %s id %s%s%s (%s by the repair): kept, %s\n", table, row_id,
+                   sfid && sfid[0] ? " sfid " : "", sfid ? sfid : "", op, why);
+    for (int i = 0; i < n; i++)
+        if (cols[i].drifted)
+            sfr_buf_printf(b, "    %s: repair wrote %s, now %s\n", cols[i].name,
+                           cols[i].wrote ? cols[i].wrote : "(absent)",
+                           cols[i].now ? cols[i].now : "(absent)");
+}
+
+static void add_restored(struct undo *u, const char *table, const char *row_id, const char *sfid,
+                         const char *what)
+{
+    u->n_restored++;
+    struct sfr_buf *b = &u->restored;
+    if (what == NULL) /* already as before the repair: counted, not listed */
+        return;
+    if (u->json) {
+        if (b->len > 0)
+            sfr_buf_putc(b, ',');
+        sfr_buf_puts(b, "{\"table\":");
+        sfr_buf_json_str(b, table);
+        sfr_buf_printf(b, ",\"id\":%s,\"sfid\":", row_id[0] ? row_id : "null");
+        sfr_buf_json_str(b, sfid);
+        sfr_buf_puts(b, ",\"restore\":");
+        sfr_buf_json_str(b, what);
+        sfr_buf_putc(b, '}');
+    } else if (u->dry_run) {
+        sfr_buf_printf(b, "  %s id %s%s%s: %s\n", table, row_id, sfid && sfid[0] ? " sfid " : "",
+                       sfid ? sfid : "", what);
+    }
+}
+
+static bool held(const struct undo *u, const char *key)
+{
+    for (size_t i = 0; i < u->held.n; i++)
+        if (strcmp(u->held.v[i], key) == 0)
+            return true;
+    return false;
+}
+
+/* Comma-separated quoted names of the columns selected by pick. */
+static char *col_list(const struct colinfo *cols, int n, bool status, bool data)
+{
+    struct sfr_buf b = SFR_BUF_INIT;
+    for (int i = 0; i < n; i++) {
+        if (!cols[i].changed || strcmp(cols[i].name, "id") == 0)
+            continue;
+        bool st = status_col(cols[i].name);
+        if ((st && !status) || (!st && !data))
+            continue;
+        if (b.len > 0)
+            sfr_buf_puts(&b, ", ");
+        sfr_pg_ident_append(&b, cols[i].name);
+    }
+    return sfr_buf_steal(&b);
+}
+
+static enum sfr_rc exec1(PGconn *c, const char *sql, int n, const char *const *params,
+                         const char *what, struct sfr_err *err)
+{
+    PGresult *res = sfr_pg_query(c, sql, n, params, err, what);
+    if (res == NULL)
+        return SFR_EPG;
+    PQclear(res);
+    return SFR_OK;
+}
+
+/* Puts _hc_lastop/_hc_err to what `want` (jsonb) holds where they differ:
+ * Connect's status trigger stamps SYNCED on a sync-process write unless the
+ * write itself sets another non-null status, so they go in a second statement. */
+static enum sfr_rc fix_status(PGconn *c, const char *qt, const char *row_id, const char *want,
+                              struct sfr_err *err)
+{
+    char *sql = sfr_asprintf(
+        "UPDATE %s SET _hc_lastop = $2::jsonb ->> '_hc_lastop', _hc_err = $2::jsonb ->> '_hc_err'"
+        " WHERE id = $1::bigint AND (_hc_lastop IS DISTINCT FROM $2::jsonb ->> '_hc_lastop'"
+        "  OR _hc_err IS DISTINCT FROM $2::jsonb ->> '_hc_err')",
+        qt);
+    const char *params[2] = {row_id, want};
+    enum sfr_rc rc = exec1(c, sql, 2, params, "restoring _hc_lastop / _hc_err", err);
+    sfr_free(sql);
+    return rc;
+}
+
+static bool any_drift(const struct colinfo *cols, int n, bool changed_only, bool *status_only)
+{
+    bool data = false, st = false;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(cols[i].name, "id") == 0 || (changed_only && !cols[i].changed))
+            continue;
+        if (status_col(cols[i].name))
+            st = st || cols[i].drifted;
+        else
+            data = data || cols[i].drifted;
+    }
+    if (status_only != NULL)
+        *status_only = !data && st;
+    return data;
+}
+
+static bool has_col(const struct colinfo *cols, int n, const char *name, bool changed)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(cols[i].name, name) == 0 && (!changed || cols[i].changed))
+            return true;
+    return false;
+}
+
+/* A status column the repair changed and that still holds what it wrote. */
+static bool restore_status(const struct colinfo *cols, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(cols[i].name, name) == 0)
+            return cols[i].changed && !cols[i].drifted;
+    return false;
+}
+
+static bool data_changed(const struct colinfo *cols, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (cols[i].changed && strcmp(cols[i].name, "id") != 0 && !status_col(cols[i].name))
+            return true;
+    return false;
+}
+
+/* The row a de-duplication kept (its delete entries name it), 0 when none. */
+static long kept_id(PGconn *c, const char *new_row)
+{
+    if (new_row == NULL)
+        return 0;
+    const char *params[1] = {new_row};
+    PGresult *res = sfr_pg_query(c, "SELECT coalesce(($1::jsonb ->> 'kept_id')::bigint, 0)", 1,
+                                 params, NULL, "reading a journal entry");
+    long v = res != NULL && PQntuples(res) == 1 ? atol(PQgetvalue(res, 0, 0)) : 0;
+    PQclear(res);
+    return v;
+}
+
+/* Undoes one journal entry of side 'pg' (newest first), or lists it as drift. */
+static enum sfr_rc undo_entry(struct undo *u, const char *jid, const char *op, const char *table,
+                              const char *old_row, const char *new_row, const char *sfid_in,
+                              struct sfr_err *err)
+{
+    const char *dot = strrchr(table, '.');
+    if (dot == NULL)
+        return sfr_err_set(err, SFR_EINTERNAL, "journal entry %s: table '%s' has no schema", jid,
+                           table);
+    char *schema = sfr_strndup(table, (size_t)(dot - table));
+    char *qt = qualified(schema, dot + 1);
+    sfr_free(schema);
+    const char *row = strcmp(op, "insert") == 0 ? new_row : old_row;
+    char *row_id = NULL, *sfid = sfr_strdup(sfid_in ? sfid_in : ""), *cur = NULL, *key = NULL;
+    struct colinfo *cols = NULL;
+    int n = 0;
     enum sfr_rc rc = SFR_OK;
-    long undone = 0;
+    {
+        const char *params[1] = {row};
+        PGresult *res = sfr_pg_query(u->c, "SELECT $1::jsonb ->> 'id'", 1, params, err,
+                                     "reading a journal entry");
+        if (res == NULL) {
+            rc = SFR_EPG;
+            goto out;
+        }
+        row_id = sfr_strdup(PQgetisnull(res, 0, 0) ? "" : PQgetvalue(res, 0, 0));
+        PQclear(res);
+    }
+    key = sfr_asprintf("%s\t%s", table, row_id);
+    if (held(u, key)) {
+        add_drift(u, table, row_id, sfid, op, "a later change of this row by the same run was "
+                  "kept", NULL, 0);
+        goto out;
+    }
+    rc = current_row(u->c, qt, "t.id = $1::bigint", row_id, &cur, err);
+    if (rc != SFR_OK)
+        goto out;
+    const char *ip[1] = {jid};
+    if (strcmp(op, "delete") == 0) {
+        /* re-insert the deleted row unless its id or its sfid is in use again
+         * (by a row other than the one a de-duplication kept) */
+        char *other = NULL;
+        if (cur == NULL && sfid[0] != '\0') {
+            struct sfr_buf w = SFR_BUF_INIT;
+            sfr_buf_printf(&w, "t.sfid = $1 AND t.id NOT IN (%ld", kept_id(u->c, new_row));
+            size_t tl = strlen(table);
+            for (size_t i = 0; i < u->reinserted.n; i++)
+                if (strncmp(u->reinserted.v[i], table, tl) == 0 && u->reinserted.v[i][tl] == '\t')
+                    sfr_buf_printf(&w, ", %ld", atol(u->reinserted.v[i] + tl + 1));
+            sfr_buf_putc(&w, ')');
+            char *where = sfr_buf_steal(&w);
+            rc = current_row(u->c, qt, where, sfid, &other, err);
+            sfr_free(where);
+        }
+        if (rc != SFR_OK)
+            goto out;
+        if (cur != NULL || other != NULL) {
+            add_drift(u, table, row_id, sfid, op,
+                      cur != NULL ? "a row with this id exists again"
+                                  : "a row for this sfid exists again (pulled or re-inserted)",
+                      cols, 0);
+            sfr_free(other);
+            sfr_strv_push(&u->held, key);
+            goto out;
+        }
+        char *sql = sfr_asprintf(
+            "INSERT INTO %s SELECT * FROM jsonb_populate_record(NULL::%s, $1::jsonb)", qt, qt);
+        const char *p1[1] = {old_row};
+        rc = exec1(u->c, sql, 1, p1, "re-inserting a deleted row", err);
+        sfr_free(sql);
+        if (rc == SFR_OK && strstr(old_row, "\"_hc_lastop\"") != NULL)
+            rc = fix_status(u->c, qt, row_id, old_row, err);
+        if (rc == SFR_OK) {
+            add_restored(u, table, row_id, sfid, "re-insert the deleted row");
+            sfr_strv_push(&u->reinserted, key);
+        }
+        goto mark;
+    }
+    if (cur == NULL) {
+        if (strcmp(op, "insert") == 0) {
+            add_restored(u, table, row_id, sfid, NULL); /* already gone */
+            goto mark;
+        }
+        add_drift(u, table, row_id, sfid, op, "the row was deleted since", NULL, 0);
+        sfr_strv_push(&u->held, key);
+        goto out;
+    }
+    rc = diff_cols(u->c, old_row, new_row, cur, &cols, &n, err);
+    if (rc != SFR_OK)
+        goto out;
+    if (strcmp(op, "insert") == 0) {
+        /* delete the inserted row only while it still holds what was inserted */
+        if (any_drift(cols, n, false, NULL)) {
+            add_drift(u, table, row_id, sfid, op, "changed since the repair inserted it", cols,
+                      n);
+            sfr_strv_push(&u->held, key);
+            goto out;
+        }
+        char *sql = sfr_asprintf("DELETE FROM %s WHERE id = $1::bigint", qt);
+        const char *p1[1] = {row_id};
+        rc = exec1(u->c, sql, 1, p1, "deleting a row the repair inserted", err);
+        sfr_free(sql);
+        if (rc == SFR_OK)
+            add_restored(u, table, row_id, sfid, "delete the inserted row");
+        goto mark;
+    }
+    /* update: only the columns the repair changed, only where they still hold what it wrote */
+    bool status_only_drift = false;
+    bool drift = any_drift(cols, n, true, &status_only_drift);
+    bool data = data_changed(cols, n);
+    if (drift || (!data && status_only_drift)) {
+        add_drift(u, table, row_id, sfid, op, "changed since the repair", cols, n);
+        sfr_strv_push(&u->held, key);
+        goto out;
+    }
+    char *dcols = col_list(cols, n, false, true);
+    if (dcols[0] != '\0') {
+        bool one = strchr(dcols, ',') == NULL;
+        char *sql = sfr_asprintf("UPDATE %s AS t SET %s%s%s = (SELECT %s FROM"
+                                 " jsonb_populate_record(NULL::%s, $1::jsonb))"
+                                 " WHERE t.id = $2::bigint",
+                                 qt, one ? "" : "(", dcols, one ? "" : ")", dcols, qt);
+        const char *p2[2] = {old_row, row_id};
+        rc = exec1(u->c, sql, 2, p2, "restoring the columns the repair changed", err);
+        sfr_free(sql);
+    }
+    sfr_free(dcols);
+    if (rc == SFR_OK && has_col(cols, n, "_hc_lastop", false)) {
+        /* each status column goes back to its old value where the repair set
+         * it and it still holds that; otherwise (an app write queued since,
+         * or a column the repair left alone) it keeps the current value,
+         * which the UPDATE above may have stamped SYNCED */
+        const char *p3[4] = {old_row, cur, restore_status(cols, n, "_hc_lastop") ? "t" : "f",
+                             restore_status(cols, n, "_hc_err") ? "t" : "f"};
+        PGresult *res = sfr_pg_query(
+            u->c,
+            "SELECT jsonb_build_object('_hc_lastop', CASE WHEN $3::bool THEN $1::jsonb ->"
+            " '_hc_lastop' ELSE $2::jsonb -> '_hc_lastop' END, '_hc_err', CASE WHEN $4::bool"
+            " THEN $1::jsonb -> '_hc_err' ELSE $2::jsonb -> '_hc_err' END)::text",
+            4, p3, err, "choosing the status to restore");
+        if (res == NULL) {
+            rc = SFR_EPG;
+            goto out;
+        }
+        char *want = sfr_strdup(PQgetvalue(res, 0, 0));
+        PQclear(res);
+        rc = fix_status(u->c, qt, row_id, want, err);
+        sfr_free(want);
+    }
+    if (rc == SFR_OK)
+        add_restored(u, table, row_id, sfid, "restore the columns the repair changed");
+mark:
+    if (rc == SFR_OK)
+        rc = exec1(u->c, "UPDATE sfrecon.repair_journal SET undone_at = now() WHERE id = $1::bigint",
+                   1, ip, "marking a journal entry undone", err);
+out:
+    if (rc != SFR_OK)
+        sfr_err_prefix(err, "undoing journal entry %s (%s of %s)", jid, op, table);
+    cols_free(cols, n);
+    sfr_free(cur);
+    sfr_free(key);
+    sfr_free(row_id);
+    sfr_free(sfid);
+    sfr_free(qt);
+    return rc;
+}
+
+static enum sfr_rc undo_lock(PGconn *c, bool take, struct sfr_err *err)
+{
+    PGresult *res = sfr_pg_query(c,
+                                 take ? "SELECT pg_try_advisory_lock(hashtext('sfrecon.repair'))"
+                                      : "SELECT pg_advisory_unlock(hashtext('sfrecon.repair'))",
+                                 0, NULL, err, "taking the repair lock");
+    if (res == NULL)
+        return SFR_EPG;
+    bool got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (take && !got) {
+        sfr_err_set(err, SFR_EPG, "a sfrecon repair is running on this database");
+        sfr_err_hint(err, "undo when it has finished");
+        return SFR_EPG;
+    }
+    return SFR_OK;
+}
+
+static enum sfr_rc undo_pg(struct undo *u, const char *run, struct sfr_err *err)
+{
+    const char *params[1] = {run};
+    PGresult *res = sfr_pg_query(
+        u->c,
+        "SELECT id::text, op, table_name, old_row::text, new_row::text, sfid"
+        " FROM sfrecon.repair_journal WHERE repair_run_id = $1::bigint AND side = 'pg'"
+        " AND undone_at IS NULL ORDER BY seq DESC, id DESC FOR UPDATE",
+        1, params, err, "reading the repair journal");
+    if (res == NULL)
+        return SFR_EPG;
+    enum sfr_rc rc = SFR_OK;
+    for (int i = 0; i < PQntuples(res) && rc == SFR_OK; i++)
+        rc = undo_entry(u, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+                        PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3),
+                        PQgetisnull(res, i, 4) ? NULL : PQgetvalue(res, i, 4),
+                        PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5), err);
+    PQclear(res);
+    return rc;
+}
+
+enum sfr_rc sfr_repair_undo(PGconn *c, long run_id, const struct sfr_undo_opts *o, FILE *out,
+                            struct sfr_undo_result *r, struct sfr_err *err)
+{
+    memset(r, 0, sizeof(*r));
+    enum sfr_rc rc = SFR_OK;
     if (run_id <= 0) {
         rc = sfr_repair_run_latest(c, &run_id, err);
         if (rc != SFR_OK)
@@ -451,6 +875,7 @@ enum sfr_rc sfr_repair_undo(PGconn *c, long run_id, bool json, FILE *out, long *
         if (run_id <= 0)
             return sfr_err_set(err, SFR_ENOTFOUND, "no repair run to undo");
     }
+    r->run_id = run_id;
     char run[24];
     snprintf(run, sizeof(run), "%ld", run_id);
     const char *params[1] = {run};
@@ -462,32 +887,61 @@ enum sfr_rc sfr_repair_undo(PGconn *c, long run_id, bool json, FILE *out, long *
     PQclear(res);
     if (!found)
         return sfr_err_set(err, SFR_ENOTFOUND, "repair run %ld does not exist", run_id);
-    long n_log = 0;
-    rc = undo_trigger_log(c, run, &n_log, err);
-    if (rc == SFR_OK)
-        rc = sfr_pg_undo(c, run_id, &undone, err);
-    if (rc != SFR_OK)
+    if ((rc = undo_lock(c, true, err)) != SFR_OK)
         return rc;
-    undone += n_log;
-    res =
-        sfr_pg_query(c,
-                     "SELECT object, sfid, op, old_row::text, (new_row -> 'values')::text,"
-                     " coalesce(new_row ->> 'pg_id', '0')"
-                     " FROM sfrecon.repair_journal WHERE repair_run_id = $1::bigint AND side = 'sf'"
-                     " ORDER BY seq DESC",
-                     1, params, err, "reading the Salesforce changes of the run");
-    if (res == NULL)
-        return SFR_EPG;
+    struct undo u = {c, o->json, o->dry_run, SFR_BUF_INIT, SFR_BUF_INIT, 0, 0, {0}, {0}};
+    /* one transaction: every restore or none; a dry run rolls it back */
+    rc = begin_hex(c, err);
+    if (rc == SFR_OK)
+        rc = undo_pg(&u, run, err);
+    if (rc == SFR_OK && o->dry_run) {
+        PQclear(PQexec(c, "ROLLBACK"));
+    } else {
+        rc = finish(c, rc, err);
+    }
+    struct sfr_err e2 = {0};
+    if (undo_lock(c, false, &e2) != SFR_OK && rc == SFR_OK)
+        sfr_log_warn("%s", e2.msg);
+    if (rc != SFR_OK) {
+        sfr_buf_cleanup(&u.drift);
+        sfr_buf_cleanup(&u.restored);
+        sfr_strv_cleanup(&u.held);
+        sfr_strv_cleanup(&u.reinserted);
+        return rc;
+    }
+    res = sfr_pg_query(c,
+                       "SELECT object, sfid, op, old_row::text, (new_row -> 'values')::text,"
+                       " coalesce(new_row ->> 'pg_id', '0'), coalesce(new_row ->> 'outcome', '')"
+                       " FROM sfrecon.repair_journal WHERE repair_run_id = $1::bigint AND side = 'sf'"
+                       " ORDER BY seq DESC",
+                       1, params, err, "reading the Salesforce changes of the run");
+    if (res == NULL) {
+        rc = SFR_EPG;
+        goto done;
+    }
     int n = PQntuples(res);
-    if (json) {
-        fprintf(out, "{\"repair_run\":%ld,\"mirror_entries_undone\":%ld,\"salesforce\":[", run_id,
-                undone);
+    const char *verb = o->dry_run ? "would be restored" : "restored";
+    if (o->json) {
+        fprintf(out,
+                "{\"repair_run\":%ld,\"dry_run\":%s,\"mirror_entries_undone\":%ld,"
+                "\"drifted\":%ld,\"restored\":[%s],\"drift\":[%s],\"salesforce\":[",
+                run_id, o->dry_run ? "true" : "false", u.n_restored, u.n_drift,
+                u.restored.data ? u.restored.data : "", u.drift.data ? u.drift.data : "");
         for (int i = 0; i < n; i++)
             print_sf_entry(out, res, i, true, i == 0);
         fputs("]}\n", out);
     } else {
-        fprintf(out, "repair run %ld: %ld mirror change%s undone\n", run_id, undone,
-                undone == 1 ? "" : "s");
+        fprintf(out, "repair run %ld: %ld mirror change%s %s%s%s\n", run_id,
+                u.n_restored, u.n_restored == 1 ? "" : "s",
+                o->dry_run ? "would be undone" : "undone", o->dry_run ? " (dry run, nothing "
+                "changed)" : "", "");
+        if (o->dry_run && u.restored.len > 0)
+            fprintf(out, "%s", u.restored.data);
+        if (u.n_drift > 0)
+            fprintf(out,
+                    "%ld row%s changed since the repair and %s kept as they are now (not %s):\n%s",
+                    u.n_drift, u.n_drift == 1 ? "" : "s", o->dry_run ? "would be" : "were", verb,
+                    u.drift.data);
         if (n > 0)
             fprintf(out,
                     "%d Salesforce change%s cannot be undone by sfrecon; to reverse by "
@@ -497,9 +951,13 @@ enum sfr_rc sfr_repair_undo(PGconn *c, long run_id, bool json, FILE *out, long *
             print_sf_entry(out, res, i, false, i == 0);
     }
     PQclear(res);
-    if (n_pg_undone != NULL)
-        *n_pg_undone = undone;
-    if (n_sf_listed != NULL)
-        *n_sf_listed = n;
-    return SFR_OK;
+    r->restored = u.n_restored;
+    r->drifted = u.n_drift;
+    r->sf_listed = n;
+done:
+    sfr_buf_cleanup(&u.drift);
+    sfr_buf_cleanup(&u.restored);
+    sfr_strv_cleanup(&u.held);
+    sfr_strv_cleanup(&u.reinserted);
+    return rc;
 }

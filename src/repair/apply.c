@@ -19,7 +19,6 @@
  * Every operation is idempotent (upserts keyed by sfid, deletes of absent
  * rows are no-ops, updates write only what differs at plan time), so a
  * killed run leaves a state that the next run's plan starts from. */
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 
 #include "sfrecon/log.h"
 #include "sfrecon/repair.h"
+#include "sfrecon/testhook.h"
 
 struct apply {
     struct sfr_plan *p;
@@ -38,14 +38,11 @@ struct apply {
     long batches;
 };
 
-/* Test hook: a deterministic kill point (SFRECON_TEST_KILL_AFTER_BATCHES). */
+/* A committed write batch: a kill point of the test build (testhook.h). */
 static void batch_done(struct apply *a)
 {
     a->batches++;
-    if (a->o->kill_after_batches > 0 && a->batches >= a->o->kill_after_batches) {
-        fflush(NULL);
-        raise(SIGKILL);
-    }
+    sfr_test_point("repair.batch");
 }
 
 static void item_fail(struct sfr_plan_item *it, const char *code, const char *msg)
