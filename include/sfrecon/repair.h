@@ -96,9 +96,9 @@ struct sfr_plan {
 struct sfr_repair_opts {
     bool only[SFR_CAUSE_N]; /* causes to repair when only_set */
     bool only_set;
-    long pg_batch;          /* rows per Postgres write call (default 500) */
-    long sf_batch;          /* records per Salesforce write call (default 200, at most 200) */
-    bool progress;          /* progress lines on stderr */
+    long pg_batch; /* rows per Postgres write call (default 500) */
+    long sf_batch; /* records per Salesforce write call (default 200, at most 200) */
+    bool progress; /* progress lines on stderr */
 };
 void sfr_repair_opts_defaults(struct sfr_repair_opts *o);
 /* Parses "truncation,stale" into o->only. SFR_EUSAGE naming the bad cause. */

@@ -184,8 +184,8 @@ enum sfr_rc sfr_sf_save(struct sfr_sf *c, enum sfr_sf_op op, const char *object,
  * call's error is returned; records of later calls are NOT_SENT. */
 enum sfr_rc sfr_sf_create_idempotent(struct sfr_sf *c, const char *object,
                                      const struct sfr_field *const *fields, int n_fields,
-                                     const char *ext_id_field, const struct sfr_sf_rec *recs,
-                                     int n, struct sfr_sf_result *res, struct sfr_err *err) SFR_WUR;
+                                     const char *ext_id_field, const struct sfr_sf_rec *recs, int n,
+                                     struct sfr_sf_result *res, struct sfr_err *err) SFR_WUR;
 /* Lookup-then-write for records whose create had an unknown outcome (an
  * OUTCOME_UNKNOWN result, a crash between the call and the commit that
  * would have stored the Id): records with an external id value are first
@@ -199,7 +199,8 @@ enum sfr_rc sfr_sf_create_idempotent(struct sfr_sf *c, const char *object,
 enum sfr_rc sfr_sf_lookup_then_create(struct sfr_sf *c, const char *object,
                                       const struct sfr_field *const *fields, int n_fields,
                                       const char *ext_id_field, const struct sfr_sf_rec *recs,
-                                      int n, struct sfr_sf_result *res, struct sfr_err *err) SFR_WUR;
+                                      int n, struct sfr_sf_result *res,
+                                      struct sfr_err *err) SFR_WUR;
 /* A SOQL query a human can run to find a record whose create had an unknown
  * outcome: created since since_ms (ms since epoch) with up to three of the
  * text values sent. Caller frees. */

@@ -137,16 +137,15 @@ enum sfr_rc sfr_repair_sql_dedupe(PGconn *c, long run_id, const char *schema,
     snprintf(run, sizeof(run), "%ld", run_id);
     char *qt = qualified(schema, obj->table);
     char *display = sfr_asprintf("%s.%s", schema, obj->table);
-    char *sql =
-        sfr_asprintf("WITH del AS (DELETE FROM %s AS t WHERE t.sfid = $4"
-                     "   AND t.id < (SELECT max(k.id) FROM %s AS k WHERE k.sfid = $4)"
-                     "   RETURNING t.id AS rid, t.sfid, row_to_json(t)::jsonb AS old),"
-                     /* the kept row is named so that undo knows it was there before */
-                     " ch AS (SELECT rid, sfid, old, jsonb_build_object('kept_id',"
-                     "   (SELECT max(k.id) FROM %s AS k WHERE k.sfid = $4)) AS new FROM del)"
-                     JOURNAL_FROM_CH(
-                         "delete") " RETURNING 1",
-                     qt, qt, qt);
+    char *sql = sfr_asprintf(
+        "WITH del AS (DELETE FROM %s AS t WHERE t.sfid = $4"
+        "   AND t.id < (SELECT max(k.id) FROM %s AS k WHERE k.sfid = $4)"
+        "   RETURNING t.id AS rid, t.sfid, row_to_json(t)::jsonb AS old),"
+        /* the kept row is named so that undo knows it was there before */
+        " ch AS (SELECT rid, sfid, old, jsonb_build_object('kept_id',"
+        "   (SELECT max(k.id) FROM %s AS k WHERE k.sfid = $4)) AS new FROM del)" JOURNAL_FROM_CH(
+            "delete") " RETURNING 1",
+        qt, qt, qt);
     const char *params[4] = {run, obj->name, display, sfid};
     *n_deleted = 0;
     enum sfr_rc rc = begin_hex(c, err);
@@ -408,8 +407,8 @@ static bool status_col(const char *k)
 
 struct colinfo {
     char *name;
-    bool changed; /* the repair changed it (old != new) */
-    bool drifted; /* the current value is not what the repair wrote */
+    bool changed;      /* the repair changed it (old != new) */
+    bool drifted;      /* the current value is not what the repair wrote */
     char *wrote, *now; /* jsonb text, NULL = absent */
 };
 
@@ -435,19 +434,18 @@ static void cols_free(struct colinfo *v, int n)
 
 /* Per column of new_row (or old_row for a delete): changed / drifted against cur. */
 static enum sfr_rc diff_cols(PGconn *c, const char *old_row, const char *new_row,
-                             const char *cur_row, struct colinfo **out, int *n,
-                             struct sfr_err *err)
+                             const char *cur_row, struct colinfo **out, int *n, struct sfr_err *err)
 {
     const char *params[3] = {old_row, new_row, cur_row};
-    PGresult *res = sfr_pg_query(
-        c,
-        "SELECT k, o.value IS DISTINCT FROM n.value, c.value IS DISTINCT FROM n.value,"
-        " n.value::text, c.value::text"
-        " FROM (SELECT jsonb_object_keys(coalesce($2::jsonb, $1::jsonb)) AS k) AS keys"
-        " LEFT JOIN jsonb_each($1::jsonb) AS o ON o.key = keys.k"
-        " LEFT JOIN jsonb_each($2::jsonb) AS n ON n.key = keys.k"
-        " LEFT JOIN jsonb_each($3::jsonb) AS c ON c.key = keys.k ORDER BY k",
-        3, params, err, "comparing a journaled row with the mirror");
+    PGresult *res =
+        sfr_pg_query(c,
+                     "SELECT k, o.value IS DISTINCT FROM n.value, c.value IS DISTINCT FROM n.value,"
+                     " n.value::text, c.value::text"
+                     " FROM (SELECT jsonb_object_keys(coalesce($2::jsonb, $1::jsonb)) AS k) AS keys"
+                     " LEFT JOIN jsonb_each($1::jsonb) AS o ON o.key = keys.k"
+                     " LEFT JOIN jsonb_each($2::jsonb) AS n ON n.key = keys.k"
+                     " LEFT JOIN jsonb_each($3::jsonb) AS c ON c.key = keys.k ORDER BY k",
+                     3, params, err, "comparing a journaled row with the mirror");
     if (res == NULL)
         return SFR_EPG;
     *n = PQntuples(res);
@@ -687,8 +685,10 @@ static enum sfr_rc undo_entry(struct undo *u, const char *jid, const char *op, c
     }
     key = sfr_asprintf("%s\t%s", table, row_id);
     if (held(u, key)) {
-        add_drift(u, table, row_id, sfid, op, "a later change of this row by the same run was "
-                  "kept", NULL, 0);
+        add_drift(u, table, row_id, sfid, op,
+                  "a later change of this row by the same run was "
+                  "kept",
+                  NULL, 0);
         goto out;
     }
     rc = current_row(u->c, qt, "t.id = $1::bigint", row_id, &cur, err);
@@ -750,8 +750,7 @@ static enum sfr_rc undo_entry(struct undo *u, const char *jid, const char *op, c
     if (strcmp(op, "insert") == 0) {
         /* delete the inserted row only while it still holds what was inserted */
         if (any_drift(cols, n, false, NULL)) {
-            add_drift(u, table, row_id, sfid, op, "changed since the repair inserted it", cols,
-                      n);
+            add_drift(u, table, row_id, sfid, op, "changed since the repair inserted it", cols, n);
             sfr_strv_push(&u->held, key);
             goto out;
         }
@@ -810,8 +809,9 @@ static enum sfr_rc undo_entry(struct undo *u, const char *jid, const char *op, c
         add_restored(u, table, row_id, sfid, "restore the columns the repair changed");
 mark:
     if (rc == SFR_OK)
-        rc = exec1(u->c, "UPDATE sfrecon.repair_journal SET undone_at = now() WHERE id = $1::bigint",
-                   1, ip, "marking a journal entry undone", err);
+        rc =
+            exec1(u->c, "UPDATE sfrecon.repair_journal SET undone_at = now() WHERE id = $1::bigint",
+                  1, ip, "marking a journal entry undone", err);
 out:
     if (rc != SFR_OK)
         sfr_err_prefix(err, "undoing journal entry %s (%s of %s)", jid, op, table);
@@ -845,12 +845,12 @@ static enum sfr_rc undo_lock(PGconn *c, bool take, struct sfr_err *err)
 static enum sfr_rc undo_pg(struct undo *u, const char *run, struct sfr_err *err)
 {
     const char *params[1] = {run};
-    PGresult *res = sfr_pg_query(
-        u->c,
-        "SELECT id::text, op, table_name, old_row::text, new_row::text, sfid"
-        " FROM sfrecon.repair_journal WHERE repair_run_id = $1::bigint AND side = 'pg'"
-        " AND undone_at IS NULL ORDER BY seq DESC, id DESC FOR UPDATE",
-        1, params, err, "reading the repair journal");
+    PGresult *res =
+        sfr_pg_query(u->c,
+                     "SELECT id::text, op, table_name, old_row::text, new_row::text, sfid"
+                     " FROM sfrecon.repair_journal WHERE repair_run_id = $1::bigint AND side = 'pg'"
+                     " AND undone_at IS NULL ORDER BY seq DESC, id DESC FOR UPDATE",
+                     1, params, err, "reading the repair journal");
     if (res == NULL)
         return SFR_EPG;
     enum sfr_rc rc = SFR_OK;
@@ -909,12 +909,13 @@ enum sfr_rc sfr_repair_undo(PGconn *c, long run_id, const struct sfr_undo_opts *
         sfr_strv_cleanup(&u.reinserted);
         return rc;
     }
-    res = sfr_pg_query(c,
-                       "SELECT object, sfid, op, old_row::text, (new_row -> 'values')::text,"
-                       " coalesce(new_row ->> 'pg_id', '0'), coalesce(new_row ->> 'outcome', '')"
-                       " FROM sfrecon.repair_journal WHERE repair_run_id = $1::bigint AND side = 'sf'"
-                       " ORDER BY seq DESC",
-                       1, params, err, "reading the Salesforce changes of the run");
+    res =
+        sfr_pg_query(c,
+                     "SELECT object, sfid, op, old_row::text, (new_row -> 'values')::text,"
+                     " coalesce(new_row ->> 'pg_id', '0'), coalesce(new_row ->> 'outcome', '')"
+                     " FROM sfrecon.repair_journal WHERE repair_run_id = $1::bigint AND side = 'sf'"
+                     " ORDER BY seq DESC",
+                     1, params, err, "reading the Salesforce changes of the run");
     if (res == NULL) {
         rc = SFR_EPG;
         goto done;
@@ -931,10 +932,12 @@ enum sfr_rc sfr_repair_undo(PGconn *c, long run_id, const struct sfr_undo_opts *
             print_sf_entry(out, res, i, true, i == 0);
         fputs("]}\n", out);
     } else {
-        fprintf(out, "repair run %ld: %ld mirror change%s %s%s%s\n", run_id,
-                u.n_restored, u.n_restored == 1 ? "" : "s",
-                o->dry_run ? "would be undone" : "undone", o->dry_run ? " (dry run, nothing "
-                "changed)" : "", "");
+        fprintf(out, "repair run %ld: %ld mirror change%s %s%s%s\n", run_id, u.n_restored,
+                u.n_restored == 1 ? "" : "s", o->dry_run ? "would be undone" : "undone",
+                o->dry_run ? " (dry run, nothing "
+                             "changed)"
+                           : "",
+                "");
         if (o->dry_run && u.restored.len > 0)
             fprintf(out, "%s", u.restored.data);
         if (u.n_drift > 0)

@@ -364,9 +364,9 @@ static const char *ext_value(const struct sfr_sf_rec *rec, int xi)
 
 /* Runs op over the records sel[0..m) of recs, results into res (request order). */
 static enum sfr_rc save_subset(struct sfr_sf *c, enum sfr_sf_op op, const char *object,
-                               const struct sfr_field *const *fields, int n_fields,
-                               const char *ext, const struct sfr_sf_rec *recs, const int *sel,
-                               int m, struct sfr_sf_result *res, struct sfr_err *err)
+                               const struct sfr_field *const *fields, int n_fields, const char *ext,
+                               const struct sfr_sf_rec *recs, const int *sel, int m,
+                               struct sfr_sf_result *res, struct sfr_err *err)
 {
     if (m == 0)
         return SFR_OK;
@@ -384,8 +384,8 @@ static enum sfr_rc save_subset(struct sfr_sf *c, enum sfr_sf_op op, const char *
 
 enum sfr_rc sfr_sf_create_idempotent(struct sfr_sf *c, const char *object,
                                      const struct sfr_field *const *fields, int n_fields,
-                                     const char *ext_id_field, const struct sfr_sf_rec *recs,
-                                     int n, struct sfr_sf_result *res, struct sfr_err *err)
+                                     const char *ext_id_field, const struct sfr_sf_rec *recs, int n,
+                                     struct sfr_sf_result *res, struct sfr_err *err)
 {
     int xi = field_index(fields, n_fields, ext_id_field);
     if (ext_id_field != NULL && xi < 0)
@@ -404,8 +404,8 @@ enum sfr_rc sfr_sf_create_idempotent(struct sfr_sf *c, const char *object,
     enum sfr_rc rc =
         save_subset(c, SFR_SF_UPSERT, object, fields, n_fields, xname, recs, up, n_up, res, err);
     if (rc == SFR_OK)
-        rc = save_subset(c, SFR_SF_CREATE, object, fields, n_fields, NULL, recs, cr, n_cr, res,
-                         err);
+        rc =
+            save_subset(c, SFR_SF_CREATE, object, fields, n_fields, NULL, recs, cr, n_cr, res, err);
     free(up);
     free(cr);
     return rc;
@@ -485,8 +485,8 @@ enum sfr_rc sfr_sf_lookup_then_create(struct sfr_sf *c, const char *object,
         return sfr_err_set(err, SFR_EINVAL, "'%s' is not a Salesforce object name", object);
     int xi = field_index(fields, n_fields, ext_id_field);
     struct found f = {sfr_calloc((size_t)n + 1, sizeof(char *)),
-                      sfr_calloc((size_t)n + 1, sizeof(*f.ids)), sfr_calloc((size_t)n + 1, sizeof(int)),
-                      0};
+                      sfr_calloc((size_t)n + 1, sizeof(*f.ids)),
+                      sfr_calloc((size_t)n + 1, sizeof(int)), 0};
     int *map = sfr_calloc((size_t)n + 1, sizeof(int)); /* record -> index in f, -1 none */
     for (int i = 0; i < n; i++) {
         const char *v = ext_value(&recs[i], xi);
@@ -525,8 +525,8 @@ enum sfr_rc sfr_sf_lookup_then_create(struct sfr_sf *c, const char *object,
     /* found or absent, the upsert on the external id writes the values
      * without ever making a second record */
     if (rc == SFR_OK && m > 0)
-        rc = save_subset(c, SFR_SF_UPSERT, object, fields, n_fields, fields[xi]->name, recs, sel,
-                         m, res, err);
+        rc = save_subset(c, SFR_SF_UPSERT, object, fields, n_fields, fields[xi]->name, recs, sel, m,
+                         res, err);
     for (int j = 0; j < m; j++) {
         int i = sel[j], k = map[i];
         res[i].found = f.count[k] == 1;

@@ -344,9 +344,10 @@ static enum MHD_Result fault(struct emu_req *r)
         json_object_object_get_ex(j, "limit_reached", &v) && json_object_get_boolean(v);
     if (!emu_after_write_parse(j, &f.after_write)) {
         json_object_put(j);
-        return emu_send_error(r, 400, "INVALID_FIELD",
-                              "after_write: expected {\"nth\":N,\"count\":N,\"answer\":\"drop\"|504,"
-                              "\"op\":\"create\"|\"update\"|\"upsert\"|\"delete\"|\"any\"}");
+        return emu_send_error(
+            r, 400, "INVALID_FIELD",
+            "after_write: expected {\"nth\":N,\"count\":N,\"answer\":\"drop\"|504,"
+            "\"op\":\"create\"|\"update\"|\"upsert\"|\"delete\"|\"any\"}");
     }
     bool expire = json_object_object_get_ex(j, "expire_tokens", &v) && json_object_get_boolean(v);
     json_object_put(j);

@@ -59,9 +59,9 @@ bool emu_after_write_parse(struct json_object *j, struct emu_after_write *aw)
     snprintf(aw->op, sizeof aw->op, "any");
     if (json_object_object_get_ex(o, "op", &v)) {
         const char *op = json_object_get_string(v);
-        if (op == NULL || (strcmp(op, "create") != 0 && strcmp(op, "update") != 0 &&
-                           strcmp(op, "upsert") != 0 && strcmp(op, "delete") != 0 &&
-                           strcmp(op, "any") != 0))
+        if (op == NULL ||
+            (strcmp(op, "create") != 0 && strcmp(op, "update") != 0 && strcmp(op, "upsert") != 0 &&
+             strcmp(op, "delete") != 0 && strcmp(op, "any") != 0))
             return false;
         snprintf(aw->op, sizeof aw->op, "%s", op);
     }
@@ -300,7 +300,10 @@ static enum MHD_Result col_write(struct emu_req *r, enum col_op op, struct emu_o
         rec_finish(&w, true);
     }
     emu_pg_put(c);
-    if (emu_after_write_fault(r, op == COL_CREATE ? "create" : op == COL_UPDATE ? "update" : "upsert",
+    if (emu_after_write_fault(r,
+                              op == COL_CREATE   ? "create"
+                              : op == COL_UPDATE ? "update"
+                                                 : "upsert",
                               &ret))
         goto out;
     struct sfr_buf b = SFR_BUF_INIT;

@@ -9,8 +9,9 @@
  * IPv6, numeric). Prints exactly "listening on http://HOST:PORT" on stdout
  * once the socket accepts connections (HOST 127.0.0.1 for the default and
  * for the wildcard addresses). --instance-url makes OAuth answers name URL
- * as instance_url (tests of what a client does with a foreign one). Exit codes: 0 clean shutdown, 2 usage or org
- * file, 3 store or socket failure. */
+ * as instance_url (tests of what a client does with a foreign one).
+ * Exit codes: 0 clean shutdown, 2 usage or org file, 3 store or socket
+ * failure. */
 #include <dirent.h>
 #include <getopt.h>
 #include <json-c/json.h>

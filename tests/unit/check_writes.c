@@ -157,7 +157,8 @@ END_TEST
 START_TEST(test_check_soql)
 {
     struct sfr_field id = fld("Id", SFR_FT_ID), name = fld("Name", SFR_FT_STRING),
-                     rev = fld("AnnualRevenue", SFR_FT_CURRENCY), num = fld("AccountNumber", SFR_FT_STRING),
+                     rev = fld("AnnualRevenue", SFR_FT_CURRENCY),
+                     num = fld("AccountNumber", SFR_FT_STRING),
                      mail = fld("Email__c", SFR_FT_EMAIL), ph = fld("Phone", SFR_FT_PHONE);
     const struct sfr_field *fields[6] = {&id, &name, &rev, &num, &mail, &ph};
     const char *vals[6] = {NULL, "O'Brien & Co", "12.5", "AN-1", "a@b.example", "555"};
