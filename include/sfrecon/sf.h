@@ -202,8 +202,9 @@ enum sfr_rc sfr_sf_lookup_then_create(struct sfr_sf *c, const char *object,
                                       int n, struct sfr_sf_result *res,
                                       struct sfr_err *err) SFR_WUR;
 /* A SOQL query a human can run to find a record whose create had an unknown
- * outcome: created since since_ms (ms since epoch) with up to three of the
- * text values sent. Caller frees. */
+ * outcome: created since since_ms (ms since epoch), with equality on up to
+ * three of the values sent (text, picklist, reference and integer fields:
+ * those SOQL filters exactly). Caller frees. */
 char *sfr_sf_check_soql(const char *object, const struct sfr_field *const *fields, int n_fields,
                         const char *const *values, const bool *set, int64_t since_ms);
 /* Deletes ids (object names what the calls are counted under). */

@@ -19,7 +19,7 @@
 #include "sfrecon/report.h"
 #include "sfrecon/run.h"
 
-enum { OPT_FROM = SFR_OPT_OWN, OPT_RUN, OPT_DRY, OPT_YES, OPT_ONLY, OPT_UNDO };
+enum { OPT_FROM = SFR_OPT_OWN, OPT_RUN, OPT_DRY, OPT_YES, OPT_ONLY, OPT_UNDO, OPT_RETRY_UNKNOWN };
 
 static const struct sfr_cli_opt repair_opts[] = {
     {"from", 0, "FILE", OPT_FROM, "discrepancies from a JSON report (sfrecon audit --format json)"},
@@ -36,6 +36,10 @@ static const struct sfr_cli_opt repair_opts[] = {
      "still hold what it wrote (rows changed since are kept and listed: exit 1), "
      "and list the Salesforce changes to reverse by hand; with --dry-run only "
      "show what would be restored"},
+    {"retry-unknown", 0, NULL, OPT_RETRY_UNKNOWN,
+     "create again the records whose earlier create had an unknown outcome and "
+     "cannot be looked up (no upsert_field): only after checking that Salesforce "
+     "does not have them"},
     {NULL, 0, NULL, SFR_OPT_FORMAT, "plan and outcome format: text (default) or json"},
     {0},
 };
@@ -79,6 +83,9 @@ static int repair_opt(void *state, int key, const char *arg)
         return 0;
     case OPT_DRY:
         a->dry_run = true;
+        return 0;
+    case OPT_RETRY_UNKNOWN:
+        a->o.retry_unknown = true;
         return 0;
     case OPT_YES:
         a->yes = true;
@@ -227,8 +234,11 @@ static int plan_and_apply(struct repair_cli *a, struct sfr_run_ctx *ctx, struct 
     if (ctx->sf != NULL)
         sfr_sf_set_phase(ctx->sf, "repair");
     enum sfr_rc rc = sfr_run_ctx_sides(ctx, &sf, &pg, &err);
+    a->o.sf_client = ctx->sf;
     if (rc == SFR_OK)
         rc = sfr_plan_build(&run->discs, co, ctx->n, sf, pg, &a->o, &plan, &err);
+    if (rc == SFR_OK) /* creates whose answer an earlier run lost */
+        rc = sfr_repair_mark_unknown(&plan, ctx->conn, &a->o, &err);
     if (rc != SFR_OK) {
         code = sfr_cli_fail(rc, &err);
         goto out;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sfrecon/log.h"
 #include "sfrecon/pg.h"
@@ -282,12 +283,12 @@ enum sfr_rc sfr_repair_sql_clear_sync_error(PGconn *c, long run_id, const char *
     return rc;
 }
 
-enum sfr_rc sfr_repair_sql_set_sfid(PGconn *c, long run_id, const char *schema,
-                                    const struct sfr_object *obj, long pg_id, const char *sfid,
-                                    struct sfr_err *err)
+/* The UPDATE of sfr_repair_sql_set_sfid, inside the caller's transaction. */
+static enum sfr_rc set_sfid_in_tx(PGconn *c, const char *run, const char *schema,
+                                  const struct sfr_object *obj, long pg_id, const char *sfid,
+                                  struct sfr_err *err)
 {
-    char run[24], id[24];
-    snprintf(run, sizeof(run), "%ld", run_id);
+    char id[24];
     snprintf(id, sizeof(id), "%ld", pg_id);
     char *qt = qualified(schema, obj->table);
     char *display = sfr_asprintf("%s.%s", schema, obj->table);
@@ -299,20 +300,29 @@ enum sfr_rc sfr_repair_sql_set_sfid(PGconn *c, long run_id, const char *schema,
         " ch AS (SELECT * FROM upd)" JOURNAL_FROM_CH("update"),
         qt, qt);
     const char *params[5] = {run, obj->name, display, sfid, id};
-    enum sfr_rc rc = begin_hex(c, err);
-    if (rc == SFR_OK) {
-        PGresult *res = sfr_pg_query(c, sql, 5, params, err, "putting the new sfid on the row");
-        if (res == NULL) {
-            rc = SFR_EPG;
-            sfr_err_prefix(err, "%s id %ld", display, pg_id);
-        }
-        PQclear(res);
+    enum sfr_rc rc = SFR_OK;
+    PGresult *res = sfr_pg_query(c, sql, 5, params, err, "putting the new sfid on the row");
+    if (res == NULL) {
+        rc = SFR_EPG;
+        sfr_err_prefix(err, "%s id %ld", display, pg_id);
     }
-    rc = finish(c, rc, err);
+    PQclear(res);
     sfr_free(sql);
     sfr_free(display);
     sfr_free(qt);
     return rc;
+}
+
+enum sfr_rc sfr_repair_sql_set_sfid(PGconn *c, long run_id, const char *schema,
+                                    const struct sfr_object *obj, long pg_id, const char *sfid,
+                                    struct sfr_err *err)
+{
+    char run[24];
+    snprintf(run, sizeof(run), "%ld", run_id);
+    enum sfr_rc rc = begin_hex(c, err);
+    if (rc == SFR_OK)
+        rc = set_sfid_in_tx(c, run, schema, obj, pg_id, sfid, err);
+    return finish(c, rc, err);
 }
 
 /* ---- Salesforce journal ---- */
@@ -326,19 +336,26 @@ enum sfr_rc sfr_repair_sql_journal_sf(PGconn *c, long run_id, const struct sfr_s
     for (int i = 0; i < n && rc == SFR_OK; i++) {
         char pgid[24];
         snprintf(pgid, sizeof(pgid), "%ld", j[i].pg_id);
-        const char *params[7] = {run,     j[i].object,   j[i].sfid[0] ? j[i].sfid : NULL,
-                                 j[i].op, j[i].old_json, j[i].new_json,
-                                 pgid};
+        const char *params[8] = {run,
+                                 j[i].object,
+                                 j[i].sfid[0] ? j[i].sfid : NULL,
+                                 j[i].op,
+                                 j[i].old_json,
+                                 j[i].new_json,
+                                 pgid,
+                                 j[i].row_sfid && j[i].row_sfid[0] ? j[i].row_sfid : NULL};
         PGresult *res =
             sfr_pg_query(c,
                          "INSERT INTO sfrecon.repair_journal (repair_run_id, seq, object,"
                          " table_name, sfid, side, op, old_row, new_row)"
                          " SELECT $1::bigint, coalesce(max(seq), 0) + 1, $2, $2, $3, 'sf', $4,"
                          " $5::jsonb, jsonb_build_object('values', $6::jsonb,"
-                         "  'pg_id', $7::bigint)"
+                         "  'pg_id', $7::bigint) || CASE WHEN $4 = 'insert'"
+                         "  THEN jsonb_build_object('outcome', 'sent', 'row_sfid', $8::text)"
+                         "  ELSE '{}' END"
                          " FROM sfrecon.repair_journal WHERE repair_run_id = $1::bigint"
                          " RETURNING seq",
-                         7, params, err, "journaling a Salesforce change");
+                         8, params, err, "journaling a Salesforce change");
         if (res == NULL) {
             rc = SFR_EPG;
             break;
@@ -360,6 +377,153 @@ enum sfr_rc sfr_repair_sql_journal_sf_id(PGconn *c, long run_id, long seq, const
                                  "UPDATE sfrecon.repair_journal SET sfid = $3 WHERE repair_run_id ="
                                  " $1::bigint AND seq = $2::bigint AND side = 'sf'",
                                  3, params, err, "recording the Id of a created record");
+    if (res == NULL)
+        return SFR_EPG;
+    PQclear(res);
+    return SFR_OK;
+}
+
+static enum sfr_rc commit_creates_once(PGconn *c, const char *run, const char *schema,
+                                       const struct sfr_object *obj,
+                                       const struct sfr_create_outcome *o, int n,
+                                       struct sfr_err *err)
+{
+    enum sfr_rc rc = begin_hex(c, err);
+    for (int i = 0; i < n && rc == SFR_OK; i++) {
+        char seq[24], res_id[24];
+        snprintf(seq, sizeof(seq), "%ld", o[i].seq);
+        snprintf(res_id, sizeof(res_id), "%ld", o[i].resolves);
+        const char *p1[4] = {run, seq, o[i].sfid, o[i].outcome};
+        PGresult *res = sfr_pg_query(
+            c,
+            "UPDATE sfrecon.repair_journal SET sfid = coalesce($3, sfid),"
+            " new_row = coalesce(new_row, '{}') || jsonb_build_object('outcome', $4::text)"
+            " WHERE repair_run_id = $1::bigint AND seq = $2::bigint AND side = 'sf'",
+            4, p1, err, "recording the outcome of a create");
+        if (res == NULL) {
+            rc = SFR_EPG;
+            break;
+        }
+        PQclear(res);
+        if (o[i].sfid != NULL && o[i].pg_id > 0)
+            rc = set_sfid_in_tx(c, run, schema, obj, o[i].pg_id, o[i].sfid, err);
+        if (rc == SFR_OK && o[i].resolves > 0 && o[i].sfid != NULL) {
+            const char *p2[3] = {res_id, run, o[i].sfid};
+            res = sfr_pg_query(c,
+                               "UPDATE sfrecon.repair_journal SET sfid = $3, new_row ="
+                               " coalesce(new_row, '{}') || jsonb_build_object('outcome',"
+                               " 'resolved', 'resolved_by_run', $2::bigint)"
+                               " WHERE id = $1::bigint AND side = 'sf'",
+                               3, p2, err, "settling an earlier create of unknown outcome");
+            rc = res != NULL ? SFR_OK : SFR_EPG;
+            PQclear(res);
+        }
+    }
+    return finish(c, rc, err);
+}
+
+enum sfr_rc sfr_repair_sql_commit_creates(PGconn *c, long run_id, const char *schema,
+                                          const struct sfr_object *obj,
+                                          const struct sfr_create_outcome *o, int n,
+                                          struct sfr_err *err)
+{
+    char run[24];
+    snprintf(run, sizeof(run), "%ld", run_id);
+    enum sfr_rc rc = SFR_OK;
+    for (int attempt = 1; attempt <= 5; attempt++) {
+        rc = commit_creates_once(c, run, schema, obj, o, n, err);
+        if (rc == SFR_OK)
+            return SFR_OK;
+        sfr_log_warn("storing the Ids of %d %s create%s failed (attempt %d of 5): %s", n, obj->name,
+                     n == 1 ? "" : "s", attempt, err ? err->msg : "");
+        if (attempt == 5)
+            break;
+        if (PQstatus(c) != CONNECTION_OK)
+            PQreset(c);
+        struct timespec ts = {0, 100000000L << (attempt - 1)};
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec = ts.tv_nsec / 1000000000L;
+            ts.tv_nsec %= 1000000000L;
+        }
+        nanosleep(&ts, NULL);
+    }
+    return rc;
+}
+
+enum sfr_rc sfr_repair_sql_unknown_creates(PGconn *c, struct sfr_unknown_create **out, size_t *n,
+                                           struct sfr_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    PGresult *res = sfr_pg_query(
+        c,
+        "SELECT id, repair_run_id, coalesce((new_row ->> 'pg_id')::bigint, 0), object,"
+        " (extract(epoch FROM applied_at) * 1000)::bigint, new_row ->> 'row_sfid'"
+        " FROM sfrecon.repair_journal"
+        " WHERE side = 'sf' AND op = 'insert' AND sfid IS NULL AND undone_at IS NULL"
+        " AND coalesce(new_row ->> 'outcome', 'sent') IN ('sent', 'unknown') ORDER BY id",
+        0, NULL, err, "reading creates of unknown outcome");
+    if (res == NULL)
+        return SFR_EPG;
+    *n = (size_t)PQntuples(res);
+    *out = sfr_calloc(*n + 1, sizeof(**out));
+    for (size_t i = 0; i < *n; i++) {
+        struct sfr_unknown_create *u = &(*out)[i];
+        u->journal_id = atol(PQgetvalue(res, (int)i, 0));
+        u->run_id = atol(PQgetvalue(res, (int)i, 1));
+        u->pg_id = atol(PQgetvalue(res, (int)i, 2));
+        u->object = sfr_strdup(PQgetvalue(res, (int)i, 3));
+        u->sent_ms = atoll(PQgetvalue(res, (int)i, 4));
+        u->row_sfid = PQgetisnull(res, (int)i, 5) ? NULL : sfr_strdup(PQgetvalue(res, (int)i, 5));
+    }
+    PQclear(res);
+    return SFR_OK;
+}
+
+void sfr_unknown_creates_free(struct sfr_unknown_create *v, size_t n)
+{
+    for (size_t i = 0; v != NULL && i < n; i++) {
+        sfr_free(v[i].object);
+        sfr_free(v[i].row_sfid);
+    }
+    sfr_free(v);
+}
+
+enum sfr_rc sfr_repair_sql_row_sfid(PGconn *c, const char *schema, const char *table, long pg_id,
+                                    char **sfid, bool *exists, struct sfr_err *err)
+{
+    char id[24];
+    snprintf(id, sizeof(id), "%ld", pg_id);
+    char *qt = qualified(schema, table);
+    char *sql = sfr_asprintf("SELECT sfid FROM %s WHERE id = $1::bigint", qt);
+    const char *params[1] = {id};
+    PGresult *res = sfr_pg_query(c, sql, 1, params, err, "reading a row's sfid");
+    sfr_free(sql);
+    sfr_free(qt);
+    *sfid = NULL;
+    *exists = false;
+    if (res == NULL)
+        return SFR_EPG;
+    if (PQntuples(res) > 0) {
+        *exists = true;
+        if (!PQgetisnull(res, 0, 0) && PQgetvalue(res, 0, 0)[0] != '\0')
+            *sfid = sfr_strdup(PQgetvalue(res, 0, 0));
+    }
+    PQclear(res);
+    return SFR_OK;
+}
+
+enum sfr_rc sfr_repair_sql_settle_unknown(PGconn *c, long journal_id, const char *why,
+                                          struct sfr_err *err)
+{
+    char id[24];
+    snprintf(id, sizeof(id), "%ld", journal_id);
+    const char *params[2] = {id, why};
+    PGresult *res = sfr_pg_query(c,
+                                 "UPDATE sfrecon.repair_journal SET new_row = coalesce(new_row,"
+                                 " '{}') || jsonb_build_object('outcome', 'settled', 'settled',"
+                                 " $2::text) WHERE id = $1::bigint AND side = 'sf'",
+                                 2, params, err, "settling a create of unknown outcome");
     if (res == NULL)
         return SFR_EPG;
     PQclear(res);

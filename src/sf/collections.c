@@ -558,13 +558,17 @@ char *sfr_sf_check_soql(const char *object, const struct sfr_field *const *field
         const struct sfr_field *fd = fields[i];
         if ((set != NULL && !set[i]) || values[i] == NULL || values[i][0] == '\0')
             continue;
-        if (fd->type != SFR_FT_STRING && fd->type != SFR_FT_EMAIL && fd->type != SFR_FT_PHONE &&
-            fd->type != SFR_FT_PICKLIST && fd->type != SFR_FT_REFERENCE)
-            continue;
-        if (strlen(values[i]) > 200)
+        bool text = fd->type == SFR_FT_STRING || fd->type == SFR_FT_EMAIL ||
+                    fd->type == SFR_FT_PHONE || fd->type == SFR_FT_PICKLIST ||
+                    fd->type == SFR_FT_REFERENCE;
+        bool number = (fd->type == SFR_FT_INT || fd->type == SFR_FT_LONG) && json_number(values[i]);
+        if ((!text && !number) || strlen(values[i]) > 200)
             continue;
         sfr_buf_printf(&q, " AND %s = ", fd->name);
-        sfr_soql_quote(&q, values[i]);
+        if (number)
+            sfr_buf_puts(&q, values[i]);
+        else
+            sfr_soql_quote(&q, values[i]);
         used++;
     }
     return sfr_buf_steal(&q);

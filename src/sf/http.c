@@ -350,6 +350,12 @@ static CURLcode perform(struct sfr_sf *c, const struct sf_req *rq, struct attemp
     const char *ca = getenv("SF_CA_FILE");
     if (ca != NULL && ca[0])
         curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+    /* libcurl silently sends a request again when a kept-alive connection
+     * turns out dead before any answer byte: after a server that applied a
+     * create and then dropped the connection, that would be a second create.
+     * A request that must not be repeated gets a connection of its own. */
+    if (rq->not_idempotent)
+        curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
     if (rq->body != NULL) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
