@@ -75,8 +75,21 @@ void sfr_sf_free(struct sfr_sf *c);
 /* Per-run budget of API calls (0 = none), shared with clones. A call that
  * would exceed it fails with SFR_ELIMIT before anything is sent. */
 void sfr_sf_set_budget(struct sfr_sf *c, long max_calls);
-/* Refuse calls once Sforce-Limit-Info reports `used >= max_daily` (0 = off). */
-void sfr_sf_set_daily_cap(struct sfr_sf *c, long max_daily);
+/* Daily API budget (a mapping's sf_max_daily_api_calls): calls counted
+ * under `object` (NULL: calls tied to no object) are refused with SFR_ELIMIT
+ * once Salesforce's own count of the org's calls today reaches max_daily
+ * (0 = no cap). The count is read from GET /limits (DailyApiRequests: Max -
+ * Remaining) before the first capped call, then from the Sforce-Limit-Info
+ * header of every answer; while calls are refused it is read again at most
+ * every SF_USAGE_REREAD_S seconds (default 300; Salesforce's count is over
+ * the last 24 hours). Calls of the "describe" phase are held to the
+ * no-object cap only. Clones keep the caps. */
+void sfr_sf_set_daily_cap(struct sfr_sf *c, const char *object, long max_daily);
+/* Calls left today under the cap of `object` (LONG_MAX without a cap); reads
+ * /limits when the count is unknown or refused calls made it stale. */
+long sfr_sf_daily_room(struct sfr_sf *c, const char *object);
+/* Reads the org's usage now (GET /limits): *used, *max (DailyApiRequests). */
+enum sfr_rc sfr_sf_read_usage(struct sfr_sf *c, long *used, long *max, struct sfr_err *err) SFR_WUR;
 /* API calls made by this client (the token call is not counted). */
 long sfr_sf_api_calls(const struct sfr_sf *c);
 /* Calls made through the budget shared by c and its clones. */

@@ -9,6 +9,7 @@
  * the Authorization header and the token-call body are never logged. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -270,6 +271,7 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud)
         if (sfr_sf_parse_limit_info(val, &u, &m)) {
             a->c->limit_used = u;
             a->c->limit_max = m;
+            a->c->usage_read_at = time(NULL); /* a fresh count: no need to ask */
         }
     } else if (nlen == 14 && strncasecmp(buf, "Sforce-Locator", 14) == 0) {
         snprintf(a->rs->locator, sizeof(a->rs->locator), "%s", val);
@@ -436,13 +438,103 @@ static enum sfr_rc budget_take(struct sfr_sf *c, struct sfr_err *err)
                           "sf_max_daily_api_calls, or audit fewer objects");
         return rc;
     }
-    if (c->daily_cap > 0 && c->limit_used >= c->daily_cap) {
-        atomic_fetch_sub(&c->budget->used, 1);
-        return sfr_err_set(err, SFR_ELIMIT,
-                           "Salesforce API usage %ld/%ld reached the configured daily cap %ld",
-                           c->limit_used, c->limit_max, c->daily_cap);
-    }
     return SFR_OK;
+}
+
+static long cap_for(const struct sfr_sf *c, const char *object)
+{
+    for (int i = 0; object != NULL && object[0] && i < c->n_caps; i++)
+        if (strcasecmp(c->caps[i].object, object) == 0)
+            return c->caps[i].cap;
+    return c->default_cap;
+}
+
+/* The org's count must be known (and, once calls are refused, fresh). */
+static void usage_refresh(struct sfr_sf *c, long cap)
+{
+    time_t now = time(NULL);
+    bool unknown = c->limit_used < 0;
+    bool stale = c->limit_used >= cap && now - c->usage_read_at >= c->usage_reread_s;
+    if (!unknown && !stale)
+        return;
+    long u, m;
+    struct sfr_err e = {0};
+    if (sfr_sf_read_usage(c, &u, &m, &e) != SFR_OK)
+        sfr_log_warn("cannot read the org's API usage (GET /limits): %s", e.msg);
+}
+
+/* The daily budget of rq's object (sf_max_daily_api_calls), from the org's own count. */
+static enum sfr_rc daily_take(struct sfr_sf *c, const struct sf_req *rq, struct sfr_err *err)
+{
+    /* start-up describes serve every object: only the cap of calls tied to
+     * no object (every mapping capped: the widest) applies to them */
+    long cap = strcmp(c->phase, "describe") == 0 ? c->default_cap : cap_for(c, rq->object);
+    if (cap <= 0 || rq->usage_probe)
+        return SFR_OK;
+    usage_refresh(c, cap);
+    if (c->limit_used < cap)
+        return SFR_OK;
+    enum sfr_rc rc = sfr_err_set(err, SFR_ELIMIT,
+                                 "daily API budget reached: Salesforce counts %ld of the org's "
+                                 "%ld API calls in the last 24 hours, and the daily budget "
+                                 "(sf_max_daily_api_calls%s%s) is %ld",
+                                 c->limit_used, c->limit_max, rq->object ? " of " : "",
+                                 rq->object ? rq->object : "", cap);
+    sfr_err_hint(err, "wait until the org's usage falls, or raise the mapping's "
+                      "sf_max_daily_api_calls");
+    return rc;
+}
+
+long sfr_sf_daily_room(struct sfr_sf *c, const char *object)
+{
+    long cap = cap_for(c, object);
+    if (cap <= 0)
+        return LONG_MAX;
+    usage_refresh(c, cap);
+    if (c->limit_used < 0)
+        return cap; /* unknown: the cap is all we know */
+    return c->limit_used >= cap ? 0 : cap - c->limit_used;
+}
+
+enum sfr_rc sfr_sf_read_usage(struct sfr_sf *c, long *used, long *max, struct sfr_err *err)
+{
+    struct sfr_buf path = SFR_BUF_INIT;
+    sf_data_path(c, &path);
+    sfr_buf_puts(&path, "/limits");
+    struct sf_req rq = {.method = "GET", .path = path.data, .usage_probe = true};
+    struct sf_resp rs;
+    sf_resp_init(&rs);
+    enum sfr_rc rc = sf_do(c, &rq, &rs, err);
+    c->usage_read_at = time(NULL);
+    json_object *j = NULL, *d, *v;
+    if (rc == SFR_OK) {
+        j = json_tokener_parse(rs.body.data ? rs.body.data : "");
+        long m = -1, rem = -1;
+        if (j != NULL && json_object_object_get_ex(j, "DailyApiRequests", &d)) {
+            if (json_object_object_get_ex(d, "Max", &v))
+                m = json_object_get_int64(v);
+            if (json_object_object_get_ex(d, "Remaining", &v))
+                rem = json_object_get_int64(v);
+        }
+        if (m < 0 || rem < 0 || rem > m) {
+            rc = sfr_err_set(err, SFR_ESF, "GET /limits: no DailyApiRequests Max/Remaining");
+        } else {
+            /* the answer's Sforce-Limit-Info, when there was one, already
+             * counts this call; the body's figure may not */
+            long u = m - rem;
+            if (u > c->limit_used)
+                c->limit_used = u;
+            c->limit_max = m;
+        }
+    }
+    if (used != NULL)
+        *used = c->limit_used;
+    if (max != NULL)
+        *max = c->limit_max;
+    json_object_put(j);
+    sf_resp_cleanup(&rs);
+    sfr_buf_cleanup(&path);
+    return rc;
 }
 
 static enum sfr_rc sf_auth(struct sfr_sf *c, struct sfr_err *err);
@@ -580,6 +672,10 @@ enum sfr_rc sf_do(struct sfr_sf *c, const struct sf_req *rq, struct sf_resp *rs,
     for (int attempt = 1;; attempt++) {
         if (!rq->no_auth && (rc = budget_take(c, err)) != SFR_OK)
             break;
+        if (!rq->no_auth && (rc = daily_take(c, rq, err)) != SFR_OK) {
+            atomic_fetch_sub(&c->budget->used, 1);
+            break;
+        }
         sfr_buf_reset(&url);
         if (absolute)
             sfr_buf_puts(&url, rq->path);

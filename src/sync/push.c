@@ -645,11 +645,40 @@ static enum sfr_rc settle_batch(struct batch *b, PGresult *q, struct sfr_sync_st
     return call_rc != SFR_OK ? call_rc : rc;
 }
 
+/* API calls one push batch may take: lookup, create, update, delete. */
+#define CALLS_PER_BATCH 4
+#define MAX_PAUSED      256
+static bool paused[MAX_PAUSED];
+
+/* The daily budget (sf_max_daily_api_calls, against Salesforce's own
+ * count): writes stop while a batch could cross it, and say so once. */
+static bool write_room(struct sfr_sync *s, int i)
+{
+    const char *object = s->ctx->proj[i].obj->name;
+    long room = sfr_sf_daily_room(s->ctx->sf, object);
+    bool ok = room >= CALLS_PER_BATCH;
+    bool *was = i < MAX_PAUSED ? &paused[i] : NULL;
+    if (!ok && (was == NULL || !*was)) {
+        long used = 0, max = 0;
+        sfr_sf_limit_info(s->ctx->sf, &used, &max);
+        sfr_log_warn("sync: %s: writes to Salesforce paused: the org has used %ld of %ld API "
+                     "calls in the last 24 hours and the daily budget (sf_max_daily_api_calls) "
+                     "leaves %ld, fewer than a push batch may need (%d); they resume when "
+                     "Salesforce's count falls",
+                     object, used, max, room, CALLS_PER_BATCH);
+    } else if (ok && was != NULL && *was) {
+        sfr_log_info("sync: %s: writes to Salesforce resumed (%ld calls left today)", object, room);
+    }
+    if (was != NULL)
+        *was = !ok;
+    return ok;
+}
+
 enum sfr_rc sfr_sync_push_settle(struct sfr_sync *s, int i, bool leftovers,
                                  struct sfr_sync_stats *st, struct sfr_err *err)
 {
     const struct sfr_mapping *map = &s->ctx->cfg->mappings[i];
-    if (map->access != SFR_ACCESS_READ_WRITE || !s->has_tlog)
+    if (map->access != SFR_ACCESS_READ_WRITE || !s->has_tlog || !write_room(s, i))
         return SFR_OK;
     PGconn *c = s->ctx->conn;
     if (start_ts[0] == '\0') {
@@ -717,9 +746,11 @@ enum sfr_rc sfr_sync_push_object(struct sfr_sync *s, int i, struct sfr_sync_stat
     const struct sfr_mapping *map = &s->ctx->cfg->mappings[i];
     if (map->access != SFR_ACCESS_READ_WRITE || !s->has_tlog)
         return SFR_OK;
+    if (!write_room(s, i))
+        return SFR_OK;
     /* first what earlier pushes left unsettled (lost answers, a crash) */
     enum sfr_rc rc = sfr_sync_push_settle(s, i, true, st, err);
-    while (rc == SFR_OK && !sfr_sync_stopping(s)) {
+    while (rc == SFR_OK && !sfr_sync_stopping(s) && write_room(s, i)) {
         struct batch b;
         memset(&b, 0, sizeof(b));
         b.s = s;
