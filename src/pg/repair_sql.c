@@ -1,15 +1,18 @@
 /* repair_sql.c — the SQL of `sfrecon repair` that the Postgres side does not
  * do: repair runs, duplicate rows, clearing failed-sync marks, putting a new
- * sfid on a row, journaling Salesforce changes, and the undo report.
+ * sfid on a row, journaling Salesforce changes and the outcome of creates,
+ * creates of unknown outcome, and the undo.
  *
  * Every mirror change here is made the way the Postgres side makes its own
  * (src/pg/mirror.c): one transaction with SET LOCAL xmlbinary = 'hex' so
  * Connect's logger trigger does not queue it back to Salesforce, and the
  * whole old and new row journaled in sfrecon.repair_journal in the same
  * transaction (side 'pg', table_name "schema.table", old_row/new_row as
- * row_to_json), so sfr_pg_undo restores it like any other entry. Salesforce
- * changes are journaled with side 'sf' and the old values of the fields
- * written; undo lists them, it cannot make them. Every statement is a
+ * row_to_json). Salesforce changes are journaled with side 'sf' and the old
+ * values of the fields written; a create's new_row also holds its outcome
+ * (sent, created, found, failed, not_sent, unknown, resolved, settled).
+ * Undo restores only what a run changed and only where it still holds what
+ * the run wrote (drift is listed, never overwritten). Every statement is a
  * no-op when there is nothing left to change (idempotent re-runs). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +31,16 @@
     "   WHERE repair_run_id = $1::bigint) + row_number() OVER (ORDER BY ch.rid),"                  \
     " $2, $3, ch.sfid, 'pg', '" op "', ch.old, ch.new FROM ch"
 
+/* The result of sql (caller clears), or NULL with err filled. */
+static PGresult *pgq(PGconn *c, const char *sql, int n, const char *const *params,
+                     struct sfr_err *err, const char *what)
+{
+    PGresult *res = NULL;
+    if (sfr_pg_query(c, sql, n, params, &res, err, "%s", what) != SFR_OK)
+        return NULL;
+    return res;
+}
+
 static enum sfr_rc begin_hex(PGconn *c, struct sfr_err *err)
 {
     enum sfr_rc rc = sfr_pg_exec(c, "BEGIN", err);
@@ -40,7 +53,7 @@ static enum sfr_rc finish(PGconn *c, enum sfr_rc rc, struct sfr_err *err)
 {
     if (rc == SFR_OK)
         return sfr_pg_exec(c, "COMMIT", err);
-    PQclear(PQexec(c, "ROLLBACK"));
+    sfr_pg_rollback(c);
     return rc;
 }
 
@@ -60,7 +73,7 @@ static char *qualified(const char *schema, const char *table)
  * that runs still marked 'running' were interrupted. */
 static enum sfr_rc lock_runs(PGconn *c, struct sfr_err *err)
 {
-    PGresult *res = sfr_pg_query(c, "SELECT pg_try_advisory_lock(hashtext('sfrecon.repair'))", 0,
+    PGresult *res = pgq(c, "SELECT pg_try_advisory_lock(hashtext('sfrecon.repair'))", 0,
                                  NULL, err, "taking the repair lock");
     if (res == NULL)
         return SFR_EPG;
@@ -71,7 +84,7 @@ static enum sfr_rc lock_runs(PGconn *c, struct sfr_err *err)
         sfr_err_hint(err, "wait for it to finish; runs are serialised by an advisory lock");
         return SFR_EPG;
     }
-    res = sfr_pg_query(c,
+    res = pgq(c,
                        "UPDATE sfrecon.repair_run SET status = 'interrupted', finished_at = now()"
                        " WHERE status = 'running'",
                        0, NULL, err, "marking interrupted repair runs");
@@ -90,7 +103,7 @@ enum sfr_rc sfr_repair_run_begin(PGconn *c, long audit_run_id, const char *plan_
     char audit[24];
     snprintf(audit, sizeof(audit), "%ld", audit_run_id);
     const char *params[2] = {audit_run_id > 0 ? audit : NULL, plan_json};
-    PGresult *res = sfr_pg_query(c,
+    PGresult *res = pgq(c,
                                  "INSERT INTO sfrecon.repair_run (audit_run_id, status, plan)"
                                  " VALUES ($1::bigint, 'running', $2::jsonb) RETURNING id",
                                  2, params, err, "starting a repair run");
@@ -107,7 +120,7 @@ enum sfr_rc sfr_repair_run_finish(PGconn *c, long run_id, const char *status,
     char id[24];
     snprintf(id, sizeof(id), "%ld", run_id);
     const char *params[3] = {id, status, summary_json};
-    PGresult *res = sfr_pg_query(c,
+    PGresult *res = pgq(c,
                                  "UPDATE sfrecon.repair_run SET status = $2, summary = $3::jsonb,"
                                  " finished_at = now() WHERE id = $1::bigint",
                                  3, params, err, "finishing the repair run");
@@ -119,7 +132,7 @@ enum sfr_rc sfr_repair_run_finish(PGconn *c, long run_id, const char *status,
 
 enum sfr_rc sfr_repair_run_latest(PGconn *c, long *run_id, struct sfr_err *err)
 {
-    PGresult *res = sfr_pg_query(c, "SELECT coalesce(max(id), 0) FROM sfrecon.repair_run", 0, NULL,
+    PGresult *res = pgq(c, "SELECT coalesce(max(id), 0) FROM sfrecon.repair_run", 0, NULL,
                                  err, "finding the latest repair run");
     if (res == NULL)
         return SFR_EPG;
@@ -151,7 +164,7 @@ enum sfr_rc sfr_repair_sql_dedupe(PGconn *c, long run_id, const char *schema,
     *n_deleted = 0;
     enum sfr_rc rc = begin_hex(c, err);
     if (rc == SFR_OK) {
-        PGresult *res = sfr_pg_query(c, sql, 4, params, err, "deleting duplicate rows");
+        PGresult *res = pgq(c, sql, 4, params, err, "deleting duplicate rows");
         if (res == NULL) {
             rc = SFR_EPG;
             sfr_err_prefix(err, "%s %s", display, sfid);
@@ -172,7 +185,7 @@ static enum sfr_rc has(PGconn *c, const char *schema, const char *table, const c
                        struct sfr_err *err)
 {
     const char *params[3] = {schema, table, col};
-    PGresult *res = sfr_pg_query(c,
+    PGresult *res = pgq(c,
                                  col ? "SELECT count(*) FROM information_schema.columns WHERE"
                                        " table_schema = $1 AND table_name = $2 AND column_name = $3"
                                      : "SELECT count(*) FROM information_schema.tables WHERE"
@@ -215,7 +228,7 @@ static enum sfr_rc clear_rows(PGconn *c, const char *const *params, const char *
                      "   row_to_json(t)::jsonb AS new),"
                      " ch AS (SELECT * FROM upd)" JOURNAL_FROM_CH("update"),
                      qt, qt);
-    PGresult *res = sfr_pg_query(c, sql, 4, params, err, "clearing _hc_lastop FAILED");
+    PGresult *res = pgq(c, sql, 4, params, err, "clearing _hc_lastop FAILED");
     sfr_free(sql);
     if (res == NULL)
         return SFR_EPG;
@@ -240,7 +253,7 @@ static enum sfr_rc clear_trigger_log(PGconn *c, const char *const *params, const
     char *log_display = sfr_asprintf("%s._trigger_log", schema);
     const char *p2[6] = {params[0], params[1], log_display, params[3], table, params[2]};
     PGresult *res =
-        sfr_pg_query(c, sql, 6, p2, err, "setting FAILED _trigger_log entries to IGNORED");
+        pgq(c, sql, 6, p2, err, "setting FAILED _trigger_log entries to IGNORED");
     sfr_free(sql);
     sfr_free(ql);
     sfr_free(qt);
@@ -301,7 +314,7 @@ static enum sfr_rc set_sfid_in_tx(PGconn *c, const char *run, const char *schema
         qt, qt);
     const char *params[5] = {run, obj->name, display, sfid, id};
     enum sfr_rc rc = SFR_OK;
-    PGresult *res = sfr_pg_query(c, sql, 5, params, err, "putting the new sfid on the row");
+    PGresult *res = pgq(c, sql, 5, params, err, "putting the new sfid on the row");
     if (res == NULL) {
         rc = SFR_EPG;
         sfr_err_prefix(err, "%s id %ld", display, pg_id);
@@ -345,7 +358,7 @@ enum sfr_rc sfr_repair_sql_journal_sf(PGconn *c, long run_id, const struct sfr_s
                                  pgid,
                                  j[i].row_sfid && j[i].row_sfid[0] ? j[i].row_sfid : NULL};
         PGresult *res =
-            sfr_pg_query(c,
+            pgq(c,
                          "INSERT INTO sfrecon.repair_journal (repair_run_id, seq, object,"
                          " table_name, sfid, side, op, old_row, new_row)"
                          " SELECT $1::bigint, coalesce(max(seq), 0) + 1, $2, $2, $3, 'sf', $4,"
@@ -373,7 +386,7 @@ enum sfr_rc sfr_repair_sql_journal_sf_id(PGconn *c, long run_id, long seq, const
     snprintf(run, sizeof(run), "%ld", run_id);
     snprintf(s, sizeof(s), "%ld", seq);
     const char *params[3] = {run, s, sfid};
-    PGresult *res = sfr_pg_query(c,
+    PGresult *res = pgq(c,
                                  "UPDATE sfrecon.repair_journal SET sfid = $3 WHERE repair_run_id ="
                                  " $1::bigint AND seq = $2::bigint AND side = 'sf'",
                                  3, params, err, "recording the Id of a created record");
@@ -394,7 +407,7 @@ static enum sfr_rc commit_creates_once(PGconn *c, const char *run, const char *s
         snprintf(seq, sizeof(seq), "%ld", o[i].seq);
         snprintf(res_id, sizeof(res_id), "%ld", o[i].resolves);
         const char *p1[4] = {run, seq, o[i].sfid, o[i].outcome};
-        PGresult *res = sfr_pg_query(
+        PGresult *res = pgq(
             c,
             "UPDATE sfrecon.repair_journal SET sfid = coalesce($3, sfid),"
             " new_row = coalesce(new_row, '{}') || jsonb_build_object('outcome', $4::text)"
@@ -409,7 +422,7 @@ static enum sfr_rc commit_creates_once(PGconn *c, const char *run, const char *s
             rc = set_sfid_in_tx(c, run, schema, obj, o[i].pg_id, o[i].sfid, err);
         if (rc == SFR_OK && o[i].resolves > 0 && o[i].sfid != NULL) {
             const char *p2[3] = {res_id, run, o[i].sfid};
-            res = sfr_pg_query(c,
+            res = pgq(c,
                                "UPDATE sfrecon.repair_journal SET sfid = $3, new_row ="
                                " coalesce(new_row, '{}') || jsonb_build_object('outcome',"
                                " 'resolved', 'resolved_by_run', $2::bigint)"
@@ -455,7 +468,7 @@ enum sfr_rc sfr_repair_sql_unknown_creates(PGconn *c, struct sfr_unknown_create 
 {
     *out = NULL;
     *n = 0;
-    PGresult *res = sfr_pg_query(
+    PGresult *res = pgq(
         c,
         "SELECT id, repair_run_id, coalesce((new_row ->> 'pg_id')::bigint, 0), object,"
         " (extract(epoch FROM applied_at) * 1000)::bigint, new_row ->> 'row_sfid'"
@@ -497,7 +510,7 @@ enum sfr_rc sfr_repair_sql_row_sfid(PGconn *c, const char *schema, const char *t
     char *qt = qualified(schema, table);
     char *sql = sfr_asprintf("SELECT sfid FROM %s WHERE id = $1::bigint", qt);
     const char *params[1] = {id};
-    PGresult *res = sfr_pg_query(c, sql, 1, params, err, "reading a row's sfid");
+    PGresult *res = pgq(c, sql, 1, params, err, "reading a row's sfid");
     sfr_free(sql);
     sfr_free(qt);
     *sfid = NULL;
@@ -519,7 +532,7 @@ enum sfr_rc sfr_repair_sql_settle_unknown(PGconn *c, long journal_id, const char
     char id[24];
     snprintf(id, sizeof(id), "%ld", journal_id);
     const char *params[2] = {id, why};
-    PGresult *res = sfr_pg_query(c,
+    PGresult *res = pgq(c,
                                  "UPDATE sfrecon.repair_journal SET new_row = coalesce(new_row,"
                                  " '{}') || jsonb_build_object('outcome', 'settled', 'settled',"
                                  " $2::text) WHERE id = $1::bigint AND side = 'sf'",
@@ -602,7 +615,7 @@ static enum sfr_rc diff_cols(PGconn *c, const char *old_row, const char *new_row
 {
     const char *params[3] = {old_row, new_row, cur_row};
     PGresult *res =
-        sfr_pg_query(c,
+        pgq(c,
                      "SELECT k, o.value IS DISTINCT FROM n.value, c.value IS DISTINCT FROM n.value,"
                      " n.value::text, c.value::text"
                      " FROM (SELECT jsonb_object_keys(coalesce($2::jsonb, $1::jsonb)) AS k) AS keys"
@@ -634,7 +647,7 @@ static enum sfr_rc current_row(PGconn *c, const char *qt, const char *where, con
                              " ORDER BY t.id LIMIT 1 FOR UPDATE",
                              qt, where);
     const char *params[1] = {arg};
-    PGresult *res = sfr_pg_query(c, sql, 1, params, err, "reading the current row");
+    PGresult *res = pgq(c, sql, 1, params, err, "reading the current row");
     sfr_free(sql);
     if (res == NULL)
         return SFR_EPG;
@@ -741,7 +754,7 @@ static char *col_list(const struct colinfo *cols, int n, bool status, bool data)
 static enum sfr_rc exec1(PGconn *c, const char *sql, int n, const char *const *params,
                          const char *what, struct sfr_err *err)
 {
-    PGresult *res = sfr_pg_query(c, sql, n, params, err, what);
+    PGresult *res = pgq(c, sql, n, params, err, what);
     if (res == NULL)
         return SFR_EPG;
     PQclear(res);
@@ -812,7 +825,7 @@ static long kept_id(PGconn *c, const char *new_row)
     if (new_row == NULL)
         return 0;
     const char *params[1] = {new_row};
-    PGresult *res = sfr_pg_query(c, "SELECT coalesce(($1::jsonb ->> 'kept_id')::bigint, 0)", 1,
+    PGresult *res = pgq(c, "SELECT coalesce(($1::jsonb ->> 'kept_id')::bigint, 0)", 1,
                                  params, NULL, "reading a journal entry");
     long v = res != NULL && PQntuples(res) == 1 ? atol(PQgetvalue(res, 0, 0)) : 0;
     PQclear(res);
@@ -838,7 +851,7 @@ static enum sfr_rc undo_entry(struct undo *u, const char *jid, const char *op, c
     enum sfr_rc rc = SFR_OK;
     {
         const char *params[1] = {row};
-        PGresult *res = sfr_pg_query(u->c, "SELECT $1::jsonb ->> 'id'", 1, params, err,
+        PGresult *res = pgq(u->c, "SELECT $1::jsonb ->> 'id'", 1, params, err,
                                      "reading a journal entry");
         if (res == NULL) {
             rc = SFR_EPG;
@@ -954,7 +967,7 @@ static enum sfr_rc undo_entry(struct undo *u, const char *jid, const char *op, c
          * which the UPDATE above may have stamped SYNCED */
         const char *p3[4] = {old_row, cur, restore_status(cols, n, "_hc_lastop") ? "t" : "f",
                              restore_status(cols, n, "_hc_err") ? "t" : "f"};
-        PGresult *res = sfr_pg_query(
+        PGresult *res = pgq(
             u->c,
             "SELECT jsonb_build_object('_hc_lastop', CASE WHEN $3::bool THEN $1::jsonb ->"
             " '_hc_lastop' ELSE $2::jsonb -> '_hc_lastop' END, '_hc_err', CASE WHEN $4::bool"
@@ -990,7 +1003,7 @@ out:
 
 static enum sfr_rc undo_lock(PGconn *c, bool take, struct sfr_err *err)
 {
-    PGresult *res = sfr_pg_query(c,
+    PGresult *res = pgq(c,
                                  take ? "SELECT pg_try_advisory_lock(hashtext('sfrecon.repair'))"
                                       : "SELECT pg_advisory_unlock(hashtext('sfrecon.repair'))",
                                  0, NULL, err, "taking the repair lock");
@@ -1010,7 +1023,7 @@ static enum sfr_rc undo_pg(struct undo *u, const char *run, struct sfr_err *err)
 {
     const char *params[1] = {run};
     PGresult *res =
-        sfr_pg_query(u->c,
+        pgq(u->c,
                      "SELECT id::text, op, table_name, old_row::text, new_row::text, sfid"
                      " FROM sfrecon.repair_journal WHERE repair_run_id = $1::bigint AND side = 'pg'"
                      " AND undone_at IS NULL ORDER BY seq DESC, id DESC FOR UPDATE",
@@ -1043,7 +1056,7 @@ enum sfr_rc sfr_repair_undo(PGconn *c, long run_id, const struct sfr_undo_opts *
     char run[24];
     snprintf(run, sizeof(run), "%ld", run_id);
     const char *params[1] = {run};
-    PGresult *res = sfr_pg_query(c, "SELECT status FROM sfrecon.repair_run WHERE id = $1::bigint",
+    PGresult *res = pgq(c, "SELECT status FROM sfrecon.repair_run WHERE id = $1::bigint",
                                  1, params, err, "reading the repair run");
     if (res == NULL)
         return SFR_EPG;
@@ -1059,7 +1072,7 @@ enum sfr_rc sfr_repair_undo(PGconn *c, long run_id, const struct sfr_undo_opts *
     if (rc == SFR_OK)
         rc = undo_pg(&u, run, err);
     if (rc == SFR_OK && o->dry_run) {
-        PQclear(PQexec(c, "ROLLBACK"));
+        sfr_pg_rollback(c);
     } else {
         rc = finish(c, rc, err);
     }
@@ -1074,7 +1087,7 @@ enum sfr_rc sfr_repair_undo(PGconn *c, long run_id, const struct sfr_undo_opts *
         return rc;
     }
     res =
-        sfr_pg_query(c,
+        pgq(c,
                      "SELECT object, sfid, op, old_row::text, (new_row -> 'values')::text,"
                      " coalesce(new_row ->> 'pg_id', '0'), coalesce(new_row ->> 'outcome', '')"
                      " FROM sfrecon.repair_journal WHERE repair_run_id = $1::bigint AND side = 'sf'"

@@ -682,8 +682,8 @@ enum sfr_rc sfr_sync_push_settle(struct sfr_sync *s, int i, bool leftovers,
         return SFR_OK;
     PGconn *c = s->ctx->conn;
     if (start_ts[0] == '\0') {
-        PGresult *r = sfr_pg_query(c, "SELECT now()::text", 0, NULL, err, "reading the clock");
-        if (r == NULL)
+        PGresult *r = NULL;
+        if (sfr_pg_query(c, "SELECT now()::text", 0, NULL, &r, err, "reading the clock") != SFR_OK)
             return SFR_EPG;
         snprintf(start_ts, sizeof(start_ts), "%s", PQgetvalue(r, 0, 0));
         PQclear(r);
@@ -701,10 +701,12 @@ enum sfr_rc sfr_sync_push_settle(struct sfr_sync *s, int i, bool leftovers,
         " ORDER BY id LIMIT %d",
         b.t->tlog_qname, SFR_SYNC_PUSH_BATCH);
     const char *params[3] = {b.t->table, leftovers ? "t" : "f", start_ts};
-    PGresult *q = sfr_pg_query(c, sql, 3, params, err, "reading PENDING _trigger_log entries");
+    PGresult *q = NULL;
+    enum sfr_rc qrc =
+        sfr_pg_query(c, sql, 3, params, &q, err, "reading PENDING %s entries", b.t->tlog_qname);
     sfr_free(sql);
-    if (q == NULL)
-        return SFR_EPG;
+    if (qrc != SFR_OK)
+        return qrc;
     b.n = PQntuples(q);
     if (b.n == 0) {
         PQclear(q);
