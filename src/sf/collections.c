@@ -212,7 +212,8 @@ static enum sfr_rc save_batch(struct sfr_sf *c, const struct savecall *s, const 
                         .body = body.data,
                         .body_len = body.len,
                         .object = s->object,
-                        .not_idempotent = s->op == SFR_SF_CREATE};
+                        .not_idempotent = s->op == SFR_SF_CREATE,
+                        .creates_records = s->op == SFR_SF_CREATE};
     struct sf_resp rs;
     sf_resp_init(&rs);
     enum sfr_rc rc = sf_do(c, &rq, &rs, err);

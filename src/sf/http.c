@@ -355,8 +355,8 @@ static CURLcode perform(struct sfr_sf *c, const struct sf_req *rq, struct attemp
     /* libcurl silently sends a request again when a kept-alive connection
      * turns out dead before any answer byte: after a server that applied a
      * create and then dropped the connection, that would be a second create.
-     * A request that must not be repeated gets a connection of its own. */
-    if (rq->not_idempotent)
+     * Record creates get a connection of their own. */
+    if (rq->creates_records)
         curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
     if (rq->body != NULL) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body);

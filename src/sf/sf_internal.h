@@ -80,6 +80,7 @@ struct sf_req {
     bool not_idempotent;      /* retry only when nothing can have been applied */
     bool no_auth;             /* token endpoint */
     bool usage_probe;         /* GET /limits: not refused by the daily budget */
+    bool creates_records;     /* a create: never resent, not even by libcurl (fresh connection) */
     struct sf_sink *sink;     /* NULL: 2xx body into resp->body */
 };
 
