@@ -73,8 +73,8 @@ static char *qualified(const char *schema, const char *table)
  * that runs still marked 'running' were interrupted. */
 static enum sfr_rc lock_runs(PGconn *c, struct sfr_err *err)
 {
-    PGresult *res = pgq(c, "SELECT pg_try_advisory_lock(hashtext('sfrecon.repair'))", 0,
-                                 NULL, err, "taking the repair lock");
+    PGresult *res = pgq(c, "SELECT pg_try_advisory_lock(hashtext('sfrecon.repair'))", 0, NULL, err,
+                        "taking the repair lock");
     if (res == NULL)
         return SFR_EPG;
     bool got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -85,9 +85,9 @@ static enum sfr_rc lock_runs(PGconn *c, struct sfr_err *err)
         return SFR_EPG;
     }
     res = pgq(c,
-                       "UPDATE sfrecon.repair_run SET status = 'interrupted', finished_at = now()"
-                       " WHERE status = 'running'",
-                       0, NULL, err, "marking interrupted repair runs");
+              "UPDATE sfrecon.repair_run SET status = 'interrupted', finished_at = now()"
+              " WHERE status = 'running'",
+              0, NULL, err, "marking interrupted repair runs");
     if (res == NULL)
         return SFR_EPG;
     PQclear(res);
@@ -104,9 +104,9 @@ enum sfr_rc sfr_repair_run_begin(PGconn *c, long audit_run_id, const char *plan_
     snprintf(audit, sizeof(audit), "%ld", audit_run_id);
     const char *params[2] = {audit_run_id > 0 ? audit : NULL, plan_json};
     PGresult *res = pgq(c,
-                                 "INSERT INTO sfrecon.repair_run (audit_run_id, status, plan)"
-                                 " VALUES ($1::bigint, 'running', $2::jsonb) RETURNING id",
-                                 2, params, err, "starting a repair run");
+                        "INSERT INTO sfrecon.repair_run (audit_run_id, status, plan)"
+                        " VALUES ($1::bigint, 'running', $2::jsonb) RETURNING id",
+                        2, params, err, "starting a repair run");
     if (res == NULL)
         return SFR_EPG;
     *run_id = atol(PQgetvalue(res, 0, 0));
@@ -121,9 +121,9 @@ enum sfr_rc sfr_repair_run_finish(PGconn *c, long run_id, const char *status,
     snprintf(id, sizeof(id), "%ld", run_id);
     const char *params[3] = {id, status, summary_json};
     PGresult *res = pgq(c,
-                                 "UPDATE sfrecon.repair_run SET status = $2, summary = $3::jsonb,"
-                                 " finished_at = now() WHERE id = $1::bigint",
-                                 3, params, err, "finishing the repair run");
+                        "UPDATE sfrecon.repair_run SET status = $2, summary = $3::jsonb,"
+                        " finished_at = now() WHERE id = $1::bigint",
+                        3, params, err, "finishing the repair run");
     if (res == NULL)
         return SFR_EPG;
     PQclear(res);
@@ -132,8 +132,8 @@ enum sfr_rc sfr_repair_run_finish(PGconn *c, long run_id, const char *status,
 
 enum sfr_rc sfr_repair_run_latest(PGconn *c, long *run_id, struct sfr_err *err)
 {
-    PGresult *res = pgq(c, "SELECT coalesce(max(id), 0) FROM sfrecon.repair_run", 0, NULL,
-                                 err, "finding the latest repair run");
+    PGresult *res = pgq(c, "SELECT coalesce(max(id), 0) FROM sfrecon.repair_run", 0, NULL, err,
+                        "finding the latest repair run");
     if (res == NULL)
         return SFR_EPG;
     *run_id = atol(PQgetvalue(res, 0, 0));
@@ -186,11 +186,11 @@ static enum sfr_rc has(PGconn *c, const char *schema, const char *table, const c
 {
     const char *params[3] = {schema, table, col};
     PGresult *res = pgq(c,
-                                 col ? "SELECT count(*) FROM information_schema.columns WHERE"
-                                       " table_schema = $1 AND table_name = $2 AND column_name = $3"
-                                     : "SELECT count(*) FROM information_schema.tables WHERE"
-                                       " table_schema = $1 AND table_name = $2",
-                                 col ? 3 : 2, params, err, "reading the catalog");
+                        col ? "SELECT count(*) FROM information_schema.columns WHERE"
+                              " table_schema = $1 AND table_name = $2 AND column_name = $3"
+                            : "SELECT count(*) FROM information_schema.tables WHERE"
+                              " table_schema = $1 AND table_name = $2",
+                        col ? 3 : 2, params, err, "reading the catalog");
     if (res == NULL)
         return SFR_EPG;
     *out = atol(PQgetvalue(res, 0, 0)) > 0;
@@ -252,8 +252,7 @@ static enum sfr_rc clear_trigger_log(PGconn *c, const char *const *params, const
         ql, qt, ql);
     char *log_display = sfr_asprintf("%s._trigger_log", schema);
     const char *p2[6] = {params[0], params[1], log_display, params[3], table, params[2]};
-    PGresult *res =
-        pgq(c, sql, 6, p2, err, "setting FAILED _trigger_log entries to IGNORED");
+    PGresult *res = pgq(c, sql, 6, p2, err, "setting FAILED _trigger_log entries to IGNORED");
     sfr_free(sql);
     sfr_free(ql);
     sfr_free(qt);
@@ -357,18 +356,17 @@ enum sfr_rc sfr_repair_sql_journal_sf(PGconn *c, long run_id, const struct sfr_s
                                  j[i].new_json,
                                  pgid,
                                  j[i].row_sfid && j[i].row_sfid[0] ? j[i].row_sfid : NULL};
-        PGresult *res =
-            pgq(c,
-                         "INSERT INTO sfrecon.repair_journal (repair_run_id, seq, object,"
-                         " table_name, sfid, side, op, old_row, new_row)"
-                         " SELECT $1::bigint, coalesce(max(seq), 0) + 1, $2, $2, $3, 'sf', $4,"
-                         " $5::jsonb, jsonb_build_object('values', $6::jsonb,"
-                         "  'pg_id', $7::bigint) || CASE WHEN $4 = 'insert'"
-                         "  THEN jsonb_build_object('outcome', 'sent', 'row_sfid', $8::text)"
-                         "  ELSE '{}' END"
-                         " FROM sfrecon.repair_journal WHERE repair_run_id = $1::bigint"
-                         " RETURNING seq",
-                         8, params, err, "journaling a Salesforce change");
+        PGresult *res = pgq(c,
+                            "INSERT INTO sfrecon.repair_journal (repair_run_id, seq, object,"
+                            " table_name, sfid, side, op, old_row, new_row)"
+                            " SELECT $1::bigint, coalesce(max(seq), 0) + 1, $2, $2, $3, 'sf', $4,"
+                            " $5::jsonb, jsonb_build_object('values', $6::jsonb,"
+                            "  'pg_id', $7::bigint) || CASE WHEN $4 = 'insert'"
+                            "  THEN jsonb_build_object('outcome', 'sent', 'row_sfid', $8::text)"
+                            "  ELSE '{}' END"
+                            " FROM sfrecon.repair_journal WHERE repair_run_id = $1::bigint"
+                            " RETURNING seq",
+                            8, params, err, "journaling a Salesforce change");
         if (res == NULL) {
             rc = SFR_EPG;
             break;
@@ -387,9 +385,9 @@ enum sfr_rc sfr_repair_sql_journal_sf_id(PGconn *c, long run_id, long seq, const
     snprintf(s, sizeof(s), "%ld", seq);
     const char *params[3] = {run, s, sfid};
     PGresult *res = pgq(c,
-                                 "UPDATE sfrecon.repair_journal SET sfid = $3 WHERE repair_run_id ="
-                                 " $1::bigint AND seq = $2::bigint AND side = 'sf'",
-                                 3, params, err, "recording the Id of a created record");
+                        "UPDATE sfrecon.repair_journal SET sfid = $3 WHERE repair_run_id ="
+                        " $1::bigint AND seq = $2::bigint AND side = 'sf'",
+                        3, params, err, "recording the Id of a created record");
     if (res == NULL)
         return SFR_EPG;
     PQclear(res);
@@ -407,12 +405,12 @@ static enum sfr_rc commit_creates_once(PGconn *c, const char *run, const char *s
         snprintf(seq, sizeof(seq), "%ld", o[i].seq);
         snprintf(res_id, sizeof(res_id), "%ld", o[i].resolves);
         const char *p1[4] = {run, seq, o[i].sfid, o[i].outcome};
-        PGresult *res = pgq(
-            c,
-            "UPDATE sfrecon.repair_journal SET sfid = coalesce($3, sfid),"
-            " new_row = coalesce(new_row, '{}') || jsonb_build_object('outcome', $4::text)"
-            " WHERE repair_run_id = $1::bigint AND seq = $2::bigint AND side = 'sf'",
-            4, p1, err, "recording the outcome of a create");
+        PGresult *res =
+            pgq(c,
+                "UPDATE sfrecon.repair_journal SET sfid = coalesce($3, sfid),"
+                " new_row = coalesce(new_row, '{}') || jsonb_build_object('outcome', $4::text)"
+                " WHERE repair_run_id = $1::bigint AND seq = $2::bigint AND side = 'sf'",
+                4, p1, err, "recording the outcome of a create");
         if (res == NULL) {
             rc = SFR_EPG;
             break;
@@ -423,11 +421,11 @@ static enum sfr_rc commit_creates_once(PGconn *c, const char *run, const char *s
         if (rc == SFR_OK && o[i].resolves > 0 && o[i].sfid != NULL) {
             const char *p2[3] = {res_id, run, o[i].sfid};
             res = pgq(c,
-                               "UPDATE sfrecon.repair_journal SET sfid = $3, new_row ="
-                               " coalesce(new_row, '{}') || jsonb_build_object('outcome',"
-                               " 'resolved', 'resolved_by_run', $2::bigint)"
-                               " WHERE id = $1::bigint AND side = 'sf'",
-                               3, p2, err, "settling an earlier create of unknown outcome");
+                      "UPDATE sfrecon.repair_journal SET sfid = $3, new_row ="
+                      " coalesce(new_row, '{}') || jsonb_build_object('outcome',"
+                      " 'resolved', 'resolved_by_run', $2::bigint)"
+                      " WHERE id = $1::bigint AND side = 'sf'",
+                      3, p2, err, "settling an earlier create of unknown outcome");
             rc = res != NULL ? SFR_OK : SFR_EPG;
             PQclear(res);
         }
@@ -468,14 +466,14 @@ enum sfr_rc sfr_repair_sql_unknown_creates(PGconn *c, struct sfr_unknown_create 
 {
     *out = NULL;
     *n = 0;
-    PGresult *res = pgq(
-        c,
-        "SELECT id, repair_run_id, coalesce((new_row ->> 'pg_id')::bigint, 0), object,"
-        " (extract(epoch FROM applied_at) * 1000)::bigint, new_row ->> 'row_sfid'"
-        " FROM sfrecon.repair_journal"
-        " WHERE side = 'sf' AND op = 'insert' AND sfid IS NULL AND undone_at IS NULL"
-        " AND coalesce(new_row ->> 'outcome', 'sent') IN ('sent', 'unknown') ORDER BY id",
-        0, NULL, err, "reading creates of unknown outcome");
+    PGresult *res =
+        pgq(c,
+            "SELECT id, repair_run_id, coalesce((new_row ->> 'pg_id')::bigint, 0), object,"
+            " (extract(epoch FROM applied_at) * 1000)::bigint, new_row ->> 'row_sfid'"
+            " FROM sfrecon.repair_journal"
+            " WHERE side = 'sf' AND op = 'insert' AND sfid IS NULL AND undone_at IS NULL"
+            " AND coalesce(new_row ->> 'outcome', 'sent') IN ('sent', 'unknown') ORDER BY id",
+            0, NULL, err, "reading creates of unknown outcome");
     if (res == NULL)
         return SFR_EPG;
     *n = (size_t)PQntuples(res);
@@ -533,10 +531,10 @@ enum sfr_rc sfr_repair_sql_settle_unknown(PGconn *c, long journal_id, const char
     snprintf(id, sizeof(id), "%ld", journal_id);
     const char *params[2] = {id, why};
     PGresult *res = pgq(c,
-                                 "UPDATE sfrecon.repair_journal SET new_row = coalesce(new_row,"
-                                 " '{}') || jsonb_build_object('outcome', 'settled', 'settled',"
-                                 " $2::text) WHERE id = $1::bigint AND side = 'sf'",
-                                 2, params, err, "settling a create of unknown outcome");
+                        "UPDATE sfrecon.repair_journal SET new_row = coalesce(new_row,"
+                        " '{}') || jsonb_build_object('outcome', 'settled', 'settled',"
+                        " $2::text) WHERE id = $1::bigint AND side = 'sf'",
+                        2, params, err, "settling a create of unknown outcome");
     if (res == NULL)
         return SFR_EPG;
     PQclear(res);
@@ -616,13 +614,13 @@ static enum sfr_rc diff_cols(PGconn *c, const char *old_row, const char *new_row
     const char *params[3] = {old_row, new_row, cur_row};
     PGresult *res =
         pgq(c,
-                     "SELECT k, o.value IS DISTINCT FROM n.value, c.value IS DISTINCT FROM n.value,"
-                     " n.value::text, c.value::text"
-                     " FROM (SELECT jsonb_object_keys(coalesce($2::jsonb, $1::jsonb)) AS k) AS keys"
-                     " LEFT JOIN jsonb_each($1::jsonb) AS o ON o.key = keys.k"
-                     " LEFT JOIN jsonb_each($2::jsonb) AS n ON n.key = keys.k"
-                     " LEFT JOIN jsonb_each($3::jsonb) AS c ON c.key = keys.k ORDER BY k",
-                     3, params, err, "comparing a journaled row with the mirror");
+            "SELECT k, o.value IS DISTINCT FROM n.value, c.value IS DISTINCT FROM n.value,"
+            " n.value::text, c.value::text"
+            " FROM (SELECT jsonb_object_keys(coalesce($2::jsonb, $1::jsonb)) AS k) AS keys"
+            " LEFT JOIN jsonb_each($1::jsonb) AS o ON o.key = keys.k"
+            " LEFT JOIN jsonb_each($2::jsonb) AS n ON n.key = keys.k"
+            " LEFT JOIN jsonb_each($3::jsonb) AS c ON c.key = keys.k ORDER BY k",
+            3, params, err, "comparing a journaled row with the mirror");
     if (res == NULL)
         return SFR_EPG;
     *n = PQntuples(res);
@@ -825,8 +823,8 @@ static long kept_id(PGconn *c, const char *new_row)
     if (new_row == NULL)
         return 0;
     const char *params[1] = {new_row};
-    PGresult *res = pgq(c, "SELECT coalesce(($1::jsonb ->> 'kept_id')::bigint, 0)", 1,
-                                 params, NULL, "reading a journal entry");
+    PGresult *res = pgq(c, "SELECT coalesce(($1::jsonb ->> 'kept_id')::bigint, 0)", 1, params, NULL,
+                        "reading a journal entry");
     long v = res != NULL && PQntuples(res) == 1 ? atol(PQgetvalue(res, 0, 0)) : 0;
     PQclear(res);
     return v;
@@ -851,8 +849,8 @@ static enum sfr_rc undo_entry(struct undo *u, const char *jid, const char *op, c
     enum sfr_rc rc = SFR_OK;
     {
         const char *params[1] = {row};
-        PGresult *res = pgq(u->c, "SELECT $1::jsonb ->> 'id'", 1, params, err,
-                                     "reading a journal entry");
+        PGresult *res =
+            pgq(u->c, "SELECT $1::jsonb ->> 'id'", 1, params, err, "reading a journal entry");
         if (res == NULL) {
             rc = SFR_EPG;
             goto out;
@@ -967,12 +965,12 @@ static enum sfr_rc undo_entry(struct undo *u, const char *jid, const char *op, c
          * which the UPDATE above may have stamped SYNCED */
         const char *p3[4] = {old_row, cur, restore_status(cols, n, "_hc_lastop") ? "t" : "f",
                              restore_status(cols, n, "_hc_err") ? "t" : "f"};
-        PGresult *res = pgq(
-            u->c,
-            "SELECT jsonb_build_object('_hc_lastop', CASE WHEN $3::bool THEN $1::jsonb ->"
-            " '_hc_lastop' ELSE $2::jsonb -> '_hc_lastop' END, '_hc_err', CASE WHEN $4::bool"
-            " THEN $1::jsonb -> '_hc_err' ELSE $2::jsonb -> '_hc_err' END)::text",
-            4, p3, err, "choosing the status to restore");
+        PGresult *res =
+            pgq(u->c,
+                "SELECT jsonb_build_object('_hc_lastop', CASE WHEN $3::bool THEN $1::jsonb ->"
+                " '_hc_lastop' ELSE $2::jsonb -> '_hc_lastop' END, '_hc_err', CASE WHEN $4::bool"
+                " THEN $1::jsonb -> '_hc_err' ELSE $2::jsonb -> '_hc_err' END)::text",
+                4, p3, err, "choosing the status to restore");
         if (res == NULL) {
             rc = SFR_EPG;
             goto out;
@@ -1004,9 +1002,9 @@ out:
 static enum sfr_rc undo_lock(PGconn *c, bool take, struct sfr_err *err)
 {
     PGresult *res = pgq(c,
-                                 take ? "SELECT pg_try_advisory_lock(hashtext('sfrecon.repair'))"
-                                      : "SELECT pg_advisory_unlock(hashtext('sfrecon.repair'))",
-                                 0, NULL, err, "taking the repair lock");
+                        take ? "SELECT pg_try_advisory_lock(hashtext('sfrecon.repair'))"
+                             : "SELECT pg_advisory_unlock(hashtext('sfrecon.repair'))",
+                        0, NULL, err, "taking the repair lock");
     if (res == NULL)
         return SFR_EPG;
     bool got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -1024,10 +1022,10 @@ static enum sfr_rc undo_pg(struct undo *u, const char *run, struct sfr_err *err)
     const char *params[1] = {run};
     PGresult *res =
         pgq(u->c,
-                     "SELECT id::text, op, table_name, old_row::text, new_row::text, sfid"
-                     " FROM sfrecon.repair_journal WHERE repair_run_id = $1::bigint AND side = 'pg'"
-                     " AND undone_at IS NULL ORDER BY seq DESC, id DESC FOR UPDATE",
-                     1, params, err, "reading the repair journal");
+            "SELECT id::text, op, table_name, old_row::text, new_row::text, sfid"
+            " FROM sfrecon.repair_journal WHERE repair_run_id = $1::bigint AND side = 'pg'"
+            " AND undone_at IS NULL ORDER BY seq DESC, id DESC FOR UPDATE",
+            1, params, err, "reading the repair journal");
     if (res == NULL)
         return SFR_EPG;
     enum sfr_rc rc = SFR_OK;
@@ -1056,8 +1054,8 @@ enum sfr_rc sfr_repair_undo(PGconn *c, long run_id, const struct sfr_undo_opts *
     char run[24];
     snprintf(run, sizeof(run), "%ld", run_id);
     const char *params[1] = {run};
-    PGresult *res = pgq(c, "SELECT status FROM sfrecon.repair_run WHERE id = $1::bigint",
-                                 1, params, err, "reading the repair run");
+    PGresult *res = pgq(c, "SELECT status FROM sfrecon.repair_run WHERE id = $1::bigint", 1, params,
+                        err, "reading the repair run");
     if (res == NULL)
         return SFR_EPG;
     bool found = PQntuples(res) > 0;
@@ -1086,13 +1084,12 @@ enum sfr_rc sfr_repair_undo(PGconn *c, long run_id, const struct sfr_undo_opts *
         sfr_strv_cleanup(&u.reinserted);
         return rc;
     }
-    res =
-        pgq(c,
-                     "SELECT object, sfid, op, old_row::text, (new_row -> 'values')::text,"
-                     " coalesce(new_row ->> 'pg_id', '0'), coalesce(new_row ->> 'outcome', '')"
-                     " FROM sfrecon.repair_journal WHERE repair_run_id = $1::bigint AND side = 'sf'"
-                     " ORDER BY seq DESC",
-                     1, params, err, "reading the Salesforce changes of the run");
+    res = pgq(c,
+              "SELECT object, sfid, op, old_row::text, (new_row -> 'values')::text,"
+              " coalesce(new_row ->> 'pg_id', '0'), coalesce(new_row ->> 'outcome', '')"
+              " FROM sfrecon.repair_journal WHERE repair_run_id = $1::bigint AND side = 'sf'"
+              " ORDER BY seq DESC",
+              1, params, err, "reading the Salesforce changes of the run");
     if (res == NULL) {
         rc = SFR_EPG;
         goto done;
