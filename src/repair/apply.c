@@ -856,13 +856,32 @@ static enum sfr_rc run_phases(struct apply *a, struct sfr_err *err)
     return rc;
 }
 
-static char *summary_json(const struct sfr_repair_result *r)
+/* The run's summary, with every record the run created in Salesforce (the
+ * mirror row and the new Id, in full) so the stored run says it too. */
+static char *summary_json(const struct sfr_repair_result *r, const struct sfr_plan *p)
 {
-    return sfr_asprintf("{\"fixed\":%ld,\"failed\":%ld,\"skipped\":%ld,\"in_sync\":%ld,"
-                        "\"pg_batches\":%ld,\"sf_batches\":%ld,\"pg_rows_written\":%ld,"
-                        "\"sf_records_written\":%ld,\"sf_api_calls\":%ld,\"seconds\":%.3f}",
-                        r->fixed, r->failed, r->skipped, r->in_sync, r->pg_batches, r->sf_batches,
-                        r->pg_rows_written, r->sf_records_written, r->sf_api_calls, r->seconds);
+    struct sfr_buf b = SFR_BUF_INIT;
+    sfr_buf_printf(&b,
+                   "{\"fixed\":%ld,\"failed\":%ld,\"skipped\":%ld,\"in_sync\":%ld,"
+                   "\"pg_batches\":%ld,\"sf_batches\":%ld,\"pg_rows_written\":%ld,"
+                   "\"sf_records_written\":%ld,\"sf_api_calls\":%ld,\"seconds\":%.3f,"
+                   "\"created\":[",
+                   r->fixed, r->failed, r->skipped, r->in_sync, r->pg_batches, r->sf_batches,
+                   r->pg_rows_written, r->sf_records_written, r->sf_api_calls, r->seconds);
+    int n = 0;
+    for (int k = 0; k < p->n_objects; k++)
+        for (size_t i = 0; i < p->objects[k].n; i++) {
+            const struct sfr_plan_item *it = &p->objects[k].items[i];
+            if (it->op != SFR_OP_SF_CREATE || it->new_sfid[0] == '\0')
+                continue;
+            sfr_buf_puts(&b, n++ ? ",{\"object\":" : "{\"object\":");
+            sfr_buf_json_str(&b, p->objects[k].co->proj->obj->name);
+            sfr_buf_printf(&b, ",\"pg_id\":%ld,\"sfid\":", it->pg_id);
+            sfr_buf_json_str(&b, it->new_sfid);
+            sfr_buf_putc(&b, '}');
+        }
+    sfr_buf_puts(&b, "]}");
+    return sfr_buf_steal(&b);
 }
 
 enum sfr_rc sfr_repair_apply(struct sfr_plan *p, struct sfr_side *sf, struct sfr_side *pg,
@@ -897,7 +916,7 @@ enum sfr_rc sfr_repair_apply(struct sfr_plan *p, struct sfr_side *sf, struct sfr
     res->sf_api_calls = sf->stats.api_calls - calls0;
     res->seconds = now_s() - t0;
     if (conn != NULL) {
-        char *sum = summary_json(res);
+        char *sum = summary_json(res, p);
         struct sfr_err e2 = {0};
         const char *status = rc != SFR_OK ? "failed" : res->failed ? "partial" : "done";
         if (sfr_repair_run_finish(conn, a.run_id, status, sum, &e2) != SFR_OK)

@@ -7,8 +7,8 @@
 #     the query to run, and after the human puts the found Id on the row the
 #     next repair converges;
 #  2. SIGKILL between Salesforce's answer and the commit that stores the Ids
-#     (build/sfrecon-test kill point repair.sf_sent), and after every write
-#     batch: the next run looks the records up by external id, puts their Ids
+#     (build/sfrecon-test kill point repair.sf_sent), and after the 1st and 3rd
+#     write batch: the next run looks the records up by external id, puts their Ids
 #     on the rows, and converges;
 # every time: no duplicate in Salesforce, every mirror row linked to exactly
 # one live record, and a clean audit.
@@ -24,7 +24,7 @@ sfq() { psql -Atq "$SFEMU_STORE" -c "$1"; }
 
 gen() { # gen SEED DB
     curl -s -X POST "$SFEMU_URL/__emu/reset" >/dev/null || fail "reset"
-    "$TOP/$BUILD/orggen" --sf "$SFEMU_URL" --db "$2" --mapping "$MAP" --describe "$ORG" --size 120 \
+    "$TOP/$BUILD/orggen" --sf "$SFEMU_URL" --db "$2" --mapping "$MAP" --describe "$ORG" --size 60 \
         --seed "$1" --faults "missing_in_sf=8" --manifest "$TMPD/manifest.csv" --triggers \
         >"$TMPD/gen.out" 2>&1 || { cat "$TMPD/gen.out"; fail "orggen seed $1"; }
 }
@@ -60,6 +60,14 @@ code=$?
 [ "$code" -le 1 ] || { cat "$TMPD/err"; fail "repair after a dropped upsert answer: exit $code"; }
 assert_contains "$TMPD/err" "found existing" # the repeated upsert found what the first one made
 fault '{}'
+# every new Id in full: on stderr as it came, in the outcome, in the stored run
+ids=$(sed -n 's/.*: \(created\|found existing\) \([0-9A-Za-z]\{18\}\)$/\2/p' "$TMPD/err")
+[ -n "$ids" ] || fail "no Id printed"
+for id in $ids; do
+    assert_contains "$TMPD/out" "-> $id"
+    n=$(psql -Atq "$DB" -c "SELECT count(*) FROM sfrecon.repair_run WHERE summary -> 'created' @> '[{\"sfid\":\"$id\"}]'")
+    assert_eq "$n" 1 "Id $id in the stored run"
+done
 DATABASE_URL="$DB" "$SFRECON" repair -c "$MAP" --yes >"$TMPD/out" 2>"$TMPD/err" # what is left
 converged "$DB"
 note "dropped answers of upserts: retried, no duplicate"
@@ -124,7 +132,7 @@ converged "$DB"
 n=$(psql -Atq "$DB" -c "SELECT count(*) FROM sfrecon.repair_journal WHERE side = 'sf' AND new_row ->> 'outcome' = 'resolved'")
 assert_eq "$n" "$n_lost" "unknown creates settled by the lookup"
 note "killed between Salesforce's answer and the commit: $n_lost creates found again, none duplicated"
-for k in 1 2 3 5; do
+for k in 1 3; do
     DB=$(new_db "rf_kill_$k")
     gen 14 "$DB"
     DATABASE_URL="$DB" "$SFRECON" audit -c "$MAP" >/dev/null 2>&1
@@ -135,5 +143,5 @@ for k in 1 2 3 5; do
     DATABASE_URL="$DB" "$SFRECON" repair -c "$MAP" --yes >"$TMPD/out" 2>"$TMPD/err"
     converged "$DB"
 done
-note "killed after 1, 2, 3, 5 batches: converged, no duplicate"
+note "killed after 1 and 3 batches: converged, no duplicate"
 exit 0

@@ -12,7 +12,7 @@ start_sfemu
 export SF_LOGIN_URL="$SFEMU_URL" SF_USERNAME=admin@example.com SF_PASSWORD=password \
        SF_CLIENT_ID=test SF_CLIENT_SECRET=test SF_RETRY_BASE_MS=10 SF_BULK_POLL_MS=10
 DB=$(new_db repair_undo)
-"$TOP/$BUILD/orggen" --sf "$SFEMU_URL" --db "$DB" --mapping "$MAP" --describe "$ORG" --size 300 \
+"$TOP/$BUILD/orggen" --sf "$SFEMU_URL" --db "$DB" --mapping "$MAP" --describe "$ORG" --size 150 \
     --seed 5 --faults "field_mismatch=6,stale=4,missing_in_pg=2,duplicate=1,sync_error=2" \
     --manifest "$TMPD/manifest.csv" --triggers >"$TMPD/gen.out" 2>&1 || { cat "$TMPD/gen.out"; fail "orggen"; }
 q() { psql -Atq "$DB" -c "$1"; }
