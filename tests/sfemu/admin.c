@@ -341,7 +341,7 @@ static const char *const fault_keys[] = {
     "expire_tokens", /* every live token expires now */
     "fail_every",    /* every Nth request fails with fail_status */
     "drop_every",    /* every Nth request is dropped */
-    "expire_every",  /* every Nth request bearing a token expires it */
+    "expire_every",  /* a token expires at its Nth use */
     "after_write",   /* a write applied, then its answer lost (emu_after_write_parse) */
 };
 
