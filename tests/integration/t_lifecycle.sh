@@ -134,8 +134,8 @@ note "cron log: whole lines ($size bytes)"
 DB=$(new_db life_repair)
 gen 1 "all=2" "$DB"
 for sig in INT TERM KILL; do
-    SFRECON_TEST_KILL_AFTER_BATCHES=1 SFRECON_TEST_KILL_SIGNAL=$sig DATABASE_URL="$DB" \
-        "$SFRECON" repair -c "$MAP" --yes >"$TMPD/out" 2>"$TMPD/err"
+    SFRECON_TEST_KILL_AT=batch:1 SFRECON_TEST_KILL_SIGNAL=$sig DATABASE_URL="$DB" \
+        "$TOP/$BUILD/sfrecon-test" repair -c "$MAP" --yes >"$TMPD/out" 2>"$TMPD/err"
     code=$?
     st=$(psql -Atq "$DB" -c "SELECT status FROM sfrecon.repair_run ORDER BY id DESC LIMIT 1")
     if [ "$sig" = KILL ]; then
