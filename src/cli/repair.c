@@ -37,7 +37,7 @@ void sfr_usage_repair(void)
         "      --yes           apply without asking (required when stdin is not a terminal)\n"
         "      --only LIST     only these causes: missing_in_pg, missing_in_sf,\n"
         "                      missing_parent, truncation, type_mismatch, stale, conflict,\n"
-        "                      sync_error, duplicate, field_mismatch\n"
+        "                      sync_error, duplicate, field_mismatch, formula_stale\n"
         "      --format F      text (default) or json\n"
         "      --undo RUN      restore the mirror rows a repair run changed, and list the\n"
         "                      Salesforce changes to reverse by hand\n\n"

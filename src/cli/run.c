@@ -8,6 +8,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "sfrecon/findings.h"
 #include "sfrecon/history.h"
 #include "sfrecon/introspect.h"
 #include "sfrecon/log.h"
@@ -219,78 +220,20 @@ static enum sfr_rc factory(void *c, struct sfr_side **sf, struct sfr_side **pg, 
     return sfr_run_ctx_sides(c, sf, pg, err);
 }
 
-/* missing_parent: mirror rows whose reference points at no row of the mapped
- * parent's table. */
-struct orphan_ctx {
-    const char *object, *parent;
-    struct sfr_disc_list *out;
-    const char *field;
-};
-
-static void on_orphan(void *p, const char *child, const char *parent, long pg_id)
-{
-    struct orphan_ctx *o = p;
-    struct sfr_discrepancy d;
-    memset(&d, 0, sizeof(d));
-    d.object = sfr_strdup(o->object);
-    d.sfid = sfr_strdup(child);
-    d.cause = SFR_CAUSE_MISSING_PARENT;
-    d.parent_object = sfr_strdup(o->parent);
-    d.parent_sfid = sfr_strdup(parent);
-    d.pg_id = pg_id;
-    d.sf_mod_ms = d.pg_mod_ms = INT64_MIN;
-    d.detail = sfr_asprintf("%s %s points to %s %s, absent from the mirror", o->field, parent,
-                            o->parent, parent);
-    sfr_discrepancy_add_field(&d, o->field, parent, parent);
-    sfr_disc_list_push(o->out, &d);
-}
-
-/* sync_error: an app's insert that Salesforce refused has no sfid yet; it is
- * reported under an empty sfid with its mirror row id. */
-struct failed_ctx {
-    const char *object;
-    struct sfr_disc_list *out;
-};
-
-static void on_failed_insert(void *p, long pg_id, const char *hc_err)
-{
-    struct failed_ctx *f = p;
-    struct sfr_discrepancy d;
-    memset(&d, 0, sizeof(d));
-    d.object = sfr_strdup(f->object);
-    d.sfid = sfr_strdup("");
-    d.cause = SFR_CAUSE_SYNC_ERROR;
-    d.pg_id = pg_id;
-    d.sf_mod_ms = d.pg_mod_ms = INT64_MIN;
-    d.detail = sfr_asprintf("mirror row id %ld was inserted by an app and never reached "
-                            "Salesforce: %s",
-                            pg_id, *hc_err ? hc_err : "(no message)");
-    sfr_disc_list_push(f->out, &d);
-}
-
+/* The mirror-only checks (missing_parent by key prefix, refused inserts,
+ * relationship external Ids): src/pg/findings.c. */
 static enum sfr_rc check_parents(struct sfr_run_ctx *ctx, int i, struct sfr_disc_list *out,
-                                 struct sfr_err *err)
+                                 struct sfr_strv *skipped, struct sfr_err *err)
 {
-    struct failed_ctx fc = {ctx->proj[i].obj->name, out};
-    enum sfr_rc frc = sfr_history_failed_inserts(
-        ctx->conn, ctx->cfg->schema, ctx->proj[i].obj->table, on_failed_insert, &fc, err);
-    if (frc != SFR_OK)
-        return frc;
-    const struct sfr_projection *p = &ctx->proj[i];
-    for (int f = 0; f < p->n_fields; f++) {
-        const struct sfr_field *fd = p->fields[f];
-        if (fd->type != SFR_FT_REFERENCE || fd->n_reference_to < 1)
-            continue;
-        int pi = sfr_run_ctx_index(ctx, fd->reference_to[0]);
-        if (pi < 0)
-            continue;
-        struct orphan_ctx oc = {p->obj->name, ctx->proj[pi].obj->name, out, fd->name};
-        enum sfr_rc rc = sfr_history_orphans(ctx->conn, ctx->cfg->schema, p->obj->table, fd->column,
-                                             ctx->proj[pi].obj->table, on_orphan, &oc, err);
-        if (rc != SFR_OK)
-            return rc;
+    struct sfr_mapped_object *objs = sfr_calloc((size_t)ctx->n + 1, sizeof(*objs));
+    for (int k = 0; k < ctx->n; k++) {
+        objs[k].obj = ctx->proj[k].obj;
+        objs[k].map = &ctx->cfg->mappings[k];
     }
-    return SFR_OK;
+    enum sfr_rc rc = sfr_findings_mirror(ctx->conn, ctx->cfg->schema, &ctx->schema, objs, ctx->n, i,
+                                         sfr_disc_list_sink, out, skipped, err);
+    free(objs);
+    return rc;
 }
 
 /* --since TS: the keys modified at or after TS on either side (queryAll, so
@@ -388,6 +331,7 @@ struct parents_job {
     struct sfr_run_ctx *ctx;
     int i;
     struct sfr_disc_list found;
+    struct sfr_strv skipped;
     enum sfr_rc rc;
     struct sfr_err err;
 };
@@ -395,7 +339,7 @@ struct parents_job {
 static void *parents_thread(void *arg)
 {
     struct parents_job *j = arg;
-    j->rc = check_parents(j->ctx, j->i, &j->found, &j->err);
+    j->rc = check_parents(j->ctx, j->i, &j->found, &j->skipped, &j->err);
     return NULL;
 }
 
@@ -504,7 +448,7 @@ enum sfr_rc sfr_audit_run(struct sfr_run_ctx *ctx, const struct sfr_audit_opts *
         bool full = !o->since_last && o->since_ms == INT64_MIN;
         /* The mirror-only checks (orphans, refused inserts) run on ctx->conn
          * while the checker's jobs use connections of their own. */
-        struct parents_job pj = {ctx, i, {0}, SFR_OK, {0}};
+        struct parents_job pj = {ctx, i, {0}, {0}, SFR_OK, {0}};
         pthread_t pth;
         bool pj_started =
             rc == SFR_OK && full && pthread_create(&pth, NULL, parents_thread, &pj) == 0;
@@ -532,11 +476,15 @@ enum sfr_rc sfr_audit_run(struct sfr_run_ctx *ctx, const struct sfr_audit_opts *
             }
         }
         if (rc == SFR_OK && full && !pj_started)
-            pj.rc = check_parents(ctx, i, &pj.found, &pj.err);
+            pj.rc = check_parents(ctx, i, &pj.found, &pj.skipped, &pj.err);
         for (size_t u = 0; u < pj.found.n; u++)
             sfr_disc_list_push(&run->discs, &pj.found.v[u]);
         pj.found.n = 0;
         sfr_disc_list_cleanup(&pj.found);
+        for (size_t u = 0; u < pj.skipped.n; u++)
+            if (!sfr_strv_contains_ci(&run->notes, pj.skipped.v[u]))
+                sfr_strv_push(&run->notes, pj.skipped.v[u]);
+        sfr_strv_cleanup(&pj.skipped);
         if (rc == SFR_OK && full && pj.rc != SFR_OK) {
             rc = pj.rc;
             if (err != NULL)

@@ -92,23 +92,25 @@ int sfr_cmd_schema(int argc, char **argv)
     int code = parse_opts(argc, argv, &o);
     if (code >= 0)
         return code;
-    if (o.describe == NULL || o.describe[0] == '\0')
-        o.describe = getenv("SFRECON_DESCRIBE");
-    if (o.describe == NULL || o.describe[0] == '\0') {
-        fprintf(stderr, "sfrecon schema: no describe files: the DDL needs each field's type and "
-                        "length\nhint: pass --describe DIR|FILE or set SFRECON_DESCRIBE (the "
-                        "sample org is tests/sfemu/org/sample-org.json)\n");
-        return 2;
-    }
-
     struct sfr_err err = {0};
     struct sfr_config *cfg = NULL;
     struct sfr_schema s = {0};
     struct sfr_buf out = SFR_BUF_INIT;
     const char **names = NULL;
+    /* the mapping first: its errors must not hide behind a missing describe */
     enum sfr_rc rc = sfr_config_load(o.config, &cfg, &err);
     if (rc != SFR_OK)
         goto out;
+    if (o.describe == NULL || o.describe[0] == '\0')
+        o.describe = getenv("SFRECON_DESCRIBE");
+    if (o.describe == NULL || o.describe[0] == '\0') {
+        rc = sfr_err_set(&err, SFR_ECONFIG,
+                         "sfrecon schema: no describe files: the DDL needs each field's type "
+                         "and length");
+        sfr_err_hint(&err, "pass --describe DIR|FILE or set SFRECON_DESCRIBE (the sample org is "
+                           "tests/sfemu/org/sample-org.json)");
+        goto out;
+    }
     if (o.schema != NULL)
         sfr_config_set_schema(cfg, o.schema);
     names = sfr_calloc((size_t)cfg->n_mappings + 1, sizeof(*names));

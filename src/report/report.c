@@ -25,6 +25,7 @@ void sfr_run_cleanup(struct sfr_run *r)
         free(r->objects[i].object);
     free(r->objects);
     sfr_strv_cleanup(&r->not_covered);
+    sfr_strv_cleanup(&r->notes);
     sfr_disc_list_cleanup(&r->discs);
     memset(r, 0, sizeof(*r));
 }
@@ -80,6 +81,8 @@ static void write_text(FILE *out, const struct sfr_run *run)
     fprintf(out, "%ld discrepanc%s\n", grand, grand == 1 ? "y" : "ies");
     for (size_t i = 0; i < run->not_covered.n; i++)
         fprintf(out, "not covered: %s\n", run->not_covered.v[i]);
+    for (size_t i = 0; i < run->notes.n; i++)
+        fprintf(out, "note: %s\n", run->notes.v[i]);
     if (run->discs.n > 0)
         fputc('\n', out);
     for (size_t i = 0; i < run->discs.n; i++) {
@@ -142,6 +145,10 @@ json_object *sfr_report_json(const struct sfr_run *run, bool with_discrepancies)
     for (size_t i = 0; i < run->not_covered.n; i++)
         json_object_array_add(nc, jstr(run->not_covered.v[i]));
     json_object_object_add(r, "not_covered", nc);
+    json_object *notes = json_object_new_array();
+    for (size_t i = 0; i < run->notes.n; i++)
+        json_object_array_add(notes, jstr(run->notes.v[i]));
+    json_object_object_add(r, "notes", notes);
     json_object_object_add(root, "run", r);
     json_object *sum = json_object_new_array();
     for (int i = 0; i < run->n_objects; i++) {
@@ -249,6 +256,10 @@ static void write_html(FILE *out, const struct sfr_run *run)
     html_esc(out, run->status);
     fprintf(out, "</h1>\n<p>depth %s, %ld API calls, started ", run->depth, run->api_calls);
     html_esc(out, run->started_at);
+    for (size_t i = 0; i < run->notes.n; i++) {
+        fputs("<br>note: ", out);
+        html_esc(out, run->notes.v[i]);
+    }
     fputs("</p>\n<table><tr><th>object</th><th>rows (Salesforce)</th><th>rows (mirror)</th>", out);
     for (int c = 0; c < SFR_CAUSE_N; c++)
         fprintf(out, "<th>%s</th>", sfr_cause_name((enum sfr_cause)c));
