@@ -1,4 +1,4 @@
-/* check.h — the checker (DESIGN §5) and the discrepancy model (§6).
+/* check.h — the checker and the discrepancy model (docs/causes.md).
  *
  * sfr_check_object() compares one mapped object between a Salesforce side and
  * a Postgres side: aligned key-range chunks, digests at count or content

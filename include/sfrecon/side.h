@@ -1,4 +1,4 @@
-/* side.h — one interface to both ends of a comparison (DESIGN §5).
+/* side.h — one interface to both ends of a comparison.
  *
  * The checker, the classifier, repair and sync reach Salesforce and the mirror
  * only through struct sfr_side, so each algorithm is written once. Backends:

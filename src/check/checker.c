@@ -1,4 +1,4 @@
-/* checker.c — compares one object between two sides (DESIGN §5).
+/* checker.c — compares one object between two sides (docs/architecture.md).
  *
  * Work is a queue of range tasks served by `jobs` threads, each with its own
  * pair of sides (sides are single-threaded):

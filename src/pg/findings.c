@@ -23,17 +23,13 @@ static enum sfr_rc cursor_each(PGconn *c, const char *sql, int n, const char *co
     if (rc != SFR_OK)
         return rc;
     char *decl = sfr_asprintf("DECLARE sfr_findings NO SCROLL CURSOR FOR %s", sql);
-    PGresult *res = sfr_pg_query(c, decl, n, params, err, what);
+    rc = sfr_pg_query(c, decl, n, params, NULL, err, "%s", what);
     sfr_free(decl);
-    if (res == NULL)
-        rc = SFR_EPG;
-    PQclear(res);
     while (rc == SFR_OK) {
-        res = sfr_pg_query(c, "FETCH 1000 FROM sfr_findings", 0, NULL, err, what);
-        if (res == NULL) {
-            rc = SFR_EPG;
+        PGresult *res;
+        rc = sfr_pg_query(c, "FETCH 1000 FROM sfr_findings", 0, NULL, &res, err, "%s", what);
+        if (rc != SFR_OK)
             break;
-        }
         int rows = PQntuples(res);
         for (int i = 0; i < rows && rc == SFR_OK; i++)
             rc = fn(ctx, res, i);
@@ -41,14 +37,11 @@ static enum sfr_rc cursor_each(PGconn *c, const char *sql, int n, const char *co
         if (rows < CURSOR_BATCH)
             break;
     }
-    struct sfr_err e2 = {0};
-    enum sfr_rc erc = sfr_pg_exec(c, rc == SFR_OK ? "COMMIT" : "ROLLBACK", &e2);
-    if (rc == SFR_OK && erc != SFR_OK) {
-        rc = erc;
-        if (err != NULL)
-            *err = e2;
+    if (rc != SFR_OK) {
+        sfr_pg_rollback(c);
+        return rc;
     }
-    return rc;
+    return sfr_pg_exec(c, "COMMIT", err);
 }
 
 struct emit {

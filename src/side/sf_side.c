@@ -1,4 +1,4 @@
-/* sf_side.c — the Salesforce implementation of struct sfr_side (DESIGN §5).
+/* sf_side.c — the Salesforce implementation of struct sfr_side.
  *
  * digest COUNT: one aggregate call (COUNT(Id), MAX(SystemModstamp)) per range;
  * digest CONTENT and stream: SELECT <projection> ... ORDER BY Id, by REST
