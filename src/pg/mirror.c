@@ -178,21 +178,21 @@ enum sfr_rc sfr_pg_table_load(PGconn *conn, const char *schema, const char *tabl
     const char *params[2] = {schema, table};
     /* The exact name wins over a case-insensitive match (relname sorts it first). */
     PGresult *res;
-    enum sfr_rc rc = sfr_pg_query_one(
-        conn,
-        "WITH tb AS (SELECT c.oid, c.relname, n.oid AS nsp FROM pg_class c"
-        "  JOIN pg_namespace n ON n.oid = c.relnamespace"
-        "  WHERE n.nspname = $1 AND lower(c.relname) = lower($2)"
-        "  AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
-        "  ORDER BY c.relname = $2 DESC, c.relname LIMIT 1)"
-        " SELECT a.attname, tb.relname,"
-        " EXISTS (SELECT 1 FROM pg_class c2 WHERE c2.relnamespace = tb.nsp"
-        "  AND c2.relname = '_trigger_log'),"
-        " EXISTS (SELECT 1 FROM pg_class c2 WHERE c2.relnamespace = tb.nsp"
-        "  AND c2.relname = '_trigger_log_archive')"
-        " FROM tb JOIN pg_attribute a ON a.attrelid = tb.oid AND a.attnum > 0"
-        " AND NOT a.attisdropped ORDER BY a.attnum",
-        2, params, &res, err, "reading the columns of %s.%s", schema, table);
+    enum sfr_rc rc =
+        sfr_pg_query_one(conn,
+                         "WITH tb AS (SELECT c.oid, c.relname, n.oid AS nsp FROM pg_class c"
+                         "  JOIN pg_namespace n ON n.oid = c.relnamespace"
+                         "  WHERE n.nspname = $1 AND lower(c.relname) = lower($2)"
+                         "  AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+                         "  ORDER BY c.relname = $2 DESC, c.relname LIMIT 1)"
+                         " SELECT a.attname, tb.relname,"
+                         " EXISTS (SELECT 1 FROM pg_class c2 WHERE c2.relnamespace = tb.nsp"
+                         "  AND c2.relname = '_trigger_log'),"
+                         " EXISTS (SELECT 1 FROM pg_class c2 WHERE c2.relnamespace = tb.nsp"
+                         "  AND c2.relname = '_trigger_log_archive')"
+                         " FROM tb JOIN pg_attribute a ON a.attrelid = tb.oid AND a.attnum > 0"
+                         " AND NOT a.attisdropped ORDER BY a.attnum",
+                         2, params, &res, err, "reading the columns of %s.%s", schema, table);
     if (rc == SFR_ENOTFOUND) {
         sfr_err_set(err, SFR_ENOTFOUND, "mirror table %s.%s does not exist", schema, table);
         sfr_err_hint(err, "create the mirror with `sfrecon schema -c MAPPING | psql`, or check the "
