@@ -153,7 +153,8 @@ Task,$T3,missing_parent
 User,$U2,missing_in_pg
 EOF
 diff "$TMPD/want.txt" "$TMPD/found.txt" || { cat "$TMPD/out" "$TMPD/err"; fail "findings differ"; }
-assert_contains "$TMPD/out" "FIELD_CUSTOM_VALIDATION_EXCEPTION: Company is locked"
+assert_contains "$TMPD/out" "Company is locked"
+assert_contains "$TMPD/out" "latest _trigger_log entry FAILED"
 assert_not_contains "$TMPD/out" "UNABLE_TO_LOCK_ROW"
 assert_contains "$TMPD/out" "formula field Tier__c changed in Salesforce without SystemModstamp"
 assert_contains "$TMPD/out" "SystemModstamp shifted by -2 h"
