@@ -100,7 +100,10 @@ enum sfr_rc sfr_sync_cycle(struct sfr_sync *s, bool pull, struct sfr_sync_stats 
         int i = sfr_run_ctx_index(ctx, ctx->schema.objects[order[k]].name);
         if (i < 0)
             continue;
-        if (pull)
+        /* creates of unknown outcome are settled before a pull can bring
+         * their records in as rows of their own (push.c) */
+        rc = sfr_sync_push_settle(s, i, true, st, err);
+        if (pull && rc == SFR_OK)
             rc = sfr_sync_pull_object(s, i, st, err);
         if (rc == SFR_OK && !sfr_sync_stopping(s))
             rc = sfr_sync_push_object(s, i, st, err);
