@@ -54,11 +54,15 @@ struct sfr_sync_stats {
     long ignored;   /* entries with nothing to write (IGNORED) */
     long conflicts; /* pulled records whose row held an unpushed app write */
     long api_calls; /* Salesforce API calls */
+    long events;    /* change events received and handled */
+    long own_events; /* of which the daemon's own writes coming back */
+    long failed_objects; /* objects whose step failed (retried with backoff) */
 };
 
 struct sfr_sync_opts {
     int interval;                /* seconds between pulls (default 10) */
-    bool once;                   /* one cycle, then return */
+    bool once;                   /* one cycle, then return (polling, no stream) */
+    bool no_stream;              /* poll every object; no change events */
     volatile sig_atomic_t *stop; /* set by a signal handler: finish the step, return */
 };
 

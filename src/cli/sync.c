@@ -23,17 +23,18 @@ static void on_signal(int sig)
 void sfr_usage_sync(void)
 {
     printf("Usage: sfrecon sync [-c CONFIG] [--schema NAME] [--once] [--interval SECONDS]\n"
-           "                    [--describe DIR|FILE] [-q|-v]\n\n"
-           "Keeps Salesforce and the mirror in sync both ways. Each cycle, per mapped\n"
-           "object (parents first): records changed in Salesforce since the last cycle\n"
-           "are written to the mirror (deleted ones removed), then the app writes that\n"
-           "Heroku Connect's triggers logged in <schema>._trigger_log (state NEW) are\n"
-           "written to Salesforce (read_write mappings). An app write wakes the daemon\n"
-           "at once (LISTEN); otherwise it pulls every --interval seconds.\n\n"
+           "                    [--no-stream] [--describe DIR|FILE] [-q|-v]\n\n"
+           "Keeps Salesforce and the mirror in sync both ways. Salesforce's changes\n"
+           "arrive as Change Data Capture events (CometD) and are written to the mirror\n"
+           "as they come; an object without a stream (or after a gap) is pulled by\n"
+           "SystemModstamp every --interval seconds. The app writes that Heroku\n"
+           "Connect's triggers logged in <schema>._trigger_log (state NEW) are written\n"
+           "to Salesforce (read_write mappings) as soon as Postgres notifies them.\n\n"
            "  -c, --config FILE     mapping (Heroku Connect export); default sfrecon.json\n"
            "      --schema NAME     mirror schema (overrides the mapping)\n"
            "      --once            one cycle, then exit\n"
            "      --interval N      seconds between pulls (default 10)\n"
+           "      --no-stream       no change events: pull every object every interval\n"
            "      --describe PATH   describe files instead of asking Salesforce\n\n"
            "Environment: DATABASE_URL, SF_INSTANCE_URL + SF_ACCESS_TOKEN or SF_LOGIN_URL +\n"
            "SF_CLIENT_ID + SF_CLIENT_SECRET [+ SF_USERNAME + SF_PASSWORD].\n"
@@ -42,12 +43,13 @@ void sfr_usage_sync(void)
            "3 runtime failure.\n");
 }
 
-enum { OPT_ONCE = 256, OPT_INTERVAL, OPT_SCHEMA, OPT_DESCRIBE };
+enum { OPT_ONCE = 256, OPT_INTERVAL, OPT_SCHEMA, OPT_DESCRIBE, OPT_NO_STREAM };
 
 int sfr_cmd_sync(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                          {"once", no_argument, NULL, OPT_ONCE},
+                                         {"no-stream", no_argument, NULL, OPT_NO_STREAM},
                                          {"interval", required_argument, NULL, OPT_INTERVAL},
                                          {"schema", required_argument, NULL, OPT_SCHEMA},
                                          {"describe", required_argument, NULL, OPT_DESCRIBE},
@@ -56,7 +58,7 @@ int sfr_cmd_sync(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct sfr_run_opts ro = {"sfrecon.json", NULL, NULL, NULL, 0};
-    struct sfr_sync_opts so = {10, false, &stop_flag};
+    struct sfr_sync_opts so = {.interval = 10, .stop = &stop_flag};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:qvh", opts, NULL)) != -1) {
@@ -66,6 +68,9 @@ int sfr_cmd_sync(int argc, char **argv)
             break;
         case OPT_ONCE:
             so.once = true;
+            break;
+        case OPT_NO_STREAM:
+            so.no_stream = true;
             break;
         case OPT_INTERVAL: {
             char *end = NULL;

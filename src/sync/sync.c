@@ -1,15 +1,24 @@
 /* sync.c — the sync process: set-up (a Postgres side for mirror writes, the
  * facts of every mirror table, LISTEN on the trigger log's channel), one
- * cycle over the mapped objects parents first (pull, then push), and the
- * daemon loop: a pull every `interval` seconds, a push-only cycle as soon as
- * an app's write is notified, one stderr line per cycle, a clean stop when
- * the stop flag is set between steps. */
+ * cycle over the mapped objects parents first (pull where due, then push),
+ * and the daemon loop: change events applied as they arrive (stream.c), a
+ * pull of the objects without a stream every `interval` seconds and of the
+ * streamed ones only to close a gap, a push as soon as an app's write is
+ * notified, one stderr line per cycle that did something, a clean stop when
+ * the stop flag is set between steps.
+ *
+ * Isolation: a failure of one object (an SQL error, a bad value, an API
+ * error of its own) is logged, the object backs off (2 s doubling, at most
+ * 5 min) and the others go on; only failures no object can get past (auth,
+ * API limit, a lost Postgres connection) end the cycle. */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
 
+#include "sfrecon/cometd.h"
 #include "sfrecon/log.h"
 #include "sync_internal.h"
 
@@ -29,6 +38,12 @@ enum sfr_rc sfr_sync_new(struct sfr_run_ctx *ctx, struct sfr_sync **out, struct 
                            "not a Postgres source");
     struct sfr_sync *s = sfr_calloc(1, sizeof(*s));
     s->ctx = ctx;
+    s->obj = sfr_calloc((size_t)ctx->n + 1, sizeof(*s->obj));
+    for (int i = 0; i < ctx->n; i++)
+        s->obj[i].replay = -1;
+    const char *cn = getenv("SF_CLIENT_NAME");
+    snprintf(s->call_client, sizeof(s->call_client), "%s", cn && cn[0] ? cn : "sfrecon-sync");
+    sfr_sf_set_call_client(ctx->sf, s->call_client);
     s->bulk_threshold = ctx->cfg->bulk_threshold;
     s->tables = sfr_calloc((size_t)ctx->n + 1, sizeof(*s->tables));
     enum sfr_rc rc = SFR_OK;
@@ -78,15 +93,74 @@ void sfr_sync_free(struct sfr_sync *s)
 {
     if (s == NULL)
         return;
+    sfr_sync_stream_stop(s);
     for (int i = 0; s->tables != NULL && i < s->ctx->n; i++)
         sfr_pg_table_cleanup(&s->tables[i]);
+    for (int i = 0; s->obj != NULL && i < s->ctx->n; i++)
+        free(s->obj[i].channel);
+    free(s->obj);
+    free(s->chan_obj);
     free(s->tables);
     sfr_side_free(s->pg);
     free(s);
 }
 
-enum sfr_rc sfr_sync_cycle(struct sfr_sync *s, bool pull, struct sfr_sync_stats *st,
-                           struct sfr_err *err)
+void sfr_sync_obj_failed(struct sfr_sync *s, int i, const struct sfr_err *e)
+{
+    struct sfr_sync_obj *o = &s->obj[i];
+    o->fails++;
+    long ms = 2000L << (o->fails > 8 ? 8 : o->fails - 1);
+    if (ms > SFR_SYNC_BACKOFF_MAX_MS)
+        ms = SFR_SYNC_BACKOFF_MAX_MS;
+    o->fail_until_ms = now_ms() + ms;
+    snprintf(o->last_error, sizeof(o->last_error), "%.255s", e && e->msg[0] ? e->msg : "failed");
+    sfr_log_warn("%s: %s; retrying in %ld s (failure %d in a row); the other objects go on",
+                 s->ctx->proj[i].obj->name, o->last_error, ms / 1000, o->fails);
+}
+
+void sfr_sync_obj_ok(struct sfr_sync *s, int i)
+{
+    struct sfr_sync_obj *o = &s->obj[i];
+    if (o->fails > 0)
+        sfr_log_info("%s: recovered after %d failure(s)", s->ctx->proj[i].obj->name, o->fails);
+    o->fails = 0;
+    o->fail_until_ms = 0;
+    o->last_error[0] = '\0';
+}
+
+/* Failures no other object can get past. */
+static bool fatal_for_cycle(const struct sfr_sync *s, enum sfr_rc rc)
+{
+    return rc == SFR_EAUTH || rc == SFR_ELIMIT || rc == SFR_ECONFIG ||
+           PQstatus(s->ctx->conn) != CONNECTION_OK ||
+           (s->pg != NULL && PQstatus(sfr_pg_side_conn(s->pg)) != CONNECTION_OK);
+}
+
+/* Pull of object i: /deleted over the gap (first pull since start, a gap,
+ * polling), then the SystemModstamp pull; a gap closes when both committed. */
+static enum sfr_rc pull_one(struct sfr_sync *s, int i, bool with_deleted,
+                            struct sfr_sync_stats *st, struct sfr_err *err)
+{
+    struct sfr_sync_obj *o = &s->obj[i];
+    enum sfr_rc rc = SFR_OK;
+    if (with_deleted && s->ctx->proj[i].idx_modstamp >= 0)
+        rc = sfr_sync_pull_deleted(s, i, st, err);
+    if (rc == SFR_OK)
+        rc = sfr_sync_pull_object(s, i, st, err);
+    if (rc == SFR_OK && !sfr_sync_stopping(s)) {
+        o->pulled_once = true;
+        o->last_pull_ms = now_ms();
+        if (o->need_pull)
+            rc = sfr_sync_gap_closed(s, i, err);
+    }
+    return rc;
+}
+
+/* One pass over the objects, parents first. pull_all: every object is
+ * pulled (--once, the first cycle of a polling daemon); otherwise the ones
+ * due (polled every interval, or a streamed one with a gap). */
+static enum sfr_rc pass(struct sfr_sync *s, bool pull_all, bool push, int64_t interval_ms,
+                        struct sfr_sync_stats *st, struct sfr_err *err)
 {
     struct sfr_run_ctx *ctx = s->ctx;
     long calls0 = sfr_sf_api_calls(ctx->sf);
@@ -96,17 +170,54 @@ enum sfr_rc sfr_sync_cycle(struct sfr_sync *s, bool pull, struct sfr_sync_stats 
     sfr_schema_order(&ctx->schema, order, &def, &n_def);
     free(def);
     enum sfr_rc rc = SFR_OK;
+    int64_t now = now_ms();
     for (int k = 0; rc == SFR_OK && k < ctx->schema.n_objects && !sfr_sync_stopping(s); k++) {
         int i = sfr_run_ctx_index(ctx, ctx->schema.objects[order[k]].name);
         if (i < 0)
             continue;
+        struct sfr_sync_obj *o = &s->obj[i];
+        if (o->fail_until_ms > now)
+            continue; /* backing off */
+        bool retry = o->fails > 0;
+        bool pull = pull_all || retry ||
+                    (o->mode == SFR_OBJ_POLL && now - o->last_pull_ms >= interval_ms) ||
+                    (o->mode == SFR_OBJ_STREAM && o->need_pull);
+        struct sfr_err e = {0};
+        enum sfr_rc r = SFR_OK;
         if (pull)
-            rc = sfr_sync_pull_object(s, i, st, err);
-        if (rc == SFR_OK && !sfr_sync_stopping(s))
-            rc = sfr_sync_push_object(s, i, st, err);
+            r = pull_one(s, i, !pull_all || s->cd != NULL || !o->pulled_once, st, &e);
+        if (r == SFR_OK && (push || retry) && !sfr_sync_stopping(s))
+            r = sfr_sync_push_object(s, i, st, &e);
+        if (r == SFR_OK) {
+            if (retry)
+                sfr_sync_obj_ok(s, i);
+            continue;
+        }
+        if (fatal_for_cycle(s, r)) {
+            rc = r;
+            if (err != NULL)
+                *err = e;
+            break;
+        }
+        sfr_sync_obj_failed(s, i, &e);
+        st->failed_objects++;
+        if (err != NULL && err->rc == SFR_OK)
+            *err = e;
     }
     free(order);
     st->api_calls += sfr_sf_api_calls(ctx->sf) - calls0;
+    return rc;
+}
+
+enum sfr_rc sfr_sync_cycle(struct sfr_sync *s, bool pull, struct sfr_sync_stats *st,
+                           struct sfr_err *err)
+{
+    struct sfr_err e = {0};
+    enum sfr_rc rc = pass(s, pull, true, 0, st, &e);
+    if (rc == SFR_OK && st->failed_objects > 0)
+        rc = e.rc != SFR_OK ? e.rc : SFR_EINTERNAL;
+    if (rc != SFR_OK && err != NULL)
+        *err = e;
     return rc;
 }
 
@@ -119,6 +230,9 @@ static void add_stats(struct sfr_sync_stats *t, const struct sfr_sync_stats *c)
     t->ignored += c->ignored;
     t->conflicts += c->conflicts;
     t->api_calls += c->api_calls;
+    t->events += c->events;
+    t->own_events += c->own_events;
+    t->failed_objects += c->failed_objects;
 }
 
 /* Sleeps up to ms, in short steps so a stop is noticed. */
@@ -157,54 +271,153 @@ static void recover(struct sfr_sync *s)
     }
 }
 
+/* Waits up to ms for an app write (LISTEN), change events or a stop.
+ * *notified: an app wrote. Returns -1 when the LISTEN connection failed. */
+static int wait_any(struct sfr_sync *s, long ms, bool *notified)
+{
+    *notified = false;
+    int64_t until = now_ms() + ms;
+    for (;;) {
+        if (sfr_sync_stopping(s))
+            return 0;
+        long left = (long)(until - now_ms());
+        if (left <= 0)
+            return 0;
+        struct pollfd fds[2];
+        int n = 0, pg = -1, cd = -1;
+        if (s->listening && PQsocket(s->ctx->conn) >= 0) {
+            fds[n].fd = PQsocket(s->ctx->conn);
+            fds[n].events = POLLIN;
+            fds[n].revents = 0;
+            pg = n++;
+        }
+        if (sfr_sync_stream_fd(s) >= 0) {
+            fds[n].fd = sfr_sync_stream_fd(s);
+            fds[n].events = POLLIN;
+            fds[n].revents = 0;
+            cd = n++;
+        }
+        int r = poll(fds, (nfds_t)n, (int)(left > 500 ? 500 : left));
+        if (r <= 0)
+            continue;
+        int got = 0;
+        if (pg >= 0 && fds[pg].revents) {
+            int w = sfr_sync_wait(s->ctx->conn, 0, NULL);
+            if (w < 0)
+                return -1;
+            if (w > 0) {
+                *notified = true;
+                got = 1;
+            }
+        }
+        if (cd >= 0 && fds[cd].revents)
+            got = 1;
+        if (got)
+            return 1;
+    }
+}
+
+static void print_cycle(const struct sfr_sync *s, long cycle, const char *what,
+                        const struct sfr_sync_stats *st, int64_t start, enum sfr_rc rc)
+{
+    fprintf(stderr,
+            "sfrecon: sync cycle %ld%s: pulled %ld, deleted %ld, pushed %ld, failed %ld, "
+            "ignored %ld, conflicts %ld, api calls %ld (total %ld), events %ld, %.2f s%s\n",
+            cycle, what, st->pulled, st->deleted, st->pushed, st->failed, st->ignored,
+            st->conflicts, st->api_calls, sfr_sf_api_calls(s->ctx->sf), st->events,
+            (double)(now_ms() - start) / 1000.0, rc == SFR_OK ? "" : ", error");
+}
+
+static bool did_something(const struct sfr_sync_stats *st)
+{
+    return st->pulled || st->deleted || st->pushed || st->failed || st->ignored ||
+           st->conflicts || st->api_calls || st->events || st->failed_objects;
+}
+
 enum sfr_rc sfr_sync_run(struct sfr_sync *s, const struct sfr_sync_opts *o,
                          struct sfr_sync_stats *total, struct sfr_err *err)
 {
     memset(total, 0, sizeof(*total));
     s->stop = o->stop;
-    long interval_ms = (long)(o->interval > 0 ? o->interval : 10) * 1000;
-    int64_t last_pull = 0;
-    bool first = true;
-    for (long cycle = 1;; cycle++) {
-        int64_t start = now_ms();
-        bool pull = first || start - last_pull >= interval_ms;
-        if (pull)
-            last_pull = start;
-        first = false;
+    int64_t interval_ms = (int64_t)(o->interval > 0 ? o->interval : 10) * 1000;
+    if (o->once) {
         struct sfr_sync_stats st = {0};
         struct sfr_err cerr = {0};
-        enum sfr_rc rc = sfr_sync_cycle(s, pull, &st, &cerr);
+        int64_t start = now_ms();
+        enum sfr_rc rc = pass(s, true, true, interval_ms, &st, &cerr);
+        if (rc == SFR_OK && st.failed_objects > 0)
+            rc = cerr.rc != SFR_OK ? cerr.rc : SFR_EINTERNAL;
         add_stats(total, &st);
-        fprintf(stderr,
-                "sfrecon: sync cycle %ld%s: pulled %ld, deleted %ld, pushed %ld, failed %ld, "
-                "ignored %ld, conflicts %ld, api calls %ld (total %ld), %.2f s%s\n",
-                cycle, pull ? "" : " (push)", st.pulled, st.deleted, st.pushed, st.failed,
-                st.ignored, st.conflicts, st.api_calls, sfr_sf_api_calls(s->ctx->sf),
-                (double)(now_ms() - start) / 1000.0, rc == SFR_OK ? "" : ", error");
+        print_cycle(s, 1, "", &st, start, rc);
+        if (rc != SFR_OK && err != NULL)
+            *err = cerr;
+        return rc;
+    }
+    bool streaming = !o->no_stream;
+    if (streaming) {
+        struct sfr_err e = {0};
+        if (sfr_sync_stream_start(s, &e) != SFR_OK) {
+            sfr_log_err(&e);
+            sfr_log_warn("change events unavailable; polling every %d s", o->interval);
+            sfr_sync_stream_stop(s);
+            streaming = false;
+        }
+    }
+    for (int i = 0; i < s->ctx->n; i++)
+        if (!streaming || s->obj[i].channel == NULL)
+            s->obj[i].mode = SFR_OBJ_POLL;
+    int64_t last_push = 0;
+    bool notified = true; /* the first cycle pushes what waits */
+    for (long cycle = 1;; cycle++) {
+        int64_t start = now_ms();
+        struct sfr_sync_stats st = {0};
+        struct sfr_err cerr = {0};
+        enum sfr_rc rc = sfr_sync_stream_process(s, &st, &cerr);
+        bool push = notified || start - last_push >= interval_ms;
+        if (push)
+            last_push = start;
+        if (rc == SFR_OK)
+            rc = pass(s, false, push, interval_ms, &st, &cerr);
+        add_stats(total, &st);
+        if (did_something(&st) || rc != SFR_OK || cycle == 1)
+            print_cycle(s, cycle, push && !st.events && !st.pulled ? " (push)" : "", &st, start,
+                        rc);
+        else
+            cycle--; /* an idle turn is not a cycle */
         if (rc != SFR_OK) {
-            if (o->once) {
-                if (err != NULL)
-                    *err = cerr;
-                return rc;
-            }
             sfr_log_err(&cerr);
             recover(s);
         }
-        if (o->once || sfr_sync_stopping(s))
+        if (sfr_sync_stopping(s))
             return SFR_OK;
-        long left = interval_ms - (long)(now_ms() - last_pull);
-        if (left < 0)
-            left = 0;
-        if (s->listening && rc == SFR_OK) {
-            if (sfr_sync_wait(s->ctx->conn, left, o->stop) < 0) {
+        /* the next due pull of a polled object, or the next push sweep */
+        int64_t next = last_push + interval_ms, now = now_ms();
+        for (int i = 0; i < s->ctx->n; i++) {
+            const struct sfr_sync_obj *ob = &s->obj[i];
+            int64_t due = ob->mode == SFR_OBJ_POLL ? ob->last_pull_ms + interval_ms
+                          : ob->need_pull && ob->mode == SFR_OBJ_STREAM ? now
+                                                                          : INT64_MAX;
+            if (ob->fail_until_ms > now && ob->fail_until_ms < due)
+                due = ob->fail_until_ms;
+            if (due < next)
+                next = due;
+        }
+        long left = next > now ? (long)(next - now) : 0;
+        if (rc != SFR_OK && left < 1000)
+            left = 1000; /* do not spin on a failure */
+        if (left > 0) {
+            int w = wait_any(s, left, &notified);
+            if (w < 0) {
                 sfr_log_warn("lost the LISTEN connection: %s; reconnecting",
                              PQerrorMessage(s->ctx->conn));
                 recover(s);
+                nap(s, 1000);
             }
         } else {
-            nap(s, left > 0 ? left : interval_ms);
+            notified = false;
         }
         if (sfr_sync_stopping(s))
             return SFR_OK;
+        (void)err;
     }
 }

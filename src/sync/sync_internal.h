@@ -19,6 +19,35 @@
 /* Trigger log entries per push batch (one sObject Collections call per kind). */
 #define SFR_SYNC_PUSH_BATCH 200
 
+/* Reading change events by Id: ids per SOQL query (IN list). */
+#define SFR_SYNC_IDS_PER_QUERY 200
+/* Backoff of an object after a failure: 2 s doubling, at most this. */
+#define SFR_SYNC_BACKOFF_MAX_MS (5L * 60 * 1000)
+
+/* How an object's Salesforce changes reach the mirror. */
+enum sfr_obj_mode {
+    SFR_OBJ_POLL,   /* the SystemModstamp pull every interval */
+    SFR_OBJ_WAIT,   /* subscribing to its change events */
+    SFR_OBJ_STREAM, /* change events */
+};
+
+/* Per mapped object (same index as ctx->proj). */
+struct sfr_sync_obj {
+    char *channel; /* change event channel, NULL when not streamed */
+    enum sfr_obj_mode mode;
+    bool need_pull;    /* a pull from the pull cursor is due (gap, no replay position) */
+    bool gap_open;     /* stored as (object, 'gap'): the pull cursor waits for the pull */
+    bool refetch;      /* mapped fields change events do not carry: read records whole */
+    bool pulled_once;  /* a pull ran since start (its /deleted covered the downtime) */
+    long long replay;  /* last replay id stored, -1 none */
+    int64_t last_pull_ms;
+    int64_t last_commit_ms; /* newest commitTimestamp seen (lag) */
+    long events, failed;
+    int fails;             /* consecutive failures */
+    int64_t fail_until_ms; /* backing off until */
+    char last_error[256];
+};
+
 struct sfr_sync {
     struct sfr_run_ctx *ctx;
     struct sfr_side *pg;         /* mirror writes (own connection) */
@@ -27,6 +56,11 @@ struct sfr_sync {
     bool listening;
     volatile sig_atomic_t *stop;
     long bulk_threshold;
+    struct sfr_sync_obj *obj;  /* per mapping */
+    struct sfr_cometd *cd;     /* change event subscriber, NULL when polling */
+    int *chan_obj;             /* subscriber channel -> object index */
+    int n_chan;
+    char call_client[64];      /* Sforce-Call-Options client name of our writes */
 };
 
 static inline bool sfr_sync_stopping(const struct sfr_sync *s)
@@ -89,7 +123,43 @@ enum sfr_rc sfr_sync_pending_rows(PGconn *c, const struct sfr_pg_table *t, bool 
                                   const char *const *sfids, int n, PGresult **out,
                                   struct sfr_err *err) SFR_WUR;
 
+/* Seconds since the cursor row was written, -1 when there is none. */
+enum sfr_rc sfr_sync_cursor_age(PGconn *c, const char *object, const char *direction,
+                                long *age_s, struct sfr_err *err) SFR_WUR;
+/* Event retention of Salesforce (72 h) less a margin: a channel whose
+ * "replay every retained event" position is older is pulled instead. */
+#define SFR_SYNC_REPLAY_ALL_MAX_S (71L * 3600)
+/* Deletes the cursor row (object, direction) when it exists. */
+enum sfr_rc sfr_sync_cursor_del(PGconn *c, const char *object, const char *direction,
+                                struct sfr_err *err) SFR_WUR;
+/* Sets the cursor to `cursor` unless it already holds a later one (ISO UTC
+ * text of one width compares as time). */
+enum sfr_rc sfr_sync_cursor_advance(PGconn *c, const char *object, const char *direction,
+                                    const char *cursor, struct sfr_err *err) SFR_WUR;
+
+/* stream.c */
+enum sfr_rc sfr_sync_stream_start(struct sfr_sync *s, struct sfr_err *err) SFR_WUR;
+void sfr_sync_stream_stop(struct sfr_sync *s);
+int sfr_sync_stream_fd(const struct sfr_sync *s);
+/* Applies what the subscriber queued (at most about a second's worth). */
+enum sfr_rc sfr_sync_stream_process(struct sfr_sync *s, struct sfr_sync_stats *st,
+                                    struct sfr_err *err) SFR_WUR;
+/* The pull covering object i's gap committed: forget the gap. */
+enum sfr_rc sfr_sync_gap_closed(struct sfr_sync *s, int i, struct sfr_err *err) SFR_WUR;
+
+/* sync.c: an object's failure (backoff) and success. */
+void sfr_sync_obj_failed(struct sfr_sync *s, int i, const struct sfr_err *e);
+void sfr_sync_obj_ok(struct sfr_sync *s, int i);
+
 /* pull.c / push.c */
+/* Reads the records ids[0..n) of object i (queryAll, IN lists) and writes
+ * them as the pull does (skips what is there, settles PENDING rows). */
+enum sfr_rc sfr_sync_pull_ids(struct sfr_sync *s, int i, const char *const *ids, int n,
+                              struct sfr_sync_stats *st, struct sfr_err *err) SFR_WUR;
+/* GET /sobjects/X/deleted from the pull cursor (less the overlap) to now:
+ * records deleted or purged in Salesforce leave the mirror. */
+enum sfr_rc sfr_sync_pull_deleted(struct sfr_sync *s, int i, struct sfr_sync_stats *st,
+                                  struct sfr_err *err) SFR_WUR;
 enum sfr_rc sfr_sync_pull_object(struct sfr_sync *s, int i, struct sfr_sync_stats *st,
                                  struct sfr_err *err) SFR_WUR;
 enum sfr_rc sfr_sync_push_object(struct sfr_sync *s, int i, struct sfr_sync_stats *st,
