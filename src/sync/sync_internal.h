@@ -61,6 +61,9 @@ struct sfr_sync {
     int *chan_obj;             /* subscriber channel -> object index */
     int n_chan;
     char call_client[64];      /* Sforce-Call-Options client name of our writes */
+    char *archive_qname;       /* "<schema>"."_trigger_log_archive" */
+    bool has_archive;
+    int64_t last_housekeeping_ms;
 };
 
 static inline bool sfr_sync_stopping(const struct sfr_sync *s)
@@ -136,6 +139,16 @@ enum sfr_rc sfr_sync_cursor_del(PGconn *c, const char *object, const char *direc
  * text of one width compares as time). */
 enum sfr_rc sfr_sync_cursor_advance(PGconn *c, const char *object, const char *direction,
                                     const char *cursor, struct sfr_err *err) SFR_WUR;
+
+/* tlog.c: trigger-log housekeeping */
+enum sfr_rc sfr_sync_tlog_setup(struct sfr_sync *s, struct sfr_err *err) SFR_WUR;
+/* NEW entries of read_only mappings become READONLY; *n how many. */
+enum sfr_rc sfr_sync_tlog_mark_readonly(struct sfr_sync *s, long *n, struct sfr_err *err) SFR_WUR;
+/* Processed entries to the archive; old archive rows deleted. */
+enum sfr_rc sfr_sync_tlog_archive(struct sfr_sync *s, long *moved, long *purged,
+                                  struct sfr_err *err) SFR_WUR;
+/* NEW and PENDING entries of the mapped tables. */
+enum sfr_rc sfr_sync_tlog_backlog(struct sfr_sync *s, long *n, struct sfr_err *err) SFR_WUR;
 
 /* stream.c */
 enum sfr_rc sfr_sync_stream_start(struct sfr_sync *s, struct sfr_err *err) SFR_WUR;
