@@ -5,15 +5,9 @@
 #include "sfrecon/cli.h"
 
 static const struct sfr_command commands[] = {
-    {"audit", sfr_cmd_audit, sfr_usage_audit,
-     "compare Salesforce with the mirror and report mismatches"},
-    {"repair", sfr_cmd_repair, sfr_usage_repair,
-     "re-sync mismatched records in dependency order (undoable)"},
-    {"report", sfr_cmd_report, sfr_usage_report,
-     "print a stored audit run as text, json, csv or html"},
-    {"lint", sfr_cmd_lint, sfr_usage_lint, "check a mapping and mirror for schema-design mistakes"},
-    {"schema", sfr_cmd_schema, sfr_usage_schema, "print the mirror DDL the mapping implies"},
-    {"sync", sfr_cmd_sync, sfr_usage_sync, "keep Salesforce and the mirror in sync (daemon)"},
+    {&sfr_spec_audit, sfr_cmd_audit},   {&sfr_spec_repair, sfr_cmd_repair},
+    {&sfr_spec_report, sfr_cmd_report}, {&sfr_spec_lint, sfr_cmd_lint},
+    {&sfr_spec_schema, sfr_cmd_schema}, {&sfr_spec_sync, sfr_cmd_sync},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -23,21 +17,19 @@ static void usage(FILE *out)
             SFR_VERSION);
     fprintf(out, "Usage: sfrecon COMMAND [OPTIONS]\n\nCommands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
-        if (commands[i].run != NULL)
-            fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-8s %s\n", commands[i].spec->name, commands[i].spec->summary);
     fprintf(out, "  %-8s %s\n", "help", "show help for a command");
     fprintf(out, "\nConnections come from the environment: DATABASE_URL; SF_INSTANCE_URL +\n"
                  "SF_ACCESS_TOKEN, or SF_LOGIN_URL + SF_CLIENT_ID + SF_CLIENT_SECRET\n"
                  "[+ SF_USERNAME + SF_PASSWORD].\n"
-                 "Exit codes: 0 in sync/success, 1 discrepancies or failed repairs,\n"
-                 "2 usage or configuration error, 3 runtime failure.\n"
-                 "Run 'sfrecon help COMMAND' for a command's options.\n");
+                 "Run 'sfrecon help COMMAND' for a command's options.\n\n");
+    sfr_cli_exit_table(out);
 }
 
 static const struct sfr_command *find(const char *name)
 {
     for (size_t i = 0; i < N_COMMANDS; i++)
-        if (strcmp(commands[i].name, name) == 0 && commands[i].run != NULL)
+        if (strcmp(commands[i].spec->name, name) == 0)
             return &commands[i];
     return NULL;
 }
@@ -46,8 +38,8 @@ static int unknown(const char *name)
 {
     fprintf(stderr, "sfrecon: unknown command '%s'\n", name);
     for (size_t i = 0; i < N_COMMANDS; i++)
-        if (commands[i].run != NULL && strncmp(commands[i].name, name, 2) == 0)
-            fprintf(stderr, "Did you mean '%s'?\n", commands[i].name);
+        if (strncmp(commands[i].spec->name, name, 2) == 0)
+            fprintf(stderr, "Did you mean '%s'?\n", commands[i].spec->name);
     fprintf(stderr, "Try 'sfrecon --help'.\n");
     return 2;
 }
@@ -75,7 +67,7 @@ int main(int argc, char **argv)
         const struct sfr_command *c = find(argv[2]);
         if (c == NULL)
             return unknown(argv[2]);
-        c->usage();
+        sfr_cli_help(c->spec, stdout);
         return 0;
     }
     if (cmd[0] == '-') {

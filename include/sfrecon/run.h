@@ -1,7 +1,8 @@
 /* run.h — what every command that reaches both sides needs: the mapping, the
  * describe of the mapped objects, one projection per mapping, connections
- * from the environment, a side factory for job threads, and the audit
- * itself (used by `audit`, `repair` and `sync`). Lives in src/cli/run.c. */
+ * from the environment and a side factory for job threads (used by the
+ * audit engine, repair and sync). Lives in src/audit/context.c; the audit
+ * itself is audit.h. */
 #ifndef SFRECON_RUN_H
 #define SFRECON_RUN_H
 
@@ -45,22 +46,5 @@ void sfr_run_ctx_check_object(const struct sfr_run_ctx *ctx, int i, struct sfr_c
 /* A fresh pair of sides (Salesforce or source Postgres, and the mirror). */
 enum sfr_rc sfr_run_ctx_sides(struct sfr_run_ctx *ctx, struct sfr_side **sf, struct sfr_side **pg,
                               struct sfr_err *err) SFR_WUR;
-
-struct sfr_audit_opts {
-    enum sfr_depth depth;
-    bool since_last;                /* incremental against the last stored run */
-    int64_t since_ms;               /* only records modified since (INT64_MIN = all) */
-    int jobs;                       /* 0 = config */
-    const struct sfr_strv *objects; /* NULL/empty = all mapped, parents first */
-    bool store;                     /* keep the run in sfrecon.audit_run */
-    bool progress;
-};
-
-/* Audits the mapped objects into run (caller cleans up). Returns SFR_OK when
- * the audit ran (discrepancies or not); on a budget stop returns SFR_OK with
- * run->complete false and run->not_covered filled; other failures return
- * their rc (the run is still stored as failed when possible). */
-enum sfr_rc sfr_audit_run(struct sfr_run_ctx *ctx, const struct sfr_audit_opts *o,
-                          struct sfr_run *run, struct sfr_err *err) SFR_WUR;
 
 #endif

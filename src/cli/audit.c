@@ -1,45 +1,49 @@
-/* audit.c — `sfrecon audit`: compare every mapped object and report each
- * discrepancy with its cause. Exit 0 clean, 1 discrepancies, 2 usage or
- * configuration, 3 runtime failure. stdout carries only the report. */
-#include <getopt.h>
+/* audit.c — `sfrecon audit`: parses the options, runs the audit engine
+ * (src/audit) and prints the report on stdout (or --out) and a one-line
+ * summary on stderr. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdint.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "sfrecon/audit.h"
 #include "sfrecon/cli.h"
 #include "sfrecon/log.h"
 #include "sfrecon/report.h"
-#include "sfrecon/run.h"
 
-void sfr_usage_audit(void)
-{
-    printf("Usage: sfrecon audit [-c CONFIG] [-o OBJ[,OBJ]] [--depth count|content]\n"
-           "                     [--since TS|last] [--jobs N] [--format text|json|csv|html]\n"
-           "                     [--out FILE] [--no-store] [--schema NAME]\n"
-           "                     [--describe DIR|FILE] [--source postgresql://...]\n"
-           "                     [--max-api-calls N] [-q|-v]\n\n"
-           "Compares every mapped object between Salesforce and its Postgres mirror and\n"
-           "reports each mismatched record with its cause.\n\n"
-           "  -c, --config FILE     mapping (Heroku Connect export); default sfrecon.json\n"
-           "  -o, --objects LIST    only these objects\n"
-           "      --depth D         count: server-side counts only; content (default): row hashes\n"
-           "      --since last      incremental: re-check only chunks that moved since the\n"
-           "                        last stored run\n"
-           "      --since TS        only records modified at or after TS (2024-01-31 or\n"
-           "                        2024-01-31T10:00:00Z) on either side\n"
-           "      --jobs N          chunks compared in parallel (default from config, 2)\n"
-           "      --format F        text (default), json, csv, html\n"
-           "      --out FILE        write the report to FILE instead of stdout\n"
-           "      --no-store        do not keep the run in sfrecon.audit_run\n"
-           "      --source URL      compare against another Postgres of the same layout\n"
-           "      --max-api-calls N stop cleanly after N Salesforce API calls\n\n"
-           "Environment: DATABASE_URL, SF_INSTANCE_URL + SF_ACCESS_TOKEN or SF_LOGIN_URL +\n"
-           "SF_CLIENT_ID + SF_CLIENT_SECRET [+ SF_USERNAME + SF_PASSWORD].\n"
-           "Exit: 0 clean, 1 discrepancies, 2 usage/config error, 3 runtime failure.\n");
-}
+enum {
+    OPT_OBJECTS = SFR_OPT_OWN,
+    OPT_DEPTH,
+    OPT_SINCE,
+    OPT_JOBS,
+    OPT_NOSTORE,
+    OPT_SOURCE,
+    OPT_MAXCALLS
+};
+
+static const struct sfr_cli_opt audit_opts[] = {
+    {"objects", 'o', "LIST", OPT_OBJECTS, "only these objects (comma-separated)"},
+    {"depth", 0, "D", OPT_DEPTH, "count: server-side counts only; content (default): row hashes"},
+    {"since", 0, "TS|last", OPT_SINCE,
+     "last: incremental, re-check only chunks that moved since the last "
+     "stored run; TS: only records modified at or after TS (2024-01-31 or "
+     "2024-01-31T10:00:00Z) on either side"},
+    {"jobs", 0, "N", OPT_JOBS, "chunks compared in parallel, 1..64 (default from config, 2)"},
+    {"no-store", 0, NULL, OPT_NOSTORE, "do not keep the run in sfrecon.audit_run"},
+    {"source", 0, "URL", OPT_SOURCE,
+     "compare against another Postgres of the same layout instead of "
+     "Salesforce (needs --describe)"},
+    {"max-api-calls", 0, "N", OPT_MAXCALLS, "stop cleanly after N Salesforce API calls"},
+    {0},
+};
+
+struct audit_cli {
+    struct sfr_run_opts ro;
+    struct sfr_audit_opts ao;
+    struct sfr_strv objects;
+};
 
 /* A date (midnight UTC) or a datetime. */
 static bool parse_since(const char *s, int64_t *ms)
@@ -52,159 +56,135 @@ static bool parse_since(const char *s, int64_t *ms)
     return sfr_parse_datetime_ms(s, strlen(s), ms);
 }
 
-enum {
-    OPT_DEPTH = 256,
-    OPT_SINCE,
-    OPT_JOBS,
-    OPT_FORMAT,
-    OPT_OUT,
-    OPT_NOSTORE,
-    OPT_SCHEMA,
-    OPT_DESCRIBE,
-    OPT_SOURCE,
-    OPT_MAXCALLS
+static int audit_opt(void *state, int key, const char *arg)
+{
+    struct audit_cli *a = state;
+    char *end = NULL;
+    switch (key) {
+    case OPT_OBJECTS:
+        sfr_strv_split(&a->objects, arg, ',');
+        return 0;
+    case OPT_DEPTH:
+        if (strcmp(arg, "count") == 0)
+            a->ao.depth = SFR_DEPTH_COUNT;
+        else if (strcmp(arg, "content") == 0)
+            a->ao.depth = SFR_DEPTH_CONTENT;
+        else
+            return sfr_cli_usage_error("audit", "--depth: expected count or content, got '%s'",
+                                       arg);
+        return 0;
+    case OPT_SINCE:
+        if (strcmp(arg, "last") == 0)
+            a->ao.since_last = true;
+        else if (!parse_since(arg, &a->ao.since_ms))
+            return sfr_cli_usage_error("audit",
+                                       "--since: expected 'last', a date "
+                                       "(2024-01-31) or a UTC datetime, got '%s'",
+                                       arg);
+        return 0;
+    case OPT_JOBS: {
+        long v = strtol(arg, &end, 10);
+        if (end == arg || *end != '\0' || v < 1 || v > 64)
+            return sfr_cli_usage_error("audit", "--jobs: expected 1..64, got '%s'", arg);
+        a->ao.jobs = (int)v;
+        return 0;
+    }
+    case OPT_NOSTORE:
+        a->ao.store = false;
+        return 0;
+    case OPT_SOURCE:
+        a->ro.source_url = arg;
+        return 0;
+    case OPT_MAXCALLS:
+        a->ro.max_api_calls = strtol(arg, &end, 10);
+        if (end == arg || *end != '\0' || a->ro.max_api_calls < 1)
+            return sfr_cli_usage_error("audit",
+                                       "--max-api-calls: expected a positive number, "
+                                       "got '%s'",
+                                       arg);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+const struct sfr_cli_spec sfr_spec_audit = {
+    .name = "audit",
+    .summary = "compare Salesforce with the mirror and report mismatches",
+    .about = "Compares every mapped object between Salesforce and its Postgres mirror and\n"
+             "reports each mismatched record with its cause.",
+    .common = SFR_CLI_MAPPED | SFR_CLI_DESCRIBE | SFR_CLI_FORMAT | SFR_CLI_OUT,
+    .formats = SFR_CLI_FMT(SFR_FMT_TEXT) | SFR_CLI_FMT(SFR_FMT_JSON) | SFR_CLI_FMT(SFR_FMT_CSV) |
+               SFR_CLI_FMT(SFR_FMT_HTML),
+    .opts = audit_opts,
+    .notes = "Environment: DATABASE_URL, SF_INSTANCE_URL + SF_ACCESS_TOKEN or SF_LOGIN_URL +\n"
+             "SF_CLIENT_ID + SF_CLIENT_SECRET [+ SF_USERNAME + SF_PASSWORD].",
+    .exits = "exit 0 when clean, 1 when discrepancies were found.",
+    .on_opt = audit_opt,
 };
+
+/* api calls per object, peak memory and the stored run id, on stderr. */
+static void print_summary(const struct sfr_run *run)
+{
+    struct sfr_buf b = SFR_BUF_INIT;
+    sfr_buf_printf(&b, "sfrecon: api calls: %ld (", run->api_calls);
+    for (int i = 0; i < run->n_objects; i++)
+        sfr_buf_printf(&b, "%s%s %ld", i ? ", " : "", run->objects[i].object,
+                       run->objects[i].api_calls);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    sfr_buf_printf(&b, "), peak RSS %ld MB", ru.ru_maxrss / 1024);
+    if (run->id)
+        sfr_buf_printf(&b, ", stored as run %ld", run->id);
+    sfr_buf_puts(&b, "\n");
+    fputs(b.data, stderr);
+    sfr_buf_cleanup(&b);
+    if (!run->complete)
+        sfr_log_warn("the audit stopped early (API limit); %zu range(s) not covered",
+                     run->not_covered.n);
+}
+
+static int exit_code(const struct sfr_run *run)
+{
+    return run->discs.n > 0 ? SFR_EXIT_FOUND : run->complete ? SFR_EXIT_OK : SFR_EXIT_RUNTIME;
+}
 
 int sfr_cmd_audit(int argc, char **argv)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"objects", required_argument, NULL, 'o'},
-                                         {"depth", required_argument, NULL, OPT_DEPTH},
-                                         {"since", required_argument, NULL, OPT_SINCE},
-                                         {"jobs", required_argument, NULL, OPT_JOBS},
-                                         {"format", required_argument, NULL, OPT_FORMAT},
-                                         {"out", required_argument, NULL, OPT_OUT},
-                                         {"no-store", no_argument, NULL, OPT_NOSTORE},
-                                         {"schema", required_argument, NULL, OPT_SCHEMA},
-                                         {"describe", required_argument, NULL, OPT_DESCRIBE},
-                                         {"source", required_argument, NULL, OPT_SOURCE},
-                                         {"max-api-calls", required_argument, NULL, OPT_MAXCALLS},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"verbose", no_argument, NULL, 'v'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    struct sfr_run_opts ro = {"sfrecon.json", NULL, NULL, NULL, 0};
-    struct sfr_audit_opts ao = {SFR_DEPTH_CONTENT, false, INT64_MIN, 0, NULL, true, false};
-    struct sfr_strv objects = {0};
-    enum sfr_format fmt = SFR_FMT_TEXT;
-    const char *out_path = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:o:qvh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            ro.config_path = optarg;
-            break;
-        case 'o':
-            sfr_strv_split(&objects, optarg, ',');
-            break;
-        case OPT_DEPTH:
-            if (strcmp(optarg, "count") == 0)
-                ao.depth = SFR_DEPTH_COUNT;
-            else if (strcmp(optarg, "content") == 0)
-                ao.depth = SFR_DEPTH_CONTENT;
-            else
-                return sfr_cli_usage_error("audit", "--depth: expected count or content, got '%s'",
-                                           optarg);
-            break;
-        case OPT_SINCE:
-            if (strcmp(optarg, "last") == 0) {
-                ao.since_last = true;
-            } else if (!parse_since(optarg, &ao.since_ms)) {
-                sfr_strv_cleanup(&objects);
-                return sfr_cli_usage_error("audit",
-                                           "--since: expected 'last', a date "
-                                           "(2024-01-31) or a UTC datetime, got '%s'",
-                                           optarg);
-            }
-            break;
-        case OPT_JOBS:
-            ao.jobs = atoi(optarg);
-            if (ao.jobs < 1 || ao.jobs > 64)
-                return sfr_cli_usage_error("audit", "--jobs: expected 1..64, got '%s'", optarg);
-            break;
-        case OPT_FORMAT:
-            if (!sfr_format_parse(optarg, &fmt))
-                return sfr_cli_usage_error("audit", "--format: expected text, json, csv or html");
-            break;
-        case OPT_OUT:
-            out_path = optarg;
-            break;
-        case OPT_NOSTORE:
-            ao.store = false;
-            break;
-        case OPT_SCHEMA:
-            ro.schema = optarg;
-            break;
-        case OPT_DESCRIBE:
-            ro.describe = optarg;
-            break;
-        case OPT_SOURCE:
-            ro.source_url = optarg;
-            break;
-        case OPT_MAXCALLS:
-            ro.max_api_calls = atol(optarg);
-            if (ro.max_api_calls < 1)
-                return sfr_cli_usage_error("audit", "--max-api-calls: expected a positive number");
-            break;
-        case 'q':
-            sfr_log_set_level(SFR_LOG_WARN);
-            break;
-        case 'v':
-            sfr_log_set_level(SFR_LOG_DEBUG);
-            break;
-        case 'h':
-            sfr_usage_audit();
-            return 0;
-        default:
-            sfr_strv_cleanup(&objects);
-            return sfr_cli_usage_error("audit", "bad option");
-        }
+    struct audit_cli a;
+    memset(&a, 0, sizeof(a));
+    sfr_audit_opts_defaults(&a.ao);
+    struct sfr_cli_common c;
+    int code = sfr_cli_parse(&sfr_spec_audit, argc, argv, &c, &a);
+    if (code >= 0) {
+        sfr_strv_cleanup(&a.objects);
+        return code;
     }
-    if (optind < argc) {
-        sfr_strv_cleanup(&objects);
-        return sfr_cli_usage_error("audit", "unexpected argument '%s'", argv[optind]);
-    }
-    ao.objects = &objects;
-    ao.progress = isatty(2);
+    a.ro.config_path = c.config;
+    a.ro.schema = c.schema;
+    a.ro.describe = c.describe;
+    a.ao.objects = &a.objects;
+    a.ao.progress = isatty(2);
+
     struct sfr_err err = {0};
     struct sfr_run_ctx *ctx = NULL;
     struct sfr_run run;
     memset(&run, 0, sizeof(run));
-    int code = 3;
-    enum sfr_rc rc = sfr_run_ctx_open(&ro, &ctx, &err);
+    enum sfr_rc rc = sfr_run_ctx_open(&a.ro, &ctx, &err);
     if (rc == SFR_OK)
-        rc = sfr_audit_run(ctx, &ao, &run, &err);
+        rc = sfr_audit_run(ctx, &a.ao, &run, &err);
+    FILE *out = NULL;
     if (rc != SFR_OK) {
-        sfr_log_err(&err);
-        code = sfr_rc_exit_code(rc);
-        goto out;
+        code = sfr_cli_fail(rc, &err);
+    } else if ((out = sfr_cli_open_out(&c)) == NULL) {
+        code = SFR_EXIT_RUNTIME;
+    } else {
+        sfr_report_write(out, &run, c.format);
+        code = sfr_cli_close_out(&c, out) ? exit_code(&run) : SFR_EXIT_RUNTIME;
+        print_summary(&run);
     }
-    FILE *out = stdout;
-    if (out_path != NULL && (out = fopen(out_path, "w")) == NULL) {
-        sfr_log_error("%s: cannot write the report: %m", out_path);
-        goto out;
-    }
-    sfr_report_write(out, &run, fmt);
-    if (out != stdout)
-        fclose(out);
-    fprintf(stderr, "sfrecon: api calls: %ld (", run.api_calls);
-    for (int i = 0; i < run.n_objects; i++)
-        fprintf(stderr, "%s%s %ld", i ? ", " : "", run.objects[i].object, run.objects[i].api_calls);
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    fprintf(stderr, "), peak RSS %ld MB", ru.ru_maxrss / 1024);
-    if (run.id)
-        fprintf(stderr, ", stored as run %ld\n", run.id);
-    else
-        fprintf(stderr, "\n");
-    if (!run.complete)
-        sfr_log_warn("the audit stopped early (API limit); %zu range(s) not covered",
-                     run.not_covered.n);
-    code = run.discs.n > 0 ? 1 : run.complete ? 0 : 3;
-out:
     sfr_run_cleanup(&run);
     sfr_run_ctx_free(ctx);
-    sfr_strv_cleanup(&objects);
+    sfr_strv_cleanup(&a.objects);
     return code;
 }

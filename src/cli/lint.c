@@ -3,7 +3,6 @@
  * of src/lint (which do no I/O) and prints the findings on stdout.
  * Exit 0 no error-severity finding, 1 some, 2 usage/config, 3 runtime. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,31 +14,6 @@
 #include "sfrecon/mem.h"
 #include "sfrecon/pg.h"
 #include "sfrecon/sf.h"
-
-void sfr_usage_lint(void)
-{
-    printf("Usage: sfrecon lint [-c CONFIG] [--describe DIR|FILE] [--schema NAME]\n"
-           "                    [--format text|json] [--no-db]\n\n"
-           "Reviews a mapping before anything drifts: lookups to unmapped parents and the\n"
-           "load order, columns shorter than or incompatible with their fields (with the\n"
-           "ALTER TABLE that fixes them), fields costly to sync, fields Salesforce or the\n"
-           "mirror lacks, missing system columns and indexes, reserved names, the schema\n"
-           "name, API calls a day against the caps, and read_write mappings without an\n"
-           "external id. Each finding says why it matters and how to fix it.\n\n"
-           "  -c, --config FILE     mapping (Heroku Connect export); default sfrecon.json\n"
-           "      --describe PATH   directory of <Object>.json describes, or one file\n"
-           "                        {\"sobjects\":[...]}; default $SFRECON_DESCRIBE, else\n"
-           "                        the Salesforce API (SF_* variables)\n"
-           "      --schema NAME     mirror schema (overrides the mapping)\n"
-           "      --format F        text (default) or json:\n"
-           "                        {\"findings\":[{\"severity\",\"code\",\"object\",\"field\",\n"
-           "                        \"message\",\"fix\"}]}\n"
-           "      --no-db           skip the checks of the live mirror\n\n"
-           "Environment: DATABASE_URL (the mirror), SFRECON_DESCRIBE, SFRECON_ORG_DAILY_LIMIT\n"
-           "(the org's API calls a day, default %ld), SF_* for describe from Salesforce.\n"
-           "Exit: 0 no error found, 1 errors found, 2 usage/config error, 3 runtime failure.\n",
-           SFR_LINT_DEFAULT_ORG_LIMIT);
-}
 
 /* Describe from the Salesforce API, one object at a time so that an object
  * the org lacks becomes an unknown_object finding rather than a failure. */
@@ -112,61 +86,49 @@ static bool parse_limit(const char *s, long *out)
     return true;
 }
 
-enum { OPT_DESCRIBE = 256, OPT_SCHEMA, OPT_FORMAT, OPT_NODB };
+enum { OPT_NODB = SFR_OPT_OWN };
 
-int sfr_cmd_lint(int argc, char **argv)
+static const struct sfr_cli_opt lint_opts[] = {
+    {"no-db", 0, NULL, OPT_NODB, "skip the checks of the live mirror"},
+    {NULL, 0, NULL, SFR_OPT_FORMAT,
+     "text (default) or json:\n"
+     "{\"findings\":[{\"severity\",\"code\",\"object\",\"field\", "
+     "\"message\",\"fix\"}]}"},
+    {0},
+};
+
+static int lint_opt(void *state, int key, const char *arg)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"describe", required_argument, NULL, OPT_DESCRIBE},
-                                         {"schema", required_argument, NULL, OPT_SCHEMA},
-                                         {"format", required_argument, NULL, OPT_FORMAT},
-                                         {"no-db", no_argument, NULL, OPT_NODB},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *config_path = "sfrecon.json", *describe = NULL, *schema = NULL;
-    bool json = false, no_db = false;
-    struct sfr_lint_opts lo = {0};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            config_path = optarg;
-            break;
-        case OPT_DESCRIBE:
-            describe = optarg;
-            break;
-        case OPT_SCHEMA:
-            schema = optarg;
-            break;
-        case OPT_FORMAT:
-            if (strcmp(optarg, "json") == 0)
-                json = true;
-            else if (strcmp(optarg, "text") != 0)
-                return sfr_cli_usage_error("lint", "--format: expected text or json, got '%s'",
-                                           optarg);
-            break;
-        case OPT_NODB:
-            no_db = true;
-            break;
-        case 'h':
-            sfr_usage_lint();
-            return 0;
-        default:
-            return sfr_cli_usage_error("lint", "bad option");
-        }
-    }
-    if (optind < argc)
-        return sfr_cli_usage_error("lint", "unexpected argument '%s'", argv[optind]);
-    if (schema != NULL && *schema == '\0')
-        return sfr_cli_usage_error("lint", "--schema: empty name");
-    const char *limit = getenv("SFRECON_ORG_DAILY_LIMIT");
-    if (limit != NULL && *limit != '\0' && !parse_limit(limit, &lo.org_daily_limit))
-        return sfr_cli_usage_error("lint",
-                                   "SFRECON_ORG_DAILY_LIMIT: expected a positive "
-                                   "number of API calls a day, got '%s'",
-                                   limit);
+    (void)arg;
+    if (key == OPT_NODB)
+        *(bool *)state = true;
+    return 0;
+}
 
+_Static_assert(SFR_LINT_DEFAULT_ORG_LIMIT == 100000L, "the help below says 100000");
+
+const struct sfr_cli_spec sfr_spec_lint = {
+    .name = "lint",
+    .summary = "check a mapping and mirror for schema-design mistakes",
+    .about = "Reviews a mapping before anything drifts: lookups to unmapped parents and the\n"
+             "load order, columns shorter than or incompatible with their fields (with the\n"
+             "ALTER TABLE that fixes them), fields costly to sync, fields Salesforce or the\n"
+             "mirror lacks, missing system columns and indexes, reserved names, the schema\n"
+             "name, API calls a day against the caps, and read_write mappings without an\n"
+             "external id. Each finding says why it matters and how to fix it.",
+    .common = SFR_CLI_MAPPED | SFR_CLI_DESCRIBE | SFR_CLI_FORMAT | SFR_CLI_OUT,
+    .formats = SFR_CLI_FMT(SFR_FMT_TEXT) | SFR_CLI_FMT(SFR_FMT_JSON),
+    .opts = lint_opts,
+    .notes = "Environment: DATABASE_URL (the mirror), SFRECON_DESCRIBE,\n"
+             "SFRECON_ORG_DAILY_LIMIT (the org's API calls a day, default 100000),\n"
+             "SF_* for describe from Salesforce.",
+    .exits = "exit 0 when no error-severity finding, 1 when some.",
+    .on_opt = lint_opt,
+};
+
+/* The inputs, the checks of src/lint and the findings printed. */
+static int lint(const struct sfr_cli_common *c, bool no_db, struct sfr_lint_opts *lo)
+{
     struct sfr_err err = {0};
     struct sfr_config *cfg = NULL;
     struct sfr_schema sch = {0};
@@ -174,31 +136,53 @@ int sfr_cmd_lint(int argc, char **argv)
     struct sfr_lint_result res;
     sfr_lint_result_init(&res);
     int code;
-    enum sfr_rc rc = sfr_config_load(config_path, &cfg, &err);
+    FILE *out = NULL;
+    enum sfr_rc rc = sfr_config_load(c->config, &cfg, &err);
     if (rc != SFR_OK)
         goto fail;
-    if (schema != NULL)
-        sfr_config_set_schema(cfg, schema);
-    if ((rc = load_describe(cfg, describe, &sch, &err)) != SFR_OK)
+    if (c->schema != NULL)
+        sfr_config_set_schema(cfg, c->schema);
+    if ((rc = load_describe(cfg, c->describe, &sch, &err)) != SFR_OK)
         goto fail;
     if (!no_db && (rc = read_mirror(cfg->schema, &mirror, &err)) != SFR_OK)
         goto fail;
-    lo.config_path = config_path;
-    sfr_lint_run_opts(cfg, &sch, mirror, &lo, &res);
-    if (json)
-        sfr_lint_print_json(stdout, &res);
+    lo->config_path = c->config;
+    sfr_lint_run_opts(cfg, &sch, mirror, lo, &res);
+    if ((out = sfr_cli_open_out(c)) == NULL) {
+        code = SFR_EXIT_RUNTIME;
+        goto out;
+    }
+    if (c->format == SFR_FMT_JSON)
+        sfr_lint_print_json(out, &res);
     else
-        sfr_lint_print_text(stdout, &res);
-    fflush(stdout);
-    code = res.n_by_severity[SFR_LINT_ERROR] > 0 ? 1 : 0;
+        sfr_lint_print_text(out, &res);
+    code = !sfr_cli_close_out(c, out)              ? SFR_EXIT_RUNTIME
+           : res.n_by_severity[SFR_LINT_ERROR] > 0 ? SFR_EXIT_FOUND
+                                                   : SFR_EXIT_OK;
     goto out;
 fail:
-    sfr_log_err(&err);
-    code = sfr_rc_exit_code(rc);
+    code = sfr_cli_fail(rc, &err);
 out:
     sfr_lint_result_cleanup(&res);
     sfr_mirror_free(mirror);
     sfr_schema_cleanup(&sch);
     sfr_config_free(cfg);
     return code;
+}
+
+int sfr_cmd_lint(int argc, char **argv)
+{
+    bool no_db = false;
+    struct sfr_lint_opts lo = {0};
+    struct sfr_cli_common c;
+    int code = sfr_cli_parse(&sfr_spec_lint, argc, argv, &c, &no_db);
+    if (code >= 0)
+        return code;
+    const char *limit = getenv("SFRECON_ORG_DAILY_LIMIT");
+    if (limit != NULL && *limit != '\0' && !parse_limit(limit, &lo.org_daily_limit))
+        return sfr_cli_usage_error("lint",
+                                   "SFRECON_ORG_DAILY_LIMIT: expected a positive "
+                                   "number of API calls a day, got '%s'",
+                                   limit);
+    return lint(&c, no_db, &lo);
 }

@@ -4,13 +4,13 @@
  * and logs go to stderr. Exit 0 when everything planned was fixed (and
  * nothing was left unresolved), 1 when some repair failed or was listed
  * only, 2 usage/configuration, 3 runtime failure. */
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "sfrecon/audit.h"
 #include "sfrecon/cli.h"
 #include "sfrecon/history.h"
 #include "sfrecon/log.h"
@@ -19,44 +19,23 @@
 #include "sfrecon/report.h"
 #include "sfrecon/run.h"
 
-void sfr_usage_repair(void)
-{
-    printf(
-        "Usage: sfrecon repair [-c CONFIG] [--schema NAME] [--from REPORT.json | --run ID|latest]\n"
-        "                      [--dry-run] [--yes] [--only CAUSE[,CAUSE]]\n"
-        "                      [--format text|json] [--describe DIR|FILE] [-q|-v]\n"
-        "       sfrecon repair --undo RUN_ID|latest [--format text|json]\n\n"
-        "Re-syncs mismatched records: computes a plan from an audit (a fresh one when\n"
-        "neither --from nor --run is given), shows it, applies it in dependency order\n"
-        "(parents first, deletes children first), journals every mirror change, and\n"
-        "audits the repaired keys again.\n\n"
-        "  -c, --config FILE   mapping (Heroku Connect export); default sfrecon.json\n"
-        "      --from FILE     discrepancies from a JSON report (sfrecon audit --format json)\n"
-        "      --run ID|latest discrepancies of a stored audit run\n"
-        "      --dry-run       print the plan (operation, direction, before -> after) and stop\n"
-        "      --yes           apply without asking (required when stdin is not a terminal)\n"
-        "      --only LIST     only these causes: missing_in_pg, missing_in_sf,\n"
-        "                      missing_parent, truncation, type_mismatch, stale, conflict,\n"
-        "                      sync_error, duplicate, field_mismatch\n"
-        "      --format F      text (default) or json\n"
-        "      --undo RUN      restore the mirror rows a repair run changed, and list the\n"
-        "                      Salesforce changes to reverse by hand\n\n"
-        "Direction: read_only mappings and the sf_wins policy (default) write Salesforce's\n"
-        "values into the mirror; pg_wins writes the mirror's into Salesforce; newest_wins\n"
-        "compares SystemModstamps and lists ties instead of guessing.\n"
-        "Exit: 0 all fixed, 1 some failed or unresolved, 2 usage/config, 3 runtime failure.\n");
-}
+enum { OPT_FROM = SFR_OPT_OWN, OPT_RUN, OPT_DRY, OPT_YES, OPT_ONLY, OPT_UNDO };
 
-enum {
-    OPT_SCHEMA = 256,
-    OPT_FROM,
-    OPT_RUN,
-    OPT_DRY,
-    OPT_YES,
-    OPT_ONLY,
-    OPT_FORMAT,
-    OPT_UNDO,
-    OPT_DESCRIBE
+static const struct sfr_cli_opt repair_opts[] = {
+    {"from", 0, "FILE", OPT_FROM, "discrepancies from a JSON report (sfrecon audit --format json)"},
+    {"run", 0, "ID|latest", OPT_RUN, "discrepancies of a stored audit run"},
+    {"dry-run", 0, NULL, OPT_DRY,
+     "print the plan (operation, direction, before -> after) and stop"},
+    {"yes", 'y', NULL, OPT_YES, "apply without asking (required when stdin is not a terminal)"},
+    {"only", 0, "LIST", OPT_ONLY,
+     "only these causes: missing_in_pg, missing_in_sf, missing_parent, "
+     "truncation, type_mismatch, stale, conflict, sync_error, duplicate, "
+     "field_mismatch"},
+    {"undo", 0, "RUN", OPT_UNDO,
+     "restore the mirror rows a repair run (ID or latest) changed, and list "
+     "the Salesforce changes to reverse by hand"},
+    {NULL, 0, NULL, SFR_OPT_FORMAT, "plan and outcome format: text (default) or json"},
+    {0},
 };
 
 struct repair_cli {
@@ -76,87 +55,64 @@ static long parse_run(const char *s)
     return *s != '\0' && *end == '\0' && v > 0 ? v : -1;
 }
 
-static int parse_args(int argc, char **argv, struct repair_cli *a)
+static int repair_opt(void *state, int key, const char *arg)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"schema", required_argument, NULL, OPT_SCHEMA},
-                                         {"from", required_argument, NULL, OPT_FROM},
-                                         {"run", required_argument, NULL, OPT_RUN},
-                                         {"dry-run", no_argument, NULL, OPT_DRY},
-                                         {"yes", no_argument, NULL, OPT_YES},
-                                         {"only", required_argument, NULL, OPT_ONLY},
-                                         {"format", required_argument, NULL, OPT_FORMAT},
-                                         {"undo", required_argument, NULL, OPT_UNDO},
-                                         {"describe", required_argument, NULL, OPT_DESCRIBE},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"verbose", no_argument, NULL, 'v'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    struct repair_cli *a = state;
     struct sfr_err err = {0};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:qvhy", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            a->ro.config_path = optarg;
-            break;
-        case OPT_SCHEMA:
-            a->ro.schema = optarg;
-            break;
-        case OPT_DESCRIBE:
-            a->ro.describe = optarg;
-            break;
-        case OPT_FROM:
-            a->from = optarg;
-            break;
-        case OPT_RUN:
-            if (parse_run(optarg) < 0)
-                return sfr_cli_usage_error("repair",
-                                           "--run: expected an audit run id or 'latest', "
-                                           "got '%s'",
-                                           optarg);
-            a->run = optarg;
-            break;
-        case OPT_UNDO:
-            if (parse_run(optarg) < 0)
-                return sfr_cli_usage_error("repair",
-                                           "--undo: expected a repair run id or "
-                                           "'latest', got '%s'",
-                                           optarg);
-            a->undo = optarg;
-            break;
-        case OPT_DRY:
-            a->dry_run = true;
-            break;
-        case 'y':
-        case OPT_YES:
-            a->yes = true;
-            break;
-        case OPT_ONLY:
-            if (sfr_repair_opts_only(&a->o, optarg, &err) != SFR_OK)
-                return sfr_cli_usage_error("repair", "%s (%s)", err.msg, err.hint);
-            break;
-        case OPT_FORMAT:
-            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0)
-                return sfr_cli_usage_error("repair", "--format: expected text or json, got '%s'",
-                                           optarg);
-            a->json = strcmp(optarg, "json") == 0;
-            break;
-        case 'q':
-            sfr_log_set_level(SFR_LOG_WARN);
-            break;
-        case 'v':
-            sfr_log_set_level(SFR_LOG_DEBUG);
-            break;
-        case 'h':
-            sfr_usage_repair();
-            return 0;
-        default:
-            return sfr_cli_usage_error("repair", "bad option");
-        }
+    switch (key) {
+    case OPT_FROM:
+        a->from = arg;
+        return 0;
+    case OPT_RUN:
+        if (parse_run(arg) < 0)
+            return sfr_cli_usage_error(
+                "repair", "--run: expected an audit run id or 'latest', got '%s'", arg);
+        a->run = arg;
+        return 0;
+    case OPT_UNDO:
+        if (parse_run(arg) < 0)
+            return sfr_cli_usage_error(
+                "repair", "--undo: expected a repair run id or 'latest', got '%s'", arg);
+        a->undo = arg;
+        return 0;
+    case OPT_DRY:
+        a->dry_run = true;
+        return 0;
+    case OPT_YES:
+        a->yes = true;
+        return 0;
+    case OPT_ONLY:
+        if (sfr_repair_opts_only(&a->o, arg, &err) != SFR_OK)
+            return sfr_cli_usage_error("repair", "%s (%s)", err.msg, err.hint);
+        return 0;
+    default:
+        return 0;
     }
-    if (optind < argc)
-        return sfr_cli_usage_error("repair", "unexpected argument '%s'", argv[optind]);
+}
+
+const struct sfr_cli_spec sfr_spec_repair = {
+    .name = "repair",
+    .summary = "re-sync mismatched records in dependency order (undoable)",
+    .also = "       sfrecon repair --undo RUN_ID|latest [--format text|json]",
+    .about = "Re-syncs mismatched records: computes a plan from an audit (a fresh one when\n"
+             "neither --from nor --run is given), shows it, applies it in dependency order\n"
+             "(parents first, deletes children first), journals every mirror change, and\n"
+             "audits the repaired keys again.",
+    .common = SFR_CLI_MAPPED | SFR_CLI_DESCRIBE | SFR_CLI_FORMAT,
+    .formats = SFR_CLI_FMT(SFR_FMT_TEXT) | SFR_CLI_FMT(SFR_FMT_JSON),
+    .opts = repair_opts,
+    .notes = "Direction: read_only mappings and the sf_wins policy (default) write\n"
+             "Salesforce's values into the mirror; pg_wins writes the mirror's into\n"
+             "Salesforce; newest_wins compares SystemModstamps and lists ties instead of\n"
+             "guessing.",
+    .exits = "exit 0 when all was fixed, 1 when some repair failed or was left\n"
+             "unresolved.",
+    .on_opt = repair_opt,
+};
+
+/* Options that exclude each other; -1 when the combination is fine. */
+static int check_combination(const struct repair_cli *a)
+{
     if (a->from != NULL && a->run != NULL)
         return sfr_cli_usage_error("repair", "--from and --run are exclusive");
     if (a->undo != NULL && (a->from || a->run || a->dry_run || a->o.only_set))
@@ -176,13 +132,9 @@ static int do_undo(const struct repair_cli *a)
         rc = sfr_repair_undo(conn, parse_run(a->undo), a->json, stdout, &n_pg, &n_sf, &err);
     if (conn != NULL)
         PQfinish(conn);
-    if (rc == SFR_ENOTFOUND) {
-        sfr_log_err(&err);
-        return 2;
-    }
     if (rc != SFR_OK) {
-        sfr_log_err(&err);
-        return sfr_rc_exit_code(rc);
+        int code = sfr_cli_fail(rc, &err);
+        return rc == SFR_ENOTFOUND ? SFR_EXIT_USAGE : code;
     }
     sfr_log_info("undo: %ld mirror change%s restored; %ld Salesforce change%s listed", n_pg,
                  n_pg == 1 ? "" : "s", n_sf, n_sf == 1 ? "" : "s");
@@ -197,7 +149,9 @@ static enum sfr_rc load_discs(struct sfr_run_ctx *ctx, const struct repair_cli *
         return sfr_report_load_json(a->from, run, err);
     if (a->run != NULL)
         return sfr_history_load(ctx->conn, parse_run(a->run), run, err);
-    struct sfr_audit_opts ao = {SFR_DEPTH_CONTENT, false, INT64_MIN, 0, NULL, true, isatty(2) != 0};
+    struct sfr_audit_opts ao;
+    sfr_audit_opts_defaults(&ao);
+    ao.progress = isatty(2) != 0;
     sfr_log_info("repair: auditing first (no --from or --run given)");
     return sfr_audit_run(ctx, &ao, run, err);
 }
@@ -270,8 +224,7 @@ static int plan_and_apply(struct repair_cli *a, struct sfr_run_ctx *ctx, struct 
     if (rc == SFR_OK)
         rc = sfr_plan_build(&run->discs, co, ctx->n, sf, pg, &a->o, &plan, &err);
     if (rc != SFR_OK) {
-        sfr_log_err(&err);
-        code = sfr_rc_exit_code(rc);
+        code = sfr_cli_fail(rc, &err);
         goto out;
     }
     sfr_log_info("repair plan: %ld change%s, %ld already in sync, %ld unresolved (from %zu "
@@ -306,8 +259,7 @@ static int plan_and_apply(struct repair_cli *a, struct sfr_run_ctx *ctx, struct 
     a->o.progress = true;
     rc = sfr_repair_apply(&plan, sf, pg, ctx->conn, run->id, &a->o, &res, &err);
     if (rc != SFR_OK) {
-        sfr_log_err(&err);
-        code = sfr_rc_exit_code(rc);
+        code = sfr_cli_fail(rc, &err);
         goto out;
     }
     print_outcome(a, &plan, &res);
@@ -324,17 +276,23 @@ int sfr_cmd_repair(int argc, char **argv)
 {
     struct repair_cli a;
     memset(&a, 0, sizeof(a));
-    a.ro.config_path = "sfrecon.json";
     sfr_repair_opts_defaults(&a.o);
-    int code = parse_args(argc, argv, &a);
+    struct sfr_cli_common c;
+    int code = sfr_cli_parse(&sfr_spec_repair, argc, argv, &c, &a);
+    if (code < 0)
+        code = check_combination(&a);
     if (code >= 0)
         return code;
+    a.ro.config_path = c.config;
+    a.ro.schema = c.schema;
+    a.ro.describe = c.describe;
+    a.json = c.format == SFR_FMT_JSON;
     if (a.undo != NULL)
         return do_undo(&a);
     if (!a.dry_run && !a.yes && !isatty(0)) {
         fprintf(stderr, "sfrecon repair: refusing to apply without confirmation: stdin is not a "
                         "terminal\nhint: pass --yes to apply, or --dry-run to see the plan\n");
-        return 2;
+        return SFR_EXIT_USAGE;
     }
     struct sfr_err err = {0};
     struct sfr_run_ctx *ctx = NULL;
@@ -344,12 +302,12 @@ int sfr_cmd_repair(int argc, char **argv)
     if (rc == SFR_OK)
         rc = load_discs(ctx, &a, &run, &err);
     if (rc != SFR_OK) {
-        sfr_log_err(&err);
-        code = rc == SFR_ENOTFOUND ? 2 : sfr_rc_exit_code(rc);
-        goto out;
+        code = sfr_cli_fail(rc, &err);
+        if (rc == SFR_ENOTFOUND)
+            code = SFR_EXIT_USAGE;
+    } else {
+        code = plan_and_apply(&a, ctx, &run);
     }
-    code = plan_and_apply(&a, ctx, &run);
-out:
     sfr_run_cleanup(&run);
     sfr_run_ctx_free(ctx);
     return code;

@@ -2,7 +2,6 @@
  * mapping implies (tables, system columns, indexes, optionally Connect's
  * trigger-log write path) on stdout, from describe files; needs no database.
  * Exit 0 printed, 2 usage/config error, 3 runtime failure. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,87 +13,56 @@
 #include "sfrecon/pg.h"
 #include "sfrecon/schema.h"
 
-struct schema_opts {
-    const char *config;
-    const char *describe;
-    const char *schema;
-    bool triggers;
+enum { OPT_TRIGGERS = SFR_OPT_OWN };
+
+static const struct sfr_cli_opt schema_opts[] = {
+    {"triggers", 0, NULL, OPT_TRIGGERS,
+     "also print Connect's write path: _trigger_log, "
+     "_trigger_log_archive, _hcmeta, _sf_event_log, "
+     "get_xmlbinary() and the per-table status/logger triggers"},
+    {NULL, 0, NULL, SFR_OPT_DESCRIBE,
+     "directory of <Object>.json describe bodies, or one file "
+     "{\"sobjects\":[...]}; default $SFRECON_DESCRIBE"},
+    {0},
 };
 
-void sfr_usage_schema(void)
+static int schema_opt(void *state, int key, const char *arg)
 {
-    printf("Usage: sfrecon schema [-c CONFIG] [--describe DIR|FILE] [--schema NAME] [--triggers]\n"
-           "\n"
-           "Prints the DDL of the Postgres mirror the mapping implies, in the layout Heroku\n"
-           "Connect creates: one table per mapped object (lowercase name) with the system\n"
-           "columns id, sfid, systemmodstamp, isdeleted, _hc_lastop, _hc_err, createddate and\n"
-           "one column per mapped field; the hcu_idx_<table>_sfid and\n"
-           "hc_idx_<table>_systemmodstamp indexes, one per mapping \"indexes\" entry, and\n"
-           "sfrecon_idx_<table>_sfid_c on (sfid COLLATE \"C\"), which serves sfrecon's\n"
-           "byte-order range scans. The script is idempotent: apply it with\n"
-           "  sfrecon schema -c map.json | psql -v ON_ERROR_STOP=1 \"$DATABASE_URL\"\n"
-           "\n"
-           "  -c, --config FILE     mapping (Heroku Connect export); default sfrecon.json\n"
-           "      --describe PATH   directory of <Object>.json describe bodies, or one file\n"
-           "                        {\"sobjects\":[...]}; default $SFRECON_DESCRIBE\n"
-           "      --schema NAME     mirror schema (overrides the mapping; default salesforce)\n"
-           "      --triggers        also print Connect's write path: _trigger_log,\n"
-           "                        _trigger_log_archive, _hcmeta, _sf_event_log,\n"
-           "                        get_xmlbinary() and the per-table status/logger triggers\n"
-           "  -h, --help            this help\n"
-           "\n"
-           "Exit: 0 printed, 2 usage or configuration error, 3 runtime failure.\n");
+    (void)arg;
+    if (key == OPT_TRIGGERS)
+        *(bool *)state = true;
+    return 0;
 }
 
-static int parse_opts(int argc, char **argv, struct schema_opts *o)
-{
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'}, {"describe", required_argument, NULL, 'd'},
-        {"schema", required_argument, NULL, 's'}, {"triggers", no_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
-    };
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            o->config = optarg;
-            break;
-        case 'd':
-            o->describe = optarg;
-            break;
-        case 's':
-            if (optarg[0] == '\0')
-                return sfr_cli_usage_error("schema", "--schema: expected a schema name");
-            o->schema = optarg;
-            break;
-        case 't':
-            o->triggers = true;
-            break;
-        case 'h':
-            sfr_usage_schema();
-            return 0;
-        case ':':
-            return sfr_cli_usage_error("schema", "option '%s' needs a value", argv[optind - 1]);
-        default:
-            return sfr_cli_usage_error("schema", "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return sfr_cli_usage_error("schema", "unexpected argument '%s'", argv[optind]);
-    return -1;
-}
+const struct sfr_cli_spec sfr_spec_schema = {
+    .name = "schema",
+    .summary = "print the mirror DDL the mapping implies",
+    .about = "Prints the DDL of the Postgres mirror the mapping implies, in the layout Heroku\n"
+             "Connect creates: one table per mapped object (lowercase name) with the system\n"
+             "columns id, sfid, systemmodstamp, isdeleted, _hc_lastop, _hc_err, createddate\n"
+             "and one column per mapped field; the hcu_idx_<table>_sfid and\n"
+             "hc_idx_<table>_systemmodstamp indexes, one per mapping \"indexes\" entry, and\n"
+             "sfrecon_idx_<table>_sfid_c on (sfid COLLATE \"C\"), which serves sfrecon's\n"
+             "byte-order range scans. The script is idempotent: apply it with\n"
+             "  sfrecon schema -c map.json | psql -v ON_ERROR_STOP=1 \"$DATABASE_URL\"",
+    .common = SFR_CLI_MAPPED | SFR_CLI_DESCRIBE,
+    .opts = schema_opts,
+    .notes = "Needs no database.",
+    .exits = "exit 0 when the DDL was printed.",
+    .on_opt = schema_opt,
+};
 
 int sfr_cmd_schema(int argc, char **argv)
 {
-    struct schema_opts o = {.config = "sfrecon.json"};
-    int code = parse_opts(argc, argv, &o);
+    bool triggers = false;
+    struct sfr_cli_common c;
+    int code = sfr_cli_parse(&sfr_spec_schema, argc, argv, &c, &triggers);
     if (code >= 0)
         return code;
-    if (o.describe == NULL || o.describe[0] == '\0')
-        o.describe = getenv("SFRECON_DESCRIBE");
-    if (o.describe == NULL || o.describe[0] == '\0') {
+    const char *describe = c.describe;
+    if (describe == NULL || describe[0] == '\0')
+        describe = getenv("SFRECON_DESCRIBE");
+    if (describe == NULL || describe[0] == '\0') {
         fprintf(stderr, "sfrecon schema: no describe files: the DDL needs each field's type and "
                         "length\nhint: pass --describe DIR|FILE or set SFRECON_DESCRIBE (the "
                         "sample org is tests/sfemu/org/sample-org.json)\n");
@@ -106,18 +74,18 @@ int sfr_cmd_schema(int argc, char **argv)
     struct sfr_schema s = {0};
     struct sfr_buf out = SFR_BUF_INIT;
     const char **names = NULL;
-    enum sfr_rc rc = sfr_config_load(o.config, &cfg, &err);
+    enum sfr_rc rc = sfr_config_load(c.config, &cfg, &err);
     if (rc != SFR_OK)
         goto out;
-    if (o.schema != NULL)
-        sfr_config_set_schema(cfg, o.schema);
+    if (c.schema != NULL)
+        sfr_config_set_schema(cfg, c.schema);
     names = sfr_calloc((size_t)cfg->n_mappings + 1, sizeof(*names));
     for (int i = 0; i < cfg->n_mappings; i++)
         names[i] = cfg->mappings[i].object_name;
-    rc = sfr_schema_load(o.describe, names, cfg->n_mappings, &s, &err);
+    rc = sfr_schema_load(describe, names, cfg->n_mappings, &s, &err);
     if (rc != SFR_OK)
         goto out;
-    rc = sfr_pg_mirror_ddl(cfg, &s, &out, o.triggers, &err);
+    rc = sfr_pg_mirror_ddl(cfg, &s, &out, triggers, &err);
     if (rc != SFR_OK)
         goto out;
     if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0)

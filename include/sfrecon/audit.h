@@ -1,0 +1,37 @@
+/* audit.h — the audit engine (src/audit): audits the mapped objects, parents
+ * first, within the API budgets, incrementally against the last stored run
+ * when asked, with the mirror-only checks beside the checker, and stores the
+ * run in sfrecon.audit_run. Used by `audit`, `repair` (audit first) and
+ * `sync`. The command line only parses options, calls this and prints. */
+#ifndef SFRECON_AUDIT_H
+#define SFRECON_AUDIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sfrecon/check.h"
+#include "sfrecon/report.h"
+#include "sfrecon/run.h"
+
+struct sfr_audit_opts {
+    enum sfr_depth depth;
+    bool since_last;                /* incremental against the last stored run */
+    int64_t since_ms;               /* only records modified since (INT64_MIN = all) */
+    int jobs;                       /* 0 = config */
+    const struct sfr_strv *objects; /* NULL/empty = all mapped, parents first */
+    bool store;                     /* keep the run in sfrecon.audit_run */
+    bool progress;
+};
+
+/* The defaults: content depth, all records, all objects, stored. */
+void sfr_audit_opts_defaults(struct sfr_audit_opts *o);
+
+/* Audits the mapped objects into run (caller cleans up). Returns SFR_OK when
+ * the audit ran (discrepancies or not); on a budget stop returns SFR_OK with
+ * run->complete false and run->not_covered filled; other failures return
+ * their rc (the run is still stored as failed when possible). An -o object
+ * that is not mapped is SFR_EUSAGE, and nothing is stored. */
+enum sfr_rc sfr_audit_run(struct sfr_run_ctx *ctx, const struct sfr_audit_opts *o,
+                          struct sfr_run *run, struct sfr_err *err) SFR_WUR;
+
+#endif

@@ -1,0 +1,301 @@
+/* audit.c — the audit engine (audit.h): the objects in dependency order,
+ * each one compared by the checker (or record by record for --since) with
+ * the mirror-only checks beside it, the API budgets of the run and of each
+ * mapping, the incremental state of the last run (--since last), and the
+ * run stored in sfrecon.audit_run. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "audit_internal.h"
+#include "sfrecon/history.h"
+#include "sfrecon/log.h"
+#include "sfrecon/sf.h"
+
+static int64_t now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void utc_now(char *buf, size_t n)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void sfr_audit_opts_defaults(struct sfr_audit_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->depth = SFR_DEPTH_CONTENT;
+    o->since_ms = INT64_MIN;
+    o->store = true;
+}
+
+static enum sfr_rc factory(void *c, struct sfr_side **sf, struct sfr_side **pg, struct sfr_err *err)
+{
+    return sfr_run_ctx_sides(c, sf, pg, err);
+}
+
+static long budget_used(void *sf)
+{
+    return sfr_sf_budget_used(sf);
+}
+
+/* One audit in progress. */
+struct engine {
+    struct sfr_run_ctx *ctx;
+    const struct sfr_audit_opts *o;
+    struct sfr_run *run;
+    struct sfr_check_opts co;
+    int *idx; /* mapping indexes in audit order */
+    int n;
+    bool full; /* the whole of each object: the mirror-only checks run, chunks are kept */
+    struct sfr_err *err;
+};
+
+/* Objects to audit, parents first. */
+static int plan_objects(struct sfr_run_ctx *ctx, const struct sfr_strv *want, int *idx,
+                        struct sfr_err *err)
+{
+    int n = 0;
+    int *order = sfr_calloc((size_t)ctx->schema.n_objects + 1, sizeof(int));
+    struct sfr_deferred_ref *def = NULL;
+    int n_def = 0;
+    sfr_schema_order(&ctx->schema, order, &def, &n_def);
+    free(def);
+    for (int k = 0; k < ctx->schema.n_objects; k++) {
+        int i = sfr_run_ctx_index(ctx, ctx->schema.objects[order[k]].name);
+        if (i < 0)
+            continue;
+        if (want != NULL && want->n > 0 && !sfr_strv_contains_ci(want, ctx->proj[i].obj->name))
+            continue;
+        idx[n++] = i;
+    }
+    free(order);
+    for (size_t w = 0; want != NULL && w < want->n; w++) {
+        if (sfr_run_ctx_index(ctx, want->v[w]) < 0) {
+            sfr_err_set(err, SFR_EUSAGE, "-o %s: object is not in the mapping %s", want->v[w],
+                        ctx->cfg->path);
+            return -1;
+        }
+    }
+    return n;
+}
+
+static void summarize(struct sfr_object_summary *s, const char *object,
+                      const struct sfr_check_stats *st, const struct sfr_disc_list *l, size_t from,
+                      double secs)
+{
+    s->object = sfr_strdup(object);
+    s->rows_sf = st->rows_sf;
+    s->rows_pg = st->rows_pg;
+    s->api_calls = st->api_calls;
+    s->seconds = secs;
+    s->complete = st->complete;
+    s->changed_during = st->rechecked_changed;
+    for (size_t k = from; k < l->n; k++)
+        s->by_cause[l->v[k].cause]++;
+}
+
+/* The checker's options for this run. */
+static void check_opts(struct engine *e)
+{
+    const struct sfr_config *cfg = e->ctx->cfg;
+    sfr_check_opts_defaults(&e->co);
+    e->co.depth = e->o->depth;
+    e->co.chunk_size = cfg->chunk_size;
+    e->co.bisect_factor = cfg->bisect_factor;
+    e->co.bisect_threshold = cfg->bisect_threshold;
+    e->co.jobs = e->o->jobs > 0 ? e->o->jobs : cfg->jobs;
+    e->co.audit_start_ms = now_ms();
+    e->co.progress = e->o->progress;
+    e->co.api_calls_fn = e->ctx->sf != NULL ? budget_used : NULL;
+    e->co.api_calls_ctx = e->ctx->sf;
+}
+
+/* The mapping's sf_max_daily_api_calls caps what this object may spend,
+ * within the run's budget. Returns the mapping's cap (0 = none). */
+static long object_budget(struct engine *e, int i)
+{
+    struct sfr_run_ctx *ctx = e->ctx;
+    long per = ctx->cfg->mappings[i].sf_max_daily_api_calls;
+    if (ctx->sf == NULL)
+        return per;
+    long cap = ctx->budget_max;
+    if (per > 0) {
+        long own = sfr_sf_budget_used(ctx->sf) + per;
+        cap = cap > 0 && cap < own ? cap : own;
+    }
+    sfr_sf_set_budget(ctx->sf, cap);
+    return per;
+}
+
+/* The mirror-only checks run on ctx->conn in a thread of their own while the
+ * checker's jobs use connections of their own. */
+struct mirror_job {
+    struct sfr_run_ctx *ctx;
+    int i;
+    struct sfr_disc_list found;
+    enum sfr_rc rc;
+    struct sfr_err err;
+    pthread_t th;
+    bool started;
+};
+
+static void *mirror_thread(void *arg)
+{
+    struct mirror_job *j = arg;
+    j->rc = sfr_audit_mirror_checks(j->ctx, j->i, &j->found, &j->err);
+    return NULL;
+}
+
+/* Joins (or, when no thread could start, runs) the mirror-only checks and
+ * moves their findings into the run; their failure becomes the object's. */
+static enum sfr_rc mirror_finish(struct engine *e, struct mirror_job *mj, enum sfr_rc rc)
+{
+    if (mj->started)
+        pthread_join(mj->th, NULL);
+    if (rc == SFR_OK && e->full && !mj->started)
+        mj->rc = sfr_audit_mirror_checks(e->ctx, mj->i, &mj->found, &mj->err);
+    for (size_t u = 0; u < mj->found.n; u++)
+        sfr_disc_list_push(&e->run->discs, &mj->found.v[u]);
+    mj->found.n = 0;
+    sfr_disc_list_cleanup(&mj->found);
+    if (rc == SFR_OK && e->full && mj->rc != SFR_OK) {
+        rc = mj->rc;
+        if (e->err != NULL)
+            *e->err = mj->err;
+    }
+    return rc;
+}
+
+/* An API budget ran out on object k: note what was not covered. When only
+ * the mapping's own cap ran out the audit goes on with the other objects
+ * (returns SFR_OK); when the run's budget did, it stops (SFR_ELIMIT). */
+static enum sfr_rc budget_stop(struct engine *e, int k, long per, const struct sfr_check_stats *st)
+{
+    struct sfr_run_ctx *ctx = e->ctx;
+    const char *name = ctx->proj[e->idx[k]].obj->name;
+    sfr_log_warn("%s: stopped early: %s", name, e->err ? e->err->msg : "API limit");
+    e->run->complete = false;
+    for (size_t u = 0; u < st->not_covered.n; u++)
+        sfr_strv_take(&e->run->not_covered, sfr_asprintf("%s %s", name, st->not_covered.v[u]));
+    bool object_cap = ctx->sf != NULL && per > 0 &&
+                      (ctx->budget_max == 0 || sfr_sf_budget_used(ctx->sf) < ctx->budget_max);
+    if (object_cap) {
+        sfr_err_clear(e->err);
+        return SFR_OK;
+    }
+    for (int u = k + 1; u < e->n; u++)
+        sfr_strv_take(&e->run->not_covered,
+                      sfr_asprintf("%s (all)", ctx->proj[e->idx[u]].obj->name));
+    return SFR_ELIMIT;
+}
+
+/* Audits the k-th object of the plan into the run. */
+static enum sfr_rc audit_object(struct engine *e, int k)
+{
+    struct sfr_run_ctx *ctx = e->ctx;
+    const struct sfr_audit_opts *o = e->o;
+    int i = e->idx[k];
+    const char *name = ctx->proj[i].obj->name;
+    enum sfr_rc rc = SFR_OK;
+    struct sfr_chunk_list prev = {0};
+    if (o->since_last)
+        rc = sfr_history_get_chunks(ctx->conn, name, &prev, e->err);
+    e->co.prev = o->since_last && prev.n > 0 ? &prev : NULL;
+    struct sfr_check_object cobj;
+    sfr_run_ctx_check_object(ctx, i, &cobj);
+    char label[32];
+    snprintf(label, sizeof(label), "[%d/%d]", k + 1, e->n);
+    e->co.progress_label = label;
+    long per = object_budget(e, i);
+    struct sfr_check_stats st;
+    memset(&st, 0, sizeof(st));
+    st.sf_max_mod_ms = st.pg_max_mod_ms = INT64_MIN;
+    size_t from = e->run->discs.n;
+    int64_t start = now_ms();
+
+    struct mirror_job mj = {ctx, i, {0}, SFR_OK, {0}, 0, false};
+    mj.started = rc == SFR_OK && e->full && pthread_create(&mj.th, NULL, mirror_thread, &mj) == 0;
+    if (rc == SFR_OK && o->since_ms != INT64_MIN)
+        rc =
+            sfr_audit_since(ctx, i, o->since_ms, e->co.audit_start_ms, &e->run->discs, &st, e->err);
+    else if (rc == SFR_OK)
+        rc = sfr_check_object(&cobj, &e->co, factory, ctx, &e->run->discs, &st, e->err);
+    if (rc == SFR_ELIMIT)
+        rc = budget_stop(e, k, per, &st);
+    rc = mirror_finish(e, &mj, rc);
+
+    if (rc == SFR_OK && st.complete && o->store && o->since_ms == INT64_MIN)
+        rc = sfr_history_put_chunks(ctx->conn, name, e->run->id, &st.chunks, e->err);
+    summarize(&e->run->objects[e->run->n_objects++], name, &st, &e->run->discs, from,
+              (double)(now_ms() - start) / 1000.0);
+    e->run->api_calls += st.api_calls;
+    sfr_check_stats_cleanup(&st);
+    sfr_chunk_list_cleanup(&prev);
+    return rc;
+}
+
+/* The run's status and end, stored when the run was. */
+static enum sfr_rc finish_run(struct engine *e, enum sfr_rc rc)
+{
+    struct sfr_run *run = e->run;
+    if (rc == SFR_ELIMIT)
+        rc = SFR_OK;
+    snprintf(run->status, sizeof(run->status), "%s",
+             rc != SFR_OK       ? "failed"
+             : !run->complete   ? "partial"
+             : run->discs.n > 0 ? "discrepancies"
+                                : "clean");
+    utc_now(run->finished_at, sizeof(run->finished_at));
+    if (!e->o->store || run->id <= 0)
+        return rc;
+    struct sfr_err e2;
+    if (sfr_history_finish(e->ctx->conn, run, &e2) != SFR_OK) {
+        sfr_log_err(&e2);
+        if (rc == SFR_OK) {
+            rc = e2.rc;
+            if (e->err)
+                *e->err = e2;
+        }
+    }
+    return rc;
+}
+
+enum sfr_rc sfr_audit_run(struct sfr_run_ctx *ctx, const struct sfr_audit_opts *o,
+                          struct sfr_run *run, struct sfr_err *err)
+{
+    memset(run, 0, sizeof(*run));
+    struct engine e = {ctx, o, run, {0}, NULL, 0, false, err};
+    e.full = !o->since_last && o->since_ms == INT64_MIN;
+    e.idx = sfr_calloc((size_t)ctx->n + 1, sizeof(int));
+    e.n = plan_objects(ctx, o->objects, e.idx, err);
+    if (e.n < 0) {
+        free(e.idx);
+        return SFR_EUSAGE;
+    }
+    snprintf(run->depth, sizeof(run->depth), "%s",
+             o->depth == SFR_DEPTH_COUNT ? "count" : "content");
+    snprintf(run->status, sizeof(run->status), "running");
+    run->complete = true;
+    utc_now(run->started_at, sizeof(run->started_at));
+    enum sfr_rc rc = SFR_OK;
+    if (o->store && (rc = sfr_history_begin(ctx->conn, run, ctx->cfg->path, err)) != SFR_OK) {
+        free(e.idx);
+        return rc;
+    }
+    run->objects = sfr_calloc((size_t)e.n + 1, sizeof(*run->objects));
+    check_opts(&e);
+    for (int k = 0; k < e.n && rc == SFR_OK; k++)
+        rc = audit_object(&e, k);
+    free(e.idx);
+    return finish_run(&e, rc);
+}
