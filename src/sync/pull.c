@@ -499,7 +499,14 @@ enum sfr_rc sfr_sync_pull_deleted(struct sfr_sync *s, int i, struct sfr_sync_sta
     struct sfr_sf_deleted_rec *d = NULL;
     size_t n = 0;
     int64_t latest = 0;
-    rc = sfr_sf_deleted(s->ctx->sf, p->obj->name, start, now, &d, &n, &latest, err);
+    /* the window is cut to whole minutes: end a minute ahead so that this
+     * minute's deletions are in it; an end Salesforce refuses is retried
+     * with now */
+    rc = sfr_sf_deleted(s->ctx->sf, p->obj->name, start, now + 60000, &d, &n, &latest, err);
+    if (rc == SFR_ESF && err != NULL && strcmp(err->sf_code, "INVALID_REPLICATION_DATE") == 0) {
+        sfr_err_clear(err);
+        rc = sfr_sf_deleted(s->ctx->sf, p->obj->name, start, now, &d, &n, &latest, err);
+    }
     for (size_t k = 0; rc == SFR_OK && k < n; k += SFR_SYNC_PULL_BATCH)
         rc = delete_listed(s, i, d + k, n - k < SFR_SYNC_PULL_BATCH ? n - k : SFR_SYNC_PULL_BATCH,
                            st, err);

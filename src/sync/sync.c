@@ -73,6 +73,8 @@ enum sfr_rc sfr_sync_new(struct sfr_run_ctx *ctx, struct sfr_sync **out, struct 
                              "and set state back to 'NEW' to retry",
                              s->tables[i].display, n);
         }
+        if (rc == SFR_OK)
+            rc = sfr_sync_tlog_setup(s, err);
     } else if (rc == SFR_OK && any_rw) {
         sfr_log_info("%s has no _trigger_log (a mirror without Heroku Connect's triggers): "
                      "push to Salesforce skipped",
@@ -100,6 +102,7 @@ void sfr_sync_free(struct sfr_sync *s)
         free(s->obj[i].channel);
     free(s->obj);
     free(s->chan_obj);
+    free(s->archive_qname);
     free(s->tables);
     sfr_side_free(s->pg);
     free(s);
@@ -156,6 +159,26 @@ static enum sfr_rc pull_one(struct sfr_sync *s, int i, bool with_deleted,
     return rc;
 }
 
+/* READONLY marks (every push sweep), and every SFR_SYNC_HOUSEKEEPING_MS the
+ * archive of processed trigger-log entries. */
+static enum sfr_rc housekeeping(struct sfr_sync *s, struct sfr_err *err)
+{
+    if (!s->has_tlog)
+        return SFR_OK;
+    long n = 0;
+    enum sfr_rc rc = sfr_sync_tlog_mark_readonly(s, &n, err);
+    if (rc == SFR_OK && n > 0)
+        sfr_log_info("trigger log: %ld entries of read_only mappings marked READONLY", n);
+    int64_t now = now_ms();
+    if (rc == SFR_OK && (s->last_housekeeping_ms == 0 ||
+                         now - s->last_housekeeping_ms >= SFR_SYNC_HOUSEKEEPING_MS)) {
+        long moved = 0, purged = 0;
+        rc = sfr_sync_tlog_archive(s, &moved, &purged, err);
+        s->last_housekeeping_ms = now;
+    }
+    return rc;
+}
+
 /* One pass over the objects, parents first. pull_all: every object is
  * pulled (--once, the first cycle of a polling daemon); otherwise the ones
  * due (polled every interval, or a streamed one with a gap). */
@@ -171,6 +194,18 @@ static enum sfr_rc pass(struct sfr_sync *s, bool pull_all, bool push, int64_t in
     free(def);
     enum sfr_rc rc = SFR_OK;
     int64_t now = now_ms();
+    if (push) {
+        struct sfr_err e = {0};
+        if (housekeeping(s, &e) != SFR_OK) {
+            if (fatal_for_cycle(s, e.rc)) {
+                rc = e.rc;
+                if (err != NULL)
+                    *err = e;
+            } else {
+                sfr_log_err(&e); /* the sync goes on; the next sweep retries */
+            }
+        }
+    }
     for (int k = 0; rc == SFR_OK && k < ctx->schema.n_objects && !sfr_sync_stopping(s); k++) {
         int i = sfr_run_ctx_index(ctx, ctx->schema.objects[order[k]].name);
         if (i < 0)

@@ -21,6 +21,8 @@
 
 /* Reading change events by Id: ids per SOQL query (IN list). */
 #define SFR_SYNC_IDS_PER_QUERY 200
+/* Trigger-log archiving runs at start and this often. */
+#define SFR_SYNC_HOUSEKEEPING_MS (10L * 60 * 1000)
 /* Backoff of an object after a failure: 2 s doubling, at most this. */
 #define SFR_SYNC_BACKOFF_MAX_MS (5L * 60 * 1000)
 
