@@ -19,13 +19,28 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
-enum { OPT_ONCE = SFR_OPT_OWN, OPT_INTERVAL, OPT_NO_STREAM };
+enum {
+    OPT_ONCE = SFR_OPT_OWN,
+    OPT_INTERVAL,
+    OPT_NO_STREAM,
+    OPT_AUDIT_EVERY,
+    OPT_REPAIR,
+    OPT_METRICS
+};
 
 static const struct sfr_cli_opt sync_opts[] = {
     {"once", 0, NULL, OPT_ONCE, "one polling cycle, then exit"},
     {"interval", 0, "N", OPT_INTERVAL,
-     "seconds between pulls of the objects without change events, 1..86400\n(default 10)"},
+     "seconds between pulls of the objects without change events, 1..86400 (default 10)"},
     {"no-stream", 0, NULL, OPT_NO_STREAM, "no change events: pull every object every interval"},
+    {"audit-every", 0, "DURATION", OPT_AUDIT_EVERY,
+     "incremental audit between cycles, stored like any run: 20s, 10m, 24h, 2d or off "
+     "(default 24h)"},
+    {"repair", 0, "off|auto", OPT_REPAIR,
+     "auto: repair what each audit found and the repair_policy settles, journaled like "
+     "`sfrecon repair` (default off)"},
+    {"metrics", 0, "HOST:PORT", OPT_METRICS,
+     "serve Prometheus text at /metrics and /healthz there (port 0: any free)"},
     {NULL, 0, NULL, SFR_OPT_DESCRIBE, "describe files instead of asking Salesforce"},
     {0},
 };
@@ -33,6 +48,31 @@ static const struct sfr_cli_opt sync_opts[] = {
 struct sync_cli {
     struct sfr_sync_opts so;
 };
+
+/* "20s", "10m", "24h", "2d", "90" (seconds); "off" = 0. -1 when malformed. */
+static int64_t parse_duration(const char *arg)
+{
+    if (strcmp(arg, "off") == 0)
+        return 0;
+    char *end = NULL;
+    long long v = strtoll(arg, &end, 10);
+    if (end == arg || v < 1)
+        return -1;
+    int64_t unit = 1000;
+    if (strcmp(end, "s") == 0 || *end == '\0')
+        unit = 1000;
+    else if (strcmp(end, "m") == 0)
+        unit = 60000;
+    else if (strcmp(end, "h") == 0)
+        unit = 3600000;
+    else if (strcmp(end, "d") == 0)
+        unit = 86400000;
+    else
+        return -1;
+    if (v > 366LL * 86400000 / unit)
+        return -1;
+    return (int64_t)v * unit;
+}
 
 static int sync_opt(void *state, int key, const char *arg)
 {
@@ -43,6 +83,26 @@ static int sync_opt(void *state, int key, const char *arg)
         return 0;
     case OPT_NO_STREAM:
         a->so.no_stream = true;
+        return 0;
+    case OPT_AUDIT_EVERY: {
+        int64_t ms = parse_duration(arg);
+        if (ms < 0)
+            return sfr_cli_usage_error("sync",
+                                       "--audit-every: expected a duration like 20s, 10m, 24h, "
+                                       "2d or off, got '%s'",
+                                       arg);
+        a->so.audit_every_ms = ms;
+        return 0;
+    }
+    case OPT_REPAIR:
+        if (strcmp(arg, "off") != 0 && strcmp(arg, "auto") != 0)
+            return sfr_cli_usage_error("sync", "--repair: expected off or auto, got '%s'", arg);
+        a->so.repair_auto = strcmp(arg, "auto") == 0;
+        return 0;
+    case OPT_METRICS:
+        if (strchr(arg, ':') == NULL)
+            return sfr_cli_usage_error("sync", "--metrics: expected HOST:PORT, got '%s'", arg);
+        a->so.metrics = arg;
         return 0;
     case OPT_INTERVAL: {
         char *end = NULL;
@@ -114,6 +174,7 @@ int sfr_cmd_sync(int argc, char **argv)
     struct sync_cli a;
     memset(&a, 0, sizeof(a));
     a.so.interval = 10;
+    a.so.audit_every_ms = 24LL * 3600 * 1000;
     a.so.stop = &stop_flag;
     struct sfr_cli_common c;
     int code = sfr_cli_parse(&sfr_spec_sync, argc, argv, &c, &a);

@@ -424,8 +424,8 @@ static enum sfr_rc post(struct sfr_cometd *c, json_object *msgs, long timeout_ms
                 rc = sfr_err_set(err, SFR_ESF, "CometD answer is not a JSON array");
             }
         } else {
-            rc = sfr_err_set(err, *status == 401 ? SFR_EAUTH : SFR_ESF,
-                             "CometD %s: HTTP %ld", url.data, *status);
+            rc = sfr_err_set(err, *status == 401 ? SFR_EAUTH : SFR_ESF, "CometD %s: HTTP %ld",
+                             url.data, *status);
             if (err != NULL)
                 err->http_status = *status;
         }

@@ -582,7 +582,8 @@ enum sfr_rc sfr_sf_request(struct sfr_sf *c, const char *method, const char *pat
 enum sfr_rc sf_login(struct sfr_sf *c, struct sfr_err *err)
 {
     if (!c->can_auth)
-        return sfr_err_set(err, SFR_EAUTH, "the Salesforce session expired and no login "
-                                           "credentials (SF_LOGIN_URL, SF_CLIENT_ID, ...) are set");
+        return sfr_err_set(err, SFR_EAUTH,
+                           "the Salesforce session expired and no login "
+                           "credentials (SF_LOGIN_URL, SF_CLIENT_ID, ...) are set");
     return sf_auth(c, err);
 }

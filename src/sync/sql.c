@@ -85,8 +85,8 @@ enum sfr_rc sfr_sync_cursor_set(PGconn *c, const char *object, const char *direc
     return SFR_OK;
 }
 
-enum sfr_rc sfr_sync_cursor_age(PGconn *c, const char *object, const char *direction,
-                                long *age_s, struct sfr_err *err)
+enum sfr_rc sfr_sync_cursor_age(PGconn *c, const char *object, const char *direction, long *age_s,
+                                struct sfr_err *err)
 {
     *age_s = -1;
     const char *params[2] = {object, direction};
@@ -120,15 +120,15 @@ enum sfr_rc sfr_sync_cursor_advance(PGconn *c, const char *object, const char *d
                                     const char *cursor, struct sfr_err *err)
 {
     const char *params[3] = {object, direction, cursor};
-    PGresult *res = sfr_pg_query(
-        c,
-        "INSERT INTO sfrecon.sync_cursor (object, direction, cursor, updated_at)"
-        " VALUES ($1, $2, $3, now()) ON CONFLICT (object, direction)"
-        " DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()"
-        " WHERE sfrecon.sync_cursor.cursor IS NULL"
-        " OR length(sfrecon.sync_cursor.cursor) <> length(EXCLUDED.cursor)"
-        " OR sfrecon.sync_cursor.cursor < EXCLUDED.cursor COLLATE \"C\"",
-        3, params, err, "writing sfrecon.sync_cursor");
+    PGresult *res =
+        sfr_pg_query(c,
+                     "INSERT INTO sfrecon.sync_cursor (object, direction, cursor, updated_at)"
+                     " VALUES ($1, $2, $3, now()) ON CONFLICT (object, direction)"
+                     " DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()"
+                     " WHERE sfrecon.sync_cursor.cursor IS NULL"
+                     " OR length(sfrecon.sync_cursor.cursor) <> length(EXCLUDED.cursor)"
+                     " OR sfrecon.sync_cursor.cursor < EXCLUDED.cursor COLLATE \"C\"",
+                     3, params, err, "writing sfrecon.sync_cursor");
     if (res == NULL)
         return SFR_EPG;
     PQclear(res);

@@ -420,6 +420,8 @@ static enum sfr_rc apply_events(struct sfr_sync *s, int i, struct sfr_cdc_msg **
         snprintf(v, sizeof(v), "%lld", ev[n - 1]->replay_id);
         rc = sfr_sync_cursor_set(s->ctx->conn, o->channel, "replay", v, err);
         o->replay = ev[n - 1]->replay_id;
+        if (ev[n - 1]->commit_ms > 0)
+            o->event_delay_ms = (double)(now_ms() - ev[n - 1]->commit_ms);
     }
     if (rc == SFR_OK && !o->gap_open && max_stamp != INT64_MIN) {
         char ts[32];
@@ -518,8 +520,8 @@ enum sfr_rc sfr_sync_stream_process(struct sfr_sync *s, struct sfr_sync_stats *s
             if (o->fail_until_ms > now_ms()) {
                 /* backing off after a failure: the pull that ends the
                  * backoff covers these events */
-                r2 = open_gap(s, i, msgs[j - 1]->replay_id, "it is backing off after a failure",
-                              &e);
+                r2 =
+                    open_gap(s, i, msgs[j - 1]->replay_id, "it is backing off after a failure", &e);
             } else if ((r2 = apply_events(s, i, msgs + k, j - k, st, &e)) == SFR_OK) {
                 sfr_sync_obj_ok(s, i);
             } else {

@@ -96,6 +96,11 @@ void sfr_sync_free(struct sfr_sync *s)
     if (s == NULL)
         return;
     sfr_sync_stream_stop(s);
+    sfr_sync_metrics_stop(s->metrics);
+    if (s->last_run != NULL) {
+        sfr_run_cleanup(s->last_run);
+        free(s->last_run);
+    }
     for (int i = 0; s->tables != NULL && i < s->ctx->n; i++)
         sfr_pg_table_cleanup(&s->tables[i]);
     for (int i = 0; s->obj != NULL && i < s->ctx->n; i++)
@@ -141,11 +146,12 @@ static bool fatal_for_cycle(const struct sfr_sync *s, enum sfr_rc rc)
 
 /* Pull of object i: /deleted over the gap (first pull since start, a gap,
  * polling), then the SystemModstamp pull; a gap closes when both committed. */
-static enum sfr_rc pull_one(struct sfr_sync *s, int i, bool with_deleted,
-                            struct sfr_sync_stats *st, struct sfr_err *err)
+static enum sfr_rc pull_one(struct sfr_sync *s, int i, bool with_deleted, struct sfr_sync_stats *st,
+                            struct sfr_err *err)
 {
     struct sfr_sync_obj *o = &s->obj[i];
     enum sfr_rc rc = SFR_OK;
+    int64_t t0 = now_ms();
     if (with_deleted && s->ctx->proj[i].idx_modstamp >= 0)
         rc = sfr_sync_pull_deleted(s, i, st, err);
     if (rc == SFR_OK)
@@ -153,6 +159,7 @@ static enum sfr_rc pull_one(struct sfr_sync *s, int i, bool with_deleted,
     if (rc == SFR_OK && !sfr_sync_stopping(s)) {
         o->pulled_once = true;
         o->last_pull_ms = now_ms();
+        o->current_ms = t0;
         if (o->need_pull)
             rc = sfr_sync_gap_closed(s, i, err);
     }
@@ -365,8 +372,52 @@ static void print_cycle(const struct sfr_sync *s, long cycle, const char *what,
 
 static bool did_something(const struct sfr_sync_stats *st)
 {
-    return st->pulled || st->deleted || st->pushed || st->failed || st->ignored ||
-           st->conflicts || st->api_calls || st->events || st->failed_objects;
+    return st->pulled || st->deleted || st->pushed || st->failed || st->ignored || st->conflicts ||
+           st->api_calls || st->events || st->failed_objects;
+}
+
+/* Objects streamed without a gap, not failing, are current now. */
+static void mark_current(struct sfr_sync *s)
+{
+    int64_t now = now_ms();
+    for (int i = 0; i < s->ctx->n; i++) {
+        struct sfr_sync_obj *o = &s->obj[i];
+        if (o->mode == SFR_OBJ_STREAM && !o->need_pull && o->fails == 0)
+            o->current_ms = now;
+    }
+}
+
+/* /healthz: the last cycle succeeded, no object failed three times in a row. */
+static bool health(const struct sfr_sync *s, struct sfr_buf *why)
+{
+    bool ok = s->last_cycle_ok;
+    if (!ok)
+        sfr_buf_puts(why, "the last sync cycle failed");
+    for (int i = 0; i < s->ctx->n; i++) {
+        const struct sfr_sync_obj *o = &s->obj[i];
+        if (o->fails < 3)
+            continue;
+        sfr_buf_printf(why, "%s%s failing (%d in a row): %s", why->len ? "; " : "",
+                       s->ctx->proj[i].obj->name, o->fails, o->last_error);
+        ok = false;
+    }
+    if (ok)
+        sfr_buf_puts(why, "ok");
+    return ok;
+}
+
+static void publish(struct sfr_sync *s)
+{
+    if (s->metrics == NULL)
+        return;
+    mark_current(s);
+    struct sfr_err e = {0};
+    if (sfr_sync_tlog_backlog(s, &s->backlog, &e) != SFR_OK)
+        sfr_log_debug("metrics: %s", e.msg);
+    struct sfr_buf why = SFR_BUF_INIT;
+    bool ok = health(s, &why);
+    sfr_sync_metrics_publish(s->metrics, sfr_sync_metrics_render(s), ok, why.data);
+    sfr_buf_cleanup(&why);
 }
 
 enum sfr_rc sfr_sync_run(struct sfr_sync *s, const struct sfr_sync_opts *o,
@@ -374,6 +425,8 @@ enum sfr_rc sfr_sync_run(struct sfr_sync *s, const struct sfr_sync_opts *o,
 {
     memset(total, 0, sizeof(*total));
     s->stop = o->stop;
+    s->started_ms = now_ms();
+    s->repair_auto = o->repair_auto;
     int64_t interval_ms = (int64_t)(o->interval > 0 ? o->interval : 10) * 1000;
     if (o->once) {
         struct sfr_sync_stats st = {0};
@@ -387,6 +440,12 @@ enum sfr_rc sfr_sync_run(struct sfr_sync *s, const struct sfr_sync_opts *o,
         if (rc != SFR_OK && err != NULL)
             *err = cerr;
         return rc;
+    }
+    if (o->metrics != NULL) {
+        enum sfr_rc rc = sfr_sync_metrics_start(o->metrics, &s->metrics, err);
+        if (rc != SFR_OK)
+            return rc;
+        publish(s);
     }
     bool streaming = !o->no_stream;
     if (streaming) {
@@ -402,6 +461,7 @@ enum sfr_rc sfr_sync_run(struct sfr_sync *s, const struct sfr_sync_opts *o,
         if (!streaming || s->obj[i].channel == NULL)
             s->obj[i].mode = SFR_OBJ_POLL;
     int64_t last_push = 0;
+    int64_t next_audit = o->audit_every_ms > 0 ? s->started_ms + o->audit_every_ms : INT64_MAX;
     bool notified = true; /* the first cycle pushes what waits */
     for (long cycle = 1;; cycle++) {
         int64_t start = now_ms();
@@ -414,6 +474,10 @@ enum sfr_rc sfr_sync_run(struct sfr_sync *s, const struct sfr_sync_opts *o,
         if (rc == SFR_OK)
             rc = pass(s, false, push, interval_ms, &st, &cerr);
         add_stats(total, &st);
+        add_stats(&s->totals, &st);
+        s->last_cycle_ok = rc == SFR_OK;
+        if (rc == SFR_OK)
+            s->last_cycle_ok_ms = now_ms();
         if (did_something(&st) || rc != SFR_OK || cycle == 1)
             print_cycle(s, cycle, push && !st.events && !st.pulled ? " (push)" : "", &st, start,
                         rc);
@@ -423,15 +487,28 @@ enum sfr_rc sfr_sync_run(struct sfr_sync *s, const struct sfr_sync_opts *o,
             sfr_log_err(&cerr);
             recover(s);
         }
+        if (rc == SFR_OK && !sfr_sync_stopping(s) && now_ms() >= next_audit) {
+            struct sfr_err ae = {0};
+            if (sfr_sync_audit_step(s, &ae) != SFR_OK) {
+                sfr_log_err(&ae);
+                s->last_cycle_ok = false;
+            }
+            next_audit = now_ms() + o->audit_every_ms;
+        }
+        publish(s);
         if (sfr_sync_stopping(s))
-            return SFR_OK;
-        /* the next due pull of a polled object, or the next push sweep */
+            break;
+        /* the next due pull of a polled object, audit, or push sweep */
         int64_t next = last_push + interval_ms, now = now_ms();
+        if (next_audit < next)
+            next = next_audit;
+        if (s->metrics != NULL && now + 5000 < next)
+            next = now + 5000; /* keep the lag gauges fresh */
         for (int i = 0; i < s->ctx->n; i++) {
             const struct sfr_sync_obj *ob = &s->obj[i];
             int64_t due = ob->mode == SFR_OBJ_POLL ? ob->last_pull_ms + interval_ms
                           : ob->need_pull && ob->mode == SFR_OBJ_STREAM ? now
-                                                                          : INT64_MAX;
+                                                                        : INT64_MAX;
             if (ob->fail_until_ms > now && ob->fail_until_ms < due)
                 due = ob->fail_until_ms;
             if (due < next)
@@ -452,7 +529,8 @@ enum sfr_rc sfr_sync_run(struct sfr_sync *s, const struct sfr_sync_opts *o,
             notified = false;
         }
         if (sfr_sync_stopping(s))
-            return SFR_OK;
-        (void)err;
+            break;
     }
+    (void)err;
+    return SFR_OK;
 }

@@ -7,6 +7,7 @@
 #include <libpq-fe.h>
 
 #include "sfrecon/pg.h"
+#include "sfrecon/report.h"
 #include "sfrecon/sync.h"
 
 /* Records per mirror write transaction during a pull. */
@@ -21,6 +22,8 @@
 
 /* Reading change events by Id: ids per SOQL query (IN list). */
 #define SFR_SYNC_IDS_PER_QUERY 200
+/* The daemon's audit compares every record when its last full audit is older. */
+#define SFR_SYNC_FULL_AUDIT_MS (24L * 3600 * 1000)
 /* Trigger-log archiving runs at start and this often. */
 #define SFR_SYNC_HOUSEKEEPING_MS (10L * 60 * 1000)
 /* Backoff of an object after a failure: 2 s doubling, at most this. */
@@ -37,13 +40,15 @@ enum sfr_obj_mode {
 struct sfr_sync_obj {
     char *channel; /* change event channel, NULL when not streamed */
     enum sfr_obj_mode mode;
-    bool need_pull;    /* a pull from the pull cursor is due (gap, no replay position) */
-    bool gap_open;     /* stored as (object, 'gap'): the pull cursor waits for the pull */
-    bool refetch;      /* mapped fields change events do not carry: read records whole */
-    bool pulled_once;  /* a pull ran since start (its /deleted covered the downtime) */
-    long long replay;  /* last replay id stored, -1 none */
+    bool need_pull;   /* a pull from the pull cursor is due (gap, no replay position) */
+    bool gap_open;    /* stored as (object, 'gap'): the pull cursor waits for the pull */
+    bool refetch;     /* mapped fields change events do not carry: read records whole */
+    bool pulled_once; /* a pull ran since start (its /deleted covered the downtime) */
+    long long replay; /* last replay id stored, -1 none */
     int64_t last_pull_ms;
-    int64_t last_commit_ms; /* newest commitTimestamp seen (lag) */
+    int64_t last_commit_ms; /* newest commitTimestamp seen */
+    int64_t current_ms;     /* the mirror is known current up to then (lag) */
+    double event_delay_ms;  /* commit -> mirror write of the last event applied */
     long events, failed;
     int fails;             /* consecutive failures */
     int64_t fail_until_ms; /* backing off until */
@@ -58,14 +63,26 @@ struct sfr_sync {
     bool listening;
     volatile sig_atomic_t *stop;
     long bulk_threshold;
-    struct sfr_sync_obj *obj;  /* per mapping */
-    struct sfr_cometd *cd;     /* change event subscriber, NULL when polling */
-    int *chan_obj;             /* subscriber channel -> object index */
+    struct sfr_sync_obj *obj; /* per mapping */
+    struct sfr_cometd *cd;    /* change event subscriber, NULL when polling */
+    int *chan_obj;            /* subscriber channel -> object index */
     int n_chan;
-    char call_client[64];      /* Sforce-Call-Options client name of our writes */
-    char *archive_qname;       /* "<schema>"."_trigger_log_archive" */
+    char call_client[64]; /* Sforce-Call-Options client name of our writes */
+    char *archive_qname;  /* "<schema>"."_trigger_log_archive" */
     bool has_archive;
     int64_t last_housekeeping_ms;
+    /* audit and repair inside the daemon (drift.c) */
+    bool repair_auto;
+    struct sfr_run *last_run; /* summary of the last audit (discrepancies freed) */
+    int64_t last_audit_ms, last_audit_ok_ms, last_full_audit_ms;
+    double last_audit_s;
+    long audit_calls, last_repair_fixed, last_repair_failed;
+    /* metrics (metrics.c), rendered by the loop */
+    struct sfr_sync_metrics *metrics;
+    struct sfr_sync_stats totals;
+    long backlog;
+    int64_t started_ms, last_cycle_ok_ms;
+    bool last_cycle_ok;
 };
 
 static inline bool sfr_sync_stopping(const struct sfr_sync *s)
@@ -129,8 +146,8 @@ enum sfr_rc sfr_sync_pending_rows(PGconn *c, const struct sfr_pg_table *t, bool 
                                   struct sfr_err *err) SFR_WUR;
 
 /* Seconds since the cursor row was written, -1 when there is none. */
-enum sfr_rc sfr_sync_cursor_age(PGconn *c, const char *object, const char *direction,
-                                long *age_s, struct sfr_err *err) SFR_WUR;
+enum sfr_rc sfr_sync_cursor_age(PGconn *c, const char *object, const char *direction, long *age_s,
+                                struct sfr_err *err) SFR_WUR;
 /* Event retention of Salesforce (72 h) less a margin: a channel whose
  * "replay every retained event" position is older is pulled instead. */
 #define SFR_SYNC_REPLAY_ALL_MAX_S (71L * 3600)
@@ -151,6 +168,24 @@ enum sfr_rc sfr_sync_tlog_archive(struct sfr_sync *s, long *moved, long *purged,
                                   struct sfr_err *err) SFR_WUR;
 /* NEW and PENDING entries of the mapped tables. */
 enum sfr_rc sfr_sync_tlog_backlog(struct sfr_sync *s, long *n, struct sfr_err *err) SFR_WUR;
+
+/* drift.c: one incremental audit (stored), then, with repair_auto, the
+ * repair of what the policies settle (journaled as `sfrecon repair`). */
+enum sfr_rc sfr_sync_audit_step(struct sfr_sync *s, struct sfr_err *err) SFR_WUR;
+
+/* metrics.c */
+struct sfr_sync_metrics;
+/* Listens on spec (HOST:PORT, port 0 = any free one). SFR_EUSAGE when it
+ * cannot be parsed or bound. */
+enum sfr_rc sfr_sync_metrics_start(const char *spec, struct sfr_sync_metrics **out,
+                                   struct sfr_err *err) SFR_WUR;
+unsigned sfr_sync_metrics_port(const struct sfr_sync_metrics *m);
+/* Renders the Prometheus text of the daemon's state (caller frees). */
+char *sfr_sync_metrics_render(const struct sfr_sync *s);
+/* Replaces what /metrics serves (takes text) and the /healthz answer. */
+void sfr_sync_metrics_publish(struct sfr_sync_metrics *m, char *text, bool healthy,
+                              const char *health);
+void sfr_sync_metrics_stop(struct sfr_sync_metrics *m);
 
 /* stream.c */
 enum sfr_rc sfr_sync_stream_start(struct sfr_sync *s, struct sfr_err *err) SFR_WUR;

@@ -23,8 +23,8 @@ enum sfr_rc sfr_sync_tlog_setup(struct sfr_sync *s, struct sfr_err *err)
     sfr_pg_qualified_append(&q, s->ctx->cfg->schema, "_trigger_log_archive");
     s->archive_qname = sfr_buf_steal(&q);
     const char *params[1] = {s->archive_qname};
-    PGresult *res = sfr_pg_query(s->ctx->conn, "SELECT to_regclass($1) IS NOT NULL", 1, params,
-                                 err, "looking for _trigger_log_archive");
+    PGresult *res = sfr_pg_query(s->ctx->conn, "SELECT to_regclass($1) IS NOT NULL", 1, params, err,
+                                 "looking for _trigger_log_archive");
     if (res == NULL)
         return SFR_EPG;
     s->has_archive = PQgetvalue(res, 0, 0)[0] == 't';
@@ -100,17 +100,18 @@ enum sfr_rc sfr_sync_tlog_archive(struct sfr_sync *s, long *moved, long *purged,
     struct sfr_buf arr = SFR_BUF_INIT;
     tables_literal(s, &arr, false);
     char days[24];
-    snprintf(days, sizeof(days), "%ld", s->ctx->cfg->archive_days > 0 ? s->ctx->cfg->archive_days
-                                                                        : 31);
-    const char *cols = "id, txid, created_at, updated_at, processed_at, processed_tx, state, "
-                       "action, table_name, record_id, sfid, old, \"values\", sf_result, sf_message";
-    char *move = sfr_asprintf(
-        "WITH moved AS (DELETE FROM %s WHERE table_name = ANY($1::text[]) AND"
-        " ((state IN (" DONE_STATES ") AND coalesce(processed_at, updated_at) <"
-        " now() - interval '1 hour') OR (state = 'FAILED' AND coalesce(processed_at,"
-        " updated_at) < now() - interval '1 day')) RETURNING %s)"
-        " INSERT INTO %s (%s) SELECT %s FROM moved ON CONFLICT DO NOTHING",
-        log, cols, s->archive_qname, cols, cols);
+    snprintf(days, sizeof(days), "%ld",
+             s->ctx->cfg->archive_days > 0 ? s->ctx->cfg->archive_days : 31);
+    const char *cols =
+        "id, txid, created_at, updated_at, processed_at, processed_tx, state, "
+        "action, table_name, record_id, sfid, old, \"values\", sf_result, sf_message";
+    char *move =
+        sfr_asprintf("WITH moved AS (DELETE FROM %s WHERE table_name = ANY($1::text[]) AND"
+                     " ((state IN (" DONE_STATES ") AND coalesce(processed_at, updated_at) <"
+                     " now() - interval '1 hour') OR (state = 'FAILED' AND coalesce(processed_at,"
+                     " updated_at) < now() - interval '1 day')) RETURNING %s)"
+                     " INSERT INTO %s (%s) SELECT %s FROM moved ON CONFLICT DO NOTHING",
+                     log, cols, s->archive_qname, cols, cols);
     char *purge = sfr_asprintf("DELETE FROM %s WHERE table_name = ANY($1::text[]) AND"
                                " coalesce(processed_at, updated_at, created_at) <"
                                " now() - make_interval(days => $2::int)",

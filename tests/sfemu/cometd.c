@@ -178,11 +178,12 @@ static bool replay_bounds(long long *newest, long long *oldest)
     char since[32];
     retained_since(since);
     const char *p[1] = {since};
-    PGresult *res = PQexecParams(c,
-                                 "SELECT coalesce(max(replay_id), 0), coalesce(min(replay_id) "
-                                 "FILTER (WHERE commit_ts >= $1::timestamp), max(replay_id) + 1, 1) "
-                                 "FROM sfemu._events",
-                                 1, NULL, p, NULL, NULL, 0);
+    PGresult *res =
+        PQexecParams(c,
+                     "SELECT coalesce(max(replay_id), 0), coalesce(min(replay_id) "
+                     "FILTER (WHERE commit_ts >= $1::timestamp), max(replay_id) + 1, 1) "
+                     "FROM sfemu._events",
+                     1, NULL, p, NULL, NULL, 0);
     bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
     if (ok) {
         *newest = atoll(PQgetvalue(res, 0, 0));
@@ -480,8 +481,8 @@ bool emu_cdc_insert(PGconn *c, const char *entity, const char *change, const cha
     snprintf(origin, sizeof origin, "com/salesforce/api/rest/%s%s%s", EMU.api_version,
              tl_client[0] ? ";client=" : "", tl_client);
     json_object_object_add(h, "changeOrigin", json_object_new_string(origin));
-    const char *tx = json_object_object_get_ex(h, "transactionKey", &v) ? json_object_get_string(v)
-                                                                         : "";
+    const char *tx =
+        json_object_object_get_ex(h, "transactionKey", &v) ? json_object_get_string(v) : "";
     /* what this event becomes */
     enum { AS_IS, GAP, OVERFLOW, SKIP } mode = AS_IS;
     pthread_mutex_lock(&EMU.lock);
@@ -582,7 +583,8 @@ static enum MHD_Result cdc_settings(struct emu_req *r)
                      json_object_get_string(json_object_array_get_idx(v, i)));
     }
     struct sfr_buf b = SFR_BUF_INIT;
-    sfr_buf_printf(&b, "{\"retention_ms\":%lld,\"gap_next\":%ld,\"overflow_next\":%s,\"disabled\":[",
+    sfr_buf_printf(&b,
+                   "{\"retention_ms\":%lld,\"gap_next\":%ld,\"overflow_next\":%s,\"disabled\":[",
                    (long long)k->retention_ms, k->gap_next, k->overflow_next ? "true" : "false");
     for (int i = 0; i < k->n_disabled; i++) {
         if (i)
@@ -674,8 +676,8 @@ static enum MHD_Result cdc_record(struct emu_req *r, bool undelete)
         for (int i = 0; row != NULL && i < o->obj->n_fields; i++) {
             const struct sfr_field *f = &o->obj->fields[i];
             json_object *v;
-            if (!o->fx[i].has_column || i == o->f_id || i == o->f_isdeleted ||
-                i == o->f_modstamp || !json_object_object_get_ex(row, f->column, &v) || v == NULL)
+            if (!o->fx[i].has_column || i == o->f_id || i == o->f_isdeleted || i == o->f_modstamp ||
+                !json_object_object_get_ex(row, f->column, &v) || v == NULL)
                 continue;
             if (f->type == SFR_FT_DATETIME && json_object_is_type(v, json_type_string)) {
                 char iso[48];

@@ -70,10 +70,10 @@ struct emu_client;
 /* Change Data Capture controls (cometd.c, POST /__emu/cdc). */
 #define EMU_CDC_MAX_DISABLED 32
 struct emu_cdc {
-    int64_t retention_ms;   /* events older than this are gone (72 h) */
-    long gap_next;          /* the next N change events become GAP_<type> events */
-    bool overflow_next;     /* the next transaction becomes GAP_OVERFLOW events */
-    char overflow_tx[64];   /* the transactionKey being overflowed */
+    int64_t retention_ms; /* events older than this are gone (72 h) */
+    long gap_next;        /* the next N change events become GAP_<type> events */
+    bool overflow_next;   /* the next transaction becomes GAP_OVERFLOW events */
+    char overflow_tx[64]; /* the transactionKey being overflowed */
     char overflow_done[EMU_CDC_MAX_DISABLED][128]; /* entities of overflow_tx already sent */
     int n_overflow_done;
     char disabled[EMU_CDC_MAX_DISABLED][128]; /* entities not selected for CDC */
