@@ -32,7 +32,8 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 EMU_OBJ  := $(EMU_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all check unit integration asan demo bench lint clean deps
+.PHONY: all check unit integration asan demo bench lint clean deps fuzz fuzz-build fuzz-bins \
+        fuzz-corpus valgrind
 all: $(BUILD)/sfrecon $(BUILD)/sfemu $(BUILD)/orggen $(BUILD)/sfrbench
 
 $(BUILD)/obj/%.o: %.c
@@ -68,6 +69,37 @@ $(BUILD)/check_unit: $(UNIT_OBJ) $(BUILD)/unit_runner.c $(BUILD)/libsfr.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/unit_runner.c $(BUILD)/libsfr.a \
 	    $(LDLIBS) $(shell pkg-config --libs check)
 
+# ---- fuzzing: libFuzzer targets tests/fuzz/<target>.c (clang; scripts/fuzz.sh) ----
+# fuzz-build makes the library again with clang, ASan+UBSan and coverage
+# instrumentation in $(FUZZ_BUILD), then one binary per target.
+FUZZ_SRC     := $(wildcard tests/fuzz/*.c)
+FUZZ_BUILD   ?= build/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  := -g -fsanitize=fuzzer-no-link
+
+$(BUILD)/fuzz_%: tests/fuzz/%.c tests/fuzz/fuzz.h $(BUILD)/libsfr.a
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(BUILD)/libsfr.a $(LDLIBS) $(EMULIBS)
+
+fuzz-bins: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz_%)
+
+fuzz-build: deps
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang SAN=1 CFLAGS="$(FUZZ_CFLAGS)" fuzz-bins
+
+# Each target for FUZZ_SECONDS, then a table of executions and coverage.
+fuzz: fuzz-build
+	FUZZ_BUILD=$(FUZZ_BUILD) sh scripts/fuzz.sh run $(FUZZ_SECONDS)
+
+# Each target once over its seed corpus (part of make check).
+fuzz-corpus: fuzz-build
+	FUZZ_BUILD=$(FUZZ_BUILD) sh scripts/fuzz.sh corpus
+
+# The demo and the integration tests with sfrecon under valgrind memcheck
+# (slow, so not part of make check). VALGRIND_TESTS=t_x.sh runs only those
+# tests (and not the demo).
+valgrind: deps
+	$(MAKE) BUILD=build/valgrind/real CFLAGS="-O1 -g" all
+	sh scripts/valgrind.sh $(VALGRIND_TESTS)
+
 deps:
 	@sh scripts/deps.sh
 
@@ -85,6 +117,7 @@ check: deps
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) asan
+	$(MAKE) fuzz-corpus
 
 demo: deps
 	$(MAKE) all
@@ -100,4 +133,5 @@ lint:
 clean:
 	rm -rf build
 
+-include $(wildcard $(BUILD)/fuzz_*.d)
 -include $(BENCH_OBJ:.o=.d) $(GEN_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(EMU_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/obj/src/main.d

@@ -3,7 +3,8 @@
 # Idempotent and quiet when everything is present. Run as root (or with sudo).
 set -e
 PKGS="build-essential pkg-config libpq-dev postgresql postgresql-contrib libcurl4-openssl-dev
-libxxhash-dev libjson-c-dev check libmicrohttpd-dev curl clang-format cppcheck"
+libxxhash-dev libjson-c-dev check libmicrohttpd-dev curl clang-format cppcheck clang
+libclang-rt-dev valgrind"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -48,10 +48,30 @@ struct decimal {
     bool neg;
 };
 
+/* Appends a significant digit. Zeros are held back in *zeros until a nonzero
+ * digit follows, so that trailing zeros (which carry no value) do not count
+ * against the digit limit: "5e377" and its canonical form "5000...0.00" must
+ * parse to the same decimal. */
+static bool push_digit(struct decimal *x, char c, int *zeros)
+{
+    if (c == '0') {
+        (*zeros)++;
+        return true;
+    }
+    if (x->n + *zeros >= 400)
+        return false;
+    memset(x->d + x->n, '0', (size_t)*zeros);
+    x->n += *zeros;
+    *zeros = 0;
+    x->d[x->n++] = c;
+    return true;
+}
+
 /* Parses [+-]digits[.digits][(e|E)[+-]digits]. Leading zeros are dropped. */
 static bool parse_decimal(const char *s, size_t len, struct decimal *x)
 {
     size_t i = 0;
+    int zeros = 0;
     x->neg = false;
     x->n = 0;
     x->point = 0;
@@ -63,9 +83,8 @@ static bool parse_decimal(const char *s, size_t len, struct decimal *x)
         if (leading && s[i] == '0')
             continue;
         leading = false;
-        if (x->n >= 400)
+        if (!push_digit(x, s[i], &zeros))
             return false;
-        x->d[x->n++] = s[i];
         int_digits++;
     }
     if (i < len && s[i] == '.') {
@@ -76,9 +95,8 @@ static bool parse_decimal(const char *s, size_t len, struct decimal *x)
                 continue;
             }
             leading = false;
-            if (x->n >= 400)
+            if (!push_digit(x, s[i], &zeros))
                 return false;
-            x->d[x->n++] = s[i];
         }
     }
     if (!any)

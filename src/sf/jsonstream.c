@@ -394,7 +394,9 @@ static int field_index(struct sfr_sf_recparse *r, const char *key, size_t n)
     for (int k = 0; k < r->n_fields; k++) {
         int i = (r->guess + k) % r->n_fields;
         const char *f = r->fields[i];
-        if (strncasecmp(f, key, n) == 0 && f[n] == '\0') {
+        /* a key may hold a NUL ("Id\u0000x"): it matches no field, and f[n]
+         * is only read once f is known to be at least n bytes long */
+        if (strncasecmp(f, key, n) == 0 && memchr(key, '\0', n) == NULL && f[n] == '\0') {
             r->guess = i + 1 < r->n_fields ? i + 1 : 0;
             return i;
         }

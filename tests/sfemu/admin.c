@@ -304,8 +304,9 @@ static enum MHD_Result counters(struct emu_req *r)
         &b,
         "{\"total\":%ld,\"api_usage\":%ld,\"by_endpoint\":{\"query\":%ld,\"queryMore\":%ld,"
         "\"describe\":%ld,\"composite\":%ld,\"bulk\":%ld,\"sobject\":%ld,"
-        "\"other\":%ld}}",
-        k.total, usage, k.query, k.query_more, k.describe, k.composite, k.bulk, k.sobject, k.other);
+        "\"other\":%ld},\"injected\":{\"fail\":%ld,\"drop\":%ld,\"expire\":%ld}}",
+        k.total, usage, k.query, k.query_more, k.describe, k.composite, k.bulk, k.sobject, k.other,
+        k.injected_fail, k.injected_drop, k.injected_expire);
     return emu_send_json(r, 200, &b);
 }
 
@@ -328,12 +329,67 @@ static json_object *admin_json(struct emu_req *r, enum MHD_Result *ret)
     return j;
 }
 
+/* The keys POST /__emu/fault accepts; any other is a 400, so that a typo
+ * in a test does not silently inject nothing. */
+static const char *const fault_keys[] = {
+    "latency_ms",    /* every request waits this long */
+    "fail_nth",      /* the Nth request fails ... */
+    "fail_count",    /* ... and this many after it */
+    "fail_status",   /* with this status (503) */
+    "drop_nth",      /* the Nth request is dropped */
+    "limit_reached", /* REQUEST_LIMIT_EXCEEDED from now on */
+    "expire_tokens", /* every live token expires now */
+    "fail_every",    /* every Nth request fails with fail_status */
+    "drop_every",    /* every Nth request is dropped */
+    "expire_every",  /* every Nth request bearing a token expires it */
+};
+
+/* NULL when every key of j is a fault key and every count a whole number
+ * >= 0 (or null); else a message naming the key (in msg). */
+static const char *fault_check(json_object *j, char *msg, size_t n)
+{
+    json_object_object_foreach(j, key, val)
+    {
+        size_t k = 0;
+        while (k < sizeof fault_keys / sizeof *fault_keys && strcmp(fault_keys[k], key) != 0)
+            k++;
+        if (k == sizeof fault_keys / sizeof *fault_keys) {
+            snprintf(msg, n, "unknown fault key '%.64s'", key);
+            return msg;
+        }
+        bool flag = strcmp(key, "limit_reached") == 0 || strcmp(key, "expire_tokens") == 0;
+        if (val == NULL || flag)
+            continue;
+        if (!json_object_is_type(val, json_type_int) || json_object_get_int64(val) < 0) {
+            snprintf(msg, n, "fault key '%s': expected a whole number >= 0", key);
+            return msg;
+        }
+    }
+    return NULL;
+}
+
+/* The periodic forms: fail_every, drop_every, expire_every N (0 = off). */
+static struct emu_storm storm_from(json_object *j)
+{
+    struct emu_storm s = {0};
+    s.fail_every = jlong(j, "fail_every", 0);
+    s.drop_every = jlong(j, "drop_every", 0);
+    s.expire_every = jlong(j, "expire_every", 0);
+    return s;
+}
+
 static enum MHD_Result fault(struct emu_req *r)
 {
     enum MHD_Result ret;
     json_object *j = admin_json(r, &ret), *v;
     if (j == NULL)
         return ret;
+    char why[160];
+    if (fault_check(j, why, sizeof why) != NULL) {
+        json_object_put(j);
+        return emu_send_error(r, 400, "INVALID_FIELD", "%s", why);
+    }
+    struct emu_storm storm = storm_from(j);
     struct emu_faults f = {0};
     f.latency_ms = jlong(j, "latency_ms", 0);
     f.fail_nth = jlong(j, "fail_nth", 0);
@@ -349,6 +405,7 @@ static enum MHD_Result fault(struct emu_req *r)
     struct emu_token *dead = NULL;
     pthread_mutex_lock(&EMU.lock);
     EMU.faults = f;
+    EMU.storm = storm;
     if (expire) {
         dead = EMU.tokens;
         EMU.tokens = NULL;

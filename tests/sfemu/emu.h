@@ -59,8 +59,17 @@ struct emu_faults {
     bool limit_reached;
 };
 
+/* Periodic faults (fault storms), set with the one-shot ones by POST /__emu/fault:
+ * every Nth request through the gate fails (with emu_faults.fail_status), is
+ * dropped, or (counting requests that carry a token) has its token expired. */
+struct emu_storm {
+    long fail_every, drop_every, expire_every;
+    long fail_seen, drop_seen, expire_seen;
+};
+
 struct emu_counters {
     long total, query, query_more, describe, composite, bulk, sobject, other;
+    long injected_fail, injected_drop, injected_expire; /* faults served */
 };
 
 struct emu_locator;
@@ -100,6 +109,7 @@ struct emu {
     uint64_t event_gen;
     struct emu_token *tokens;
     struct emu_faults faults;
+    struct emu_storm storm;
     struct emu_counters counters;
     long api_usage; /* today's calls */
     char api_day[11];

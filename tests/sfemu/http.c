@@ -357,31 +357,45 @@ static void today(char out[11])
     out[10] = '\0';
 }
 
-static bool token_valid(const char *tok)
+/* Under EMU.lock. */
+static bool token_live(const char *tok)
 {
     bool ok = false;
-    pthread_mutex_lock(&EMU.lock);
     for (struct emu_token *t = EMU.tokens; t != NULL && !ok; t = t->next)
         ok = strcmp(t->token, tok) == 0;
+    return ok;
+}
+
+static bool token_valid(const char *tok)
+{
+    pthread_mutex_lock(&EMU.lock);
+    bool ok = token_live(tok);
     pthread_mutex_unlock(&EMU.lock);
     return ok;
 }
 
-/* True when the request carries a live bearer token. */
-static bool authorized(struct emu_req *r)
+/* The session token of the request's Authorization header, NULL when none. */
+static const char *bearer(struct emu_req *r)
 {
     const char *h = emu_header(r, "Authorization");
     if (h == NULL)
-        return false;
+        return NULL;
     if (strncasecmp(h, "Bearer ", 7) == 0)
         h += 7;
     else if (strncasecmp(h, "OAuth ", 6) == 0)
         h += 6;
     else
-        return false;
+        return NULL;
     while (*h == ' ')
         h++;
-    return token_valid(h);
+    return h;
+}
+
+/* True when the request carries a live bearer token. */
+static bool authorized(struct emu_req *r)
+{
+    const char *tok = bearer(r);
+    return tok != NULL && token_valid(tok);
 }
 
 static void count_endpoint(struct emu_req *r)
@@ -406,15 +420,43 @@ static void count_endpoint(struct emu_req *r)
         c->other++;
 }
 
+/* The periodic faults of a request (under EMU.lock): every drop_every-th
+ * request is dropped, every fail_every-th fails, and every expire_every-th
+ * request carrying a live token has that token expired (it then gets the 401
+ * a dead session gets). A drop takes precedence over a failure. */
+static void storm_gate(struct emu_req *r, long *status, bool *drop, bool *expire)
+{
+    struct emu_storm *s = &EMU.storm;
+    if (s->drop_every > 0 && ++s->drop_seen % s->drop_every == 0)
+        *drop = true;
+    if (s->fail_every > 0 && ++s->fail_seen % s->fail_every == 0)
+        *status = EMU.faults.fail_status;
+    const char *tok = s->expire_every > 0 ? bearer(r) : NULL;
+    if (tok != NULL && token_live(tok) && ++s->expire_seen % s->expire_every == 0)
+        *expire = true;
+}
+
+/* Counts the faults a request is served (under EMU.lock). */
+static void count_injected(long status, bool drop, bool expire)
+{
+    if (drop)
+        EMU.counters.injected_drop++;
+    else if (status > 0)
+        EMU.counters.injected_fail++;
+    if (expire)
+        EMU.counters.injected_expire++;
+}
+
 /* Applies faults and limits to a /services request; returns true when a
  * response (or drop) was produced and handling must stop. */
 static bool services_gate(struct emu_req *r, enum MHD_Result *ret)
 {
     long latency, status = 0;
-    bool limit = false, drop = false;
+    bool limit = false, drop = false, expire = false;
     pthread_mutex_lock(&EMU.lock);
     struct emu_faults *f = &EMU.faults;
     latency = f->latency_ms;
+    storm_gate(r, &status, &drop, &expire);
     if (f->drop_nth > 0 && ++f->drop_seen == f->drop_nth) {
         drop = true;
         f->drop_nth = 0;
@@ -439,7 +481,10 @@ static bool services_gate(struct emu_req *r, enum MHD_Result *ret)
         count_endpoint(r);
         limit = f->limit_reached || EMU.api_usage > EMU.daily_limit;
     }
+    count_injected(status, drop, expire);
     pthread_mutex_unlock(&EMU.lock);
+    if (expire)
+        (void)emu_revoke_token(bearer(r));
     if (latency > 0)
         usleep((useconds_t)latency * 1000);
     if (drop) {
