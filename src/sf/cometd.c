@@ -5,9 +5,10 @@
  * pipe.
  *
  * Failure points and what the thread does:
- *  - handshake refused or the endpoint missing (404, no CDC): every channel
- *    is reported UNAVAILABLE once; handshakes are retried with backoff (up
- *    to a minute apart) and subscriptions made when one succeeds.
+ *  - handshake refused or the endpoint missing (404, no CDC), or three
+ *    handshakes failing in a row (the server down): every channel is
+ *    reported UNAVAILABLE once; handshakes are retried with backoff (up to a
+ *    minute apart) and subscriptions made when one succeeds.
  *  - 401: log in again (sf_login on the clone), then re-handshake.
  *  - subscribe refused: a replayId outside retention ("400::The replayId
  *    ... was invalid") is REPLAY_INVALID and the channel is re-subscribed
@@ -646,7 +647,9 @@ static void *run(void *ud)
         int hs = handshake(c, &err);
         if (hs <= 0) {
             failures++;
-            if (hs == 0 && !told_unavailable) {
+            /* refused, or failing for a while: the caller polls meanwhile;
+             * a later handshake subscribes again */
+            if ((hs == 0 || failures >= 3) && !told_unavailable) {
                 told_unavailable = true;
                 sfr_log_warn("cometd: no change event stream: %s", err.msg);
                 for (int i = 0; i < c->n_ch; i++) {

@@ -259,56 +259,82 @@ static json_object *subscribe(json_object *msg, bool unsub)
     return r;
 }
 
-/* Appends the pending events of c to out; returns how many. */
+/* Appends the pending events of c to out; returns how many. One query
+ * serves every subscription of the client (from the lowest position). */
 static int collect(PGconn *pg, struct emu_client *c, json_object *out)
 {
     int n = 0;
     struct sub subs[MAX_SUBS];
+    long long newlast[MAX_SUBS];
     int ns;
     pthread_mutex_lock(&EMU.lock);
     ns = c->n_subs;
     memcpy(subs, c->subs, sizeof subs);
     pthread_mutex_unlock(&EMU.lock);
+    if (ns == 0)
+        return 0;
+    long long low = subs[0].last;
+    bool all = false;
+    struct sfr_buf ents = SFR_BUF_INIT;
+    sfr_buf_putc(&ents, '{');
     for (int k = 0; k < ns; k++) {
-        char last[32];
-        snprintf(last, sizeof last, "%lld", subs[k].last);
-        char since[32];
-        retained_since(since);
-        const char *p[3] = {last, subs[k].entity, since};
-        PGresult *res = PQexecParams(pg,
-                                     "SELECT replay_id, entity, payload::text FROM sfemu._events "
-                                     "WHERE replay_id > $1 AND ($2 = '' OR entity = $2) "
-                                     "AND commit_ts >= $3::timestamp ORDER BY replay_id LIMIT 500",
-                                     3, NULL, p, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            PQclear(res);
-            continue;
-        }
-        long long maxid = subs[k].last;
-        for (int i = 0; i < PQntuples(res); i++) {
-            long long rid = atoll(PQgetvalue(res, i, 0));
-            json_object *pl = json_tokener_parse(PQgetvalue(res, i, 2));
+        newlast[k] = subs[k].last;
+        if (subs[k].last < low)
+            low = subs[k].last;
+        if (subs[k].entity[0] == '\0')
+            all = true;
+        else
+            sfr_buf_printf(&ents, "%s\"%s\"", ents.len > 1 ? "," : "", subs[k].entity);
+    }
+    sfr_buf_putc(&ents, '}');
+    char last[32], since[32];
+    snprintf(last, sizeof last, "%lld", low);
+    retained_since(since);
+    const char *p[4] = {last, since, all ? "t" : "f", ents.data};
+    PGresult *res = PQexecParams(pg,
+                                 "SELECT replay_id, entity, payload::text FROM sfemu._events "
+                                 "WHERE replay_id > $1 AND commit_ts >= $2::timestamp "
+                                 "AND ($3::boolean OR entity = ANY($4::text[])) "
+                                 "ORDER BY replay_id LIMIT 500",
+                                 4, NULL, p, NULL, NULL, 0);
+    sfr_buf_cleanup(&ents);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        return 0;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        long long rid = atoll(PQgetvalue(res, i, 0));
+        const char *entity = PQgetvalue(res, i, 1);
+        json_object *pl = NULL;
+        for (int k = 0; k < ns; k++) {
+            if (subs[k].last >= rid ||
+                (subs[k].entity[0] != '\0' && strcmp(subs[k].entity, entity) != 0))
+                continue;
+            if (pl == NULL)
+                pl = json_tokener_parse(PQgetvalue(res, i, 2));
             json_object *m = json_object_new_object(), *data = json_object_new_object(),
                         *ev = json_object_new_object();
             char schema[64];
-            snprintf(schema, sizeof schema, "sfemu-%s-v1", PQgetvalue(res, i, 1));
+            snprintf(schema, sizeof schema, "sfemu-%s-v1", entity);
             json_object_object_add(ev, "replayId", json_object_new_int64(rid));
             json_object_object_add(data, "schema", json_object_new_string(schema));
-            json_object_object_add(data, "payload", pl);
+            json_object_object_add(data, "payload", json_object_get(pl));
             json_object_object_add(data, "event", ev);
             json_object_object_add(m, "channel", json_object_new_string(subs[k].channel));
             json_object_object_add(m, "data", data);
             json_object_array_add(out, m);
-            maxid = rid;
+            newlast[k] = rid;
             n++;
         }
-        PQclear(res);
-        pthread_mutex_lock(&EMU.lock);
-        for (int j = 0; j < c->n_subs; j++)
-            if (strcmp(c->subs[j].channel, subs[k].channel) == 0 && c->subs[j].last < maxid)
-                c->subs[j].last = maxid;
-        pthread_mutex_unlock(&EMU.lock);
+        json_object_put(pl);
     }
+    PQclear(res);
+    pthread_mutex_lock(&EMU.lock);
+    for (int k = 0; k < ns; k++)
+        for (int j = 0; j < c->n_subs; j++)
+            if (strcmp(c->subs[j].channel, subs[k].channel) == 0 && c->subs[j].last < newlast[k])
+                c->subs[j].last = newlast[k];
+    pthread_mutex_unlock(&EMU.lock);
     return n;
 }
 
