@@ -51,14 +51,63 @@ void sfr_pg_ident_append(struct sfr_buf *b, const char *name);
 /* Appends "schema"."table". */
 void sfr_pg_qualified_append(struct sfr_buf *b, const char *schema, const char *table);
 
-/* Runs sql with text parameters. Returns the result (caller PQclears) when it
- * succeeded (rows or not); NULL with err filled ("<what>: <server message>
- * (SQLSTATE ...)") when it failed. */
-PGresult *sfr_pg_query(PGconn *conn, const char *sql, int n, const char *const *params,
-                       struct sfr_err *err, const char *what);
+/* ---- running SQL (conn.c) ----
+ *
+ * The one way sfrecon runs SQL. Every function returns SFR_OK or SFR_EPG
+ * with err filled as sfr_pg_error does: "<what>: <server message> (SQLSTATE
+ * xxxxx); <detail>", err->sqlstate set, the server's hint in err->hint.
+ * `what` is a printf format naming what was being done ("reading
+ * sfrecon.audit_run", "streaming %s"). Values always go as text parameters;
+ * n == 0 with params NULL sends a simple query, which may hold several
+ * statements (migrations, SET lists) and carries no values. */
 
-/* Runs one statement that returns no rows; on failure fills err with context. */
+/* Runs one statement (or a list, see above) that returns no rows of
+ * interest: BEGIN, COMMIT, SAVEPOINT, SET, LISTEN. what is "Postgres: " and
+ * the start of sql. */
 enum sfr_rc sfr_pg_exec(PGconn *conn, const char *sql, struct sfr_err *err) SFR_WUR;
+
+/* ROLLBACK of the current transaction after a failure; its own outcome is
+ * of no interest (the error that led here is the one reported). */
+void sfr_pg_rollback(PGconn *conn);
+
+/* Runs sql with n text parameters (NULL = SQL NULL). On success *out
+ * receives the result (caller PQclears; PQgetvalue dies with it), or the
+ * result is cleared when out is NULL. On failure *out is NULL. With fmt
+ * NULL err->msg holds only the server's words ("message: detail"), for
+ * callers that hand them on per record. */
+enum sfr_rc sfr_pg_query(PGconn *conn, const char *sql, int n, const char *const *params,
+                         PGresult **out, struct sfr_err *err, const char *fmt, ...) SFR_WUR
+    SFR_PRINTF(7, 8);
+
+/* sfr_pg_query for a statement that must return a row (the row of an Id,
+ * the columns of a table): *row holds the result, row 0 at least (caller
+ * PQclears). No row is SFR_ENOTFOUND ("<what>: no row"; callers with a
+ * better message set their own) and *row NULL. */
+enum sfr_rc sfr_pg_query_one(PGconn *conn, const char *sql, int n, const char *const *params,
+                             PGresult **row, struct sfr_err *err, const char *fmt, ...) SFR_WUR
+    SFR_PRINTF(7, 8);
+
+/* COPY ... TO STDOUT: _begin sends sql; _row hands out one text-format line
+ * at a time (its length, > 0, with *line to free with PQfreemem), -1 when the
+ * data ended or broke off; _end drains what is left (an early stop drains
+ * rather than cancels: a late cancel could hit the next statement) and reads
+ * the final result. _end returns rc when rc is already an error (err left as
+ * it is), else the COPY's own outcome. */
+enum sfr_rc sfr_pg_copy_out_begin(PGconn *conn, const char *sql, struct sfr_err *err,
+                                  const char *fmt, ...) SFR_WUR SFR_PRINTF(4, 5);
+int sfr_pg_copy_out_row(PGconn *conn, char **line);
+enum sfr_rc sfr_pg_copy_out_end(PGconn *conn, enum sfr_rc rc, struct sfr_err *err, const char *fmt,
+                                ...) SFR_WUR SFR_PRINTF(4, 5);
+
+/* COPY ... FROM STDIN: _begin sends sql; _put sends a piece of text-format
+ * rows (SFR_EPG when the connection would not take it: stop sending, _end
+ * says why); _end finishes the COPY, aborting it (nothing stored) when sent
+ * is not SFR_OK, and returns its outcome. */
+enum sfr_rc sfr_pg_copy_in_begin(PGconn *conn, const char *sql, struct sfr_err *err,
+                                 const char *fmt, ...) SFR_WUR SFR_PRINTF(4, 5);
+enum sfr_rc sfr_pg_copy_in_put(PGconn *conn, const char *data, size_t len) SFR_WUR;
+enum sfr_rc sfr_pg_copy_in_end(PGconn *conn, enum sfr_rc sent, struct sfr_err *err, const char *fmt,
+                               ...) SFR_WUR SFR_PRINTF(4, 5);
 
 /* ---- sfrecon's own schema (migrate.c) ---- */
 

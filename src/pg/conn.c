@@ -88,23 +88,6 @@ void sfr_pg_qualified_append(struct sfr_buf *b, const char *schema, const char *
     sfr_pg_ident_append(b, table);
 }
 
-enum sfr_rc sfr_pg_exec(PGconn *conn, const char *sql, struct sfr_err *err)
-{
-    PGresult *res = PQexec(conn, sql);
-    ExecStatusType st = PQresultStatus(res);
-    enum sfr_rc rc = SFR_OK;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        char head[80];
-        snprintf(head, sizeof(head), "%.60s%s", sql, strlen(sql) > 60 ? "..." : "");
-        for (char *p = head; *p; p++)
-            if (*p == '\n')
-                *p = ' ';
-        rc = sfr_pg_error(res, conn, err, "Postgres: %s", head);
-    }
-    PQclear(res);
-    return rc;
-}
-
 /* "host:port/db" of a connection (also of a failed one). */
 static void describe_target(PGconn *conn, char *out, size_t n)
 {
@@ -158,14 +141,174 @@ enum sfr_rc sfr_pg_connect(const char *url, PGconn **out, struct sfr_err *err)
     return SFR_OK;
 }
 
-PGresult *sfr_pg_query(PGconn *conn, const char *sql, int n, const char *const *params,
-                       struct sfr_err *err, const char *what)
+/* ---- running SQL: the one way sfrecon talks to Postgres ---- */
+
+/* Sends sql: a simple query without parameters (it may hold several
+ * statements), else one statement through the extended protocol. */
+static PGresult *send_sql(PGconn *conn, const char *sql, int n, const char *const *params)
 {
-    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+    if (n == 0 && params == NULL)
+        return PQexec(conn, sql);
+    return PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+}
+
+/* Fills err for a failed result. what NULL: the server's own words
+ * ("message: detail"), SQLSTATE in err->sqlstate, for callers that hand the
+ * message on per record; else "<what>: <message> (SQLSTATE ...)". */
+static enum sfr_rc fail(const PGresult *res, PGconn *conn, struct sfr_err *err, const char *what)
+{
+    if (what != NULL)
+        return sfr_pg_error(res, conn, err, "%s", what);
+    if (err == NULL)
+        return SFR_EPG;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+    sfr_err_set(err, SFR_EPG, "%s%s%s", msg ? msg : PQerrorMessage(conn), detail ? ": " : "",
+                detail ? detail : "");
+    snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state ? state : "");
+    return SFR_EPG;
+}
+
+/* Runs sql and checks the result's status against want (TUPLES_OK accepts
+ * COMMAND_OK too). On success the result goes to *out, or is cleared when
+ * out is NULL; on failure *out is NULL and err is filled. */
+static enum sfr_rc run_sql(PGconn *conn, const char *sql, int n, const char *const *params,
+                           ExecStatusType want, PGresult **out, struct sfr_err *err,
+                           const char *what)
+{
+    if (out != NULL)
+        *out = NULL;
+    PGresult *res = send_sql(conn, sql, n, params);
     ExecStatusType st = PQresultStatus(res);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-        return res;
-    (void)sfr_pg_error(res, conn, err, "%s", what);
-    PQclear(res);
-    return NULL;
+    bool ok =
+        want == PGRES_TUPLES_OK ? st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK : st == want;
+    if (!ok) {
+        enum sfr_rc rc = fail(res, conn, err, what);
+        PQclear(res);
+        return rc;
+    }
+    if (out != NULL)
+        *out = res;
+    else
+        PQclear(res);
+    return SFR_OK;
+}
+
+enum sfr_rc sfr_pg_exec(PGconn *conn, const char *sql, struct sfr_err *err)
+{
+    char head[80];
+    snprintf(head, sizeof(head), "Postgres: %.60s%s", sql, strlen(sql) > 60 ? "..." : "");
+    for (char *p = head; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+    return run_sql(conn, sql, 0, NULL, PGRES_TUPLES_OK, NULL, err, head);
+}
+
+void sfr_pg_rollback(PGconn *conn)
+{
+    PQclear(PQexec(conn, "ROLLBACK"));
+}
+
+/* Formats a "what" context into buf; NULL fmt stays NULL (the server's words). */
+#define WHAT(buf, fmt)                                                                             \
+    do {                                                                                           \
+        (buf)[0] = '\0';                                                                           \
+        if ((fmt) != NULL) {                                                                       \
+            va_list ap_;                                                                           \
+            va_start(ap_, fmt);                                                                    \
+            vsnprintf(buf, sizeof(buf), fmt, ap_);                                                 \
+            va_end(ap_);                                                                           \
+        }                                                                                          \
+    } while (0)
+
+enum sfr_rc sfr_pg_query(PGconn *conn, const char *sql, int n, const char *const *params,
+                         PGresult **out, struct sfr_err *err, const char *fmt, ...)
+{
+    char what[512];
+    WHAT(what, fmt);
+    return run_sql(conn, sql, n, params, PGRES_TUPLES_OK, out, err, fmt ? what : NULL);
+}
+
+enum sfr_rc sfr_pg_query_one(PGconn *conn, const char *sql, int n, const char *const *params,
+                             PGresult **row, struct sfr_err *err, const char *fmt, ...)
+{
+    char what[512];
+    WHAT(what, fmt);
+    enum sfr_rc rc = run_sql(conn, sql, n, params, PGRES_TUPLES_OK, row, err, fmt ? what : NULL);
+    if (rc != SFR_OK || PQntuples(*row) > 0)
+        return rc;
+    PQclear(*row);
+    *row = NULL;
+    return sfr_err_set(err, SFR_ENOTFOUND, "%s: no row", fmt ? what : "Postgres");
+}
+
+/* ---- COPY ---- */
+
+enum sfr_rc sfr_pg_copy_out_begin(PGconn *conn, const char *sql, struct sfr_err *err,
+                                  const char *fmt, ...)
+{
+    char what[512];
+    WHAT(what, fmt);
+    return run_sql(conn, sql, 0, NULL, PGRES_COPY_OUT, NULL, err, what);
+}
+
+int sfr_pg_copy_out_row(PGconn *conn, char **line)
+{
+    int len = PQgetCopyData(conn, line, 0);
+    if (len > 0)
+        return len;
+    *line = NULL;
+    return -1;
+}
+
+/* Reads the results that end a COPY; the first failure fills err unless rc
+ * already holds one. */
+static enum sfr_rc copy_results(PGconn *conn, enum sfr_rc rc, struct sfr_err *err, const char *what)
+{
+    PGresult *res;
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == SFR_OK)
+            rc = sfr_pg_error(res, conn, err, "%s", what);
+        PQclear(res);
+    }
+    return rc;
+}
+
+enum sfr_rc sfr_pg_copy_out_end(PGconn *conn, enum sfr_rc rc, struct sfr_err *err, const char *fmt,
+                                ...)
+{
+    char what[512];
+    WHAT(what, fmt);
+    char *buf;
+    while (PQgetCopyData(conn, &buf, 0) > 0)
+        PQfreemem(buf);
+    return copy_results(conn, rc, err, what);
+}
+
+enum sfr_rc sfr_pg_copy_in_begin(PGconn *conn, const char *sql, struct sfr_err *err,
+                                 const char *fmt, ...)
+{
+    char what[512];
+    WHAT(what, fmt);
+    return run_sql(conn, sql, 0, NULL, PGRES_COPY_IN, NULL, err, what);
+}
+
+enum sfr_rc sfr_pg_copy_in_put(PGconn *conn, const char *data, size_t len)
+{
+    return PQputCopyData(conn, data, (int)len) == 1 ? SFR_OK : SFR_EPG;
+}
+
+enum sfr_rc sfr_pg_copy_in_end(PGconn *conn, enum sfr_rc sent, struct sfr_err *err, const char *fmt,
+                               ...)
+{
+    char what[512];
+    WHAT(what, fmt);
+    bool ok = sent == SFR_OK;
+    if (PQputCopyEnd(conn, ok ? NULL : "sfrecon: sending the COPY data failed") != 1)
+        ok = false;
+    enum sfr_rc rc = copy_results(conn, SFR_OK, err, what);
+    if (!ok && rc == SFR_OK)
+        rc = sfr_pg_error(NULL, conn, err, "%s", what);
+    return rc;
 }

@@ -13,27 +13,19 @@
 
 json_object *sfr_report_json(const struct sfr_run *run, bool with_discrepancies);
 
-static enum sfr_rc cmd_ok(PGconn *c, PGresult *r, struct sfr_err *err, const char *what)
-{
-    ExecStatusType st = PQresultStatus(r);
-    enum sfr_rc rc = SFR_OK;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-        rc = sfr_pg_error(r, c, err, "%s", what);
-    PQclear(r);
-    return rc;
-}
-
 enum sfr_rc sfr_history_begin(PGconn *c, struct sfr_run *run, const char *mapping,
                               struct sfr_err *err)
 {
     const char *params[2] = {run->depth, mapping};
-    PGresult *r = PQexecParams(c,
-                               "INSERT INTO sfrecon.audit_run (depth, mapping) VALUES ($1, $2) "
-                               "RETURNING id, to_char(started_at AT TIME ZONE 'UTC', "
-                               "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
-                               2, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        return cmd_ok(c, r, err, "recording the audit run in sfrecon.audit_run");
+    PGresult *r;
+    enum sfr_rc rc =
+        sfr_pg_query(c,
+                     "INSERT INTO sfrecon.audit_run (depth, mapping) VALUES ($1, $2) "
+                     "RETURNING id, to_char(started_at AT TIME ZONE 'UTC', "
+                     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+                     2, params, &r, err, "recording the audit run in sfrecon.audit_run");
+    if (rc != SFR_OK)
+        return rc;
     run->id = atol(PQgetvalue(r, 0, 0));
     snprintf(run->started_at, sizeof(run->started_at), "%s", PQgetvalue(r, 0, 1));
     PQclear(r);
@@ -108,38 +100,30 @@ static enum sfr_rc store_discs(PGconn *c, const struct sfr_run *run, struct sfr_
 {
     if (run->discs.n == 0)
         return SFR_OK;
-    PGresult *r = PQexec(c, "COPY sfrecon.discrepancy (run_id, object, sfid, cause, fields, "
-                            "detail, parent_object, parent_sfid, pg_id, sf_modstamp, pg_modstamp) "
-                            "FROM STDIN");
-    if (PQresultStatus(r) != PGRES_COPY_IN)
-        return cmd_ok(c, r, err, "storing discrepancies in sfrecon.discrepancy");
-    PQclear(r);
+    enum sfr_rc rc =
+        sfr_pg_copy_in_begin(c,
+                             "COPY sfrecon.discrepancy (run_id, object, sfid, cause, fields, "
+                             "detail, parent_object, parent_sfid, pg_id, sf_modstamp, pg_modstamp) "
+                             "FROM STDIN",
+                             err, "storing discrepancies in sfrecon.discrepancy");
+    if (rc != SFR_OK)
+        return rc;
     struct sfr_buf b = SFR_BUF_INIT;
-    bool ok = true;
-    for (size_t i = 0; i < run->discs.n && ok; i++) {
+    enum sfr_rc sent = SFR_OK;
+    for (size_t i = 0; i < run->discs.n && sent == SFR_OK; i++) {
         disc_row(&b, run->id, &run->discs.v[i]);
         if (b.len >= (1u << 20) || i + 1 == run->discs.n) {
-            ok = PQputCopyData(c, b.data, (int)b.len) == 1;
+            sent = sfr_pg_copy_in_put(c, b.data, b.len);
             sfr_buf_reset(&b);
         }
     }
     sfr_buf_cleanup(&b);
-    if (PQputCopyEnd(c, ok ? NULL : "sfrecon: sending discrepancies failed") != 1)
-        ok = false;
-    enum sfr_rc rc = SFR_OK;
-    while ((r = PQgetResult(c)) != NULL) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == SFR_OK)
-            rc = sfr_pg_error(r, c, err, "storing discrepancies in sfrecon.discrepancy");
-        PQclear(r);
-    }
-    if (!ok && rc == SFR_OK)
-        rc = sfr_pg_error(NULL, c, err, "storing discrepancies in sfrecon.discrepancy");
-    return rc;
+    return sfr_pg_copy_in_end(c, sent, err, "storing discrepancies in sfrecon.discrepancy");
 }
 
 enum sfr_rc sfr_history_finish(PGconn *c, const struct sfr_run *run, struct sfr_err *err)
 {
-    enum sfr_rc rc = cmd_ok(c, PQexec(c, "BEGIN"), err, "BEGIN");
+    enum sfr_rc rc = sfr_pg_query(c, "BEGIN", 0, NULL, NULL, err, "BEGIN");
     if (rc == SFR_OK)
         rc = store_discs(c, run, err);
     if (rc == SFR_OK) {
@@ -170,18 +154,17 @@ enum sfr_rc sfr_history_finish(PGconn *c, const struct sfr_run *run, struct sfr_
                             json_object_to_json_string_ext(nc, JSON_C_TO_STRING_PLAIN),
                             rows_s};
         const char *p8[8] = {p[0], p[1], p[2], p[3], p[4], p[5], p[6], objs.data};
-        PGresult *r = PQexecParams(
+        rc = sfr_pg_query(
             c,
             "UPDATE sfrecon.audit_run SET finished_at = now(), status = $2, api_calls = $3, "
             "n_discrepancies = $4, summary = $5::jsonb, not_covered = $6::jsonb, "
             "rows_compared = $7, objects = $8::text[] WHERE id = $1",
-            8, NULL, p8, NULL, NULL, 0);
-        rc = cmd_ok(c, r, err, "finishing the audit run in sfrecon.audit_run");
+            8, p8, NULL, err, "finishing the audit run in sfrecon.audit_run");
         sfr_buf_cleanup(&objs);
         json_object_put(j);
     }
-    rc = cmd_ok(c, PQexec(c, rc == SFR_OK ? "COMMIT" : "ROLLBACK"), rc == SFR_OK ? err : NULL,
-                "COMMIT") == SFR_OK
+    rc = sfr_pg_query(c, rc == SFR_OK ? "COMMIT" : "ROLLBACK", 0, NULL, NULL,
+                      rc == SFR_OK ? err : NULL, "COMMIT") == SFR_OK
              ? rc
              : SFR_EPG;
     return rc;
@@ -243,21 +226,20 @@ enum sfr_rc sfr_history_load(PGconn *c, long id, struct sfr_run *run, struct sfr
     char ids[32];
     snprintf(ids, sizeof(ids), "%ld", id);
     const char *p[1] = {ids};
-    PGresult *r = PQexecParams(
+    PGresult *r;
+    enum sfr_rc rc = sfr_pg_query_one(
         c,
         "SELECT id, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
         "coalesce(to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),''), "
         "status, coalesce(depth,''), api_calls, coalesce(summary::text,'[]'), "
         "coalesce(not_covered::text,'[]') FROM sfrecon.audit_run "
         "WHERE ($1::bigint <= 0 OR id = $1::bigint) ORDER BY id DESC LIMIT 1",
-        1, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        return cmd_ok(c, r, err, "reading sfrecon.audit_run");
-    if (PQntuples(r) == 0) {
-        PQclear(r);
+        1, p, &r, err, "reading sfrecon.audit_run");
+    if (rc == SFR_ENOTFOUND)
         return id > 0 ? sfr_err_set(err, SFR_ENOTFOUND, "audit run %ld not found", id)
                       : sfr_err_set(err, SFR_ENOTFOUND, "no audit run stored yet");
-    }
+    if (rc != SFR_OK)
+        return rc;
     run->id = atol(PQgetvalue(r, 0, 0));
     snprintf(run->started_at, sizeof(run->started_at), "%s", PQgetvalue(r, 0, 1));
     snprintf(run->finished_at, sizeof(run->finished_at), "%s", PQgetvalue(r, 0, 2));
@@ -272,13 +254,13 @@ enum sfr_rc sfr_history_load(PGconn *c, long id, struct sfr_run *run, struct sfr
     run->complete = run->not_covered.n == 0;
     PQclear(r);
     snprintf(ids, sizeof(ids), "%ld", run->id);
-    r = PQexecParams(c,
-                     "SELECT object, sfid, cause, fields::text, detail, parent_object, "
-                     "parent_sfid, coalesce(pg_id, 0) FROM sfrecon.discrepancy WHERE run_id = $1 "
-                     "ORDER BY id",
-                     1, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        return cmd_ok(c, r, err, "reading sfrecon.discrepancy");
+    rc = sfr_pg_query(c,
+                      "SELECT object, sfid, cause, fields::text, detail, parent_object, "
+                      "parent_sfid, coalesce(pg_id, 0) FROM sfrecon.discrepancy WHERE run_id = $1 "
+                      "ORDER BY id",
+                      1, p, &r, err, "reading sfrecon.discrepancy");
+    if (rc != SFR_OK)
+        return rc;
     for (int i = 0; i < PQntuples(r); i++) {
         struct sfr_discrepancy d;
         memset(&d, 0, sizeof(d));
@@ -311,13 +293,14 @@ enum sfr_rc sfr_history_get_chunks(PGconn *c, const char *object, struct sfr_chu
                                    struct sfr_err *err)
 {
     const char *p[1] = {object};
-    PGresult *r = PQexecParams(c,
-                               "SELECT lo, hi, sf_count, pg_count, sf_max_mod, pg_max_mod "
-                               "FROM sfrecon.chunk_digest WHERE object = $1 "
-                               "ORDER BY lo COLLATE \"C\"",
-                               1, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        return cmd_ok(c, r, err, "reading sfrecon.chunk_digest");
+    PGresult *r;
+    enum sfr_rc rc = sfr_pg_query(c,
+                                  "SELECT lo, hi, sf_count, pg_count, sf_max_mod, pg_max_mod "
+                                  "FROM sfrecon.chunk_digest WHERE object = $1 "
+                                  "ORDER BY lo COLLATE \"C\"",
+                                  1, p, &r, err, "reading sfrecon.chunk_digest");
+    if (rc != SFR_OK)
+        return rc;
     for (int i = 0; i < PQntuples(r); i++) {
         const char *lo = PQgetvalue(r, i, 0);
         sfr_chunk_list_push(out, *lo ? lo : NULL, PQgetisnull(r, i, 1) ? NULL : PQgetvalue(r, i, 1),
@@ -331,13 +314,11 @@ enum sfr_rc sfr_history_get_chunks(PGconn *c, const char *object, struct sfr_chu
 enum sfr_rc sfr_history_put_chunks(PGconn *c, const char *object, long run_id,
                                    const struct sfr_chunk_list *chunks, struct sfr_err *err)
 {
-    enum sfr_rc rc = cmd_ok(c, PQexec(c, "BEGIN"), err, "BEGIN");
+    enum sfr_rc rc = sfr_pg_query(c, "BEGIN", 0, NULL, NULL, err, "BEGIN");
     const char *p0[1] = {object};
     if (rc == SFR_OK)
-        rc = cmd_ok(c,
-                    PQexecParams(c, "DELETE FROM sfrecon.chunk_digest WHERE object = $1", 1, NULL,
-                                 p0, NULL, NULL, 0),
-                    err, "clearing sfrecon.chunk_digest");
+        rc = sfr_pg_query(c, "DELETE FROM sfrecon.chunk_digest WHERE object = $1", 1, p0, NULL, err,
+                          "clearing sfrecon.chunk_digest");
     char run[32];
     snprintf(run, sizeof(run), "%ld", run_id);
     for (size_t i = 0; rc == SFR_OK && i < chunks->n; i++) {
@@ -357,18 +338,17 @@ enum sfr_rc sfr_history_put_chunks(PGconn *c, const char *object, long run_id,
                             s->sf_max_ms != INT64_MIN ? sm : NULL,
                             s->pg_max_ms != INT64_MIN ? pm : NULL,
                             run};
-        rc = cmd_ok(c,
-                    PQexecParams(c,
-                                 "INSERT INTO sfrecon.chunk_digest (object, lo, hi, sf_count, "
-                                 "pg_count, sf_max_mod, pg_max_mod, run_id) VALUES "
-                                 "($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (object, lo) DO UPDATE "
-                                 "SET hi = EXCLUDED.hi, sf_count = EXCLUDED.sf_count, "
-                                 "pg_count = EXCLUDED.pg_count, sf_max_mod = EXCLUDED.sf_max_mod, "
-                                 "pg_max_mod = EXCLUDED.pg_max_mod, run_id = EXCLUDED.run_id",
-                                 8, NULL, p, NULL, NULL, 0),
-                    err, "storing sfrecon.chunk_digest");
+        rc = sfr_pg_query(c,
+                          "INSERT INTO sfrecon.chunk_digest (object, lo, hi, sf_count, "
+                          "pg_count, sf_max_mod, pg_max_mod, run_id) VALUES "
+                          "($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (object, lo) DO UPDATE "
+                          "SET hi = EXCLUDED.hi, sf_count = EXCLUDED.sf_count, "
+                          "pg_count = EXCLUDED.pg_count, sf_max_mod = EXCLUDED.sf_max_mod, "
+                          "pg_max_mod = EXCLUDED.pg_max_mod, run_id = EXCLUDED.run_id",
+                          8, p, NULL, err, "storing sfrecon.chunk_digest");
     }
-    if (cmd_ok(c, PQexec(c, rc == SFR_OK ? "COMMIT" : "ROLLBACK"), NULL, "") != SFR_OK &&
+    if (sfr_pg_query(c, rc == SFR_OK ? "COMMIT" : "ROLLBACK", 0, NULL, NULL, NULL, "COMMIT") !=
+            SFR_OK &&
         rc == SFR_OK)
         rc = sfr_err_set(err, SFR_EPG, "committing sfrecon.chunk_digest failed");
     return rc;
@@ -389,12 +369,10 @@ enum sfr_rc sfr_history_orphans(PGconn *c, const char *schema, const char *child
                    "AND NOT coalesce(c.isdeleted, false) "
                    "AND NOT EXISTS (SELECT 1 FROM %s p WHERE p.sfid = c.%s) ORDER BY c.sfid",
                    col.data, ct.data, col.data, col.data, col.data, pt.data, col.data);
-    PGresult *r = PQexec(c, q.data);
-    enum sfr_rc rc = SFR_OK;
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = sfr_pg_error(r, c, err, "checking %s.%s references to %s", child_table, column,
-                          parent_table);
-    } else {
+    PGresult *r;
+    enum sfr_rc rc = sfr_pg_query(c, q.data, 0, NULL, &r, err, "checking %s.%s references to %s",
+                                  child_table, column, parent_table);
+    if (rc == SFR_OK) {
         for (int i = 0; i < PQntuples(r); i++)
             cb(ctx, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), atol(PQgetvalue(r, i, 2)));
     }
@@ -416,10 +394,11 @@ enum sfr_rc sfr_history_changed_since(PGconn *c, const char *schema, const char 
     char ts[32];
     sfr_format_datetime_pg(since_ms, ts);
     const char *p[1] = {ts};
-    PGresult *r = PQexecParams(c, q.data, 1, NULL, p, NULL, NULL, 0);
+    PGresult *r;
+    enum sfr_rc rc = sfr_pg_query(c, q.data, 1, p, &r, err, "reading changed mirror rows");
     sfr_buf_cleanup(&q);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        return cmd_ok(c, r, err, "reading changed mirror rows");
+    if (rc != SFR_OK)
+        return rc;
     for (int i = 0; i < PQntuples(r); i++)
         sfr_strv_push(out, PQgetvalue(r, i, 0));
     PQclear(r);
@@ -430,13 +409,14 @@ enum sfr_rc sfr_history_failed_inserts(PGconn *c, const char *schema, const char
                                        sfr_failed_insert_cb cb, void *ctx, struct sfr_err *err)
 {
     const char *p[2] = {schema, table};
-    PGresult *r = PQexecParams(c,
-                               "SELECT count(*) FROM information_schema.columns WHERE "
-                               "table_schema = $1 AND table_name = $2 AND column_name IN "
-                               "('_hc_lastop', '_hc_err')",
-                               2, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        return cmd_ok(c, r, err, "reading mirror columns");
+    PGresult *r;
+    enum sfr_rc rc = sfr_pg_query(c,
+                                  "SELECT count(*) FROM information_schema.columns WHERE "
+                                  "table_schema = $1 AND table_name = $2 AND column_name IN "
+                                  "('_hc_lastop', '_hc_err')",
+                                  2, p, &r, err, "reading mirror columns");
+    if (rc != SFR_OK)
+        return rc;
     bool has = atoi(PQgetvalue(r, 0, 0)) == 2;
     PQclear(r);
     if (!has)
@@ -445,10 +425,10 @@ enum sfr_rc sfr_history_failed_inserts(PGconn *c, const char *schema, const char
     sfr_buf_puts(&q, "SELECT id, coalesce(_hc_err, '') FROM ");
     sfr_pg_qualified_append(&q, schema, table);
     sfr_buf_puts(&q, " WHERE sfid IS NULL AND _hc_lastop = 'FAILED' ORDER BY id");
-    r = PQexec(c, q.data);
+    rc = sfr_pg_query(c, q.data, 0, NULL, &r, err, "reading failed inserts of the mirror");
     sfr_buf_cleanup(&q);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        return cmd_ok(c, r, err, "reading failed inserts of the mirror");
+    if (rc != SFR_OK)
+        return rc;
     for (int i = 0; i < PQntuples(r); i++)
         cb(ctx, atol(PQgetvalue(r, i, 0)), PQgetvalue(r, i, 1));
     PQclear(r);

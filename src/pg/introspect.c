@@ -17,6 +17,7 @@
 
 #include "sfrecon/introspect.h"
 #include "sfrecon/mem.h"
+#include "sfrecon/pg.h"
 
 #define GROW(arr, n) ((arr) = sfr_realloc((arr), sizeof(*(arr)) * (size_t)((n) + 1)))
 
@@ -484,21 +485,8 @@ struct ctx {
 static enum sfr_rc run(struct ctx *x, const char *sql, const char *param, const char *what,
                        PGresult **out)
 {
-    *out = PQexecParams(x->conn, sql, 1, NULL, &param, NULL, NULL, 0);
-    if (PQresultStatus(*out) == PGRES_TUPLES_OK)
-        return SFR_OK;
-    const char *state = PQresultErrorField(*out, PG_DIAG_SQLSTATE);
-    const char *msg = PQresultErrorField(*out, PG_DIAG_MESSAGE_PRIMARY);
-    if (msg == NULL)
-        msg = PQerrorMessage(x->conn);
-    enum sfr_rc rc =
-        sfr_err_set(x->err, SFR_EPG, "introspecting schema \"%s\" (%s): %s%s%s%s", x->schema, what,
-                    msg, state ? " (SQLSTATE " : "", state ? state : "", state ? ")" : "");
-    if (x->err != NULL && state != NULL)
-        snprintf(x->err->sqlstate, sizeof(x->err->sqlstate), "%s", state);
-    PQclear(*out);
-    *out = NULL;
-    return rc;
+    return sfr_pg_query(x->conn, sql, 1, &param, out, x->err, "introspecting schema \"%s\" (%s)",
+                        x->schema, what);
 }
 
 /* Rows arrive in table order, so the cursor usually points at the right table. */

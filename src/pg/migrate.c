@@ -77,21 +77,19 @@ static const struct migration migrations[] = {
 
 int sfr_pg_schema_version(PGconn *conn)
 {
-    PGresult *res = PQexec(conn, "SELECT CASE WHEN to_regclass('sfrecon.schema_version') IS NULL"
-                                 " THEN 0 ELSE -2 END");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        PQclear(res);
+    PGresult *res;
+    if (sfr_pg_query(conn,
+                     "SELECT CASE WHEN to_regclass('sfrecon.schema_version') IS NULL"
+                     " THEN 0 ELSE -2 END",
+                     0, NULL, &res, NULL, "reading schema sfrecon") != SFR_OK)
         return -1;
-    }
     int v = atoi(PQgetvalue(res, 0, 0));
     PQclear(res);
     if (v == 0)
         return 0;
-    res = PQexec(conn, "SELECT coalesce(max(version), 0) FROM sfrecon.schema_version");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        PQclear(res);
+    if (sfr_pg_query(conn, "SELECT coalesce(max(version), 0) FROM sfrecon.schema_version", 0, NULL,
+                     &res, NULL, "reading sfrecon.schema_version") != SFR_OK)
         return -1;
-    }
     v = atoi(PQgetvalue(res, 0, 0));
     PQclear(res);
     return v;
@@ -102,12 +100,11 @@ int sfr_pg_schema_version(PGconn *conn)
  * can still run against a schema an administrator made for it. */
 static enum sfr_rc bootstrap(PGconn *conn, struct sfr_err *err)
 {
-    PGresult *res = PQexec(conn, "SELECT 1 FROM pg_namespace WHERE nspname = 'sfrecon'");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        enum sfr_rc rc = sfr_pg_error(res, conn, err, "reading schema sfrecon");
-        PQclear(res);
+    PGresult *res;
+    enum sfr_rc rc = sfr_pg_query(conn, "SELECT 1 FROM pg_namespace WHERE nspname = 'sfrecon'", 0,
+                                  NULL, &res, err, "reading schema sfrecon");
+    if (rc != SFR_OK)
         return rc;
-    }
     bool have = PQntuples(res) > 0;
     PQclear(res);
     if (!have && sfr_pg_exec(conn, "CREATE SCHEMA sfrecon", err) != SFR_OK) {
@@ -131,35 +128,30 @@ static enum sfr_rc apply_one(PGconn *conn, const struct migration *m, struct sfr
     char vbuf[16];
     snprintf(vbuf, sizeof(vbuf), "%d", m->version);
     const char *params[2] = {vbuf, m->description};
-    PGresult *res = PQexecParams(conn, "SELECT 1 FROM sfrecon.schema_version WHERE version = $1", 1,
-                                 NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = sfr_pg_error(res, conn, err, "reading sfrecon.schema_version");
+    PGresult *res;
+    rc = sfr_pg_query(conn, "SELECT 1 FROM sfrecon.schema_version WHERE version = $1", 1, params,
+                      &res, err, "reading sfrecon.schema_version");
+    if (rc != SFR_OK)
         goto out;
-    }
-    if (PQntuples(res) > 0)
-        goto out; /* applied by an earlier run */
+    bool applied = PQntuples(res) > 0; /* by an earlier run */
     PQclear(res);
-    res = PQexec(conn, m->sql);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        rc = sfr_pg_error(res, conn, err, "migrating schema sfrecon to version %d", m->version);
+    if (applied)
         goto out;
-    }
-    PQclear(res);
-    res = PQexecParams(conn,
-                       "INSERT INTO sfrecon.schema_version (version, description) VALUES ($1, $2)",
-                       2, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        rc = sfr_pg_error(res, conn, err, "recording sfrecon schema version %d", m->version);
+    rc = sfr_pg_query(conn, m->sql, 0, NULL, NULL, err, "migrating schema sfrecon to version %d",
+                      m->version);
+    if (rc != SFR_OK)
         goto out;
-    }
+    rc = sfr_pg_query(conn,
+                      "INSERT INTO sfrecon.schema_version (version, description) VALUES ($1, $2)",
+                      2, params, NULL, err, "recording sfrecon schema version %d", m->version);
+    if (rc != SFR_OK)
+        goto out;
     sfr_log_info("migrated schema sfrecon to version %d", m->version);
 out:
-    PQclear(res);
     if (rc == SFR_OK)
         rc = sfr_pg_exec(conn, "COMMIT", err);
     else
-        PQclear(PQexec(conn, "ROLLBACK"));
+        sfr_pg_rollback(conn);
     return rc;
 }
 

@@ -175,7 +175,8 @@ enum sfr_rc sfr_pg_table_load(PGconn *conn, const char *schema, const char *tabl
 {
     memset(t, 0, sizeof(*t));
     const char *params[2] = {schema, table};
-    PGresult *res = PQexecParams(
+    PGresult *res;
+    enum sfr_rc rc = sfr_pg_query_one(
         conn,
         "SELECT a.attname, (SELECT c2.oid IS NOT NULL FROM pg_class c2"
         "  WHERE c2.relnamespace = n.oid AND c2.relname = '_trigger_log')"
@@ -183,18 +184,14 @@ enum sfr_rc sfr_pg_table_load(PGconn *conn, const char *schema, const char *tabl
         " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
         " WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
         " ORDER BY a.attnum",
-        2, NULL, params, NULL, NULL, 0);
-    enum sfr_rc rc = SFR_OK;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = sfr_pg_error(res, conn, err, "reading the columns of %s.%s", schema, table);
-        goto out;
-    }
-    if (PQntuples(res) == 0) {
-        rc = sfr_err_set(err, SFR_ENOTFOUND, "mirror table %s.%s does not exist", schema, table);
+        2, params, &res, err, "reading the columns of %s.%s", schema, table);
+    if (rc == SFR_ENOTFOUND) {
+        sfr_err_set(err, SFR_ENOTFOUND, "mirror table %s.%s does not exist", schema, table);
         sfr_err_hint(err, "create the mirror with `sfrecon schema -c MAPPING | psql`, or check the "
                           "schema name (--schema)");
-        goto out;
     }
+    if (rc != SFR_OK)
+        goto out;
     t->schema = sfr_strdup(schema);
     t->table = sfr_strdup(table);
     struct sfr_buf b = SFR_BUF_INIT;
@@ -270,32 +267,26 @@ struct wctx {
     long *rows, *queries;
 };
 
-/* Runs a statement with text parameters; NULL on failure (result in *failed). */
+/* Runs a statement with text parameters; NULL on failure (the server's
+ * words and SQLSTATE in *failed). */
 static PGresult *run(struct wctx *c, const char *sql, int n, const char *const *params,
-                     PGresult **failed)
+                     struct sfr_err *failed)
 {
     (*c->queries)++;
-    PGresult *res = PQexecParams(c->conn, sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(res);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-        return res;
-    *failed = res;
-    return NULL;
+    PGresult *res;
+    return sfr_pg_query(c->conn, sql, n, params, &res, failed, NULL) == SFR_OK ? res : NULL;
 }
 
-static void record_failure(struct sfr_write *w, PGresult *res, PGconn *conn)
+static void record_failure(struct sfr_write *w, const struct sfr_err *failed)
 {
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
     w->ok = false;
-    snprintf(w->error_code, sizeof(w->error_code), "%s", state ? state : "PG_ERROR");
-    snprintf(w->message, sizeof(w->message), "%s%s%s", msg ? msg : PQerrorMessage(conn),
-             detail ? ": " : "", detail ? detail : "");
+    snprintf(w->error_code, sizeof(w->error_code), "%s",
+             failed->sqlstate[0] ? failed->sqlstate : "PG_ERROR");
+    snprintf(w->message, sizeof(w->message), "%.*s", (int)sizeof(w->message) - 1, failed->msg);
 }
 
 static enum sfr_rc journal(struct wctx *c, const char *op, const char *sfid, const char *old_row,
-                           const char *new_row, PGresult **failed)
+                           const char *new_row, struct sfr_err *failed)
 {
     if (c->run <= 0)
         return SFR_OK;
@@ -366,9 +357,9 @@ static const char **param_array(const char *sfid, const struct sfr_strv *vals)
 }
 
 /* Applies one record inside its savepoint. Returns SFR_EPG when a statement
- * failed (*failed holds its result), SFR_ENOTFOUND for an update of an
+ * failed (*failed holds the server's words), SFR_ENOTFOUND for an update of an
  * absent row. */
-static enum sfr_rc write_record(struct wctx *c, struct sfr_write *w, PGresult **failed)
+static enum sfr_rc write_record(struct wctx *c, struct sfr_write *w, struct sfr_err *failed)
 {
     enum sfr_rc rc = SFR_OK;
     struct sfr_strv vals = {0};
@@ -459,7 +450,7 @@ enum sfr_rc sfr_pg_mirror_write(PGconn *conn, const struct sfr_pg_table *t,
         (*queries)++;
         if (rc != SFR_OK)
             break;
-        PGresult *failed = NULL;
+        struct sfr_err failed = {0};
         enum sfr_rc wrc = write_record(&c, &w[i], &failed);
         if (wrc == SFR_OK) {
             w[i].ok = true;
@@ -470,9 +461,8 @@ enum sfr_rc sfr_pg_mirror_write(PGconn *conn, const struct sfr_pg_table *t,
                 snprintf(w[i].message, sizeof(w[i].message), "no row with sfid %s in %s", w[i].sfid,
                          t->display);
             } else {
-                record_failure(&w[i], failed, conn);
+                record_failure(&w[i], &failed);
             }
-            PQclear(failed);
             if (PQstatus(conn) != CONNECTION_OK) {
                 rc = sfr_pg_error(NULL, conn, err, "writing to %s", t->display);
                 break;
@@ -487,7 +477,7 @@ enum sfr_rc sfr_pg_mirror_write(PGconn *conn, const struct sfr_pg_table *t,
         if (rc != SFR_OK)
             sfr_err_prefix(err, "committing %d writes to %s", n, t->display);
     } else {
-        PQclear(PQexec(conn, "ROLLBACK"));
+        sfr_pg_rollback(conn);
     }
     if (rc != SFR_OK) {
         for (int i = 0; i < n; i++) {
@@ -523,7 +513,7 @@ static char *quoted_from_display(const char *display)
 /* SQL that restores one journal entry from $1 (old_row, or new_row for an
  * insert). Caller frees. */
 static char *undo_sql(PGconn *conn, const char *op, const char *qt, const char *old_row,
-                      PGresult **failed)
+                      struct sfr_err *err, const char *id, const char *table)
 {
     if (strcmp(op, "insert") == 0)
         return sfr_asprintf("DELETE FROM %s WHERE id = ($1::jsonb ->> 'id')::bigint", qt);
@@ -533,14 +523,13 @@ static char *undo_sql(PGconn *conn, const char *op, const char *qt, const char *
                             qt, qt);
     /* update: every column but id gets its old value back */
     const char *params[1] = {old_row};
-    PGresult *res = PQexecParams(conn,
-                                 "SELECT string_agg(quote_ident(k), ', ' ORDER BY k)"
-                                 " FROM jsonb_object_keys($1::jsonb) AS k WHERE k <> 'id'",
-                                 1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        *failed = res;
+    PGresult *res;
+    if (sfr_pg_query(conn,
+                     "SELECT string_agg(quote_ident(k), ', ' ORDER BY k)"
+                     " FROM jsonb_object_keys($1::jsonb) AS k WHERE k <> 'id'",
+                     1, params, &res, err, "undoing journal entry %s (%s of %s)", id, op,
+                     table) != SFR_OK)
         return NULL;
-    }
     const char *cols = PQgetvalue(res, 0, 0);
     char *sql = sfr_asprintf("UPDATE %s AS t SET (%s) = (SELECT %s FROM"
                              " jsonb_populate_record(NULL::%s, $1::jsonb))"
@@ -563,41 +552,32 @@ static enum sfr_rc undo_one(PGconn *conn, const char *id, const char *op, const 
                             const char *old_row, const char *new_row, struct sfr_err *err)
 {
     char *qt = quoted_from_display(table);
-    PGresult *res = NULL;
     enum sfr_rc rc = SFR_OK;
     const char *row = strcmp(op, "insert") == 0 ? new_row : old_row;
-    char *sql = undo_sql(conn, op, qt, old_row, &res);
+    char *sql = undo_sql(conn, op, qt, old_row, err, id, table);
     if (sql == NULL) {
-        rc = sfr_pg_error(res, conn, err, "undoing journal entry %s (%s of %s)", id, op, table);
+        rc = SFR_EPG;
         goto out;
     }
     const char *params[1] = {row};
-    res = PQexecParams(conn, sql, 1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        rc = sfr_pg_error(res, conn, err, "undoing journal entry %s (%s of %s)", id, op, table);
+    rc = sfr_pg_query(conn, sql, 1, params, NULL, err, "undoing journal entry %s (%s of %s)", id,
+                      op, table);
+    if (rc != SFR_OK)
         goto out;
-    }
     /* A table without the status columns (its journaled rows lack the key,
      * e.g. _trigger_log) has nothing to fix up; running the UPDATE there
      * would abort the transaction with 42703. */
     if (strcmp(op, "insert") != 0 && row != NULL && strstr(row, "\"_hc_lastop\"") != NULL) {
-        PQclear(res);
         sfr_free(sql);
         sql = sfr_asprintf(fixup_sql, qt);
-        res = PQexecParams(conn, sql, 1, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            rc = sfr_pg_error(res, conn, err, "restoring _hc_lastop of %s", table);
+        rc = sfr_pg_query(conn, sql, 1, params, NULL, err, "restoring _hc_lastop of %s", table);
+        if (rc != SFR_OK)
             goto out;
-        }
     }
-    PQclear(res);
     const char *ip[1] = {id};
-    res = PQexecParams(conn, "UPDATE sfrecon.repair_journal SET undone_at = now() WHERE id = $1", 1,
-                       NULL, ip, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        rc = sfr_pg_error(res, conn, err, "marking journal entry %s undone", id);
+    rc = sfr_pg_query(conn, "UPDATE sfrecon.repair_journal SET undone_at = now() WHERE id = $1", 1,
+                      ip, NULL, err, "marking journal entry %s undone", id);
 out:
-    PQclear(res);
     sfr_free(sql);
     sfr_free(qt);
     return rc;
@@ -618,16 +598,14 @@ enum sfr_rc sfr_pg_undo(PGconn *conn, int64_t repair_run, long *n_undone, struct
     snprintf(runbuf, sizeof(runbuf), "%lld", (long long)repair_run);
     const char *params[1] = {runbuf};
     /* Newest first; FOR UPDATE keeps a concurrent undo of the same run out. */
-    res = PQexecParams(conn,
-                       "SELECT id::text, op, table_name, old_row::text, new_row::text"
-                       " FROM sfrecon.repair_journal"
-                       " WHERE repair_run_id = $1 AND side = 'pg' AND undone_at IS NULL"
-                       " ORDER BY seq DESC, id DESC FOR UPDATE",
-                       1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = sfr_pg_error(res, conn, err, "reading the repair journal of run %s", runbuf);
+    rc = sfr_pg_query(conn,
+                      "SELECT id::text, op, table_name, old_row::text, new_row::text"
+                      " FROM sfrecon.repair_journal"
+                      " WHERE repair_run_id = $1 AND side = 'pg' AND undone_at IS NULL"
+                      " ORDER BY seq DESC, id DESC FOR UPDATE",
+                      1, params, &res, err, "reading the repair journal of run %s", runbuf);
+    if (rc != SFR_OK)
         goto out;
-    }
     for (int i = 0; i < PQntuples(res) && rc == SFR_OK; i++) {
         rc = undo_one(conn, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
                       PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3),
@@ -640,7 +618,7 @@ out:
     if (rc == SFR_OK) {
         rc = sfr_pg_exec(conn, "COMMIT", err);
     } else {
-        PQclear(PQexec(conn, "ROLLBACK"));
+        sfr_pg_rollback(conn);
         if (n_undone != NULL)
             *n_undone = 0;
     }

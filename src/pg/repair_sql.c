@@ -38,11 +38,9 @@ static enum sfr_rc finish(PGconn *c, enum sfr_rc rc, struct sfr_err *err)
 {
     if (rc == SFR_OK)
         return sfr_pg_exec(c, "COMMIT", err);
-    PQclear(PQexec(c, "ROLLBACK"));
+    sfr_pg_rollback(c);
     return rc;
 }
-
-/* Runs sql with params; the result when it succeeded (caller clears), else NULL + err. */
 
 static char *qualified(const char *schema, const char *table)
 {
@@ -58,9 +56,9 @@ static char *qualified(const char *schema, const char *table)
  * that runs still marked 'running' were interrupted. */
 static enum sfr_rc lock_runs(PGconn *c, struct sfr_err *err)
 {
-    PGresult *res = sfr_pg_query(c, "SELECT pg_try_advisory_lock(hashtext('sfrecon.repair'))", 0,
-                                 NULL, err, "taking the repair lock");
-    if (res == NULL)
+    PGresult *res;
+    if (sfr_pg_query(c, "SELECT pg_try_advisory_lock(hashtext('sfrecon.repair'))", 0, NULL, &res,
+                     err, "taking the repair lock") != SFR_OK)
         return SFR_EPG;
     bool got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
@@ -69,14 +67,10 @@ static enum sfr_rc lock_runs(PGconn *c, struct sfr_err *err)
         sfr_err_hint(err, "wait for it to finish; runs are serialised by an advisory lock");
         return SFR_EPG;
     }
-    res = sfr_pg_query(c,
-                       "UPDATE sfrecon.repair_run SET status = 'interrupted', finished_at = now()"
-                       " WHERE status = 'running'",
-                       0, NULL, err, "marking interrupted repair runs");
-    if (res == NULL)
-        return SFR_EPG;
-    PQclear(res);
-    return SFR_OK;
+    return sfr_pg_query(c,
+                        "UPDATE sfrecon.repair_run SET status = 'interrupted', finished_at = now()"
+                        " WHERE status = 'running'",
+                        0, NULL, NULL, err, "marking interrupted repair runs");
 }
 
 enum sfr_rc sfr_repair_run_begin(PGconn *c, long audit_run_id, const char *plan_json, long *run_id,
@@ -88,12 +82,13 @@ enum sfr_rc sfr_repair_run_begin(PGconn *c, long audit_run_id, const char *plan_
     char audit[24];
     snprintf(audit, sizeof(audit), "%ld", audit_run_id);
     const char *params[2] = {audit_run_id > 0 ? audit : NULL, plan_json};
-    PGresult *res = sfr_pg_query(c,
-                                 "INSERT INTO sfrecon.repair_run (audit_run_id, status, plan)"
-                                 " VALUES ($1::bigint, 'running', $2::jsonb) RETURNING id",
-                                 2, params, err, "starting a repair run");
-    if (res == NULL)
-        return SFR_EPG;
+    PGresult *res;
+    rc = sfr_pg_query(c,
+                      "INSERT INTO sfrecon.repair_run (audit_run_id, status, plan)"
+                      " VALUES ($1::bigint, 'running', $2::jsonb) RETURNING id",
+                      2, params, &res, err, "starting a repair run");
+    if (rc != SFR_OK)
+        return rc;
     *run_id = atol(PQgetvalue(res, 0, 0));
     PQclear(res);
     return SFR_OK;
@@ -105,22 +100,19 @@ enum sfr_rc sfr_repair_run_finish(PGconn *c, long run_id, const char *status,
     char id[24];
     snprintf(id, sizeof(id), "%ld", run_id);
     const char *params[3] = {id, status, summary_json};
-    PGresult *res = sfr_pg_query(c,
-                                 "UPDATE sfrecon.repair_run SET status = $2, summary = $3::jsonb,"
-                                 " finished_at = now() WHERE id = $1::bigint",
-                                 3, params, err, "finishing the repair run");
-    if (res == NULL)
-        return SFR_EPG;
-    PQclear(res);
-    return SFR_OK;
+    return sfr_pg_query(c,
+                        "UPDATE sfrecon.repair_run SET status = $2, summary = $3::jsonb,"
+                        " finished_at = now() WHERE id = $1::bigint",
+                        3, params, NULL, err, "finishing the repair run");
 }
 
 enum sfr_rc sfr_repair_run_latest(PGconn *c, long *run_id, struct sfr_err *err)
 {
-    PGresult *res = sfr_pg_query(c, "SELECT coalesce(max(id), 0) FROM sfrecon.repair_run", 0, NULL,
-                                 err, "finding the latest repair run");
-    if (res == NULL)
-        return SFR_EPG;
+    PGresult *res;
+    enum sfr_rc rc = sfr_pg_query(c, "SELECT coalesce(max(id), 0) FROM sfrecon.repair_run", 0, NULL,
+                                  &res, err, "finding the latest repair run");
+    if (rc != SFR_OK)
+        return rc;
     *run_id = atol(PQgetvalue(res, 0, 0));
     PQclear(res);
     return SFR_OK;
@@ -147,9 +139,9 @@ enum sfr_rc sfr_repair_sql_dedupe(PGconn *c, long run_id, const char *schema,
     *n_deleted = 0;
     enum sfr_rc rc = begin_hex(c, err);
     if (rc == SFR_OK) {
-        PGresult *res = sfr_pg_query(c, sql, 4, params, err, "deleting duplicate rows");
-        if (res == NULL) {
-            rc = SFR_EPG;
+        PGresult *res;
+        rc = sfr_pg_query(c, sql, 4, params, &res, err, "deleting duplicate rows");
+        if (rc != SFR_OK) {
             sfr_err_prefix(err, "%s %s", display, sfid);
         } else {
             *n_deleted = PQntuples(res);
@@ -168,14 +160,16 @@ static enum sfr_rc has(PGconn *c, const char *schema, const char *table, const c
                        struct sfr_err *err)
 {
     const char *params[3] = {schema, table, col};
-    PGresult *res = sfr_pg_query(c,
-                                 col ? "SELECT count(*) FROM information_schema.columns WHERE"
-                                       " table_schema = $1 AND table_name = $2 AND column_name = $3"
-                                     : "SELECT count(*) FROM information_schema.tables WHERE"
-                                       " table_schema = $1 AND table_name = $2",
-                                 col ? 3 : 2, params, err, "reading the catalog");
-    if (res == NULL)
-        return SFR_EPG;
+    PGresult *res;
+    enum sfr_rc rc =
+        sfr_pg_query(c,
+                     col ? "SELECT count(*) FROM information_schema.columns WHERE"
+                           " table_schema = $1 AND table_name = $2 AND column_name = $3"
+                         : "SELECT count(*) FROM information_schema.tables WHERE"
+                           " table_schema = $1 AND table_name = $2",
+                     col ? 3 : 2, params, &res, err, "reading the catalog");
+    if (rc != SFR_OK)
+        return rc;
     *out = atol(PQgetvalue(res, 0, 0)) > 0;
     PQclear(res);
     return SFR_OK;
@@ -211,12 +205,9 @@ static enum sfr_rc clear_rows(PGconn *c, const char *const *params, const char *
                      "   row_to_json(t)::jsonb AS new),"
                      " ch AS (SELECT * FROM upd)" JOURNAL_FROM_CH("update"),
                      qt, qt);
-    PGresult *res = sfr_pg_query(c, sql, 4, params, err, "clearing _hc_lastop FAILED");
+    enum sfr_rc rc = sfr_pg_query(c, sql, 4, params, NULL, err, "clearing _hc_lastop FAILED");
     sfr_free(sql);
-    if (res == NULL)
-        return SFR_EPG;
-    PQclear(res);
-    return SFR_OK;
+    return rc;
 }
 
 static enum sfr_rc clear_trigger_log(PGconn *c, const char *const *params, const char *schema,
@@ -235,16 +226,13 @@ static enum sfr_rc clear_trigger_log(PGconn *c, const char *const *params, const
         ql, qt, ql);
     char *log_display = sfr_asprintf("%s._trigger_log", schema);
     const char *p2[6] = {params[0], params[1], log_display, params[3], table, params[2]};
-    PGresult *res =
-        sfr_pg_query(c, sql, 6, p2, err, "setting FAILED _trigger_log entries to IGNORED");
+    enum sfr_rc rc =
+        sfr_pg_query(c, sql, 6, p2, NULL, err, "setting FAILED _trigger_log entries to IGNORED");
     sfr_free(sql);
     sfr_free(ql);
     sfr_free(qt);
     sfr_free(log_display);
-    if (res == NULL)
-        return SFR_EPG;
-    PQclear(res);
-    return SFR_OK;
+    return rc;
 }
 
 enum sfr_rc sfr_repair_sql_clear_sync_error(PGconn *c, long run_id, const char *schema,
@@ -298,12 +286,9 @@ enum sfr_rc sfr_repair_sql_set_sfid(PGconn *c, long run_id, const char *schema,
     const char *params[5] = {run, obj->name, display, sfid, id};
     enum sfr_rc rc = begin_hex(c, err);
     if (rc == SFR_OK) {
-        PGresult *res = sfr_pg_query(c, sql, 5, params, err, "putting the new sfid on the row");
-        if (res == NULL) {
-            rc = SFR_EPG;
+        rc = sfr_pg_query(c, sql, 5, params, NULL, err, "putting the new sfid on the row");
+        if (rc != SFR_OK)
             sfr_err_prefix(err, "%s id %ld", display, pg_id);
-        }
-        PQclear(res);
     }
     rc = finish(c, rc, err);
     sfr_free(sql);
@@ -326,20 +311,18 @@ enum sfr_rc sfr_repair_sql_journal_sf(PGconn *c, long run_id, const struct sfr_s
         const char *params[7] = {run,     j[i].object,   j[i].sfid[0] ? j[i].sfid : NULL,
                                  j[i].op, j[i].old_json, j[i].new_json,
                                  pgid};
-        PGresult *res =
-            sfr_pg_query(c,
-                         "INSERT INTO sfrecon.repair_journal (repair_run_id, seq, object,"
-                         " table_name, sfid, side, op, old_row, new_row)"
-                         " SELECT $1::bigint, coalesce(max(seq), 0) + 1, $2, $2, $3, 'sf', $4,"
-                         " $5::jsonb, jsonb_build_object('values', $6::jsonb,"
-                         "  'pg_id', $7::bigint)"
-                         " FROM sfrecon.repair_journal WHERE repair_run_id = $1::bigint"
-                         " RETURNING seq",
-                         7, params, err, "journaling a Salesforce change");
-        if (res == NULL) {
-            rc = SFR_EPG;
+        PGresult *res;
+        rc = sfr_pg_query(c,
+                          "INSERT INTO sfrecon.repair_journal (repair_run_id, seq, object,"
+                          " table_name, sfid, side, op, old_row, new_row)"
+                          " SELECT $1::bigint, coalesce(max(seq), 0) + 1, $2, $2, $3, 'sf', $4,"
+                          " $5::jsonb, jsonb_build_object('values', $6::jsonb,"
+                          "  'pg_id', $7::bigint)"
+                          " FROM sfrecon.repair_journal WHERE repair_run_id = $1::bigint"
+                          " RETURNING seq",
+                          7, params, &res, err, "journaling a Salesforce change");
+        if (rc != SFR_OK)
             break;
-        }
         seqs[i] = atol(PQgetvalue(res, 0, 0));
         PQclear(res);
     }
@@ -353,14 +336,10 @@ enum sfr_rc sfr_repair_sql_journal_sf_id(PGconn *c, long run_id, long seq, const
     snprintf(run, sizeof(run), "%ld", run_id);
     snprintf(s, sizeof(s), "%ld", seq);
     const char *params[3] = {run, s, sfid};
-    PGresult *res = sfr_pg_query(c,
-                                 "UPDATE sfrecon.repair_journal SET sfid = $3 WHERE repair_run_id ="
-                                 " $1::bigint AND seq = $2::bigint AND side = 'sf'",
-                                 3, params, err, "recording the Id of a created record");
-    if (res == NULL)
-        return SFR_EPG;
-    PQclear(res);
-    return SFR_OK;
+    return sfr_pg_query(c,
+                        "UPDATE sfrecon.repair_journal SET sfid = $3 WHERE repair_run_id ="
+                        " $1::bigint AND seq = $2::bigint AND side = 'sf'",
+                        3, params, NULL, err, "recording the Id of a created record");
 }
 
 /* ---- undo ---- */
@@ -403,15 +382,13 @@ static enum sfr_rc undo_trigger_log(PGconn *c, const char *run, long *n, struct 
     enum sfr_rc rc = begin_hex(c, err);
     PGresult *res = NULL;
     if (rc == SFR_OK)
-        res = sfr_pg_query(
+        rc = sfr_pg_query(
             c,
             "SELECT id::text, table_name, old_row ->> 'id', old_row ->> 'state'"
             " FROM sfrecon.repair_journal WHERE repair_run_id = $1::bigint AND side = 'pg'"
             " AND undone_at IS NULL AND op = 'update' AND table_name LIKE '%._trigger_log'"
             " ORDER BY seq DESC FOR UPDATE",
-            1, params, err, "reading the repair journal");
-    if (rc == SFR_OK && res == NULL)
-        rc = SFR_EPG;
+            1, params, &res, err, "reading the repair journal");
     for (int i = 0; rc == SFR_OK && i < PQntuples(res); i++) {
         const char *table = PQgetvalue(res, i, 1);
         const char *dot = strrchr(table, '.');
@@ -419,18 +396,14 @@ static enum sfr_rc undo_trigger_log(PGconn *c, const char *run, long *n, struct 
         char *ql = qualified(schema, "_trigger_log");
         char *sql = sfr_asprintf("UPDATE %s SET state = $2 WHERE id = $1::bigint", ql);
         const char *p2[2] = {PQgetvalue(res, i, 2), PQgetvalue(res, i, 3)};
-        PGresult *r2 = sfr_pg_query(c, sql, 2, p2, err, "restoring a _trigger_log entry");
+        rc = sfr_pg_query(c, sql, 2, p2, NULL, err, "restoring a _trigger_log entry");
         const char *p3[1] = {PQgetvalue(res, i, 0)};
-        PGresult *r3 = r2 == NULL
-                           ? NULL
-                           : sfr_pg_query(c,
-                                          "UPDATE sfrecon.repair_journal SET undone_at = now()"
-                                          " WHERE id = $1::bigint",
-                                          1, p3, err, "marking a journal entry undone");
-        rc = r2 != NULL && r3 != NULL ? SFR_OK : SFR_EPG;
+        if (rc == SFR_OK)
+            rc = sfr_pg_query(c,
+                              "UPDATE sfrecon.repair_journal SET undone_at = now()"
+                              " WHERE id = $1::bigint",
+                              1, p3, NULL, err, "marking a journal entry undone");
         *n += rc == SFR_OK;
-        PQclear(r2);
-        PQclear(r3);
         sfr_free(sql);
         sfr_free(ql);
         sfr_free(schema);
@@ -454,14 +427,14 @@ enum sfr_rc sfr_repair_undo(PGconn *c, long run_id, bool json, FILE *out, long *
     char run[24];
     snprintf(run, sizeof(run), "%ld", run_id);
     const char *params[1] = {run};
-    PGresult *res = sfr_pg_query(c, "SELECT status FROM sfrecon.repair_run WHERE id = $1::bigint",
-                                 1, params, err, "reading the repair run");
-    if (res == NULL)
-        return SFR_EPG;
-    bool found = PQntuples(res) > 0;
-    PQclear(res);
-    if (!found)
+    PGresult *res;
+    rc = sfr_pg_query_one(c, "SELECT status FROM sfrecon.repair_run WHERE id = $1::bigint", 1,
+                          params, &res, err, "reading the repair run");
+    if (rc == SFR_ENOTFOUND)
         return sfr_err_set(err, SFR_ENOTFOUND, "repair run %ld does not exist", run_id);
+    if (rc != SFR_OK)
+        return rc;
+    PQclear(res);
     long n_log = 0;
     rc = undo_trigger_log(c, run, &n_log, err);
     if (rc == SFR_OK)
@@ -469,15 +442,15 @@ enum sfr_rc sfr_repair_undo(PGconn *c, long run_id, bool json, FILE *out, long *
     if (rc != SFR_OK)
         return rc;
     undone += n_log;
-    res =
+    rc =
         sfr_pg_query(c,
                      "SELECT object, sfid, op, old_row::text, (new_row -> 'values')::text,"
                      " coalesce(new_row ->> 'pg_id', '0')"
                      " FROM sfrecon.repair_journal WHERE repair_run_id = $1::bigint AND side = 'sf'"
                      " ORDER BY seq DESC",
-                     1, params, err, "reading the Salesforce changes of the run");
-    if (res == NULL)
-        return SFR_EPG;
+                     1, params, &res, err, "reading the Salesforce changes of the run");
+    if (rc != SFR_OK)
+        return rc;
     int n = PQntuples(res);
     if (json) {
         fprintf(out, "{\"repair_run\":%ld,\"mirror_entries_undone\":%ld,\"salesforce\":[", run_id,

@@ -107,23 +107,6 @@ static enum sfr_rc range_where(struct pg_side *ps, const struct sfr_pg_table *t,
 
 /* ---- stream ---- */
 
-/* Reads what is left of a COPY and its final result; returns the error of the
- * result when there is one and rc is still OK. */
-static enum sfr_rc copy_finish(struct pg_side *ps, const struct sfr_pg_table *t, enum sfr_rc rc,
-                               struct sfr_err *err)
-{
-    char *buf;
-    while (PQgetCopyData(ps->conn, &buf, 0) > 0)
-        PQfreemem(buf);
-    PGresult *res;
-    while ((res = PQgetResult(ps->conn)) != NULL) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == SFR_OK)
-            rc = sfr_pg_error(res, ps->conn, err, "streaming %s", t->display);
-        PQclear(res);
-    }
-    return rc;
-}
-
 static enum sfr_rc pg_stream(struct sfr_side *s, const struct sfr_projection *p,
                              const struct sfr_range *r, long expected_rows, sfr_row_cb cb,
                              void *ctx, struct sfr_err *err)
@@ -142,15 +125,11 @@ static enum sfr_rc pg_stream(struct sfr_side *s, const struct sfr_projection *p,
         return rc;
     }
     sfr_buf_puts(&sql, " ORDER BY \"sfid\" COLLATE \"C\") TO STDOUT");
-    PGresult *res = PQexec(ps->conn, sql.data);
+    rc = sfr_pg_copy_out_begin(ps->conn, sql.data, err, "streaming %s", t->display);
     sfr_buf_cleanup(&sql);
     s->stats.queries++;
-    if (PQresultStatus(res) != PGRES_COPY_OUT) {
-        rc = sfr_pg_error(res, ps->conn, err, "streaming %s", t->display);
-        PQclear(res);
+    if (rc != SFR_OK)
         return rc;
-    }
-    PQclear(res);
 
     int n = p->n_fields;
     const char **vals = sfr_calloc((size_t)n, sizeof(*vals));
@@ -159,7 +138,7 @@ static enum sfr_rc pg_stream(struct sfr_side *s, const struct sfr_projection *p,
     char *buf;
     int len;
     bool stop = false;
-    while (!stop && (len = PQgetCopyData(ps->conn, &buf, 0)) > 0) {
+    while (!stop && (len = sfr_pg_copy_out_row(ps->conn, &buf)) > 0) {
         int got = sfr_pg_copy_split(buf, (size_t)len, vals, lens, n);
         if (got != n) {
             rc = sfr_err_set(err, SFR_EPG, "streaming %s: a COPY row has %d fields, expected %d",
@@ -183,7 +162,7 @@ static enum sfr_rc pg_stream(struct sfr_side *s, const struct sfr_projection *p,
     sfr_free(lens);
     /* An early stop drains the rest rather than cancelling: a cancel request
      * can arrive late and hit the next statement on this connection. */
-    return copy_finish(ps, t, rc, err);
+    return sfr_pg_copy_out_end(ps->conn, rc, err, "streaming %s", t->display);
 }
 
 /* ---- digest ---- */
@@ -214,12 +193,11 @@ static enum sfr_rc pg_digest(struct sfr_side *s, const struct sfr_projection *p,
         sfr_buf_cleanup(&sql);
         return rc;
     }
-    PGresult *res = PQexec(ps->conn, sql.data);
+    PGresult *res;
+    rc = sfr_pg_query(ps->conn, sql.data, 0, NULL, &res, err, "counting %s", t->display);
     sfr_buf_cleanup(&sql);
     s->stats.queries++;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = sfr_pg_error(res, ps->conn, err, "counting %s", t->display);
-    } else {
+    if (rc == SFR_OK) {
         out->count = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
         if (!PQgetisnull(res, 0, 1)) {
             const char *v = PQgetvalue(res, 0, 1);
@@ -329,12 +307,11 @@ static enum sfr_rc pg_fetch(struct sfr_side *s, const struct sfr_projection *p,
         sfr_buf_reset(&arr);
         array_literal(&arr, ids + off, m);
         const char *params[2] = {arr.data, t->table};
-        PGresult *res =
-            PQexecParams(ps->conn, sql, t->has_trigger_log ? 2 : 1, NULL, params, NULL, NULL, 0);
+        PGresult *res;
+        rc = sfr_pg_query(ps->conn, sql, t->has_trigger_log ? 2 : 1, params, &res, err,
+                          "fetching %d records of %s", m, t->display);
         s->stats.queries++;
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            rc = sfr_pg_error(res, ps->conn, err, "fetching %d records of %s", m, t->display);
-        } else if (emit_records(ps, p, res, cb, ctx)) {
+        if (rc == SFR_OK && emit_records(ps, p, res, cb, ctx)) {
             PQclear(res);
             break;
         }
@@ -364,21 +341,17 @@ static enum sfr_rc pg_boundaries(struct sfr_side *s, const struct sfr_projection
     sfr_buf_puts(&sql, "COPY (SELECT \"sfid\"");
     rc = range_where(ps, t, NULL, &sql, err);
     sfr_buf_puts(&sql, " ORDER BY \"sfid\" COLLATE \"C\") TO STDOUT");
-    PGresult *res = rc == SFR_OK ? PQexec(ps->conn, sql.data) : NULL;
+    if (rc == SFR_OK) {
+        rc = sfr_pg_copy_out_begin(ps->conn, sql.data, err, "sampling keys of %s", t->display);
+        s->stats.queries++;
+    }
     sfr_buf_cleanup(&sql);
     if (rc != SFR_OK)
         return rc;
-    s->stats.queries++;
-    if (PQresultStatus(res) != PGRES_COPY_OUT) {
-        rc = sfr_pg_error(res, ps->conn, err, "sampling keys of %s", t->display);
-        PQclear(res);
-        return rc;
-    }
-    PQclear(res);
     long total = 0;
     char *buf, *last = NULL;
     int len;
-    while ((len = PQgetCopyData(ps->conn, &buf, 0)) > 0) {
+    while ((len = sfr_pg_copy_out_row(ps->conn, &buf)) > 0) {
         if (total > 0 && total % every == 0) {
             const char *v;
             size_t vl;
@@ -392,7 +365,7 @@ static enum sfr_rc pg_boundaries(struct sfr_side *s, const struct sfr_projection
         PQfreemem(buf);
     }
     s->stats.rows_read += total;
-    rc = copy_finish(ps, t, SFR_OK, err);
+    rc = sfr_pg_copy_out_end(ps->conn, SFR_OK, err, "streaming %s", t->display);
     if (total_rows != NULL)
         *total_rows = total;
     return rc;

@@ -50,19 +50,18 @@ static void id_array(struct sfr_buf *b, const long *ids, int n)
     sfr_buf_putc(b, '}');
 }
 
-/* Runs a statement with text parameters; NULL and err filled on failure. */
-
 enum sfr_rc sfr_sync_cursor_get(PGconn *c, const char *object, const char *direction, char **out,
                                 struct sfr_err *err)
 {
     *out = NULL;
     const char *params[2] = {object, direction};
-    PGresult *res = sfr_pg_query(c,
-                                 "SELECT cursor FROM sfrecon.sync_cursor WHERE object = $1"
-                                 " AND direction = $2",
-                                 2, params, err, "reading sfrecon.sync_cursor");
-    if (res == NULL)
-        return SFR_EPG;
+    PGresult *res;
+    enum sfr_rc rc = sfr_pg_query(c,
+                                  "SELECT cursor FROM sfrecon.sync_cursor WHERE object = $1"
+                                  " AND direction = $2",
+                                  2, params, &res, err, "reading sfrecon.sync_cursor");
+    if (rc != SFR_OK)
+        return rc;
     if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
         *out = sfr_strdup(PQgetvalue(res, 0, 0));
     PQclear(res);
@@ -73,16 +72,11 @@ enum sfr_rc sfr_sync_cursor_set(PGconn *c, const char *object, const char *direc
                                 const char *cursor, struct sfr_err *err)
 {
     const char *params[3] = {object, direction, cursor};
-    PGresult *res =
-        sfr_pg_query(c,
-                     "INSERT INTO sfrecon.sync_cursor (object, direction, cursor, updated_at)"
-                     " VALUES ($1, $2, $3, now()) ON CONFLICT (object, direction)"
-                     " DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()",
-                     3, params, err, "writing sfrecon.sync_cursor");
-    if (res == NULL)
-        return SFR_EPG;
-    PQclear(res);
-    return SFR_OK;
+    return sfr_pg_query(c,
+                        "INSERT INTO sfrecon.sync_cursor (object, direction, cursor, updated_at)"
+                        " VALUES ($1, $2, $3, now()) ON CONFLICT (object, direction)"
+                        " DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()",
+                        3, params, NULL, err, "writing sfrecon.sync_cursor");
 }
 
 enum sfr_rc sfr_sync_cursor_age(PGconn *c, const char *object, const char *direction, long *age_s,
@@ -142,12 +136,13 @@ enum sfr_rc sfr_sync_mirror_max_mod(PGconn *c, const char *schema, const char *t
     struct sfr_buf sql = SFR_BUF_INIT;
     sfr_buf_puts(&sql, "SELECT (extract(epoch FROM max(systemmodstamp)) * 1000)::bigint FROM ");
     sfr_pg_qualified_append(&sql, schema, table);
-    PGresult *res =
-        sfr_pg_query(c, sql.data, 0, NULL, err, "reading the mirror's max(systemmodstamp)");
+    PGresult *res;
+    enum sfr_rc rc =
+        sfr_pg_query(c, sql.data, 0, NULL, &res, err, "reading the mirror's max(systemmodstamp)");
     sfr_buf_cleanup(&sql);
-    if (res == NULL) {
+    if (rc != SFR_OK) {
         sfr_err_prefix(err, "%s.%s", schema, table);
-        return SFR_EPG;
+        return rc;
     }
     if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
         *ms = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -192,11 +187,12 @@ enum sfr_rc sfr_sync_tlog_claim(PGconn *c, const struct sfr_pg_table *t, int lim
                              " FOR UPDATE SKIP LOCKED)"
                              " RETURNING l.id, l.action, l.record_id, l.sfid, l.\"values\", l.old",
                              t->tlog_qname, t->tlog_qname);
-    PGresult *res = sfr_pg_query(c, sql, 2, params, err, "claiming _trigger_log entries");
+    PGresult *res;
+    enum sfr_rc rc = sfr_pg_query(c, sql, 2, params, &res, err, "claiming _trigger_log entries");
     sfr_free(sql);
-    if (res == NULL) {
+    if (rc != SFR_OK) {
         sfr_err_prefix(err, "%s", t->display);
-        return SFR_EPG;
+        return rc;
     }
     int m = PQntuples(res);
     struct sfr_tlog_entry *e = sfr_calloc((size_t)m + 1, sizeof(*e));
@@ -226,10 +222,12 @@ enum sfr_rc sfr_sync_tlog_count_pending(PGconn *c, const struct sfr_pg_table *t,
     const char *params[1] = {t->table};
     char *sql = sfr_asprintf("SELECT count(*) FROM %s WHERE state = 'PENDING' AND table_name = $1",
                              t->tlog_qname);
-    PGresult *res = sfr_pg_query(c, sql, 1, params, err, "counting PENDING _trigger_log entries");
+    PGresult *res;
+    enum sfr_rc rc =
+        sfr_pg_query(c, sql, 1, params, &res, err, "counting PENDING _trigger_log entries");
     sfr_free(sql);
-    if (res == NULL)
-        return SFR_EPG;
+    if (rc != SFR_OK)
+        return rc;
     *n = atol(PQgetvalue(res, 0, 0));
     PQclear(res);
     return SFR_OK;
@@ -272,27 +270,19 @@ enum sfr_rc sfr_sync_tlog_finish(PGconn *c, const struct sfr_pg_table *t,
         snprintf(id, sizeof(id), "%ld", e[i].id);
         snprintf(rec, sizeof(rec), "%ld", e[i].record_id);
         const char *lp[3] = {id, o[i].state, o[i].message};
-        PGresult *res = sfr_pg_query(c, log_sql, 3, lp, err, "updating _trigger_log");
-        if (res == NULL) {
-            rc = SFR_EPG;
+        rc = sfr_pg_query(c, log_sql, 3, lp, NULL, err, "updating _trigger_log");
+        if (rc != SFR_OK)
             break;
-        }
-        PQclear(res);
         if (e[i].record_id <= 0)
             continue;
         if (o[i].row == SFR_ROW_SYNCED || (o[i].row != SFR_ROW_FAILED && o[i].new_sfid)) {
             const char *rp[3] = {rec, o[i].new_sfid, t->table};
-            res = sfr_pg_query(c, synced_sql, 3, rp, err, "marking the row SYNCED");
+            rc = sfr_pg_query(c, synced_sql, 3, rp, NULL, err, "marking the row SYNCED");
         } else if (o[i].row == SFR_ROW_FAILED && failed_sql != NULL) {
             const char *rp[2] = {rec, o[i].hc_err};
-            res = sfr_pg_query(c, failed_sql, t->has_hc_err ? 2 : 1, rp, err,
-                               "marking the row FAILED");
-        } else {
-            continue;
+            rc = sfr_pg_query(c, failed_sql, t->has_hc_err ? 2 : 1, rp, NULL, err,
+                              "marking the row FAILED");
         }
-        if (res == NULL)
-            rc = SFR_EPG;
-        PQclear(res);
     }
     sfr_free(log_sql);
     sfr_free(synced_sql);
@@ -300,7 +290,7 @@ enum sfr_rc sfr_sync_tlog_finish(PGconn *c, const struct sfr_pg_table *t,
     if (rc == SFR_OK)
         rc = sfr_pg_exec(c, "COMMIT", err);
     else
-        PQclear(PQexec(c, "ROLLBACK"));
+        sfr_pg_rollback(c);
     if (rc != SFR_OK)
         sfr_err_prefix(err, "%s", t->display);
     return rc;
@@ -316,12 +306,9 @@ enum sfr_rc sfr_sync_tlog_ignore_row(PGconn *c, const struct sfr_pg_table *t, lo
                              " processed_at = now(), sf_message = $3"
                              " WHERE table_name = $1 AND record_id = $2::int AND state = 'NEW'",
                              t->tlog_qname);
-    PGresult *res = sfr_pg_query(c, sql, 3, params, err, "ignoring _trigger_log entries");
+    enum sfr_rc rc = sfr_pg_query(c, sql, 3, params, NULL, err, "ignoring _trigger_log entries");
     sfr_free(sql);
-    if (res == NULL)
-        return SFR_EPG;
-    PQclear(res);
-    return SFR_OK;
+    return rc;
 }
 
 /* ---- mirror rows ---- */
@@ -343,14 +330,12 @@ enum sfr_rc sfr_sync_rows_by_id(PGconn *c, const struct sfr_pg_table *t,
     sfr_buf_printf(&sql, " FROM %s AS t WHERE t.id = ANY($1::int[])", t->qname);
     id_array(&arr, ids, n);
     const char *params[1] = {arr.data};
-    *out = sfr_pg_query(c, sql.data, 1, params, err, "reading mirror rows");
+    enum sfr_rc rc = sfr_pg_query(c, sql.data, 1, params, out, err, "reading mirror rows");
     sfr_buf_cleanup(&sql);
     sfr_buf_cleanup(&arr);
-    if (*out == NULL) {
+    if (rc != SFR_OK)
         sfr_err_prefix(err, "%s", t->display);
-        return SFR_EPG;
-    }
-    return SFR_OK;
+    return rc;
 }
 
 enum sfr_rc sfr_sync_pending_rows(PGconn *c, const struct sfr_pg_table *t, bool has_tlog,
@@ -377,14 +362,12 @@ enum sfr_rc sfr_sync_pending_rows(PGconn *c, const struct sfr_pg_table *t, bool 
                    t->qname);
     sfr_sync_array_literal(&arr, sfids, n);
     const char *params[2] = {arr.data, t->table};
-    *out = sfr_pg_query(c, sql.data, 2, params, err, "reading PENDING mirror rows");
+    enum sfr_rc rc = sfr_pg_query(c, sql.data, 2, params, out, err, "reading PENDING mirror rows");
     sfr_buf_cleanup(&sql);
     sfr_buf_cleanup(&arr);
-    if (*out == NULL) {
+    if (rc != SFR_OK)
         sfr_err_prefix(err, "%s", t->display);
-        return SFR_EPG;
-    }
-    return SFR_OK;
+    return rc;
 }
 
 /* ---- LISTEN ---- */
@@ -460,12 +443,10 @@ enum sfr_rc sfr_sync_applied_rows(PGconn *c, const struct sfr_pg_table *t, const
                    t->qname);
     sfr_sync_array_literal(&arr, sfids, n);
     const char *params[1] = {arr.data};
-    *out = sfr_pg_query(c, sql.data, 1, params, err, "reading applied mirror rows");
+    enum sfr_rc rc = sfr_pg_query(c, sql.data, 1, params, out, err, "reading applied mirror rows");
     sfr_buf_cleanup(&sql);
     sfr_buf_cleanup(&arr);
-    if (*out == NULL) {
+    if (rc != SFR_OK)
         sfr_err_prefix(err, "%s", t->display);
-        return SFR_EPG;
-    }
-    return SFR_OK;
+    return rc;
 }

@@ -1,12 +1,20 @@
 # Helpers for integration tests; sourced by t_*.sh (POSIX sh).
 # Provides: new_db NAME -> prints a DATABASE_URL for a fresh database;
 # start_sfemu [ARGS] -> starts build/sfemu (admin on) on a free port with its
-# own store database, sets SFEMU_URL, and stops it at exit; check/expect helpers.
+# own store database, sets SFEMU_URL, and stops it at exit; sf_login, sf_token,
+# need_token for Salesforce credentials; gen_org / orggen_into for generated
+# orgs; cc_driver for test drivers; check/expect helpers.
+# MAP, ORG and ORGGEN name the sample mapping, the sample org's describe and
+# the generator; a test may set its own after sourcing this file.
 set -u
+SFR_LIB_SH=1
 BUILD=${BUILD:-build}
 export PGOPTIONS="--client-min-messages=warning"
 SFRECON="$TOP/$BUILD/sfrecon"
 SFEMU="$TOP/$BUILD/sfemu"
+ORGGEN="$TOP/$BUILD/orggen"
+MAP="$TOP/tests/data/mapping-sample.json"
+ORG="$TOP/tests/sfemu/org/sample-org.json"
 TMPD=$(mktemp -d /tmp/sfrtest.XXXXXX)
 _pids=""
 _cleanup() {
@@ -56,6 +64,38 @@ sf_token() {
         sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p'
 }
 
+# need_token VAR [MSG]: VAR gets a token from sf_token; fails (MSG) without one.
+need_token() {
+    _tok=$(sf_token)
+    [ -n "$_tok" ] || fail "${2:-no token from sfemu}"
+    eval "$1=\$_tok"
+}
+
+# sf_login [NAME=VALUE ...]: exports sfrecon's password-flow login to the
+# running sfemu (and fast Bulk polling), then each NAME=VALUE given.
+sf_login() {
+    export SF_LOGIN_URL="$SFEMU_URL" SF_USERNAME=admin@example.com SF_PASSWORD=password \
+        SF_CLIENT_ID=test SF_CLIENT_SECRET=test SF_BULK_POLL_MS=10
+    for _kv in "$@"; do export "$_kv"; done
+}
+
+# orggen_into DB LOG ARGS...: generates an org into sfemu and DB from $MAP and
+# $ORG, with ARGS (--size, --seed, --faults, --manifest, ...); its output goes
+# to LOG, shown when it fails.
+orggen_into() {
+    _db=$1; _log=$2; shift 2
+    "$ORGGEN" --sf "$SFEMU_URL" --db "$_db" --mapping "$MAP" --describe "$ORG" "$@" \
+        >"$_log" 2>&1 || { cat "$_log"; fail "orggen $*"; }
+}
+
+# gen_org SEED FAULTS DB: a fresh 300-record org with Connect's triggers
+# (sfemu reset first), its manifest in $TMPD/manifest.csv.
+gen_org() {
+    curl -s -X POST "$SFEMU_URL/__emu/reset" >/dev/null || fail "reset"
+    orggen_into "$3" "$TMPD/gen.out" --size 300 --seed "$1" ${2:+--faults "$2"} \
+        --manifest "$TMPD/manifest.csv" --triggers
+}
+
 # expect_exit CODE CMD...: runs CMD, stdout/stderr to $TMPD/out,$TMPD/err
 expect_exit() {
     _want=$1; shift
@@ -81,7 +121,7 @@ cc_driver() {
     nm "$TOP/$BUILD/libsfr.a" 2>/dev/null | grep -q __asan_init &&
         _san="-fsanitize=address,undefined -fno-omit-frame-pointer"
     # shellcheck disable=SC2046
-    cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g $_san -I"$TOP/include" \
+    cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-unused-parameter -g $_san -I"$TOP/include" \
         -I"$(pg_config --includedir)" $(pkg-config --cflags json-c) -o "$_out" "$@" \
         "$TOP/$BUILD/libsfr.a" $(pkg-config --libs libpq libcurl json-c libxxhash) -lpthread -lm
 }

@@ -1,6 +1,7 @@
-# Helpers shared by the t_sfemu_*.sh tests (sourced after lib.sh; POSIX sh).
+# Helpers shared by the t_sfemu_*.sh tests (POSIX sh); brings lib.sh along.
 # api METHOD PATH [curl args]: calls $SFEMU_URL$PATH with the bearer token in
 # $TOK; body -> $TMPD/body, headers -> $TMPD/hdr, status -> $STATUS.
+[ -n "${SFR_LIB_SH:-}" ] || . "$TOP/tests/integration/lib.sh"
 V=/services/data/v60.0
 
 api() {

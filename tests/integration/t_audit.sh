@@ -3,12 +3,8 @@
 # org exits 0; count depth, incremental re-runs, stored reports, the API budget,
 # a Postgres source and configuration errors.
 . "$TOP/tests/integration/lib.sh"
-MAP="$TOP/tests/data/mapping-sample.json"
-ORG="$TOP/tests/sfemu/org/sample-org.json"
-ORGGEN="$TOP/$BUILD/orggen"
 start_sfemu
-export SF_LOGIN_URL="$SFEMU_URL" SF_USERNAME=admin@example.com SF_PASSWORD=password \
-       SF_CLIENT_ID=test SF_CLIENT_SECRET=test SF_RETRY_BASE_MS=10 SF_BULK_POLL_MS=10
+sf_login SF_RETRY_BASE_MS=10
 
 # found FILE: (object,sfid,cause) of a CSV audit report, sorted and unique
 found() {
@@ -16,16 +12,10 @@ found() {
 }
 expected() { tail -n +2 "$1" | cut -d, -f1-3 | sort -u; }
 
-gen() { # gen SEED FAULTS DB
-    curl -s -X POST "$SFEMU_URL/__emu/reset" >/dev/null || fail "reset"
-    "$ORGGEN" --sf "$SFEMU_URL" --db "$3" --mapping "$MAP" --describe "$ORG" --size 300 \
-        --seed "$1" ${2:+--faults "$2"} --manifest "$TMPD/manifest.csv" --triggers \
-        >"$TMPD/gen.out" 2>&1 || { cat "$TMPD/gen.out"; fail "orggen seed $1"; }
-}
 
 # 1. clean org
 DB=$(new_db audit_clean)
-gen 11 "" "$DB"
+gen_org 11 "" "$DB"
 DATABASE_URL="$DB" expect_exit 0 "$SFRECON" audit -c "$MAP" --jobs 2
 assert_contains "$TMPD/out" "0 discrepancies"
 note "clean org: exit 0"
@@ -56,7 +46,7 @@ assert_contains "$TMPD/out" "(column length 12)"
 # 2. every cause, two seeds, both depths of reporting
 for seed in 1 2; do
     DB=$(new_db "audit_s$seed")
-    gen "$seed" "all=2" "$DB"
+    gen_org "$seed" "all=2" "$DB"
     DATABASE_URL="$DB" expect_exit 1 "$SFRECON" audit -c "$MAP" --format csv
     found "$TMPD/out" >"$TMPD/found.txt"
     expected "$TMPD/manifest.csv" >"$TMPD/want.txt"
@@ -90,7 +80,7 @@ grep -q ',stale$' "$TMPD/count.txt" || fail "count depth missed stale"
 
 # 5. incremental: unchanged org costs one aggregate call per object, a change is found
 DB=$(new_db audit_incr)
-gen 5 "" "$DB"
+gen_org 5 "" "$DB"
 DATABASE_URL="$DB" expect_exit 0 "$SFRECON" audit -c "$MAP"
 full=$(sed -n 's/.*api calls: \([0-9]*\).*/\1/p' "$TMPD/err")
 DATABASE_URL="$DB" expect_exit 0 "$SFRECON" audit -c "$MAP" --since last
@@ -138,7 +128,7 @@ found "$TMPD/out" | grep -q '^Lead,.*,field_mismatch$' || fail "pg source: want 
 
 # 7. API budget: stops cleanly, says what it did not cover
 DB=$(new_db audit_budget)
-gen 3 "all=1" "$DB"
+gen_org 3 "all=1" "$DB"
 DATABASE_URL="$DB" "$SFRECON" audit -c "$MAP" --max-api-calls 3 >"$TMPD/out" 2>"$TMPD/err"
 code=$?
 [ "$code" -eq 1 ] || [ "$code" -eq 3 ] || fail "budget stop exit $code"

@@ -16,16 +16,7 @@ MAP=tests/data/mapping-sample.json
 ORG=tests/sfemu/org/sample-org.json
 DUMP="$TMPD/dump"
 
-# ---- build the driver (with the sanitizers when libsfr.a has them) ----
-san=""
-if nm "$BUILD/libsfr.a" 2>/dev/null | grep -q __asan_; then
-    san="-fsanitize=address,undefined"
-fi
-# shellcheck disable=SC2046
-cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $san -Iinclude \
-    $(pkg-config --cflags libpq) -o "$DUMP" tests/introspect/dump.c "$BUILD/libsfr.a" \
-    $(pkg-config --libs libpq libcurl json-c libxxhash) -lpthread -lm \
-    || fail "cannot build the introspection driver"
+cc_driver "$DUMP" tests/introspect/dump.c || fail "cannot build the introspection driver"
 
 # ---- apply the DDL ----
 URL=$(new_db lint_introspect)

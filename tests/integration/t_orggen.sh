@@ -4,12 +4,10 @@
 # cause, the injected state is really there, and the same seed gives the same
 # manifest and the same mirror rows.
 . "$TOP/tests/integration/lib.sh"
-ORGGEN="$TOP/$BUILD/orggen"
 [ -x "$ORGGEN" ] || fail "no $ORGGEN (make BUILD=$BUILD all)"
 cd "$TOP" || fail "no $TOP"
 start_sfemu
-TOKEN=$(sf_token)
-[ -n "$TOKEN" ] || fail "no token from sfemu"
+need_token TOKEN
 OBJECTS="Account Contact Opportunity Case Lead Invoice__c Invoice_Line__c"
 
 sf_count() {

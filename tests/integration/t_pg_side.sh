@@ -7,8 +7,6 @@
 # gives back a pg_dump-identical table.
 . "$TOP/tests/integration/lib.sh"
 
-MAP="$TOP/tests/data/mapping-sample.json"
-ORG="$TOP/tests/sfemu/org/sample-org.json"
 DRV="$TMPD/pgdrv"
 cc_driver "$DRV" "$TOP/tests/pgclient/pgdrv.c" || fail "cannot build pgdrv"
 

@@ -6,19 +6,9 @@
 # and undo lists those changes; --only, --from, the plan formats, and the
 # usage errors.
 . "$TOP/tests/integration/lib.sh"
-MAP="$TOP/tests/data/mapping-sample.json"
-ORG="$TOP/tests/sfemu/org/sample-org.json"
-ORGGEN="$TOP/$BUILD/orggen"
 start_sfemu
-export SF_LOGIN_URL="$SFEMU_URL" SF_USERNAME=admin@example.com SF_PASSWORD=password \
-       SF_CLIENT_ID=test SF_CLIENT_SECRET=test SF_RETRY_BASE_MS=10 SF_BULK_POLL_MS=10
+sf_login SF_RETRY_BASE_MS=10
 
-gen() { # gen SEED FAULTS DB
-    curl -s -X POST "$SFEMU_URL/__emu/reset" >/dev/null || fail "reset"
-    "$ORGGEN" --sf "$SFEMU_URL" --db "$3" --mapping "$MAP" --describe "$ORG" --size 300 \
-        --seed "$1" ${2:+--faults "$2"} --manifest "$TMPD/manifest.csv" --triggers \
-        >"$TMPD/gen.out" 2>&1 || { cat "$TMPD/gen.out"; fail "orggen seed $1"; }
-}
 
 # dump DB FILE: the mirror's data, sorted; sequence positions and psql's
 # per-dump \restrict keys are not data
@@ -48,7 +38,7 @@ expect_exit 2 "$SFRECON" repair --undo 3 --dry-run
 
 # 2. every cause: plan, refuse without --yes, apply, audit clean
 DB=$(new_db repair_all)
-gen 1 "all=2" "$DB"
+gen_org 1 "all=2" "$DB"
 DATABASE_URL="$DB" expect_exit 1 "$SFRECON" audit -c "$MAP"
 DATABASE_URL="$DB" expect_exit 0 "$SFRECON" repair -c "$MAP" --run latest --dry-run
 assert_contains "$TMPD/out" "repair plan:"
@@ -119,7 +109,7 @@ note "killed repairs converged ($n interrupted runs)"
 
 # 6. fresh audit when no --run/--from; --from a JSON report
 DB=$(new_db repair_fresh)
-gen 2 "all=1" "$DB"
+gen_org 2 "all=1" "$DB"
 DATABASE_URL="$DB" "$SFRECON" audit -c "$MAP" --format json --no-store >"$TMPD/report.json" 2>/dev/null
 DATABASE_URL="$DB" expect_exit 0 "$SFRECON" repair -c "$MAP" --from "$TMPD/report.json" --dry-run
 assert_contains "$TMPD/out" "repair plan:"
@@ -130,7 +120,7 @@ audit_clean "$DB"
 # 7. pg_wins: the mirror's values go to Salesforce in collection calls
 sed 's/^{/{"sfrecon": {"repair_policy": "pg_wins"},/' "$MAP" >"$TMPD/pgwins.json"
 DB=$(new_db repair_pgwins)
-gen 3 "all=2" "$DB"
+gen_org 3 "all=2" "$DB"
 DATABASE_URL="$DB" expect_exit 1 "$SFRECON" audit -c "$TMPD/pgwins.json"
 DATABASE_URL="$DB" expect_exit 0 "$SFRECON" repair -c "$TMPD/pgwins.json" --run latest --dry-run
 assert_contains "$TMPD/out" "sf_update pg->sf"

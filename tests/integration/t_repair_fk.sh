@@ -3,14 +3,11 @@
 # (id, sfid) and sfid NOT NULL. Every fault is repaired in an order the
 # constraints accept, and none of them is dropped.
 . "$TOP/tests/integration/lib.sh"
-MAP="$TOP/tests/data/mapping-sample.json"
 start_sfemu
-export SF_LOGIN_URL="$SFEMU_URL" SF_USERNAME=admin@example.com SF_PASSWORD=password \
-       SF_CLIENT_ID=test SF_CLIENT_SECRET=test SF_BULK_POLL_MS=10
+sf_login
 DB=$(new_db repair_fk)
-"$TOP/$BUILD/orggen" --sf "$SFEMU_URL" --db "$DB" --mapping "$MAP" \
-    --describe "$TOP/tests/sfemu/org/sample-org.json" --size 300 --seed 4 --faults all=2 \
-    --manifest "$TMPD/m.csv" --triggers >"$TMPD/gen" 2>&1 || { cat "$TMPD/gen"; fail "orggen"; }
+orggen_into "$DB" "$TMPD/gen" --size 300 --seed 4 --faults all=2 --manifest "$TMPD/m.csv" \
+    --triggers
 grep -q '^Invoice_Line__c,.*,missing_parent,' "$TMPD/m.csv" || fail "seed lacks an Invoice_Line__c missing_parent"
 psql -q -v ON_ERROR_STOP=1 "$DB" \
     -c "ALTER TABLE salesforce.invoice_line__c ADD CONSTRAINT il_inv_fk FOREIGN KEY (invoice__c)

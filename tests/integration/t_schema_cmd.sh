@@ -5,8 +5,6 @@
 # the file, line and key path.
 . "$TOP/tests/integration/lib.sh"
 
-MAP="$TOP/tests/data/mapping-sample.json"
-ORG="$TOP/tests/sfemu/org/sample-org.json"
 apply() { psql -X -q -v ON_ERROR_STOP=1 "$1" -f "$2" >"$TMPD/psql.out" 2>&1 || { cat "$TMPD/psql.out"; fail "DDL $2 does not apply"; }; }
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$URL" -c "$1"; }
 

@@ -9,20 +9,11 @@
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$TOP/tests/integration/lib.sh"
 
-PKGS="libpq libcurl json-c libxxhash"
 PROBE="$TMPD/sfprobe"
-SAN_FLAGS=""
-nm "$TOP/$BUILD/libsfr.a" 2>/dev/null | grep -q __asan_init &&
-    SAN_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer"
-# shellcheck disable=SC2086
-cc -O2 $SAN_FLAGS -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -I"$TOP/include" \
-    $(pkg-config --cflags $PKGS) -o "$PROBE" "$TOP/tests/sfclient/sfprobe.c" \
-    "$TOP/$BUILD/libsfr.a" $(pkg-config --libs $PKGS) -lpthread -lm ||
-    fail "cannot build sfprobe"
+cc_driver "$PROBE" "$TOP/tests/sfclient/sfprobe.c" || fail "cannot build sfprobe"
 
 start_sfemu
-TOKEN=$(sf_token)
-[ -n "$TOKEN" ] || fail "no token from sfemu"
+need_token TOKEN
 export SF_INSTANCE_URL="$SFEMU_URL" SF_ACCESS_TOKEN="$TOKEN" SF_RETRY_BASE_MS=5 SF_BULK_POLL_MS=5
 unset SF_LOGIN_URL SF_CLIENT_ID SF_CLIENT_SECRET SF_USERNAME SF_PASSWORD SF_API_VERSION
 

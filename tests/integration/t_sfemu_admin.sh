@@ -2,7 +2,6 @@
 # sfemu admin API and behaviour under stress: counters, faults (5xx, dropped
 # connection, token expiry, limit), the daily limit, the clock, reset, oversize
 # bodies, concurrent clients, CDC over CometD, and --admin / --user gating.
-. "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/integration/sfemu_lib.sh"
 
 start_sfemu --user ops@example.com:s3cret

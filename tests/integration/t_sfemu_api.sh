@@ -2,7 +2,6 @@
 # sfemu over HTTP: auth, versions, describe, query (incl. 5,000-record paging),
 # single-record and Collections writes with their validation errors,
 # /updated and /deleted, error shapes of malformed input.
-. "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/integration/sfemu_lib.sh"
 
 start_sfemu

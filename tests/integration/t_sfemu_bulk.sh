@@ -2,7 +2,6 @@
 # sfemu Bulk API 2.0 query jobs (several result pages of CSV with
 # Sforce-Locator), the admin CSV load (given Ids, IsDeleted, generated Ids),
 # and that the store survives a restart of sfemu.
-. "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/integration/sfemu_lib.sh"
 
 start_sfemu

@@ -4,7 +4,6 @@
 # login (and its faults, also for malformed XML), the identity URL, Collections
 # retrieve by POST, CometD connects batched with a subscribe, trailing
 # slashes, SOAP logout and OAuth revoke, and the shapes those calls read.
-. "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/integration/sfemu_lib.sh"
 
 start_sfemu

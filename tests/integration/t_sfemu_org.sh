@@ -4,8 +4,7 @@
 . "$TOP/tests/integration/lib.sh"
 DESC="$TOP/tests/data/describe"
 start_sfemu --org "$DESC"
-TOKEN=$(sf_token)
-[ -n "$TOKEN" ] || fail "no token"
+need_token TOKEN
 curl -s -H "Authorization: Bearer $TOKEN" "$SFEMU_URL/services/data/v60.0/sobjects" >"$TMPD/sobjects"
 for o in Account Contact Invoice__c; do assert_contains "$TMPD/sobjects" "\"name\":\"$o\""; done
 curl -s -H "Authorization: Bearer $TOKEN" \

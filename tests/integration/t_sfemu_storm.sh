@@ -1,11 +1,9 @@
 # sfemu's periodic faults (fault storms) at the HTTP level: fail_every,
 # drop_every, expire_every, the injected-fault counters, and the 400 for an
 # unknown fault key or a bad count.
-. "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/integration/sfemu_lib.sh"
 start_sfemu
-TOK=$(sf_token)
-[ -n "$TOK" ] || fail "no token"
+need_token TOK "no token"
 
 # statuses of N calls to /limits, space-separated
 statuses() {

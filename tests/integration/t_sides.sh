@@ -3,14 +3,10 @@
 # hashes, in byte order of the Id.
 . "$TOP/tests/integration/lib.sh"
 start_sfemu
-export SF_LOGIN_URL="$SFEMU_URL" SF_USERNAME=admin@example.com SF_PASSWORD=password \
-       SF_CLIENT_ID=test SF_CLIENT_SECRET=test SF_BULK_POLL_MS=10 \
-       SFRECON_DESCRIBE="$TOP/tests/sfemu/org/sample-org.json"
+sf_login SFRECON_DESCRIBE="$ORG"
 DB=$(new_db sides)
 N=${SIDES_ROWS:-100000}
-"$TOP/$BUILD/orggen" --sf "$SFEMU_URL" --db "$DB" --mapping "$TOP/tests/data/mapping-sample.json" \
-    --describe "$SFRECON_DESCRIBE" --size "$N" --seed 9 --objects Account \
-    --manifest "$TMPD/m.csv" >"$TMPD/gen" 2>&1 || { cat "$TMPD/gen"; fail "orggen"; }
+orggen_into "$DB" "$TMPD/gen" --size "$N" --seed 9 --objects Account --manifest "$TMPD/m.csv"
 BENCH="$TOP/$BUILD/sfrbench"
 for how in pg rest bulk; do
     DATABASE_URL="$DB" "$BENCH" stream "$how" Account >"$TMPD/$how" 2>"$TMPD/$how.err" \

@@ -8,12 +8,8 @@
 # entry; the audit is clean after syncing; the daemon picks up an app write
 # and stops on SIGTERM with exit 0; usage errors exit 2.
 . "$TOP/tests/integration/lib.sh"
-MAP="$TOP/tests/data/mapping-sample.json"
-ORG="$TOP/tests/sfemu/org/sample-org.json"
-ORGGEN="$TOP/$BUILD/orggen"
 start_sfemu
-export SF_LOGIN_URL="$SFEMU_URL" SF_USERNAME=admin@example.com SF_PASSWORD=password \
-       SF_CLIENT_ID=test SF_CLIENT_SECRET=test SF_RETRY_BASE_MS=10 SF_BULK_POLL_MS=10
+sf_login SF_RETRY_BASE_MS=10
 
 # 0. usage errors need no connection
 expect_exit 2 "$SFRECON" sync --bogus
@@ -22,11 +18,9 @@ assert_contains "$TMPD/err" "--interval"
 expect_exit 2 "$SFRECON" sync --once extra
 
 DB=$(new_db sync_main)
-"$ORGGEN" --sf "$SFEMU_URL" --db "$DB" --mapping "$MAP" --describe "$ORG" --size 100 --seed 1 \
-    --manifest "$TMPD/m.csv" --triggers >"$TMPD/gen.out" 2>&1 || { cat "$TMPD/gen.out"; fail "orggen"; }
+orggen_into "$DB" "$TMPD/gen.out" --size 100 --seed 1 --manifest "$TMPD/m.csv" --triggers
 export DATABASE_URL="$DB"
-TOK=$(sf_token)
-[ -n "$TOK" ] || fail "no token"
+need_token TOK
 API="$SFEMU_URL/services/data/v60.0"
 sql() { psql -Atq "$DB" -c "$1" || fail "psql: $1"; }
 sfget() { curl -s -H "Authorization: Bearer $TOK" "$API/sobjects/$1/$2"; }
@@ -184,8 +178,7 @@ note "daemon"
 # 9. a mirror without Connect's triggers: pull works, push is skipped with one info line
 DB2=$(new_db sync_plain)
 curl -s -X POST "$SFEMU_URL/__emu/reset" >/dev/null || fail "reset"
-"$ORGGEN" --sf "$SFEMU_URL" --db "$DB2" --mapping "$MAP" --describe "$ORG" --size 50 --seed 2 \
-    --manifest "$TMPD/m2.csv" >"$TMPD/gen2.out" 2>&1 || { cat "$TMPD/gen2.out"; fail "orggen 2"; }
+orggen_into "$DB2" "$TMPD/gen2.out" --size 50 --seed 2 --manifest "$TMPD/m2.csv"
 TOK=$(sf_token)
 B1=$(psql -Atq "$DB2" -c "SELECT sfid FROM salesforce.account ORDER BY sfid LIMIT 1")
 assert_eq "$(sfcall PATCH "sobjects/Account/$B1" '{"Name":"Plain Mirror"}')" 204 "PATCH B1"

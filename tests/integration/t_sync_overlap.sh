@@ -3,14 +3,10 @@
 # reaches the mirror; records already there are not written again. The
 # emulator's clock makes the out-of-order commit deterministic.
 . "$TOP/tests/integration/lib.sh"
-MAP="$TOP/tests/data/mapping-sample.json"
 start_sfemu
-export SF_LOGIN_URL="$SFEMU_URL" SF_USERNAME=admin@example.com SF_PASSWORD=password \
-       SF_CLIENT_ID=test SF_CLIENT_SECRET=test SF_BULK_POLL_MS=10
+sf_login
 DB=$(new_db sync_overlap)
-"$TOP/$BUILD/orggen" --sf "$SFEMU_URL" --db "$DB" --mapping "$MAP" \
-    --describe "$TOP/tests/sfemu/org/sample-org.json" --size 50 --seed 2 \
-    --manifest "$TMPD/m.csv" --triggers >"$TMPD/gen" 2>&1 || { cat "$TMPD/gen"; fail "orggen"; }
+orggen_into "$DB" "$TMPD/gen" --size 50 --seed 2 --manifest "$TMPD/m.csv" --triggers
 export DATABASE_URL="$DB"
 TOK=$(sf_token)
 API="$SFEMU_URL/services/data/v60.0"

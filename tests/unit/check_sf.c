@@ -336,39 +336,44 @@ START_TEST(test_csv_chunks)
 }
 END_TEST
 
+/* Malformed pages: the feed (or, for a page cut short, the finish) fails
+ * with a message naming the problem. */
+static const struct {
+    const char *fields[3];
+    int n_fields;
+    size_t max_row; /* 0: the parser's default */
+    const char *page;
+    int feed_rc, finish_rc;
+    const char *msg; /* NULL: any message */
+} csv_bad[] = {
+    /* clang-format off */
+    {{"Id", "Name", "Missing"}, 3, 0, "\"Id\",\"Name\"\n\"a\",\"b\"\n", -1, 0,
+     "lacks the column Missing"},
+    {{"Id", "Name"}, 2, 0, "\"Id\",\"Name\"\n\"a\"x,\"b\"\n", -1, 0, NULL},
+    {{"Id", "Name"}, 2, 0, "\"Id\",\"Name\"\n\"a\",\"b\",\"c\"\n", -1, 0, "3 columns"},
+    {{"Id", "Name"}, 2, 0, "\"Id\",\"Name\"\n\"a\",\"b", 0, -1, "unterminated"},
+    {{"Id", "Name"}, 2, 8, "\"Id\",\"Name\"\n\"aaaaaaaaaaaaaa\",\"b\"\n", -1, 0,
+     "larger than 8 bytes"},
+    /* clang-format on */
+};
+
 START_TEST(test_csv_errors)
 {
-    const char *fields[] = {"Id", "Name", "Missing"};
     struct sfr_sf_csv p;
     struct rows r = {SFR_BUF_INIT, 0, 0};
     struct sfr_err err;
-    sfr_sf_csv_init(&p, fields, 3);
+    sfr_sf_csv_init(&p, csv_bad[_i].fields, csv_bad[_i].n_fields);
     p.on_row = collect_row;
     p.ctx = &r;
-    const char *h = "\"Id\",\"Name\"\n\"a\",\"b\"\n";
-    ck_assert_int_eq(sfr_sf_csv_feed(&p, h, strlen(h), &err), -1);
-    ck_assert(strstr(err.msg, "lacks the column Missing") != NULL);
-    sfr_sf_csv_cleanup(&p);
-
-    sfr_sf_csv_init(&p, fields, 2);
-    p.on_row = collect_row;
-    p.ctx = &r;
-    const char *junk = "\"Id\",\"Name\"\n\"a\"x,\"b\"\n";
-    ck_assert_int_eq(sfr_sf_csv_feed(&p, junk, strlen(junk), &err), -1);
-    sfr_sf_csv_reset(&p);
-    const char *cols = "\"Id\",\"Name\"\n\"a\",\"b\",\"c\"\n";
-    ck_assert_int_eq(sfr_sf_csv_feed(&p, cols, strlen(cols), &err), -1);
-    ck_assert(strstr(err.msg, "3 columns") != NULL);
-    sfr_sf_csv_reset(&p);
-    const char *open = "\"Id\",\"Name\"\n\"a\",\"b";
-    ck_assert_int_eq(sfr_sf_csv_feed(&p, open, strlen(open), &err), 0);
-    ck_assert_int_eq(sfr_sf_csv_finish(&p, &err), -1);
-    ck_assert(strstr(err.msg, "unterminated") != NULL);
-    sfr_sf_csv_reset(&p);
-    p.max_row = 8;
-    const char *big = "\"Id\",\"Name\"\n\"aaaaaaaaaaaaaa\",\"b\"\n";
-    ck_assert_int_eq(sfr_sf_csv_feed(&p, big, strlen(big), &err), -1);
-    ck_assert(strstr(err.msg, "larger than 8 bytes") != NULL);
+    if (csv_bad[_i].max_row > 0)
+        p.max_row = csv_bad[_i].max_row;
+    const char *page = csv_bad[_i].page;
+    ck_assert_int_eq(sfr_sf_csv_feed(&p, page, strlen(page), &err), csv_bad[_i].feed_rc);
+    if (csv_bad[_i].feed_rc == 0)
+        ck_assert_int_eq(sfr_sf_csv_finish(&p, &err), csv_bad[_i].finish_rc);
+    if (csv_bad[_i].msg != NULL)
+        ck_assert_msg(strstr(err.msg, csv_bad[_i].msg) != NULL, "case %d: '%s' lacks '%s'", _i,
+                      err.msg, csv_bad[_i].msg);
     sfr_sf_csv_cleanup(&p);
     sfr_buf_cleanup(&r.out);
 }
@@ -534,7 +539,7 @@ Suite *sf_suite(void)
     suite_add_tcase(s, t);
     t = tcase_create("csv");
     tcase_add_loop_test(t, test_csv_chunks, 0, sizeof(chunk_sizes) / sizeof(chunk_sizes[0]));
-    tcase_add_test(t, test_csv_errors);
+    tcase_add_loop_test(t, test_csv_errors, 0, sizeof(csv_bad) / sizeof(csv_bad[0]));
     tcase_add_test(t, test_csv_stop);
     suite_add_tcase(s, t);
     t = tcase_create("client");
