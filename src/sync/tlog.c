@@ -23,10 +23,11 @@ enum sfr_rc sfr_sync_tlog_setup(struct sfr_sync *s, struct sfr_err *err)
     sfr_pg_qualified_append(&q, s->ctx->cfg->schema, "_trigger_log_archive");
     s->archive_qname = sfr_buf_steal(&q);
     const char *params[1] = {s->archive_qname};
-    PGresult *res = sfr_pg_query(s->ctx->conn, "SELECT to_regclass($1) IS NOT NULL", 1, params, err,
-                                 "looking for _trigger_log_archive");
-    if (res == NULL)
-        return SFR_EPG;
+    PGresult *res = NULL;
+    enum sfr_rc rc = sfr_pg_query(s->ctx->conn, "SELECT to_regclass($1) IS NOT NULL", 1, params,
+                                  &res, err, "looking for _trigger_log_archive");
+    if (rc != SFR_OK)
+        return rc;
     s->has_archive = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
     if (!s->has_archive)
@@ -77,12 +78,10 @@ enum sfr_rc sfr_sync_tlog_mark_readonly(struct sfr_sync *s, long *n, struct sfr_
                                  " AND table_name = ANY($1::text[])",
                                  log);
         const char *params[1] = {arr.data};
-        PGresult *res =
-            sfr_pg_query(s->ctx->conn, sql, 1, params, err, "marking _trigger_log READONLY");
+        PGresult *res = NULL;
+        rc = sfr_pg_query(s->ctx->conn, sql, 1, params, &res, err, "marking _trigger_log READONLY");
         sfr_free(sql);
-        if (res == NULL)
-            rc = SFR_EPG;
-        else
+        if (rc == SFR_OK)
             *n = atol(PQcmdTuples(res));
         PQclear(res);
     }
@@ -120,19 +119,17 @@ enum sfr_rc sfr_sync_tlog_archive(struct sfr_sync *s, long *moved, long *purged,
     enum sfr_rc rc = sfr_pg_exec(s->ctx->conn, "BEGIN", err);
     PGresult *res = NULL;
     if (rc == SFR_OK) {
-        res = sfr_pg_query(s->ctx->conn, move, 1, params, err, "archiving _trigger_log entries");
-        if (res == NULL)
-            rc = SFR_EPG;
-        else
+        rc = sfr_pg_query(s->ctx->conn, move, 1, params, &res, err,
+                          "archiving _trigger_log entries");
+        if (rc == SFR_OK)
             *moved = atol(PQcmdTuples(res));
         PQclear(res);
+        res = NULL;
     }
     if (rc == SFR_OK) {
-        res = sfr_pg_query(s->ctx->conn, purge, 2, params, err,
-                           "deleting old _trigger_log_archive rows");
-        if (res == NULL)
-            rc = SFR_EPG;
-        else
+        rc = sfr_pg_query(s->ctx->conn, purge, 2, params, &res, err,
+                          "deleting old _trigger_log_archive rows");
+        if (rc == SFR_OK)
             *purged = atol(PQcmdTuples(res));
         PQclear(res);
     }
@@ -162,12 +159,13 @@ enum sfr_rc sfr_sync_tlog_backlog(struct sfr_sync *s, long *n, struct sfr_err *e
                              " AND table_name = ANY($1::text[])",
                              log);
     const char *params[1] = {arr.data};
-    PGresult *res =
-        sfr_pg_query(s->ctx->conn, sql, 1, params, err, "counting the trigger log backlog");
+    PGresult *res = NULL;
+    enum sfr_rc rc =
+        sfr_pg_query(s->ctx->conn, sql, 1, params, &res, err, "counting the trigger log backlog");
     sfr_free(sql);
     sfr_buf_cleanup(&arr);
-    if (res == NULL)
-        return SFR_EPG;
+    if (rc != SFR_OK)
+        return rc;
     *n = atol(PQgetvalue(res, 0, 0));
     PQclear(res);
     return SFR_OK;
