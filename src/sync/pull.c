@@ -478,9 +478,16 @@ enum sfr_rc sfr_sync_pull_deleted(struct sfr_sync *s, int i, struct sfr_sync_sta
     pl.s = s;
     pl.p = p;
     pl.t = &s->tables[i];
-    int64_t since;
-    bool stored;
-    enum sfr_rc rc = start_cursor(&pl, &since, &stored, err);
+    /* from where the last /deleted window ended, else from the pull cursor */
+    int64_t since = INT64_MIN;
+    bool stored = false, had_window = false;
+    char *prev = NULL;
+    enum sfr_rc rc = sfr_sync_cursor_get(s->ctx->conn, p->obj->name, "deleted", &prev, err);
+    if (rc == SFR_OK && prev != NULL && sfr_parse_datetime_ms(prev, strlen(prev), &since))
+        had_window = true;
+    free(prev);
+    if (rc == SFR_OK && !had_window)
+        rc = start_cursor(&pl, &since, &stored, err);
     if (rc != SFR_OK || since == INT64_MIN)
         return rc; /* an empty mirror: nothing to delete */
     struct timeval tv;
@@ -489,9 +496,10 @@ enum sfr_rc sfr_sync_pull_deleted(struct sfr_sync *s, int i, struct sfr_sync_sta
     /* Salesforce keeps deletions 15 days and wants more than a minute */
     int64_t start = since - SFR_SYNC_PULL_OVERLAP_MS, oldest = now - 15LL * 86400000 + 60000;
     if (start < oldest) {
-        sfr_log_warn("%s: the last applied change is older than the 15 days /deleted covers; "
-                     "deletions before %lld s ago are found by the next audit",
-                     p->obj->name, (long long)((now - oldest) / 1000));
+        if (had_window)
+            sfr_log_warn("%s: the last /deleted window ended more than the 15 days Salesforce "
+                         "keeps deletions ago; older deletions are found by the next audit",
+                         p->obj->name);
         start = oldest;
     }
     if (start > now - 120000)
@@ -511,6 +519,12 @@ enum sfr_rc sfr_sync_pull_deleted(struct sfr_sync *s, int i, struct sfr_sync_sta
         rc = delete_listed(s, i, d + k, n - k < SFR_SYNC_PULL_BATCH ? n - k : SFR_SYNC_PULL_BATCH,
                            st, err);
     free(d);
+    if (rc == SFR_OK) {
+        /* the next window starts where Salesforce says this one ended */
+        char ts[32];
+        sfr_format_datetime_ms(latest > 0 && latest < now ? latest : now, ts);
+        rc = sfr_sync_cursor_set(s->ctx->conn, p->obj->name, "deleted", ts, err);
+    }
     if (rc != SFR_OK)
         sfr_err_prefix(err, "reading the deletions of %s", p->obj->name);
     return rc;

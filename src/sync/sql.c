@@ -150,6 +150,7 @@ void sfr_sync_tlog_entries_free(struct sfr_tlog_entry *e, int n)
         free(e[i].sfid);
         free(e[i].values);
         free(e[i].old);
+        free(e[i].created_at);
     }
     free(e);
 }

@@ -64,15 +64,11 @@ enum sfr_rc sfr_sync_new(struct sfr_run_ctx *ctx, struct sfr_sync **out, struct 
     if (rc == SFR_OK && s->has_tlog) {
         rc = sfr_sync_listen(ctx->conn, ctx->cfg->schema, err);
         s->listening = rc == SFR_OK;
-        for (int i = 0; rc == SFR_OK && i < ctx->n; i++) {
-            long n = 0;
-            rc = sfr_sync_tlog_count_pending(ctx->conn, &s->tables[i], &n, err);
-            if (rc == SFR_OK && n > 0)
-                sfr_log_warn("%s: %ld _trigger_log entries were left PENDING by an interrupted "
-                             "sync; they may or may not have reached Salesforce: check them "
-                             "and set state back to 'NEW' to retry",
-                             s->tables[i].display, n);
-        }
+        /* entries a stopped sync left PENDING are settled before anything
+         * else: nothing of them is written twice (recover.c) */
+        struct sfr_sync_stats rst = {0};
+        for (int i = 0; rc == SFR_OK && i < ctx->n; i++)
+            rc = sfr_sync_recover_pending(s, i, &rst, err);
         if (rc == SFR_OK)
             rc = sfr_sync_tlog_setup(s, err);
     } else if (rc == SFR_OK && any_rw) {

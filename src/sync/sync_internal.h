@@ -98,6 +98,7 @@ struct sfr_tlog_entry {
     char *sfid;   /* NULL when the log holds none */
     char *values; /* hstore text */
     char *old;
+    char *created_at; /* ISO UTC, recover.c only */
 };
 
 /* What becomes of an entry and of its mirror row. */
@@ -158,6 +159,12 @@ enum sfr_rc sfr_sync_cursor_del(PGconn *c, const char *object, const char *direc
  * text of one width compares as time). */
 enum sfr_rc sfr_sync_cursor_advance(PGconn *c, const char *object, const char *direction,
                                     const char *cursor, struct sfr_err *err) SFR_WUR;
+
+/* recover.c: entries of object i left PENDING by a stopped sync, settled
+ * before anything else (updates and deletes requeued, inserts never sent
+ * twice). */
+enum sfr_rc sfr_sync_recover_pending(struct sfr_sync *s, int i, struct sfr_sync_stats *st,
+                                     struct sfr_err *err) SFR_WUR;
 
 /* tlog.c: trigger-log housekeeping */
 enum sfr_rc sfr_sync_tlog_setup(struct sfr_sync *s, struct sfr_err *err) SFR_WUR;
