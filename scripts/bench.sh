@@ -22,7 +22,20 @@ cleanup() {
 trap cleanup EXIT INT TERM
 CLUSTER=$DATABASE_URL
 url() { echo "$CLUSTER" | sed "s|/postgres?|/$1?|"; }
-mkdb() { psql -q "$CLUSTER" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null; url "$1"; }
+mkdb() { psql -q "$CLUSTER" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1 ${2:-}" >/dev/null; url "$1"; }
+# Mirrors get Heroku Connect's layout: the database's default collation is a
+# natural-language one (Heroku's en_US.UTF-8; here ICU en-US when the server
+# has it) and sfid has only Connect's hcu_idx_<table>_sfid in it, no index in
+# byte order. tmpl NAME FROM: a copy of database FROM.
+if [ "$(psql -Atq "$CLUSTER" -c "SELECT count(*) FROM pg_collation WHERE collname = 'en-US-x-icu'")" = 1 ]; then
+    LOCALE="TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+    LOCNOTE="ICU en-US"
+else
+    LOCALE=""
+    LOCNOTE="$(psql -Atq "$CLUSTER" -c 'SHOW lc_collate') (no ICU)"
+fi
+tmpl() { psql -q "$CLUSTER" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1 TEMPLATE $2" >/dev/null; url "$1"; }
+cidx() { psql -q "$1" -c 'CREATE INDEX sfrecon_idx_account_sfid_c ON salesforce.account (sfid COLLATE "C")' >/dev/null; }
 now() { date +%s.%N; }
 since() { echo "$(now) $1" | awk '{printf "%.2f", $1 - $2}'; }
 row() { printf '%-58s %14s  %s\n' "$1" "$2" "$3"; }
@@ -42,6 +55,8 @@ export SF_LOGIN_URL="$SF" SF_USERNAME=admin@example.com SF_PASSWORD=password \
 
 echo "sfrecon bench — $(uname -m), $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(date -u +%Y-%m-%d)"
 echo "Postgres $(psql -Atq "$CLUSTER" -c 'show server_version'), sfemu on loopback; Account-shaped object (12 mapped fields)"
+echo "Mirrors in Heroku Connect's layout: default collation $LOCNOTE, only hcu_idx_account_sfid on sfid"
+echo "(figures marked C-index: the same data with an added (sfid COLLATE \"C\") index)"
 echo
 row "figure" "value" "unit / notes"
 row "------" "-----" "------------"
@@ -49,13 +64,14 @@ row "------" "-----" "------------"
 "$B/sfrbench" canon | awk '{print $2}' | { read -r v; row "canonicalise + hash (in memory)" "$v" "rows/s"; }
 
 for n in $SIZES; do
-    MDB=$(mkdb "mirror_$n")
+    MDB=$(mkdb "mirror_$n" "$LOCALE")
     curl -s -X POST "$SF/__emu/reset" >/dev/null
     t=$(now)
     "$B/orggen" --sf "$SF" --db "$MDB" --mapping "$MAP" --describe "$ORG" --size "$n" --seed 1 \
         --objects Account --manifest "$OUT/m.csv" >"$OUT/gen.out" 2>&1 || { cat "$OUT/gen.out"; exit 3; }
     row "generate $n Accounts (sfemu load + mirror COPY)" "$(since "$t")" "s"
     row "  of which sfemu /__emu/load of $n Accounts" "$(sed -n 's/.*sfemu \([0-9.]*\) s).*/\1/p' "$OUT/gen.out")" "s"
+    psql -q "$MDB" -c "DROP INDEX salesforce.sfrecon_idx_account_sfid_c" -c "VACUUM ANALYZE salesforce.account" >/dev/null
     DATABASE_URL="$MDB" "$B/sfrbench" stream pg Account >"$OUT/s" 2>&1 && \
         row "stream+hash from Postgres, $n rows" "$(awk '{print $2}' "$OUT/s")" "rows/s"
     "$B/sfrbench" stream bulk Account >"$OUT/s" 2>&1 && \
@@ -68,13 +84,27 @@ for n in $SIZES; do
     t=$(now)
     DATABASE_URL="$MDB" "$B/sfrecon" audit -c "$MAP" -o Account --since last >/dev/null 2>"$OUT/i.err"
     row "incremental re-run, unchanged, $n rows" "$(since "$t")" "s, $(calls "$OUT/i.err") calls"
-    # Postgres <-> Postgres with 100 differing rows
-    psql -q "$CLUSTER" -c "DROP DATABASE IF EXISTS copy_$n" -c "CREATE DATABASE copy_$n TEMPLATE mirror_$n" >/dev/null
-    CDB=$(url "copy_$n")
+    # 100 differing rows: Postgres <-> Postgres and Salesforce <-> Postgres,
+    # on Connect's indexes and with a byte-order index added
+    CDB=$(tmpl "copy_$n" "mirror_$n")
     psql -q "$CDB" -c "UPDATE salesforce.account SET name = name || '!' WHERE id % ($n / 100) = 0" >/dev/null
     t=$(now)
-    DATABASE_URL="$MDB" "$B/sfrecon" audit -c "$MAP" -o Account --source "$CDB" --no-store --jobs 2 >/dev/null 2>"$OUT/p.err"
+    DATABASE_URL="$MDB" "$B/sfrecon" audit -c "$MAP" -o Account --source "$CDB" --no-store >/dev/null 2>"$OUT/p.err"
     row "audit PG<->PG, $n rows, 100 differing" "$(since "$t")" "s, peak RSS $(rss "$OUT/p.err") MB"
+    t=$(now)
+    DATABASE_URL="$CDB" "$B/sfrecon" audit -c "$MAP" -o Account --no-store >/dev/null 2>"$OUT/d.err"
+    row "content audit SF<->PG, $n rows, 100 differing" "$(since "$t")" "s, $(calls "$OUT/d.err") calls, peak RSS $(rss "$OUT/d.err") MB"
+    MCI=$(tmpl "mirror_c_$n" "mirror_$n")
+    CCI=$(tmpl "copy_c_$n" "copy_$n")
+    cidx "$MCI"
+    cidx "$CCI"
+    t=$(now)
+    DATABASE_URL="$MCI" "$B/sfrecon" audit -c "$MAP" -o Account --source "$CCI" --no-store >/dev/null 2>"$OUT/q.err"
+    row "  C-index: audit PG<->PG, $n rows, 100 differing" "$(since "$t")" "s, peak RSS $(rss "$OUT/q.err") MB"
+    t=$(now)
+    DATABASE_URL="$CCI" "$B/sfrecon" audit -c "$MAP" -o Account --no-store >/dev/null 2>"$OUT/e.err"
+    row "  C-index: content audit SF<->PG, $n rows, 100 differing" "$(since "$t")" "s, $(calls "$OUT/e.err") calls, peak RSS $(rss "$OUT/e.err") MB"
+    psql -q "$CLUSTER" -c "DROP DATABASE mirror_c_$n" -c "DROP DATABASE copy_c_$n" -c "DROP DATABASE copy_$n" >/dev/null
     for k in 1 100 10000; do
         [ "$k" -ge "$n" ] && continue
         psql -q "$CLUSTER" -c "DROP DATABASE IF EXISTS mm_$n" -c "CREATE DATABASE mm_$n TEMPLATE mirror_$n" >/dev/null

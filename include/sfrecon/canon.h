@@ -1,4 +1,4 @@
-/* canon.h — canonical values and row hashing (DESIGN §4).
+/* canon.h — canonical values and row hashing (docs/hashing.md).
  *
  * Equal data hashes equal whichever side it came from:
  *  - Salesforce side (SFR_SRC_SF): a value as text the way it appears in REST

@@ -1,4 +1,4 @@
-/* check.h — the checker (DESIGN §5) and the discrepancy model (§6).
+/* check.h — the checker and the discrepancy model (docs/causes.md).
  *
  * sfr_check_object() compares one mapped object between a Salesforce side and
  * a Postgres side: aligned key-range chunks, digests at count or content
@@ -96,6 +96,10 @@ struct sfr_check_opts {
     const char *progress_label;      /* "[2/7]" before the object name, or NULL */
     long (*api_calls_fn)(void *ctx); /* API calls so far, for the progress line */
     void *api_calls_ctx;
+    /* Content depth, full audit: 0 = one sequential pass per side when a
+     * side's range streams are not served by a byte-order index (scan.h),
+     * 1 = always, -1 = never (chunked range streams). */
+    int single_pass;
 };
 void sfr_check_opts_defaults(struct sfr_check_opts *o);
 
@@ -136,6 +140,23 @@ enum sfr_rc sfr_check_keys(const struct sfr_check_object *co, struct sfr_side *s
                            struct sfr_side *pg, const char *const *ids, int n_ids,
                            int64_t audit_start_ms, struct sfr_disc_list *out,
                            struct sfr_err *err) SFR_WUR;
+
+/* As sfr_check_keys; *rechecked counts the keys skipped because they
+ * changed while the audit ran. */
+enum sfr_rc sfr_check_keys_counted(const struct sfr_check_object *co, struct sfr_side *sf,
+                                   struct sfr_side *pg, const char *const *ids, int n_ids,
+                                   int64_t audit_start_ms, struct sfr_disc_list *out,
+                                   long *rechecked, struct sfr_err *err) SFR_WUR;
+
+/* Compares the given ranges (sorted, disjoint; expect[i] rows expected, or
+ * NULL) row by row as the chunked path does, on o->jobs threads; stats
+ * receive rows, differing keys, API calls and the chunk states of the
+ * pieces the ranges were cut into. */
+enum sfr_rc sfr_check_ranges(const struct sfr_check_object *co, const struct sfr_check_opts *o,
+                             sfr_side_factory factory, void *factory_ctx,
+                             const struct sfr_range *ranges, const long *expect, int n,
+                             struct sfr_disc_list *out, struct sfr_check_stats *stats,
+                             struct sfr_err *err) SFR_WUR;
 
 /* Classifies one pair of records (either may be NULL = absent). Returns true
  * and fills d when they differ. Exposed for unit tests. */

@@ -49,7 +49,7 @@ struct sfr_mapping {
 struct sfr_config {
     char *path;
     int version;
-    char *schema;          /* resolved mirror schema (see DESIGN §2) */
+    char *schema;          /* resolved mirror schema (docs/configuration.md) */
     char *organization_id; /* NULL when absent */
     char *api_version;     /* "60.0" default */
     char *app_name;

@@ -1,4 +1,4 @@
-/* digest.h — row hashes and chunk digests (DESIGN §4).
+/* digest.h — row hashes and chunk digests (docs/hashing.md).
  * A chunk digest is (row count, wrapping 64-bit sum of row hashes), so the
  * digest of a range is the combination of the digests of its sub-ranges in
  * any order. Count depth also carries max(SystemModstamp) in ms. */

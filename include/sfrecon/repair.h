@@ -1,5 +1,5 @@
 /* repair.h — turning discrepancies into a plan, ordering it, applying it
- * journaled, re-verifying it, and undoing it (DESIGN §7).
+ * journaled, re-verifying it, and undoing it (docs/repair.md).
  *
  * Planning reads the current state of both sides for every key it touches,
  * so a plan is always computed against what is there now: an operation that

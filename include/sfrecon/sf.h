@@ -1,4 +1,4 @@
-/* sf.h — the Salesforce REST client (DESIGN §2, §5): auth from the
+/* sf.h — the Salesforce REST client (docs/salesforce.md): auth from the
  * environment, one kept-alive HTTP connection with retries, API-call
  * accounting and budget, describe cache, REST query/queryAll with streaming
  * record parsing, aggregate queries, Bulk API 2.0 query with streaming CSV,

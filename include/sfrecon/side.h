@@ -1,4 +1,4 @@
-/* side.h — one interface to both ends of a comparison (DESIGN §5).
+/* side.h — one interface to both ends of a comparison.
  *
  * The checker, the classifier, repair and sync reach Salesforce and the mirror
  * only through struct sfr_side, so each algorithm is written once. Backends:
@@ -125,6 +125,32 @@ struct sfr_side_ops {
     enum sfr_rc (*write)(struct sfr_side *s, const struct sfr_projection *p, struct sfr_write *w,
                          int n, int64_t journal_run, struct sfr_err *err);
     void (*free)(struct sfr_side *s);
+    /* Optional ops for the single-pass audit (scan.c); NULL means the
+     * fallback named in the wrapper below. */
+    /* Streams every live row of the object once, in any order. */
+    enum sfr_rc (*scan)(struct sfr_side *s, const struct sfr_projection *p, sfr_row_cb cb,
+                        void *ctx, struct sfr_err *err);
+    /* Streams the rows of n sorted, disjoint ranges, in any order, in as few
+     * passes as the side can manage (the mirror without a byte-order index:
+     * one sequential pass; Salesforce: a query per group of ranges).
+     * expected_rows: a hint for all ranges together, -1 = unknown. */
+    enum sfr_rc (*stream_ranges)(struct sfr_side *s, const struct sfr_projection *p,
+                                 const struct sfr_range *r, int n, long expected_rows,
+                                 sfr_row_cb cb, void *ctx, struct sfr_err *err);
+    /* Keys drawn at random from the live rows, about one per `every` rows
+     * but at most about max_keys (any order, may repeat), and an estimate of
+     * the live rows. SFR_ENOTFOUND when the side cannot sample. */
+    enum sfr_rc (*sample_keys)(struct sfr_side *s, const struct sfr_projection *p, long every,
+                               long max_keys, struct sfr_strv *keys, long *total_est,
+                               struct sfr_err *err);
+    /* True when a range stream is served by an index in byte order, so a
+     * range costs in proportion to its rows, not to the table. */
+    bool (*ranges_indexed)(struct sfr_side *s, const struct sfr_projection *p, struct sfr_err *err);
+    /* Keys that more than one live row holds (the mirror without a unique
+     * index on sfid). A sequential pass cannot see them when both sides
+     * hold the same copies, a merge of sorted streams does. */
+    enum sfr_rc (*duplicate_keys)(struct sfr_side *s, const struct sfr_projection *p,
+                                  struct sfr_strv *keys, struct sfr_err *err);
 };
 
 struct sfr_side {
@@ -144,6 +170,23 @@ enum sfr_rc sfr_side_fetch(struct sfr_side *s, const struct sfr_projection *p,
                            const char *const *ids, int n_ids, sfr_record_cb cb, void *ctx,
                            struct sfr_err *err) SFR_WUR;
 void sfr_side_free(struct sfr_side *s);
+/* Fallback: stream of the whole key range. */
+enum sfr_rc sfr_side_scan(struct sfr_side *s, const struct sfr_projection *p, sfr_row_cb cb,
+                          void *ctx, struct sfr_err *err) SFR_WUR;
+/* Fallback: one stream per range. */
+enum sfr_rc sfr_side_stream_ranges(struct sfr_side *s, const struct sfr_projection *p,
+                                   const struct sfr_range *r, int n, long expected_rows,
+                                   sfr_row_cb cb, void *ctx, struct sfr_err *err) SFR_WUR;
+/* Fallback: SFR_ENOTFOUND. */
+enum sfr_rc sfr_side_sample_keys(struct sfr_side *s, const struct sfr_projection *p, long every,
+                                 long max_keys, struct sfr_strv *keys, long *total_est,
+                                 struct sfr_err *err) SFR_WUR;
+/* Fallback: none. */
+enum sfr_rc sfr_side_duplicate_keys(struct sfr_side *s, const struct sfr_projection *p,
+                                    struct sfr_strv *keys, struct sfr_err *err) SFR_WUR;
+/* Fallback: true. */
+bool sfr_side_ranges_indexed(struct sfr_side *s, const struct sfr_projection *p,
+                             struct sfr_err *err);
 
 /* Builds a projection of obj over the mapped field names (Id and
  * SystemModstamp are always included, first and as mapped). Fields missing

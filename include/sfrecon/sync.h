@@ -1,5 +1,5 @@
 /* sync.h — `sfrecon sync`: keeps Salesforce and the mirror in sync both ways
- * (DESIGN §1, §3), the way Heroku Connect does, but on a short interval.
+ * (docs/sync.md), the way Heroku Connect does, but on a short interval.
  *
  * A cycle runs per mapped object, parents first:
  *  - pull: records changed in Salesforce since the object's cursor

@@ -1,4 +1,4 @@
-/* checker.c — compares one object between two sides (DESIGN §5).
+/* checker.c — compares one object between two sides (docs/architecture.md).
  *
  * Work is a queue of range tasks served by `jobs` threads, each with its own
  * pair of sides (sides are single-threaded):
@@ -20,6 +20,7 @@
 
 #include "sfrecon/check.h"
 #include "sfrecon/log.h"
+#include "sfrecon/scan.h"
 #include "sfrecon/sfid.h"
 
 enum task_kind { T_CONTENT, T_COUNT, T_INCR };
@@ -664,9 +665,39 @@ out:
     return rc;
 }
 
+/* Runs the queued tasks on `jobs` threads, then cleans the checker up. */
+static enum sfr_rc run_tasks(struct checker *cp, enum sfr_rc rc, struct sfr_err *err);
+
 enum sfr_rc sfr_check_object(const struct sfr_check_object *co, const struct sfr_check_opts *o,
                              sfr_side_factory factory, void *factory_ctx, struct sfr_disc_list *out,
                              struct sfr_check_stats *stats, struct sfr_err *err)
+{
+    /* one sequential pass per side when ranges cost a table scan (scan.c) */
+    enum sfr_rc src = sfr_scan_object(co, o, factory, factory_ctx, out, stats, err);
+    if (src != SFR_ENOTFOUND)
+        return src;
+    sfr_err_clear(err);
+    struct checker c;
+    memset(&c, 0, sizeof(c));
+    c.co = co;
+    c.o = o;
+    c.factory = factory;
+    c.fctx = factory_ctx;
+    c.out = out;
+    c.st = stats;
+    c.leaf = o->bisect_threshold > 4000 ? o->bisect_threshold : 4000;
+    c.t0 = mono_s();
+    stats->complete = true;
+    pthread_mutex_init(&c.mu, NULL);
+    pthread_cond_init(&c.cv, NULL);
+    return run_tasks(&c, plan(&c, err), err);
+}
+
+enum sfr_rc sfr_check_ranges(const struct sfr_check_object *co, const struct sfr_check_opts *o,
+                             sfr_side_factory factory, void *factory_ctx,
+                             const struct sfr_range *ranges, const long *expect, int n,
+                             struct sfr_disc_list *out, struct sfr_check_stats *stats,
+                             struct sfr_err *err)
 {
     struct checker c;
     memset(&c, 0, sizeof(c));
@@ -681,35 +712,43 @@ enum sfr_rc sfr_check_object(const struct sfr_check_object *co, const struct sfr
     stats->complete = true;
     pthread_mutex_init(&c.mu, NULL);
     pthread_cond_init(&c.cv, NULL);
-    enum sfr_rc rc = plan(&c, err);
-    if (rc == SFR_OK && c.qn > 0) {
+    for (int i = n - 1; i >= 0; i--) /* a stack: the first range runs first */
+        add_task(&c, T_CONTENT, ranges[i].lo, ranges[i].hi, expect ? expect[i] : -1, true);
+    return run_tasks(&c, SFR_OK, err);
+}
+
+static enum sfr_rc run_tasks(struct checker *cp, enum sfr_rc rc, struct sfr_err *err)
+{
+    const struct sfr_check_opts *o = cp->o;
+    struct sfr_check_stats *stats = cp->st;
+    if (rc == SFR_OK && cp->qn > 0) {
         int jobs = o->jobs > 0 ? o->jobs : 1;
         if (jobs > 64)
             jobs = 64;
         pthread_t th[64];
         int started = 0;
         for (int i = 0; i < jobs; i++)
-            if (pthread_create(&th[i], NULL, worker, &c) == 0)
+            if (pthread_create(&th[i], NULL, worker, cp) == 0)
                 started++;
         for (int i = 0; i < started; i++)
             pthread_join(th[i], NULL);
         if (started == 0)
-            c.rc = sfr_err_set(&c.err, SFR_EINTERNAL, "cannot start worker threads");
+            cp->rc = sfr_err_set(&cp->err, SFR_EINTERNAL, "cannot start worker threads");
         if (o->progress)
             fprintf(stderr, "\r\033[K");
-        rc = c.rc;
+        rc = cp->rc;
         if (rc != SFR_OK && err != NULL)
-            *err = c.err;
+            *err = cp->err;
     }
     if (rc != SFR_OK)
         stats->complete = false;
-    for (size_t i = 0; i < c.qn; i++) {
-        range_text(&c.q[i], &stats->not_covered);
-        free_task(&c.q[i]);
+    for (size_t i = 0; i < cp->qn; i++) {
+        range_text(&cp->q[i], &stats->not_covered);
+        free_task(&cp->q[i]);
     }
-    free(c.q);
-    pthread_mutex_destroy(&c.mu);
-    pthread_cond_destroy(&c.cv);
+    free(cp->q);
+    pthread_mutex_destroy(&cp->mu);
+    pthread_cond_destroy(&cp->cv);
     for (size_t i = 0; i < stats->chunks.n; i++) {
         stats->sf_max_mod_ms = max64(stats->sf_max_mod_ms, stats->chunks.v[i].sf_max_ms);
         stats->pg_max_mod_ms = max64(stats->pg_max_mod_ms, stats->chunks.v[i].pg_max_ms);
@@ -721,6 +760,15 @@ enum sfr_rc sfr_check_keys(const struct sfr_check_object *co, struct sfr_side *s
                            struct sfr_side *pg, const char *const *ids, int n_ids,
                            int64_t audit_start_ms, struct sfr_disc_list *out, struct sfr_err *err)
 {
+    long rechecked = 0;
+    return sfr_check_keys_counted(co, sf, pg, ids, n_ids, audit_start_ms, out, &rechecked, err);
+}
+
+enum sfr_rc sfr_check_keys_counted(const struct sfr_check_object *co, struct sfr_side *sf,
+                                   struct sfr_side *pg, const char *const *ids, int n_ids,
+                                   int64_t audit_start_ms, struct sfr_disc_list *out,
+                                   long *rechecked, struct sfr_err *err)
+{
     struct sfr_check_opts o;
     sfr_check_opts_defaults(&o);
     o.audit_start_ms = audit_start_ms;
@@ -728,6 +776,5 @@ enum sfr_rc sfr_check_keys(const struct sfr_check_object *co, struct sfr_side *s
     memset(&c, 0, sizeof(c));
     c.co = co;
     c.o = &o;
-    long rechecked = 0;
-    return classify_keys(&c, sf, pg, ids, n_ids, out, &rechecked, err);
+    return classify_keys(&c, sf, pg, ids, n_ids, out, rechecked, err);
 }

@@ -1,5 +1,5 @@
 /* classify.c — turns a pair of differing records into a discrepancy with a
- * cause (DESIGN §6). Record-level causes are tried first, in this order:
+ * cause (docs/causes.md). Record-level causes are tried first, in this order:
  * missing_in_pg / missing_in_sf, duplicate, sync_error, conflict, stale; then
  * each differing field is explained (truncation, type_mismatch) and the
  * record gets field_mismatch when any field is left unexplained. */

@@ -1,6 +1,7 @@
 /* schema.c — `sfrecon schema`: prints the Heroku Connect mirror DDL that a
  * mapping implies (tables, system columns, indexes, optionally Connect's
- * trigger-log write path) on stdout, from describe files; needs no database.
+ * trigger-log write path) on stdout, from describe files or the org's
+ * describe (SF_*); needs no database.
  * Exit 0 printed, 2 usage/config error, 3 runtime failure. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "sfrecon/mem.h"
 #include "sfrecon/pg.h"
 #include "sfrecon/schema.h"
+#include "sfrecon/sf.h"
 
 enum { OPT_TRIGGERS = SFR_OPT_OWN };
 
@@ -22,7 +24,8 @@ static const struct sfr_cli_opt schema_opts[] = {
      "get_xmlbinary() and the per-table status/logger triggers"},
     {NULL, 0, NULL, SFR_OPT_DESCRIBE,
      "directory of <Object>.json describe bodies, or one file "
-     "{\"sobjects\":[...]}; default $SFRECON_DESCRIBE"},
+     "{\"sobjects\":[...]}; default $SFRECON_DESCRIBE, else the org's describe "
+     "when SF_INSTANCE_URL or SF_LOGIN_URL is set"},
     {0},
 };
 
@@ -47,7 +50,8 @@ const struct sfr_cli_spec sfr_spec_schema = {
              "  sfrecon schema -c map.json | psql -v ON_ERROR_STOP=1 \"$DATABASE_URL\"",
     .common = SFR_CLI_MAPPED | SFR_CLI_DESCRIBE,
     .opts = schema_opts,
-    .notes = "Needs no database.",
+    .notes = "Needs no database. With SF_* set and no describe files, one describe call per\n"
+             "mapped object goes to Salesforce.",
     .exits = "exit 0 when the DDL was printed.",
     .on_opt = schema_opt,
 };
@@ -62,10 +66,12 @@ int sfr_cmd_schema(int argc, char **argv)
     const char *describe = c.describe;
     if (describe == NULL || describe[0] == '\0')
         describe = getenv("SFRECON_DESCRIBE");
-    if (describe == NULL || describe[0] == '\0') {
+    bool from_sf = getenv("SF_INSTANCE_URL") != NULL || getenv("SF_LOGIN_URL") != NULL;
+    if ((describe == NULL || describe[0] == '\0') && !from_sf) {
         fprintf(stderr, "sfrecon schema: no describe files: the DDL needs each field's type and "
-                        "length\nhint: pass --describe DIR|FILE or set SFRECON_DESCRIBE (the "
-                        "sample org is tests/sfemu/org/sample-org.json)\n");
+                        "length\nhint: pass --describe DIR|FILE, set SFRECON_DESCRIBE (the "
+                        "sample org is tests/sfemu/org/sample-org.json), or set SF_INSTANCE_URL "
+                        "+ SF_ACCESS_TOKEN to read it from the org\n");
         return 2;
     }
 
@@ -82,7 +88,15 @@ int sfr_cmd_schema(int argc, char **argv)
     names = sfr_calloc((size_t)cfg->n_mappings + 1, sizeof(*names));
     for (int i = 0; i < cfg->n_mappings; i++)
         names[i] = cfg->mappings[i].object_name;
-    rc = sfr_schema_load(describe, names, cfg->n_mappings, &s, &err);
+    if (describe != NULL && describe[0] != '\0') {
+        rc = sfr_schema_load(describe, names, cfg->n_mappings, &s, &err);
+    } else {
+        struct sfr_sf *sf = NULL;
+        rc = sfr_sf_from_env(cfg->api_version, &sf, &err);
+        if (rc == SFR_OK)
+            rc = sfr_sf_schema(sf, names, cfg->n_mappings, &s, &err);
+        sfr_sf_free(sf);
+    }
     if (rc != SFR_OK)
         goto out;
     rc = sfr_pg_mirror_ddl(cfg, &s, &out, triggers, &err);

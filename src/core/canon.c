@@ -1,4 +1,4 @@
-/* canon.c — canonical values and row hashing (DESIGN §4, forms in canon.h).
+/* canon.c — canonical values and row hashing (forms in canon.h, docs/hashing.md).
  *
  * This is the inner loop of every content audit: each value of each row on
  * both sides passes through sfr_canon_value, so the parsers are hand written,

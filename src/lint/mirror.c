@@ -60,89 +60,97 @@ static int numeric_scale(const char *type)
 
 enum verdict { V_OK, V_SHORT, V_WARN, V_BAD };
 
-static enum verdict judge(const struct sfr_field *f, const struct sfr_mirror_column *c,
-                          const char *expected, const char **why)
+static enum verdict judge_int(const char *b, const char **why)
 {
-    const char *b = c->base_type != NULL ? c->base_type : "";
-    switch (f->type) {
-    case SFR_FT_BOOLEAN:
-        *why = "a non-boolean column stores true/false as text or numbers: comparisons, "
-               "writes back to Salesforce and the audit's canonical values disagree";
-        return strcmp(b, "bool") == 0 ? V_OK : V_BAD;
-    case SFR_FT_INT:
-        *why = "whole numbers need an integer or numeric column";
-        if (base_in(b, (const char *const[]){"int4", "int8", "numeric", "float8", NULL}))
-            return V_OK;
-        if (strcmp(b, "float4") == 0) {
-            *why = "real keeps about 7 significant digits: larger numbers are rounded";
-            return V_WARN;
-        }
-        if (strcmp(b, "int2") == 0)
-            *why = "smallint overflows above 32767 (SQLSTATE 22003) and the row fails to sync";
-        return V_BAD;
-    case SFR_FT_LONG:
-        *why = "long values need bigint: integer overflows (SQLSTATE 22003)";
-        if (base_in(b, (const char *const[]){"int8", "numeric", NULL}))
-            return V_OK;
-        if (strcmp(b, "float8") == 0) {
-            *why = "double precision is exact only up to 2^53";
-            return V_WARN;
-        }
-        return V_BAD;
-    case SFR_FT_DOUBLE:
-    case SFR_FT_CURRENCY:
-    case SFR_FT_PERCENT:
-    case SFR_FT_LOCATION:
-        if (strcmp(b, "float8") == 0)
-            return V_OK;
-        if (strcmp(b, "numeric") == 0) {
-            int s = numeric_scale(c->type);
-            *why = "the column keeps fewer decimals than Salesforce: values are rounded and "
-                   "the audit reports type_mismatch";
-            return s < 0 || s >= f->scale ? V_OK : V_BAD;
-        }
-        if (strcmp(b, "float4") == 0) {
-            *why = "real keeps about 7 significant digits: amounts are rounded";
-            return V_WARN;
-        }
-        *why = base_in(b, T_INT) ? "an integer column drops the decimals (and integer overflows "
-                                   "above 2147483647): values are rounded or rejected"
-                                 : "the column cannot hold numbers: values are stored as text "
-                                   "or rejected";
-        if (strcmp(b, "int8") == 0 && f->scale == 0)
-            return V_OK;
-        return V_BAD;
-    case SFR_FT_DATE:
-        if (strcmp(b, "date") == 0)
-            return V_OK;
-        if (strcmp(b, "timestamp") == 0 || strcmp(b, "timestamptz") == 0) {
-            *why = "a date stored as a timestamp gains a midnight time (and with a zone, can "
-                   "move to the previous day): equality with Salesforce dates needs casts";
-            return V_WARN;
-        }
-        *why = "a date needs a date column: text sorts and compares wrongly";
-        return V_BAD;
-    case SFR_FT_DATETIME:
-        if (strcmp(b, "timestamp") == 0)
-            return V_OK;
-        if (strcmp(b, "timestamptz") == 0) {
-            *why = "Heroku Connect writes UTC into timestamp without time zone; with a zone "
-                   "column the session TimeZone shifts the values and the audit reports "
-                   "type_mismatch";
-            return V_WARN;
-        }
-        *why = strcmp(b, "date") == 0 ? "a date column drops the time of day"
-                                      : "a datetime needs a timestamp column";
-        return V_BAD;
-    case SFR_FT_TIME:
-        if (strcmp(b, "time") == 0 || base_in(b, T_TEXT))
-            return V_OK;
-        *why = "a time needs a time column";
-        return strcmp(b, "timetz") == 0 ? V_WARN : V_BAD;
-    default:
-        break;
+    *why = "whole numbers need an integer or numeric column";
+    if (base_in(b, (const char *const[]){"int4", "int8", "numeric", "float8", NULL}))
+        return V_OK;
+    if (strcmp(b, "float4") == 0) {
+        *why = "real keeps about 7 significant digits: larger numbers are rounded";
+        return V_WARN;
     }
-    /* text-like: id, reference, string, textarea, picklists, email, phone, url, ... */
+    if (strcmp(b, "int2") == 0)
+        *why = "smallint overflows above 32767 (SQLSTATE 22003) and the row fails to sync";
+    return V_BAD;
+}
+
+static enum verdict judge_long(const char *b, const char **why)
+{
+    *why = "long values need bigint: integer overflows (SQLSTATE 22003)";
+    if (base_in(b, (const char *const[]){"int8", "numeric", NULL}))
+        return V_OK;
+    if (strcmp(b, "float8") == 0) {
+        *why = "double precision is exact only up to 2^53";
+        return V_WARN;
+    }
+    return V_BAD;
+}
+
+/* double, currency, percent, location: the column's scale must keep the field's. */
+static enum verdict judge_decimal(const struct sfr_field *f, const struct sfr_mirror_column *c,
+                                  const char *b, const char **why)
+{
+    if (strcmp(b, "float8") == 0)
+        return V_OK;
+    if (strcmp(b, "numeric") == 0) {
+        int s = numeric_scale(c->type);
+        *why = "the column keeps fewer decimals than Salesforce: values are rounded and "
+               "the audit reports type_mismatch";
+        return s < 0 || s >= f->scale ? V_OK : V_BAD;
+    }
+    if (strcmp(b, "float4") == 0) {
+        *why = "real keeps about 7 significant digits: amounts are rounded";
+        return V_WARN;
+    }
+    *why = base_in(b, T_INT) ? "an integer column drops the decimals (and integer overflows "
+                               "above 2147483647): values are rounded or rejected"
+                             : "the column cannot hold numbers: values are stored as text "
+                               "or rejected";
+    if (strcmp(b, "int8") == 0 && f->scale == 0)
+        return V_OK;
+    return V_BAD;
+}
+
+static enum verdict judge_date(const char *b, const char **why)
+{
+    if (strcmp(b, "date") == 0)
+        return V_OK;
+    if (strcmp(b, "timestamp") == 0 || strcmp(b, "timestamptz") == 0) {
+        *why = "a date stored as a timestamp gains a midnight time (and with a zone, can "
+               "move to the previous day): equality with Salesforce dates needs casts";
+        return V_WARN;
+    }
+    *why = "a date needs a date column: text sorts and compares wrongly";
+    return V_BAD;
+}
+
+static enum verdict judge_datetime(const char *b, const char **why)
+{
+    if (strcmp(b, "timestamp") == 0)
+        return V_OK;
+    if (strcmp(b, "timestamptz") == 0) {
+        *why = "Heroku Connect writes UTC into timestamp without time zone; with a zone "
+               "column the session TimeZone shifts the values and the audit reports "
+               "type_mismatch";
+        return V_WARN;
+    }
+    *why = strcmp(b, "date") == 0 ? "a date column drops the time of day"
+                                  : "a datetime needs a timestamp column";
+    return V_BAD;
+}
+
+static enum verdict judge_time(const char *b, const char **why)
+{
+    if (strcmp(b, "time") == 0 || base_in(b, T_TEXT))
+        return V_OK;
+    *why = "a time needs a time column";
+    return strcmp(b, "timetz") == 0 ? V_WARN : V_BAD;
+}
+
+/* Text-like fields: id, reference, string, textarea, picklists, email, phone, url, ... */
+static enum verdict judge_text(const struct sfr_field *f, const struct sfr_mirror_column *c,
+                               const char *b, const char *expected, const char **why)
+{
     if (!base_in(b, T_TEXT)) {
         *why = "the column cannot hold the field's text: values are rejected or converted "
                "and the audit reports type_mismatch";
@@ -155,6 +163,37 @@ static enum verdict judge(const struct sfr_field *f, const struct sfr_mirror_col
         return V_SHORT;
     }
     return V_OK;
+}
+
+/* Whether column c can hold field f (expected: the type sfrecon would create);
+ * *why explains a verdict other than V_OK. */
+static enum verdict judge(const struct sfr_field *f, const struct sfr_mirror_column *c,
+                          const char *expected, const char **why)
+{
+    const char *b = c->base_type != NULL ? c->base_type : "";
+    switch (f->type) {
+    case SFR_FT_BOOLEAN:
+        *why = "a non-boolean column stores true/false as text or numbers: comparisons, "
+               "writes back to Salesforce and the audit's canonical values disagree";
+        return strcmp(b, "bool") == 0 ? V_OK : V_BAD;
+    case SFR_FT_INT:
+        return judge_int(b, why);
+    case SFR_FT_LONG:
+        return judge_long(b, why);
+    case SFR_FT_DOUBLE:
+    case SFR_FT_CURRENCY:
+    case SFR_FT_PERCENT:
+    case SFR_FT_LOCATION:
+        return judge_decimal(f, c, b, why);
+    case SFR_FT_DATE:
+        return judge_date(b, why);
+    case SFR_FT_DATETIME:
+        return judge_datetime(b, why);
+    case SFR_FT_TIME:
+        return judge_time(b, why);
+    default:
+        return judge_text(f, c, b, expected, why);
+    }
 }
 
 /* USING clause for a type change that has no assignment cast. */

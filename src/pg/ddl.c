@@ -1,4 +1,4 @@
-/* ddl.c — the DDL of a Heroku Connect mirror for a mapping (DESIGN §3).
+/* ddl.c — the DDL of a Heroku Connect mirror for a mapping (docs/mirror.md).
  *
  * The text is printed without a connection (`sfrecon schema` runs offline),
  * so identifiers are quoted by sfr_pg_ident_append, which quotes exactly like
@@ -69,8 +69,25 @@ static void index_append(struct sfr_buf *b, const char *schema, const char *tabl
     sfr_buf_printf(b, "%s);\n", expr_suffix);
 }
 
-/* Connect's shared objects of the write path, once per schema. */
-static void write_path_common(struct sfr_buf *b, const char *schema)
+/* Connect's logger uses hstore; get_xmlbinary() tells its triggers whether
+ * the session is the sync process's (xmlbinary 'hex', then nothing is logged). */
+static void write_path_xmlbinary(struct sfr_buf *b)
+{
+    sfr_buf_puts(b, "\n-- Heroku Connect write path (writes from Postgres to Salesforce)\n"
+                    "CREATE EXTENSION IF NOT EXISTS hstore WITH SCHEMA public;\n"
+                    "CREATE OR REPLACE FUNCTION public.get_xmlbinary() RETURNS varchar\n"
+                    "LANGUAGE plpgsql AS $hc$\n"
+                    "DECLARE\n"
+                    "    xmlbin varchar;\n"
+                    "BEGIN\n"
+                    "    SELECT INTO xmlbin setting FROM pg_catalog.pg_settings"
+                    " WHERE name = 'xmlbinary';\n"
+                    "    RETURN xmlbin;\n"
+                    "END $hc$;\n");
+}
+
+/* _trigger_log and _trigger_log_archive with their indexes. */
+static void write_path_log_tables(struct sfr_buf *b, const char *schema)
 {
     static const char *const log_cols = "    txid bigint,\n"
                                         "    created_at timestamptz DEFAULT now(),\n"
@@ -86,17 +103,6 @@ static void write_path_common(struct sfr_buf *b, const char *schema)
                                         "    \"values\" text,\n"
                                         "    sf_result integer,\n"
                                         "    sf_message text\n";
-    sfr_buf_puts(b, "\n-- Heroku Connect write path (writes from Postgres to Salesforce)\n"
-                    "CREATE EXTENSION IF NOT EXISTS hstore WITH SCHEMA public;\n"
-                    "CREATE OR REPLACE FUNCTION public.get_xmlbinary() RETURNS varchar\n"
-                    "LANGUAGE plpgsql AS $hc$\n"
-                    "DECLARE\n"
-                    "    xmlbin varchar;\n"
-                    "BEGIN\n"
-                    "    SELECT INTO xmlbin setting FROM pg_catalog.pg_settings"
-                    " WHERE name = 'xmlbinary';\n"
-                    "    RETURN xmlbin;\n"
-                    "END $hc$;\n");
     sfr_buf_puts(b, "CREATE TABLE IF NOT EXISTS ");
     sfr_pg_qualified_append(b, schema, "_trigger_log");
     sfr_buf_printf(b, " (\n    id serial PRIMARY KEY,\n%s);\n", log_cols);
@@ -117,6 +123,11 @@ static void write_path_common(struct sfr_buf *b, const char *schema)
         sfr_pg_qualified_append(b, schema, idx[i][1]);
         sfr_buf_printf(b, " (%s);\n", idx[i][2]);
     }
+}
+
+/* _hcmeta and _sf_event_log. */
+static void write_path_meta_tables(struct sfr_buf *b, const char *schema)
+{
     sfr_buf_puts(b, "CREATE TABLE IF NOT EXISTS ");
     sfr_pg_qualified_append(b, schema, "_hcmeta");
     sfr_buf_puts(b, " (\n    id serial PRIMARY KEY,\n    hcver integer,\n"
@@ -127,8 +138,11 @@ static void write_path_common(struct sfr_buf *b, const char *schema)
                     "    action varchar(7),\n    synced_at timestamptz DEFAULT now(),\n"
                     "    sf_timestamp timestamptz,\n    sfid varchar(20),\n    record text,\n"
                     "    processed boolean\n);\n");
+}
 
-    /* pg_notify on every new log entry wakes the writer. */
+/* pg_notify on every new log entry wakes the writer. */
+static void write_path_notify(struct sfr_buf *b, const char *schema)
+{
     sfr_buf_puts(b, "CREATE OR REPLACE FUNCTION ");
     sfr_pg_qualified_append(b, schema, "tlog_notify_trigger");
     sfr_buf_puts(b, "() RETURNS trigger\nLANGUAGE plpgsql AS $hc$\nBEGIN\n    PERFORM pg_notify(");
@@ -143,44 +157,57 @@ static void write_path_common(struct sfr_buf *b, const char *schema)
     sfr_buf_puts(b, "\n    FOR EACH ROW EXECUTE PROCEDURE ");
     sfr_pg_qualified_append(b, schema, "tlog_notify_trigger");
     sfr_buf_puts(b, "();\n");
+}
 
-    /* Queue a row by hand (Connect's documented helpers). */
-    for (int upd = 0; upd <= 1; upd++) {
-        sfr_buf_puts(b, "CREATE OR REPLACE FUNCTION ");
-        sfr_pg_qualified_append(b, schema,
-                                upd ? "hc_capture_update_from_row" : "hc_capture_insert_from_row");
-        sfr_buf_puts(b, "(source_row public.hstore, table_name varchar,"
-                        " columns text[] DEFAULT ARRAY[]::text[])\n"
-                        "RETURNS integer LANGUAGE plpgsql AS $hc$\n"
-                        "DECLARE\n"
-                        "    excluded text[] := ARRAY['_hc_lastop', '_hc_err'];\n"
-                        "    retval integer;\n"
-                        "BEGIN\n"
-                        "    IF (source_row OPERATOR(public.->) 'id') IS NULL THEN\n"
-                        "        RETURN NULL;\n"
+/* hc_capture_insert_from_row / hc_capture_update_from_row: queue a row by
+ * hand (Connect's documented helpers). */
+static void write_path_capture_fn(struct sfr_buf *b, const char *schema, bool upd)
+{
+    sfr_buf_puts(b, "CREATE OR REPLACE FUNCTION ");
+    sfr_pg_qualified_append(b, schema,
+                            upd ? "hc_capture_update_from_row" : "hc_capture_insert_from_row");
+    sfr_buf_puts(b, "(source_row public.hstore, table_name varchar,"
+                    " columns text[] DEFAULT ARRAY[]::text[])\n"
+                    "RETURNS integer LANGUAGE plpgsql AS $hc$\n"
+                    "DECLARE\n"
+                    "    excluded text[] := ARRAY['_hc_lastop', '_hc_err'];\n"
+                    "    retval integer;\n"
+                    "BEGIN\n"
+                    "    IF (source_row OPERATOR(public.->) 'id') IS NULL THEN\n"
+                    "        RETURN NULL;\n"
+                    "    END IF;\n");
+    if (upd)
+        sfr_buf_puts(b, "    IF coalesce(array_length(columns, 1), 0) > 0 THEN\n"
+                        "        excluded := excluded || array(SELECT public.skeys(source_row)"
+                        " EXCEPT SELECT unnest(columns || ARRAY['id', 'sfid']));\n"
                         "    END IF;\n");
-        if (upd)
-            sfr_buf_puts(b, "    IF coalesce(array_length(columns, 1), 0) > 0 THEN\n"
-                            "        excluded := excluded || array(SELECT public.skeys(source_row)"
-                            " EXCEPT SELECT unnest(columns || ARRAY['id', 'sfid']));\n"
-                            "    END IF;\n");
-        else
-            sfr_buf_puts(b, "    excluded := excluded || array_remove(array_remove(columns, 'id'),"
-                            " 'sfid');\n");
-        sfr_buf_puts(b, "    INSERT INTO ");
-        sfr_pg_qualified_append(b, schema, "_trigger_log");
-        sfr_buf_printf(b,
-                       " (action, table_name, txid, created_at, state,"
-                       " record_id, sfid, \"values\")\n"
-                       "    VALUES ('%s', table_name, txid_current(), clock_timestamp(), 'NEW',\n"
-                       "            (source_row OPERATOR(public.->) 'id')::integer,"
-                       " source_row OPERATOR(public.->) 'sfid',\n"
-                       "            (source_row OPERATOR(public.-) excluded)::text)\n"
-                       "    RETURNING id INTO retval;\n"
-                       "    RETURN retval;\n"
-                       "END $hc$;\n",
-                       upd ? "UPDATE" : "INSERT");
-    }
+    else
+        sfr_buf_puts(b, "    excluded := excluded || array_remove(array_remove(columns, 'id'),"
+                        " 'sfid');\n");
+    sfr_buf_puts(b, "    INSERT INTO ");
+    sfr_pg_qualified_append(b, schema, "_trigger_log");
+    sfr_buf_printf(b,
+                   " (action, table_name, txid, created_at, state,"
+                   " record_id, sfid, \"values\")\n"
+                   "    VALUES ('%s', table_name, txid_current(), clock_timestamp(), 'NEW',\n"
+                   "            (source_row OPERATOR(public.->) 'id')::integer,"
+                   " source_row OPERATOR(public.->) 'sfid',\n"
+                   "            (source_row OPERATOR(public.-) excluded)::text)\n"
+                   "    RETURNING id INTO retval;\n"
+                   "    RETURN retval;\n"
+                   "END $hc$;\n",
+                   upd ? "UPDATE" : "INSERT");
+}
+
+/* Connect's shared objects of the write path, once per schema. */
+static void write_path_common(struct sfr_buf *b, const char *schema)
+{
+    write_path_xmlbinary(b);
+    write_path_log_tables(b, schema);
+    write_path_meta_tables(b, schema);
+    write_path_notify(b, schema);
+    write_path_capture_fn(b, schema, false);
+    write_path_capture_fn(b, schema, true);
 }
 
 /* The status (BEFORE) and logger (AFTER) triggers of one table. */
@@ -365,7 +392,7 @@ static enum sfr_rc mapping_ddl(const struct sfr_config *cfg, const struct sfr_ma
         sfr_free(col);
     }
     /* Serves sfrecon's byte-order range scans, which the default-collation
-     * unique index cannot (DESIGN §3). */
+     * unique index cannot (docs/mirror.md). */
     index_append(b, schema, table, false, "sfrecon_idx_", "sfid", "_c", " COLLATE \"C\"");
     if (with_triggers)
         write_path_table(b, schema, table, m->access == SFR_ACCESS_READ_ONLY);

@@ -1,4 +1,4 @@
-/* apply.c — applying a repair plan, journaled, then re-verifying it (DESIGN §7).
+/* apply.c — applying a repair plan, journaled, then re-verifying it (docs/repair.md).
  *
  * Phases, each in batches (Postgres: o->pg_batch rows a write call, one
  * transaction each, journaled under the run id by the Postgres side;

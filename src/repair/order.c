@@ -1,4 +1,4 @@
-/* order.c — dependency order of a repair plan (DESIGN §7).
+/* order.c — dependency order of a repair plan (docs/repair.md).
  *
  * Objects are sorted parents-first by the reference fields of their
  * projections (sfr_schema_order over a shallow schema of just the planned

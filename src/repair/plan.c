@@ -1,4 +1,4 @@
-/* plan.c — from discrepancies to a repair plan (DESIGN §7).
+/* plan.c — from discrepancies to a repair plan (docs/repair.md).
  *
  * The plan is decided from the current state of both sides, not from the
  * values in the report: every key is fetched again from Salesforce and from

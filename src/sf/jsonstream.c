@@ -99,120 +99,169 @@ static int elem_take(struct sfr_sf_jscan *s, const char *p, size_t from, size_t 
     return 0;
 }
 
+/* A byte inside a string: escapes, the closing quote, top-level keys and
+ * values kept (capped), a record's string bytes skipped up to the next quote
+ * or backslash. Returns the index of the next byte to look at. */
+static size_t string_byte(struct sfr_sf_jscan *s, const char *p, size_t n, size_t i)
+{
+    char ch = p[i];
+    bool closing = false;
+    if (s->esc) {
+        s->esc = false;
+    } else if (ch == '\\') {
+        s->esc = true;
+    } else if (ch == '"') {
+        s->in_str = false;
+        closing = true;
+    } else if (s->in_elem) {
+        size_t j = i + 1;
+        while (j < n && p[j] != '"' && p[j] != '\\')
+            j++;
+        return j;
+    }
+    if (s->depth == 1) {
+        if (s->expect_key) {
+            if (!closing && s->key.len < MAX_SCALAR)
+                sfr_buf_putc(&s->key, ch);
+        } else if (s->val.len < MAX_SCALAR) {
+            sfr_buf_putc(&s->val, ch);
+        }
+    }
+    return i + 1;
+}
+
+/* An opening quote outside a string. */
+static int open_string(struct sfr_sf_jscan *s, struct sfr_err *err)
+{
+    if (s->depth == 0)
+        return fail(err, "expected an object");
+    if (s->depth == 2 && s->in_records)
+        return fail(err, "a record is not an object");
+    s->in_str = true;
+    if (s->depth == 1) {
+        if (s->expect_key)
+            sfr_buf_reset(&s->key);
+        else
+            sfr_buf_putc(&s->val, '"');
+    }
+    return 0;
+}
+
+/* '{' or '[': the top-level object, the "records" array, or a record's
+ * start (its bytes are taken from *span on). */
+static int open_bracket(struct sfr_sf_jscan *s, char ch, size_t i, size_t *span,
+                        struct sfr_err *err)
+{
+    if (s->depth == 0) {
+        if (ch != '{' || s->started)
+            return fail(err, "expected one object");
+        s->started = true;
+        s->expect_key = true;
+    } else if (s->depth == 1 && ch == '[' && !s->expect_key &&
+               strcmp(s->key.data ? s->key.data : "", "records") == 0) {
+        s->in_records = true;
+    } else if (s->depth == 2 && s->in_records) {
+        if (ch != '{')
+            return fail(err, "a record is not an object");
+        s->in_elem = true;
+        sfr_buf_reset(&s->elem);
+        *span = i;
+    }
+    s->depth++;
+    return 0;
+}
+
+/* A record is complete: hand it to on_record. Returns its verdict. */
+static int record_end(struct sfr_sf_jscan *s, const char *p, size_t i, size_t span,
+                      struct sfr_err *err)
+{
+    if (elem_take(s, p, span, i + 1, err) != 0)
+        return -1;
+    s->in_elem = false;
+    s->n_records++;
+    int r = s->on_record ? s->on_record(s->ctx, s->elem.data, s->elem.len) : 0;
+    sfr_buf_reset(&s->elem);
+    return r;
+}
+
+/* '}' or ']': a record, the "records" array or the whole response ends. */
+static int close_bracket(struct sfr_sf_jscan *s, const char *p, size_t i, size_t span,
+                         struct sfr_err *err)
+{
+    if (s->depth == 0)
+        return fail(err, "unbalanced brackets");
+    s->depth--;
+    if (s->depth == 2 && s->in_elem)
+        return record_end(s, p, i, span, err);
+    if (s->depth == 1 && s->in_records) {
+        s->in_records = false;
+    } else if (s->depth == 0) {
+        if (s->val.len > 0)
+            top_scalar(s);
+        s->done_top = true;
+    }
+    return 0;
+}
+
+/* A byte of a number, true, false or null (or junk where none may be). */
+static int scalar_byte(struct sfr_sf_jscan *s, char ch, struct sfr_err *err)
+{
+    if (s->depth == 0)
+        return fail(err, "expected an object");
+    if (s->depth == 2 && s->in_records)
+        return fail(err, "a record is not an object");
+    if (s->depth == 1 && !s->expect_key && s->val.len < MAX_SCALAR)
+        sfr_buf_putc(&s->val, ch);
+    return 0;
+}
+
+/* One byte outside a string. Returns 0, -1 (err set) or on_record's stop. */
+static int structural_byte(struct sfr_sf_jscan *s, const char *p, size_t i, size_t *span,
+                           struct sfr_err *err)
+{
+    char ch = p[i];
+    switch (ch) {
+    case ' ':
+    case '\t':
+    case '\r':
+    case '\n':
+        return 0;
+    case '"':
+        return open_string(s, err);
+    case '{':
+    case '[':
+        return open_bracket(s, ch, i, span, err);
+    case '}':
+    case ']':
+        return close_bracket(s, p, i, *span, err);
+    case ',':
+        if (s->depth == 1) {
+            top_scalar(s);
+            s->expect_key = true;
+        }
+        return 0;
+    case ':':
+        if (s->depth == 1) {
+            s->expect_key = false;
+            sfr_buf_reset(&s->val);
+        }
+        return 0;
+    default:
+        return scalar_byte(s, ch, err);
+    }
+}
+
 int sfr_sf_jscan_feed(struct sfr_sf_jscan *s, const char *p, size_t n, struct sfr_err *err)
 {
     size_t i = 0, span = 0; /* span: where the current record's bytes start in p */
     while (i < n) {
-        char ch = p[i];
         if (s->in_str) {
-            bool closing = false;
-            if (s->esc) {
-                s->esc = false;
-            } else if (ch == '\\') {
-                s->esc = true;
-            } else if (ch == '"') {
-                s->in_str = false;
-                closing = true;
-            } else if (s->in_elem) {
-                /* fast skip to the next quote or backslash inside a record */
-                size_t j = i + 1;
-                while (j < n && p[j] != '"' && p[j] != '\\')
-                    j++;
-                i = j;
-                continue;
-            }
-            if (s->depth == 1) {
-                if (s->expect_key) {
-                    if (!closing && s->key.len < MAX_SCALAR)
-                        sfr_buf_putc(&s->key, ch);
-                } else if (s->val.len < MAX_SCALAR) {
-                    sfr_buf_putc(&s->val, ch);
-                }
-            }
-            i++;
+            i = string_byte(s, p, n, i);
             continue;
         }
-        switch (ch) {
-        case ' ':
-        case '\t':
-        case '\r':
-        case '\n':
-            break;
-        case '"':
-            if (s->depth == 0)
-                return fail(err, "expected an object");
-            if (s->depth == 2 && s->in_records)
-                return fail(err, "a record is not an object");
-            s->in_str = true;
-            if (s->depth == 1) {
-                if (s->expect_key)
-                    sfr_buf_reset(&s->key);
-                else
-                    sfr_buf_putc(&s->val, ch);
-            }
-            break;
-        case '{':
-        case '[':
-            if (s->depth == 0) {
-                if (ch != '{' || s->started)
-                    return fail(err, "expected one object");
-                s->started = true;
-                s->expect_key = true;
-            } else if (s->depth == 1 && ch == '[' && !s->expect_key &&
-                       strcmp(s->key.data ? s->key.data : "", "records") == 0) {
-                s->in_records = true;
-            } else if (s->depth == 2 && s->in_records) {
-                if (ch != '{')
-                    return fail(err, "a record is not an object");
-                s->in_elem = true;
-                sfr_buf_reset(&s->elem);
-                span = i;
-            }
-            s->depth++;
-            break;
-        case '}':
-        case ']':
-            if (s->depth == 0)
-                return fail(err, "unbalanced brackets");
-            s->depth--;
-            if (s->depth == 2 && s->in_elem) {
-                if (elem_take(s, p, span, i + 1, err) != 0)
-                    return -1;
-                s->in_elem = false;
-                s->n_records++;
-                int r = s->on_record ? s->on_record(s->ctx, s->elem.data, s->elem.len) : 0;
-                sfr_buf_reset(&s->elem);
-                if (r != 0)
-                    return r;
-            } else if (s->depth == 1 && s->in_records) {
-                s->in_records = false;
-            } else if (s->depth == 0) {
-                if (s->val.len > 0)
-                    top_scalar(s);
-                s->done_top = true;
-            }
-            break;
-        case ',':
-            if (s->depth == 1) {
-                top_scalar(s);
-                s->expect_key = true;
-            }
-            break;
-        case ':':
-            if (s->depth == 1) {
-                s->expect_key = false;
-                sfr_buf_reset(&s->val);
-            }
-            break;
-        default:
-            if (s->depth == 0)
-                return fail(err, "expected an object");
-            if (s->depth == 2 && s->in_records)
-                return fail(err, "a record is not an object");
-            if (s->depth == 1 && !s->expect_key && s->val.len < MAX_SCALAR)
-                sfr_buf_putc(&s->val, ch);
-            break;
-        }
+        int r = structural_byte(s, p, i, &span, err);
+        if (r != 0)
+            return r;
         i++;
     }
     if (s->in_elem && elem_take(s, p, span, n, err) != 0)

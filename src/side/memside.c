@@ -301,6 +301,24 @@ static void mem_free(struct sfr_side *s)
     sfr_free(m);
 }
 
+/* Every `every`-th key, last first: a sample in no particular order. */
+static enum sfr_rc mem_sample_keys(struct sfr_side *s, const struct sfr_projection *p, long every,
+                                   long max_keys, struct sfr_strv *keys, long *total_est,
+                                   struct sfr_err *err)
+{
+    struct memside *m = (struct memside *)s;
+    s->stats.queries++;
+    if (every < 1)
+        every = 1;
+    if (max_keys > 0 && m->n / every > max_keys)
+        every = m->n / max_keys;
+    for (long i = m->n - 1; i >= 0; i -= every)
+        sfr_strv_push(keys, m->rows[i].sfid);
+    if (total_est != NULL)
+        *total_est = m->n;
+    return SFR_OK;
+}
+
 static const struct sfr_side_ops memside_ops = {
     .name = "memory",
     .digest = mem_digest,
@@ -309,6 +327,7 @@ static const struct sfr_side_ops memside_ops = {
     .boundaries = mem_boundaries,
     .write = mem_write,
     .free = mem_free,
+    .sample_keys = mem_sample_keys,
 };
 
 struct sfr_side *sfr_memside_new(enum sfr_canon_src src)

@@ -1,9 +1,13 @@
-/* pg_side.c — the Postgres mirror as a struct sfr_side (DESIGN §3, §5).
+/* pg_side.c — the Postgres mirror as a struct sfr_side (layout: docs/mirror.md).
  *
  * Invariants:
- *  - Key order is byte order: every range predicate and ORDER BY uses
- *    sfid COLLATE "C" (served by the sfrecon_idx_<table>_sfid_c index that
- *    `sfrecon schema` creates), never the column's collation.
+ *  - Key order is byte order. Every range predicate and ORDER BY is written
+ *    on the key expression of the table (keyinfo below): the sfid column as it
+ *    is when its own collation is byte order (C, POSIX, ucs_basic, builtin
+ *    C.UTF-8) and an index serves it, `sfid COLLATE x` when an index on sfid
+ *    with byte-order collation x exists (sfrecon_idx_<table>_sfid_c), else
+ *    `sfid COLLATE "C"`, which no index serves: such a table is read in
+ *    sequential passes (scan, stream_ranges), never chunk by chunk.
  *  - Rows with sfid NULL (app inserts not yet synced) and rows with
  *    isdeleted true are absent for digests, streams and boundaries, as
  *    Salesforce's query does not return deleted records. fetch returns what
@@ -21,10 +25,19 @@
 
 #define FETCH_BATCH 1000
 
+/* How the key is written in SQL so that byte order is used, and whether an
+ * index serves range scans written that way. */
+struct keyinfo {
+    char *expr;
+    bool indexed;
+    bool unique; /* a unique index on sfid: no duplicates */
+};
+
 struct pg_side {
     struct sfr_side base; /* first: the side handed out is this struct */
     PGconn *conn;
     struct sfr_pg_table *tables; /* facts of the tables used so far */
+    struct keyinfo *keys;        /* keys[i] belongs to tables[i] */
     int n_tables;
     struct sfr_rowhash h;
 };
@@ -39,27 +52,112 @@ static const char *schema_of(const struct sfr_projection *p)
     return p->schema && p->schema[0] ? p->schema : SFR_PG_DEFAULT_SCHEMA;
 }
 
-/* The table facts of p's object (read once per side), checked against p. */
-static enum sfr_rc table_for(struct pg_side *ps, const struct sfr_projection *p,
-                             const struct sfr_pg_table **out, struct sfr_err *err)
+/* Byte-order collations; the default collation's row (oid 100) is judged
+ * by the database's own locale. Provider columns differ between server
+ * versions, so they are read through to_jsonb. */
+static const char key_sql[] =
+    "WITH db AS (SELECT d.datcollate, coalesce(to_jsonb(d)->>'datlocprovider', 'c') AS prov,"
+    " coalesce(to_jsonb(d)->>'datlocale', '') AS loc FROM pg_database d"
+    " WHERE d.datname = current_database()),"
+    " coll AS (SELECT c.oid, n.nspname, c.collname, CASE WHEN c.oid = 100 THEN"
+    " (SELECT (prov = 'c' AND datcollate IN ('C', 'POSIX')) OR"
+    " (prov = 'b' AND loc IN ('C', 'C.UTF-8')) FROM db)"
+    " ELSE (coalesce(to_jsonb(c)->>'collprovider', 'c') = 'c' AND c.collcollate IN ('C', 'POSIX'))"
+    " OR (to_jsonb(c)->>'collprovider' = 'b' AND coalesce(to_jsonb(c)->>'colllocale', '')"
+    " IN ('C', 'C.UTF-8')) END AS bytewise"
+    " FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace)"
+    " SELECT coll.nspname, coll.collname, i.indcollation[0] = a.attcollation"
+    " FROM pg_attribute a"
+    " JOIN pg_index i ON i.indrelid = a.attrelid AND i.indkey[0] = a.attnum"
+    " JOIN pg_class ic ON ic.oid = i.indexrelid"
+    " JOIN pg_am am ON am.oid = ic.relam AND am.amname = 'btree'"
+    " JOIN pg_opclass opc ON opc.oid = i.indclass[0] AND opc.opcdefault"
+    " JOIN coll ON coll.oid = i.indcollation[0]"
+    " WHERE a.attrelid = $1::regclass AND a.attname = 'sfid' AND NOT a.attisdropped"
+    " AND i.indpred IS NULL AND i.indisvalid AND coll.bytewise"
+    " ORDER BY 3 DESC, i.indisunique DESC LIMIT 1";
+
+static enum sfr_rc load_key(struct pg_side *ps, const struct sfr_pg_table *t, struct keyinfo *k,
+                            struct sfr_err *err)
+{
+    const char *params[1] = {t->qname};
+    PGresult *res;
+    enum sfr_rc rc = sfr_pg_query(ps->conn, key_sql, 1, params, &res, err,
+                                  "reading the sfid indexes of %s", t->display);
+    ps->base.stats.queries++;
+    if (rc != SFR_OK) {
+        return rc;
+    } else if (PQntuples(res) == 0) {
+        k->expr = sfr_strdup("\"sfid\" COLLATE \"C\"");
+        k->indexed = false;
+    } else if (strcmp(PQgetvalue(res, 0, 2), "t") == 0) {
+        k->expr = sfr_strdup("\"sfid\"");
+        k->indexed = true;
+    } else {
+        char *nsp = sfr_pg_quote_ident(ps->conn, PQgetvalue(res, 0, 0));
+        char *name = sfr_pg_quote_ident(ps->conn, PQgetvalue(res, 0, 1));
+        k->expr = sfr_asprintf("\"sfid\" COLLATE %s.%s", nsp, name);
+        k->indexed = true;
+        sfr_free(nsp);
+        sfr_free(name);
+    }
+    PQclear(res);
+    rc = sfr_pg_query(ps->conn,
+                      "SELECT count(*) FROM pg_index i JOIN pg_attribute a"
+                      " ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
+                      " WHERE i.indrelid = $1::regclass AND a.attname = 'sfid'"
+                      " AND i.indisunique AND i.indnatts = 1 AND i.indpred IS NULL",
+                      1, params, &res, err, "reading the sfid indexes of %s", t->display);
+    ps->base.stats.queries++;
+    if (rc == SFR_OK) {
+        k->unique = atol(PQgetvalue(res, 0, 0)) > 0;
+        PQclear(res);
+    }
+    if (rc == SFR_OK)
+        sfr_log_debug("%s: key order by %s (%s)", t->display, k->expr,
+                      k->indexed ? "index range scans" : "no byte-order index: sequential passes");
+    return rc;
+}
+
+/* The table facts of p's object (read once per side), checked against p;
+ * *key (when not NULL) receives how its key is ordered. */
+static enum sfr_rc table_key_for(struct pg_side *ps, const struct sfr_projection *p,
+                                 const struct sfr_pg_table **out, const struct keyinfo **key,
+                                 struct sfr_err *err)
 {
     const char *schema = schema_of(p), *table = p->obj->table;
-    struct sfr_pg_table *t = NULL;
-    for (int i = 0; i < ps->n_tables && t == NULL; i++)
+    int idx = -1;
+    for (int i = 0; i < ps->n_tables && idx < 0; i++)
         if (strcmp(ps->tables[i].schema, schema) == 0 && strcmp(ps->tables[i].table, table) == 0)
-            t = &ps->tables[i];
-    if (t == NULL) {
+            idx = i;
+    if (idx < 0) {
         struct sfr_pg_table nt;
+        struct keyinfo nk = {NULL, false, false};
         enum sfr_rc rc = sfr_pg_table_load(ps->conn, schema, table, &nt, err);
         ps->base.stats.queries++;
         if (rc != SFR_OK)
             return rc;
+        rc = load_key(ps, &nt, &nk, err);
+        if (rc != SFR_OK) {
+            sfr_pg_table_cleanup(&nt);
+            return rc;
+        }
         ps->tables = sfr_realloc(ps->tables, sizeof(*ps->tables) * (size_t)(ps->n_tables + 1));
+        ps->keys = sfr_realloc(ps->keys, sizeof(*ps->keys) * (size_t)(ps->n_tables + 1));
         ps->tables[ps->n_tables] = nt;
-        t = &ps->tables[ps->n_tables++];
+        ps->keys[ps->n_tables] = nk;
+        idx = ps->n_tables++;
     }
-    *out = t;
-    return sfr_pg_table_check(t, p, err);
+    *out = &ps->tables[idx];
+    if (key != NULL)
+        *key = &ps->keys[idx];
+    return sfr_pg_table_check(*out, p, err);
+}
+
+static enum sfr_rc table_for(struct pg_side *ps, const struct sfr_projection *p,
+                             const struct sfr_pg_table **out, struct sfr_err *err)
+{
+    return table_key_for(ps, p, out, NULL, err);
 }
 
 /* Select list of the projection's fields in order. */
@@ -87,46 +185,60 @@ static bool append_literal(PGconn *conn, struct sfr_buf *b, const char *s)
     return true;
 }
 
-/* " FROM t WHERE <live rows of the range>": literals, as COPY takes no parameters. */
+/* " FROM t WHERE <live rows of the range>": literals, as COPY takes no
+ * parameters. The bounds are written on the key expression k. */
 static enum sfr_rc range_where(struct pg_side *ps, const struct sfr_pg_table *t,
-                               const struct sfr_range *r, struct sfr_buf *b, struct sfr_err *err)
+                               const struct keyinfo *k, const struct sfr_range *r,
+                               struct sfr_buf *b, struct sfr_err *err)
 {
     sfr_buf_printf(b, " FROM %s WHERE \"sfid\" IS NOT NULL", t->qname);
     if (t->has_isdeleted)
         sfr_buf_puts(b, " AND \"isdeleted\" IS NOT TRUE");
     const char *bound[2] = {r ? r->lo : NULL, r ? r->hi : NULL};
-    for (int k = 0; k < 2; k++) {
-        if (bound[k] == NULL)
+    for (int i = 0; i < 2; i++) {
+        if (bound[i] == NULL)
             continue;
-        sfr_buf_printf(b, " AND \"sfid\" COLLATE \"C\" %s ", k == 0 ? ">=" : "<");
-        if (!append_literal(ps->conn, b, bound[k]))
+        sfr_buf_printf(b, " AND %s %s ", k->expr, i == 0 ? ">=" : "<");
+        if (!append_literal(ps->conn, b, bound[i]))
             return sfr_pg_error(NULL, ps->conn, err, "range bound of %s", t->display);
     }
     return SFR_OK;
 }
 
+/* One element of a text[] literal, quoted. */
+static void array_elem(struct sfr_buf *b, const char *v)
+{
+    sfr_buf_putc(b, '"');
+    for (const char *c = v; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            sfr_buf_putc(b, '\\');
+        sfr_buf_putc(b, *c);
+    }
+    sfr_buf_putc(b, '"');
+}
+
+/* {"id1","id2"} text[] literal. */
+static void array_literal(struct sfr_buf *b, const char *const *ids, int n)
+{
+    sfr_buf_putc(b, '{');
+    for (int i = 0; i < n; i++) {
+        if (i > 0)
+            sfr_buf_putc(b, ',');
+        array_elem(b, ids[i]);
+    }
+    sfr_buf_putc(b, '}');
+}
+
 /* ---- stream ---- */
 
-static enum sfr_rc pg_stream(struct sfr_side *s, const struct sfr_projection *p,
-                             const struct sfr_range *r, long expected_rows, sfr_row_cb cb,
+/* Runs a COPY ... TO STDOUT of the projection's columns and hands each row,
+ * hashed, to cb. Holds one row at a time. */
+static enum sfr_rc copy_rows(struct pg_side *ps, const struct sfr_pg_table *t,
+                             const struct sfr_projection *p, const char *sql, sfr_row_cb cb,
                              void *ctx, struct sfr_err *err)
 {
-    struct pg_side *ps = as_pg(s);
-    const struct sfr_pg_table *t;
-    enum sfr_rc rc = table_for(ps, p, &t, err);
-    if (rc != SFR_OK)
-        return rc;
-    struct sfr_buf sql = SFR_BUF_INIT;
-    sfr_buf_puts(&sql, "COPY (SELECT ");
-    select_list(&sql, t, p, "");
-    rc = range_where(ps, t, r, &sql, err);
-    if (rc != SFR_OK) {
-        sfr_buf_cleanup(&sql);
-        return rc;
-    }
-    sfr_buf_puts(&sql, " ORDER BY \"sfid\" COLLATE \"C\") TO STDOUT");
-    rc = sfr_pg_copy_out_begin(ps->conn, sql.data, err, "streaming %s", t->display);
-    sfr_buf_cleanup(&sql);
+    struct sfr_side *s = &ps->base;
+    enum sfr_rc rc = sfr_pg_copy_out_begin(ps->conn, sql, err, "streaming %s", t->display);
     s->stats.queries++;
     if (rc != SFR_OK)
         return rc;
@@ -160,9 +272,244 @@ static enum sfr_rc pg_stream(struct sfr_side *s, const struct sfr_projection *p,
     }
     sfr_free(vals);
     sfr_free(lens);
-    /* An early stop drains the rest rather than cancelling: a cancel request
-     * can arrive late and hit the next statement on this connection. */
     return sfr_pg_copy_out_end(ps->conn, rc, err, "streaming %s", t->display);
+}
+
+static enum sfr_rc pg_stream(struct sfr_side *s, const struct sfr_projection *p,
+                             const struct sfr_range *r, long expected_rows, sfr_row_cb cb,
+                             void *ctx, struct sfr_err *err)
+{
+    (void)expected_rows;
+    struct pg_side *ps = as_pg(s);
+    const struct sfr_pg_table *t;
+    const struct keyinfo *k;
+    enum sfr_rc rc = table_key_for(ps, p, &t, &k, err);
+    if (rc != SFR_OK)
+        return rc;
+    struct sfr_buf sql = SFR_BUF_INIT;
+    sfr_buf_puts(&sql, "COPY (SELECT ");
+    select_list(&sql, t, p, "");
+    rc = range_where(ps, t, k, r, &sql, err);
+    if (rc == SFR_OK) {
+        sfr_buf_printf(&sql, " ORDER BY %s) TO STDOUT", k->expr);
+        rc = copy_rows(ps, t, p, sql.data, cb, ctx, err);
+    }
+    sfr_buf_cleanup(&sql);
+    return rc;
+}
+
+/* ---- single-pass reads (scan.c) ---- */
+
+static enum sfr_rc pg_scan(struct sfr_side *s, const struct sfr_projection *p, sfr_row_cb cb,
+                           void *ctx, struct sfr_err *err)
+{
+    struct pg_side *ps = as_pg(s);
+    const struct sfr_pg_table *t;
+    const struct keyinfo *k;
+    enum sfr_rc rc = table_key_for(ps, p, &t, &k, err);
+    if (rc != SFR_OK)
+        return rc;
+    struct sfr_buf sql = SFR_BUF_INIT;
+    sfr_buf_puts(&sql, "COPY (SELECT ");
+    select_list(&sql, t, p, "");
+    rc = range_where(ps, t, k, NULL, &sql, err);
+    if (rc == SFR_OK) {
+        sfr_buf_puts(&sql, ") TO STDOUT");
+        rc = copy_rows(ps, t, p, sql.data, cb, ctx, err);
+    }
+    sfr_buf_cleanup(&sql);
+    return rc;
+}
+
+/* The rows of sorted, disjoint ranges. With a byte-order index: one range
+ * scan per range. Without: one sequential pass whose filter is a binary
+ * search of the key among the range bounds (width_bucket over a sorted
+ * array, compared in C order): [lo1, hi1, lo2, hi2, ...] puts a key inside a
+ * range exactly when its bucket number is odd. An unbounded lo is the empty
+ * string, below every key; an unbounded hi can only be the last. */
+static enum sfr_rc pg_stream_ranges(struct sfr_side *s, const struct sfr_projection *p,
+                                    const struct sfr_range *r, int n, long expected_rows,
+                                    sfr_row_cb cb, void *ctx, struct sfr_err *err)
+{
+    (void)expected_rows;
+    struct pg_side *ps = as_pg(s);
+    const struct sfr_pg_table *t;
+    const struct keyinfo *k;
+    enum sfr_rc rc = table_key_for(ps, p, &t, &k, err);
+    if (rc != SFR_OK || n <= 0)
+        return rc;
+    if (k->indexed) {
+        for (int i = 0; i < n && rc == SFR_OK; i++)
+            rc = pg_stream(s, p, &r[i], -1, cb, ctx, err);
+        return rc;
+    }
+    /* merge ranges that touch, then list the bounds */
+    const char **bv = sfr_calloc((size_t)n * 2 + 1, sizeof(*bv));
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        const char *lo = r[i].lo ? r[i].lo : "";
+        if (m > 0 && bv[m - 1] != NULL && strcmp(bv[m - 1], lo) == 0)
+            m--; /* [a, b) + [b, c) = [a, c) */
+        else
+            bv[m++] = lo;
+        bv[m++] = r[i].hi;
+        if (r[i].hi == NULL)
+            break;
+    }
+    struct sfr_buf bounds = SFR_BUF_INIT, sql = SFR_BUF_INIT;
+    sfr_buf_putc(&bounds, '{');
+    for (int i = 0; i < m && bv[i] != NULL; i++) {
+        sfr_buf_puts(&bounds, i ? "," : "");
+        array_elem(&bounds, bv[i]);
+    }
+    sfr_buf_putc(&bounds, '}');
+    sfr_free(bv);
+    sfr_buf_puts(&sql, "COPY (SELECT ");
+    select_list(&sql, t, p, "");
+    rc = range_where(ps, t, k, NULL, &sql, err);
+    if (rc == SFR_OK) {
+        sfr_buf_printf(&sql, " AND width_bucket(%s, ", k->expr);
+        if (!append_literal(ps->conn, &sql, bounds.data))
+            rc = sfr_pg_error(NULL, ps->conn, err, "range bounds of %s", t->display);
+    }
+    if (rc == SFR_OK) {
+        sfr_buf_puts(&sql, "::text[]) % 2 = 1) TO STDOUT");
+        rc = copy_rows(ps, t, p, sql.data, cb, ctx, err);
+    }
+    sfr_buf_cleanup(&bounds);
+    sfr_buf_cleanup(&sql);
+    return rc;
+}
+
+static enum sfr_rc pg_duplicate_keys(struct sfr_side *s, const struct sfr_projection *p,
+                                     struct sfr_strv *keys, struct sfr_err *err)
+{
+    struct pg_side *ps = as_pg(s);
+    const struct sfr_pg_table *t;
+    const struct keyinfo *k;
+    enum sfr_rc rc = table_key_for(ps, p, &t, &k, err);
+    if (rc != SFR_OK || k->unique)
+        return rc;
+    struct sfr_buf sql = SFR_BUF_INIT;
+    sfr_buf_puts(&sql, "SELECT \"sfid\"");
+    rc = range_where(ps, t, k, NULL, &sql, err);
+    sfr_buf_puts(&sql, " GROUP BY \"sfid\" HAVING count(*) > 1");
+    PGresult *res = NULL;
+    if (rc == SFR_OK)
+        rc = sfr_pg_query(ps->conn, sql.data, 0, NULL, &res, err,
+                          "looking for duplicate sfids in %s", t->display);
+    sfr_buf_cleanup(&sql);
+    if (rc != SFR_OK)
+        return rc;
+    s->stats.queries++;
+    for (int i = 0; i < PQntuples(res); i++)
+        sfr_strv_push(keys, PQgetvalue(res, i, 0));
+    PQclear(res);
+    return rc;
+}
+
+static bool pg_ranges_indexed(struct sfr_side *s, const struct sfr_projection *p,
+                              struct sfr_err *err)
+{
+    const struct sfr_pg_table *t;
+    const struct keyinfo *k;
+    return table_key_for(as_pg(s), p, &t, &k, err) == SFR_OK && k->indexed;
+}
+
+/* Live rows as the planner estimates them (reltuples scaled to the table's
+ * current size, as the planner does), or -1 when never analysed. */
+static long estimate_rows(struct pg_side *ps, const struct sfr_pg_table *t)
+{
+    const char *params[1] = {t->qname};
+    PGresult *res;
+    struct sfr_err e;
+    ps->base.stats.queries++;
+    if (sfr_pg_query_one(ps->conn,
+                         "SELECT CASE WHEN c.reltuples > 0 AND c.relpages > 0 THEN"
+                         " (c.reltuples / c.relpages * greatest(1,"
+                         " pg_relation_size(c.oid) / current_setting('block_size')::int))"
+                         "::bigint ELSE -1 END FROM pg_class c WHERE c.oid = $1::regclass",
+                         1, params, &res, &e, "estimating the rows of %s", t->display) != SFR_OK)
+        return -1;
+    long n = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return n;
+}
+
+/* Live rows counted (one sequential pass), -1 on error. */
+static long count_rows(struct pg_side *ps, const struct sfr_pg_table *t, const struct keyinfo *k,
+                       struct sfr_err *err)
+{
+    struct sfr_buf sql = SFR_BUF_INIT;
+    sfr_buf_puts(&sql, "SELECT count(*)");
+    long n = -1;
+    PGresult *res;
+    if (range_where(ps, t, k, NULL, &sql, err) == SFR_OK &&
+        sfr_pg_query(ps->conn, sql.data, 0, NULL, &res, err, "counting %s", t->display) == SFR_OK) {
+        ps->base.stats.queries++;
+        n = atol(PQgetvalue(res, 0, 0));
+        PQclear(res);
+    }
+    sfr_buf_cleanup(&sql);
+    return n;
+}
+
+/* Keys at random: TABLESAMPLE BERNOULLI (every row has the same chance, one
+ * pass over the pages, only the drawn keys travel) at the rate asked, the
+ * row count estimated by the planner's statistics, or counted when the
+ * table was never analysed. A table smaller than a few samples' worth is
+ * read whole. */
+static enum sfr_rc pg_sample_keys(struct sfr_side *s, const struct sfr_projection *p, long every,
+                                  long max_keys, struct sfr_strv *keys, long *total_est,
+                                  struct sfr_err *err)
+{
+    struct pg_side *ps = as_pg(s);
+    const struct sfr_pg_table *t;
+    const struct keyinfo *k;
+    enum sfr_rc rc = table_key_for(ps, p, &t, &k, err);
+    if (rc != SFR_OK)
+        return rc;
+    if (every < 1)
+        every = 1;
+    long est = estimate_rows(ps, t);
+    if (est < 0 && (est = count_rows(ps, t, k, err)) < 0)
+        return err != NULL && err->rc != SFR_OK ? err->rc : SFR_EPG;
+    double pct = 100.0 / (double)every;
+    if (max_keys > 0 && est > 0 && pct * (double)est / 100.0 > (double)max_keys)
+        pct = 100.0 * (double)max_keys / (double)est;
+    bool sampled = pct < 50.0;
+    struct sfr_buf sql = SFR_BUF_INIT;
+    sfr_buf_printf(&sql, "COPY (SELECT \"sfid\" FROM %s", t->qname);
+    if (sampled)
+        sfr_buf_printf(&sql, " TABLESAMPLE BERNOULLI (%.6f) REPEATABLE (1)", pct);
+    sfr_buf_puts(&sql, " WHERE \"sfid\" IS NOT NULL");
+    if (t->has_isdeleted)
+        sfr_buf_puts(&sql, " AND \"isdeleted\" IS NOT TRUE");
+    sfr_buf_puts(&sql, ") TO STDOUT");
+    rc = sfr_pg_copy_out_begin(ps->conn, sql.data, err, "sampling keys of %s", t->display);
+    sfr_buf_cleanup(&sql);
+    s->stats.queries++;
+    if (rc != SFR_OK)
+        return rc;
+    long seen = 0;
+    char *buf;
+    int len;
+    while ((len = sfr_pg_copy_out_row(ps->conn, &buf)) > 0) {
+        const char *v;
+        size_t vl;
+        if (sfr_pg_copy_split(buf, (size_t)len, &v, &vl, 1) == 1 && v != NULL) {
+            seen++;
+            sfr_strv_push(keys, v);
+        }
+        PQfreemem(buf);
+    }
+    s->stats.rows_read += seen;
+    rc = sfr_pg_copy_out_end(ps->conn, SFR_OK, err, "sampling keys of %s", t->display);
+    if (total_est != NULL)
+        *total_est = sampled ? est : seen;
+    sfr_log_debug("%s: %ld keys sampled (%.4f%%), about %ld rows", t->display, seen,
+                  sampled ? pct : 100.0, sampled ? est : seen);
+    return rc;
 }
 
 /* ---- digest ---- */
@@ -183,12 +530,13 @@ static enum sfr_rc pg_digest(struct sfr_side *s, const struct sfr_projection *p,
 
     struct pg_side *ps = as_pg(s);
     const struct sfr_pg_table *t;
-    enum sfr_rc rc = table_for(ps, p, &t, err);
+    const struct keyinfo *k;
+    enum sfr_rc rc = table_key_for(ps, p, &t, &k, err);
     if (rc != SFR_OK)
         return rc;
     struct sfr_buf sql = SFR_BUF_INIT;
     sfr_buf_puts(&sql, "SELECT count(*), max(\"systemmodstamp\")");
-    rc = range_where(ps, t, r, &sql, err);
+    rc = range_where(ps, t, k, r, &sql, err);
     if (rc != SFR_OK) {
         sfr_buf_cleanup(&sql);
         return rc;
@@ -205,30 +553,12 @@ static enum sfr_rc pg_digest(struct sfr_side *s, const struct sfr_projection *p,
             if (sfr_parse_datetime_ms(v, strlen(v), &ms))
                 out->max_mod_ms = ms;
         }
+        PQclear(res);
     }
-    PQclear(res);
     return rc;
 }
 
 /* ---- fetch ---- */
-
-/* {"id1","id2"} text[] literal. */
-static void array_literal(struct sfr_buf *b, const char *const *ids, int n)
-{
-    sfr_buf_putc(b, '{');
-    for (int i = 0; i < n; i++) {
-        if (i > 0)
-            sfr_buf_putc(b, ',');
-        sfr_buf_putc(b, '"');
-        for (const char *c = ids[i]; *c; c++) {
-            if (*c == '"' || *c == '\\')
-                sfr_buf_putc(b, '\\');
-            sfr_buf_putc(b, *c);
-        }
-        sfr_buf_putc(b, '"');
-    }
-    sfr_buf_putc(b, '}');
-}
 
 static char *fetch_sql(const struct sfr_pg_table *t, const struct sfr_projection *p)
 {
@@ -315,7 +645,8 @@ static enum sfr_rc pg_fetch(struct sfr_side *s, const struct sfr_projection *p,
             PQclear(res);
             break;
         }
-        PQclear(res);
+        if (rc == SFR_OK)
+            PQclear(res);
     }
     sfr_buf_cleanup(&arr);
     sfr_free(sql);
@@ -332,15 +663,17 @@ static enum sfr_rc pg_boundaries(struct sfr_side *s, const struct sfr_projection
         return sfr_err_set(err, SFR_EINVAL, "boundaries: chunk size must be positive, got %ld",
                            every);
     const struct sfr_pg_table *t;
-    enum sfr_rc rc = table_for(ps, p, &t, err);
+    const struct keyinfo *k;
+    enum sfr_rc rc = table_key_for(ps, p, &t, &k, err);
     if (rc != SFR_OK)
         return rc;
-    /* One ordered pass over the C-collation index; the keys are picked here,
-     * which is cheaper than a window function that numbers every row. */
+    /* One ordered pass over the byte-order index (a sort without one); the
+     * keys are picked here, which is cheaper than a window function that
+     * numbers every row. */
     struct sfr_buf sql = SFR_BUF_INIT;
     sfr_buf_puts(&sql, "COPY (SELECT \"sfid\"");
-    rc = range_where(ps, t, NULL, &sql, err);
-    sfr_buf_puts(&sql, " ORDER BY \"sfid\" COLLATE \"C\") TO STDOUT");
+    rc = range_where(ps, t, k, NULL, &sql, err);
+    sfr_buf_printf(&sql, " ORDER BY %s) TO STDOUT", k->expr);
     if (rc == SFR_OK) {
         rc = sfr_pg_copy_out_begin(ps->conn, sql.data, err, "sampling keys of %s", t->display);
         s->stats.queries++;
@@ -365,7 +698,7 @@ static enum sfr_rc pg_boundaries(struct sfr_side *s, const struct sfr_projection
         PQfreemem(buf);
     }
     s->stats.rows_read += total;
-    rc = sfr_pg_copy_out_end(ps->conn, SFR_OK, err, "streaming %s", t->display);
+    rc = sfr_pg_copy_out_end(ps->conn, SFR_OK, err, "sampling keys of %s", t->display);
     if (total_rows != NULL)
         *total_rows = total;
     return rc;
@@ -389,9 +722,12 @@ static void pg_free(struct sfr_side *s)
 {
     struct pg_side *ps = as_pg(s);
     PQfinish(ps->conn);
-    for (int i = 0; i < ps->n_tables; i++)
+    for (int i = 0; i < ps->n_tables; i++) {
         sfr_pg_table_cleanup(&ps->tables[i]);
+        sfr_free(ps->keys[i].expr);
+    }
     sfr_free(ps->tables);
+    sfr_free(ps->keys);
     sfr_rowhash_cleanup(&ps->h);
     sfr_free(ps);
 }
@@ -404,6 +740,11 @@ static const struct sfr_side_ops pg_ops = {
     .boundaries = pg_boundaries,
     .write = pg_write,
     .free = pg_free,
+    .scan = pg_scan,
+    .stream_ranges = pg_stream_ranges,
+    .sample_keys = pg_sample_keys,
+    .ranges_indexed = pg_ranges_indexed,
+    .duplicate_keys = pg_duplicate_keys,
 };
 
 struct sfr_side *sfr_pg_side_new(const char *url, struct sfr_err *err)

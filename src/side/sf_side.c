@@ -1,4 +1,4 @@
-/* sf_side.c — the Salesforce implementation of struct sfr_side (DESIGN §5).
+/* sf_side.c — the Salesforce implementation of struct sfr_side.
  *
  * digest COUNT: one aggregate call (COUNT(Id), MAX(SystemModstamp)) per range;
  * digest CONTENT and stream: SELECT <projection> ... ORDER BY Id, by REST
@@ -161,9 +161,10 @@ static int on_row(void *ctx, const char *const *values, const size_t *lens)
     return x->cb(x->ctx, &row) != 0 ? 1 : 0;
 }
 
+/* Streams the rows of r (or, when where is not NULL, of that WHERE clause). */
 static enum sfr_rc stream_rows(struct sf_side *s, const struct sfr_projection *p,
-                               const struct sfr_range *r, long expected, struct sctx *x,
-                               struct sfr_err *err)
+                               const struct sfr_range *r, const char *where, long expected,
+                               struct sctx *x, struct sfr_err *err)
 {
     struct sfr_buf q = SFR_BUF_INIT;
     const char **names = sfr_calloc((size_t)p->n_fields + 1, sizeof(*names));
@@ -176,10 +177,13 @@ static enum sfr_rc stream_rows(struct sf_side *s, const struct sfr_projection *p
     }
     for (int i = 0; i < p->n_fields; i++)
         names[i] = p->fields[i]->name;
-    where_range(r, &q);
+    if (where != NULL)
+        sfr_buf_puts(&q, where);
+    else
+        where_range(r, &q);
     sfr_buf_puts(&q, " ORDER BY Id");
     bool bulk = false;
-    if (s->bulk_threshold > 0 && expected < 0) {
+    if (s->bulk_threshold > 0 && expected < 0 && where == NULL) {
         struct sfr_digest d;
         if ((rc = count_range(s, p, r, false, &d, err)) != SFR_OK)
             goto out;
@@ -214,7 +218,7 @@ static enum sfr_rc sf_stream(struct sfr_side *side, const struct sfr_projection 
     struct sf_side *s = (struct sf_side *)side;
     long before = sfr_sf_api_calls(s->c);
     struct sctx x = {.s = s, .p = p, .cb = cb, .ctx = ctx};
-    enum sfr_rc rc = stream_rows(s, p, r, expected_rows, &x, err);
+    enum sfr_rc rc = stream_rows(s, p, r, NULL, expected_rows, &x, err);
     side->stats.api_calls += sfr_sf_api_calls(s->c) - before;
     return rc;
 }
@@ -231,8 +235,54 @@ static enum sfr_rc sf_digest(struct sfr_side *side, const struct sfr_projection 
         rc = count_range(s, p, r, true, out, err);
     } else {
         struct sctx x = {.s = s, .p = p, .digest = out};
-        rc = stream_rows(s, p, r, -1, &x, err);
+        rc = stream_rows(s, p, r, NULL, -1, &x, err);
     }
+    side->stats.api_calls += sfr_sf_api_calls(s->c) - before;
+    return rc;
+}
+
+/* " WHERE (Id >= 'a' AND Id < 'b') OR ..." for ranges r[0..n). */
+static void where_ranges(const struct sfr_range *r, int n, struct sfr_buf *b)
+{
+    sfr_buf_puts(b, " WHERE ");
+    for (int i = 0; i < n; i++) {
+        sfr_buf_puts(b, i ? " OR (" : "(");
+        if (r[i].lo != NULL) {
+            sfr_buf_puts(b, "Id >= ");
+            sfr_soql_quote(b, r[i].lo);
+        }
+        if (r[i].hi != NULL) {
+            sfr_buf_puts(b, r[i].lo != NULL ? " AND Id < " : "Id < ");
+            sfr_soql_quote(b, r[i].hi);
+        }
+        if (r[i].lo == NULL && r[i].hi == NULL)
+            sfr_buf_puts(b, "Id != null");
+        sfr_buf_putc(b, ')');
+    }
+}
+
+/* Groups of up to SCAN_OR ranges, one query each (Bulk API 2.0 when the
+ * group is expected to hold at least bulk_threshold rows). */
+#define SCAN_OR 25
+
+static enum sfr_rc sf_stream_ranges(struct sfr_side *side, const struct sfr_projection *p,
+                                    const struct sfr_range *r, int n, long expected_rows,
+                                    sfr_row_cb cb, void *ctx, struct sfr_err *err)
+{
+    struct sf_side *s = (struct sf_side *)side;
+    long before = sfr_sf_api_calls(s->c);
+    enum sfr_rc rc = SFR_OK;
+    struct sfr_buf w = SFR_BUF_INIT;
+    for (int i = 0; i < n && rc == SFR_OK; i += SCAN_OR) {
+        int m = n - i < SCAN_OR ? n - i : SCAN_OR;
+        sfr_buf_reset(&w);
+        where_ranges(r + i, m, &w);
+        /* ranges in order, so the rows of all groups arrive in Id order */
+        struct sctx x = {.s = s, .p = p, .cb = cb, .ctx = ctx};
+        long expect = expected_rows >= 0 ? expected_rows * m / (n > 0 ? n : 1) : 0;
+        rc = stream_rows(s, p, NULL, w.data, expect, &x, err);
+    }
+    sfr_buf_cleanup(&w);
     side->stats.api_calls += sfr_sf_api_calls(s->c) - before;
     return rc;
 }
@@ -458,6 +508,7 @@ static const struct sfr_side_ops sf_ops = {
     .boundaries = sf_boundaries,
     .write = sf_write,
     .free = sf_free,
+    .stream_ranges = sf_stream_ranges,
 };
 
 struct sfr_side *sfr_sf_side_new(struct sfr_sf *client, long bulk_threshold, bool owns_client)

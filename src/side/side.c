@@ -41,6 +41,49 @@ enum sfr_rc sfr_side_fetch(struct sfr_side *s, const struct sfr_projection *p,
     return s->ops->fetch(s, p, ids, n_ids, cb, ctx, err);
 }
 
+enum sfr_rc sfr_side_scan(struct sfr_side *s, const struct sfr_projection *p, sfr_row_cb cb,
+                          void *ctx, struct sfr_err *err)
+{
+    if (s->ops->scan != NULL)
+        return s->ops->scan(s, p, cb, ctx, err);
+    struct sfr_range all = {NULL, NULL};
+    return s->ops->stream(s, p, &all, -1, cb, ctx, err);
+}
+
+enum sfr_rc sfr_side_stream_ranges(struct sfr_side *s, const struct sfr_projection *p,
+                                   const struct sfr_range *r, int n, long expected_rows,
+                                   sfr_row_cb cb, void *ctx, struct sfr_err *err)
+{
+    if (s->ops->stream_ranges != NULL)
+        return s->ops->stream_ranges(s, p, r, n, expected_rows, cb, ctx, err);
+    enum sfr_rc rc = SFR_OK;
+    for (int i = 0; i < n && rc == SFR_OK; i++)
+        rc = s->ops->stream(s, p, &r[i], -1, cb, ctx, err);
+    return rc;
+}
+
+enum sfr_rc sfr_side_sample_keys(struct sfr_side *s, const struct sfr_projection *p, long every,
+                                 long max_keys, struct sfr_strv *keys, long *total_est,
+                                 struct sfr_err *err)
+{
+    if (s->ops->sample_keys != NULL)
+        return s->ops->sample_keys(s, p, every, max_keys, keys, total_est, err);
+    return sfr_err_set(err, SFR_ENOTFOUND, "the %s side cannot sample keys of %s", s->ops->name,
+                       p->obj->name);
+}
+
+enum sfr_rc sfr_side_duplicate_keys(struct sfr_side *s, const struct sfr_projection *p,
+                                    struct sfr_strv *keys, struct sfr_err *err)
+{
+    return s->ops->duplicate_keys != NULL ? s->ops->duplicate_keys(s, p, keys, err) : SFR_OK;
+}
+
+bool sfr_side_ranges_indexed(struct sfr_side *s, const struct sfr_projection *p,
+                             struct sfr_err *err)
+{
+    return s->ops->ranges_indexed == NULL || s->ops->ranges_indexed(s, p, err);
+}
+
 void sfr_side_free(struct sfr_side *s)
 {
     if (s != NULL && s->ops != NULL && s->ops->free != NULL)

@@ -1,5 +1,5 @@
 /* soql.c — fuzz target for sfemu's SOQL parser and its translation to SQL
- * (tests/sfemu/soql.c, soql_sql.c; compiled in directly, as the unit test
+ * (tests/sfemu/soql.c, soql_lex.c, soql_sql.c; compiled in directly, as the unit test
  * does). The schema has a field of every type. An accepted query is
  * translated in every mode the emulator uses (first page, later pages after
  * an Id, counts, queryAll); a rejected one must name a Salesforce errorCode
@@ -7,6 +7,7 @@
 #include "fuzz.h"
 
 #include "../sfemu/soql.c"
+#include "../sfemu/soql_lex.c"
 #include "../sfemu/soql_sql.c"
 
 static struct sfr_field account_fields[] = {

@@ -3,9 +3,10 @@
  * (DELETE ?ids=) and retrieve (GET or POST .../X with ids and fields).
  *
  * A write request is prepared record by record (object, Id, field conversion
- * through records.c), then applied in one transaction with a savepoint per
- * record; with allOrNone the whole transaction is rolled back when any record
- * fails and every successful result is reported as rolled back. col_prepare and
+ * through records_validate.c), then applied through the shared write path
+ * (records_write.c) in one transaction with a savepoint per record; with
+ * allOrNone the whole transaction is rolled back when any record fails and
+ * every successful result is reported as rolled back. col_prepare and
  * col_apply also serve the single-record upsert in records.c. */
 #include <json-c/json.h>
 #include <stdio.h>

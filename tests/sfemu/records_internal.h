@@ -1,6 +1,7 @@
-/* records_internal.h — declarations shared by records.c (single-record writes,
- * validation, /updated and /deleted) and collections.c (sObject Collections);
- * internal to those two files. */
+/* records_internal.h — declarations shared by the record endpoints:
+ * records.c (single records, /updated and /deleted), collections.c (sObject
+ * Collections), records_validate.c (value checks and conversion) and
+ * records_write.c (the write path); internal to those files. */
 #ifndef SFEMU_RECORDS_INTERNAL_H
 #define SFEMU_RECORDS_INTERNAL_H
 
@@ -47,7 +48,7 @@ struct result {
 
 enum col_op { COL_CREATE, COL_UPDATE, COL_UPSERT };
 
-/* records.c */
+/* records_validate.c */
 void rec_rv_cleanup(struct rowvals *rv);
 /* Sets e unless it already holds an error; field (may be NULL) goes to "fields". */
 void rec_set_err(struct rec_err *e, const char *code, const char *field, const char *fmt, ...)
@@ -56,6 +57,8 @@ void rec_set_err(struct rec_err *e, const char *code, const char *field, const c
  * Returns false with e set. */
 bool rec_prepare(struct emu_object *o, json_object *rec, bool create, struct rowvals *rv,
                  struct rec_err *e);
+
+/* records_write.c */
 PGresult *rec_q1(PGconn *c, const char *sql, int n, const char *const *p);
 void rec_db_err(struct rec_err *e, PGresult *res);
 void rec_wctx_init(struct wctx *w, PGconn *c);
@@ -65,11 +68,15 @@ bool rec_update(struct wctx *w, struct emu_object *o, const char *id, struct row
                 struct rec_err *e);
 bool rec_delete(struct wctx *w, struct emu_object *o, const char *id, bool check,
                 struct rec_err *e);
+/* Locks the record; 0 live, 1 deleted, -1 missing, -2 store error (e set). */
+int rec_record_state(struct wctx *w, struct emu_object *o, const char *id, struct rec_err *e);
 /* Transactions: BEGIN; COMMIT or ROLLBACK (signals event waiters after a
  * committed write); "<what> SAVEPOINT r" with what "", "ROLLBACK TO", "RELEASE". */
 bool rec_begin(PGconn *c);
 void rec_finish(struct wctx *w, bool commit);
 void rec_savepoint(PGconn *c, const char *what);
+
+/* records.c */
 /* Parses the request body as JSON; NULL after sending JSON_PARSER_ERROR (*ret). */
 json_object *rec_parse_body(struct emu_req *r, enum MHD_Result *ret);
 /* 503 SERVER_UNAVAILABLE: no store connection. */

@@ -1,7 +1,8 @@
-/* soql_internal.h — internal declarations shared by the two halves of the sfemu
- * SOQL implementation: soql.c (tokenizer, parser, public accessors) and
- * soql_sql.c (translation to SQL). The parsed query tree lives here; nothing
- * outside tests/sfemu/soql*.c (and the unit test that compiles them) may use it. */
+/* soql_internal.h — internal declarations shared by the three parts of the
+ * sfemu SOQL implementation: soql_lex.c (tokens, literals), soql.c (parser,
+ * public accessors) and soql_sql.c (translation to SQL). The parsed query
+ * tree and the parser's state live here; nothing outside tests/sfemu/soql*.c
+ * (and the unit and fuzz tests that compile them) may use it. */
 #ifndef SFEMU_SOQL_INTERNAL_H
 #define SFEMU_SOQL_INTERNAL_H
 
@@ -82,5 +83,64 @@ static inline int is_double(const struct sfr_field *f)
 {
     return f->type == SFR_FT_DOUBLE || f->type == SFR_FT_CURRENCY || f->type == SFR_FT_PERCENT;
 }
+
+/* ---- the parser's state (soql.c and soql_lex.c) ---- */
+
+enum tk {
+    T_EOF,
+    T_IDENT,
+    T_STRING,
+    T_NUMBER,
+    T_DATE,
+    T_DATETIME,
+    T_LP,
+    T_RP,
+    T_COMMA,
+    T_DOT,
+    T_COLON,
+    T_OP
+};
+
+struct token {
+    enum tk kind;
+    const char *s; /* points into the query text */
+    int len;
+    int pos; /* byte offset */
+};
+
+struct parser {
+    const char *text;
+    struct token *toks;
+    int ntoks, cap, i;
+    const struct sfr_schema *schema;
+    time_t now;
+    struct soql_query *q;
+    char *errcode, *msg;
+    int failed;
+    int nparams; /* parameters the WHERE needs */
+    char loc[48];
+};
+
+/* soql_lex.c: the cursor, errors and literals. Every function that fails
+ * records the first error in p (code and message) and returns -1 or NULL. */
+int sq_set_err(struct parser *p, const char *code, const char *fmt, ...) SFR_PRINTF(3, 4);
+/* "column 12" or "row 2, column 5" for a byte offset (in p->loc). */
+const char *sq_at(struct parser *p, int pos);
+const struct token *sq_cur(struct parser *p);
+int sq_tok_is(const struct token *t, const char *word);
+/* The current token is the keyword word (any case). */
+int sq_kw(struct parser *p, const char *word);
+int sq_unexpected(struct parser *p, const struct token *t, const char *expected);
+const struct sfr_field *sq_find_field(const struct sfr_object *o, const char *s, int len);
+const struct sfr_object *sq_find_object(const struct sfr_schema *s, const char *n, int len);
+/* Long text areas and base64 cannot be filtered or sorted in Salesforce. */
+int sq_is_long_text(const struct sfr_field *f);
+int sq_type_error(struct parser *p, const struct sfr_field *f, const struct token *t);
+/* Splits p->text into p->toks. */
+int sq_tokenize(struct parser *p);
+/* A quoted string token's value; like: as a Postgres ILIKE pattern. Caller frees. */
+char *sq_decode_string(struct parser *p, const struct token *t, int like);
+int sq_parse_value(struct parser *p, const struct sfr_field *f, enum op op, int in_list,
+                   struct value *v);
 
 #endif

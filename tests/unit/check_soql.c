@@ -1,7 +1,7 @@
 /* check_soql.c — the sfemu SOQL parser and its SQL translation, table-driven
  * over a hand-built Account/Contact schema with a field of every type.
  *
- * soql.c and soql_sql.c belong to the sfemu binary, so they are compiled into
+ * soql.c, soql_lex.c and soql_sql.c belong to the sfemu binary, so they are compiled into
  * this test directly. With SOQL_TEST_PGURL set (a throwaway database), every
  * generated statement is also run against a store created from the same schema. */
 #include <check.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../sfemu/soql.c"
+#include "../sfemu/soql_lex.c"
 #include "../sfemu/soql_sql.c"
 
 #define NOW_2024_03_15 1710504000 /* 2024-03-15T12:00:00Z, a Friday */
