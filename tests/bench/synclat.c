@@ -70,7 +70,7 @@ static void *write_loop(void *ud)
         char url[512], body[128];
         snprintf(url, sizeof(url), "%s/services/data/v60.0/sobjects/Account/%s", w->sf,
                  w->ids[(w->k + j * THREADS) % w->n_ids]);
-        snprintf(body, sizeof(body), "{\"Name\":\"lat %ld\"}", seq);
+        snprintf(body, sizeof(body), "{\"Name\":\"lat %d %ld\"}", w->rate * THREADS, seq);
         curl_easy_setopt(c, CURLOPT_URL, url);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PATCH");
@@ -158,7 +158,10 @@ int sfrbench_synclat(int argc, char **argv)
     int total = per * seconds * THREADS, n = 0;
     long long *lat = sfr_calloc((size_t)total + 1, sizeof(long long));
     for (int r = 0; r < PQntuples(seen); r++) {
-        long seq = atol(PQgetvalue(seen, r, 0) + 4);
+        const char *sp = strchr(PQgetvalue(seen, r, 0) + 4, ' ');
+        if (sp == NULL || atoi(PQgetvalue(seen, r, 0) + 4) != per * THREADS)
+            continue; /* another run's */
+        long seq = atol(sp + 1);
         int k = (int)(seq / 1000000), j = (int)(seq % 1000000);
         if (k < 0 || k >= THREADS || j >= per * seconds || w[k].sent_ms[j] == 0)
             continue;
@@ -176,9 +179,9 @@ int sfrbench_synclat(int argc, char **argv)
     for (int j = 0; j < m; j++) {
         char sql[256];
         snprintf(sql, sizeof(sql),
-                 "UPDATE salesforce.account SET name = 'push %d' WHERE sfid = '%s'"
+                 "UPDATE salesforce.account SET name = 'push %d-%d' WHERE sfid = '%s'"
                  " RETURNING (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
-                 j, idv[(j * 7) % n_ids]);
+                 rate, j, idv[(j * 7) % n_ids]);
         PGresult *r = q(c, sql);
         app_ms[j] = PQntuples(r) > 0 ? atoll(PQgetvalue(r, 0, 0)) : 0;
         PQclear(r);
@@ -209,7 +212,7 @@ int sfrbench_synclat(int argc, char **argv)
         CURLcode cc = curl_easy_perform(cu);
         fclose(mem);
         char want[32];
-        snprintf(want, sizeof(want), "\"Name\":\"push %d\"", j);
+        snprintf(want, sizeof(want), "\"Name\":\"push %d-%d\"", rate, j);
         const char *sm = b.data ? strstr(b.data, "\"SystemModstamp\":\"") : NULL;
         int64_t at = INT64_MIN;
         if (cc == CURLE_OK && b.data && strstr(b.data, want) && sm &&

@@ -328,6 +328,14 @@ static int collect(PGconn *pg, struct emu_client *c, json_object *out)
         }
         json_object_put(pl);
     }
+    /* every event of a subscribed entity up to the last row read was in the
+     * result: a subscription none of them was for has seen them all too */
+    if (PQntuples(res) > 0) {
+        long long scanned = atoll(PQgetvalue(res, PQntuples(res) - 1, 0));
+        for (int k = 0; k < ns; k++)
+            if (newlast[k] < scanned)
+                newlast[k] = scanned;
+    }
     PQclear(res);
     pthread_mutex_lock(&EMU.lock);
     for (int k = 0; k < ns; k++)
