@@ -21,7 +21,17 @@ struct sfr_audit_opts {
     const struct sfr_strv *objects; /* NULL/empty = all mapped, parents first */
     bool store;                     /* keep the run in sfrecon.audit_run */
     bool progress;
+    /* share the run with other processes through sfrecon.work_task (workers.h):
+     * this process queues the ranges, works on them with any `--join`ed
+     * process, and reports once the queue is drained */
+    bool workers;
 };
+
+/* Works on the queued ranges of the audits other processes started with
+ * `workers` until none is left (waiting up to wait_s seconds for a queue to
+ * appear); *n_done receives the number of ranges this process compared. */
+enum sfr_rc sfr_audit_join(struct sfr_run_ctx *ctx, const struct sfr_audit_opts *o, int wait_s,
+                           long *n_done, struct sfr_err *err) SFR_WUR;
 
 /* The defaults: content depth, all records, all objects, stored. */
 void sfr_audit_opts_defaults(struct sfr_audit_opts *o);

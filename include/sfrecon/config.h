@@ -7,7 +7,7 @@
  *   "schema": "salesforce"           mirror schema name
  *   "chunk_size": 50000              rows per audit chunk
  *   "bisect_factor": 16, "bisect_threshold": 2000
- *   "jobs": 2
+ *   "jobs": N                        default 0: the cores available
  *   "repair_policy": "sf_wins"|"newest_wins"|"pg_wins"
  *   "max_api_calls": 0               per-run budget, 0 = none
  *   "bulk_threshold": 10000          rows above which Bulk API 2.0 is used

@@ -23,6 +23,17 @@ enum sfr_rc sfr_scan_object(const struct sfr_check_object *co, const struct sfr_
                             sfr_side_factory factory, void *factory_ctx, struct sfr_disc_list *out,
                             struct sfr_check_stats *stats, struct sfr_err *err) SFR_WUR;
 
+/* Split keys from a sample of the mirror's keys (else the other side's):
+ * sorted, distinct, about one per `rows` rows (at least 500, and at most
+ * 16384 keys whatever the table's size). Caller frees keys. */
+enum sfr_rc sfr_scan_split_keys(struct sfr_side *sf, struct sfr_side *pg,
+                                const struct sfr_projection *p, long rows, struct sfr_strv *keys,
+                                struct sfr_err *err) SFR_WUR;
+
+/* The cores this process may run on (its CPU affinity), 1..64: the default
+ * number of jobs. */
+int sfr_check_cores_available(void);
+
 /* Index of the bucket holding key among n sorted split keys: bucket 0 is
  * (-inf, keys[0]), bucket i is [keys[i-1], keys[i]), bucket n is
  * [keys[n-1], +inf). Byte order. Exposed for unit tests. */

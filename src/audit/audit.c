@@ -9,11 +9,14 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "audit_internal.h"
 #include "sfrecon/history.h"
 #include "sfrecon/log.h"
+#include "sfrecon/scan.h"
 #include "sfrecon/sf.h"
+#include "sfrecon/workers.h"
 
 static int64_t now_ms(void)
 {
@@ -48,12 +51,42 @@ static long budget_used(void *sf)
     return sfr_sf_budget_used(sf);
 }
 
+/* A queued task's object, for workers.h. */
+static bool object_of(void *c, const char *name, struct sfr_check_object *out)
+{
+    struct sfr_run_ctx *ctx = c;
+    int i = sfr_run_ctx_index(ctx, name);
+    if (i < 0)
+        return false;
+    sfr_run_ctx_check_object(ctx, i, out);
+    return true;
+}
+
+static void workers_init(struct sfr_workers *w, struct sfr_run_ctx *ctx,
+                         const struct sfr_check_opts *co, char *name, size_t n)
+{
+    char host[64] = "localhost";
+    gethostname(host, sizeof(host) - 1);
+    host[sizeof(host) - 1] = '\0';
+    snprintf(name, n, "%s:%ld", host, (long)getpid());
+    memset(w, 0, sizeof(*w));
+    w->db_url = ctx->db_url;
+    w->worker = name;
+    w->factory = factory;
+    w->factory_ctx = ctx;
+    w->object = object_of;
+    w->object_ctx = ctx;
+    w->opts = *co;
+}
+
 /* One audit in progress. */
 struct engine {
     struct sfr_run_ctx *ctx;
     const struct sfr_audit_opts *o;
     struct sfr_run *run;
     struct sfr_check_opts co;
+    struct sfr_workers w; /* o->workers: the queue */
+    char worker[96];
     int *idx; /* mapping indexes in audit order */
     int n;
     bool full; /* the whole of each object: the mirror-only checks run, chunks are kept */
@@ -113,7 +146,9 @@ static void check_opts(struct engine *e)
     e->co.chunk_size = cfg->chunk_size;
     e->co.bisect_factor = cfg->bisect_factor;
     e->co.bisect_threshold = cfg->bisect_threshold;
-    e->co.jobs = e->o->jobs > 0 ? e->o->jobs : cfg->jobs;
+    e->co.jobs = e->o->jobs > 0  ? e->o->jobs
+                 : cfg->jobs > 0 ? cfg->jobs
+                                 : sfr_check_cores_available();
     e->co.audit_start_ms = now_ms();
     e->co.progress = e->o->progress;
     e->co.api_calls_fn = e->ctx->sf != NULL ? budget_used : NULL;
@@ -228,6 +263,8 @@ static enum sfr_rc audit_object(struct engine *e, int k)
     if (rc == SFR_OK && o->since_ms != INT64_MIN)
         rc =
             sfr_audit_since(ctx, i, o->since_ms, e->co.audit_start_ms, &e->run->discs, &st, e->err);
+    else if (rc == SFR_OK && o->workers)
+        rc = sfr_workers_run_object(&e->w, e->run->id, name, &e->run->discs, &st, e->err);
     else if (rc == SFR_OK)
         rc = sfr_check_object(&cobj, &e->co, factory, ctx, &e->run->discs, &st, e->err);
     if (rc == SFR_ELIMIT)
@@ -270,11 +307,25 @@ static enum sfr_rc finish_run(struct engine *e, enum sfr_rc rc)
     return rc;
 }
 
+enum sfr_rc sfr_audit_join(struct sfr_run_ctx *ctx, const struct sfr_audit_opts *o, int wait_s,
+                           long *n_done, struct sfr_err *err)
+{
+    struct engine e = {ctx, o, NULL, {0}, {0}, "", NULL, 0, false, err};
+    check_opts(&e);
+    workers_init(&e.w, ctx, &e.co, e.worker, sizeof(e.worker));
+    return sfr_workers_join(&e.w, wait_s, n_done, err);
+}
+
 enum sfr_rc sfr_audit_run(struct sfr_run_ctx *ctx, const struct sfr_audit_opts *o,
                           struct sfr_run *run, struct sfr_err *err)
 {
     memset(run, 0, sizeof(*run));
-    struct engine e = {ctx, o, run, {0}, NULL, 0, false, err};
+    if (o->workers &&
+        (!o->store || o->since_last || o->since_ms != INT64_MIN || o->depth != SFR_DEPTH_CONTENT))
+        return sfr_err_set(err, SFR_EUSAGE,
+                           "--workers shares a stored full content audit: it cannot be "
+                           "combined with --no-store, --since or --depth count");
+    struct engine e = {ctx, o, run, {0}, {0}, "", NULL, 0, false, err};
     e.full = !o->since_last && o->since_ms == INT64_MIN;
     e.idx = sfr_calloc((size_t)ctx->n + 1, sizeof(int));
     e.n = plan_objects(ctx, o->objects, e.idx, err);
@@ -294,6 +345,16 @@ enum sfr_rc sfr_audit_run(struct sfr_run_ctx *ctx, const struct sfr_audit_opts *
     }
     run->objects = sfr_calloc((size_t)e.n + 1, sizeof(*run->objects));
     check_opts(&e);
+    if (o->workers) {
+        /* every object's ranges are queued first, so joined processes can
+         * take any of them */
+        workers_init(&e.w, ctx, &e.co, e.worker, sizeof(e.worker));
+        for (int k = 0; k < e.n && rc == SFR_OK; k++) {
+            struct sfr_check_object cobj;
+            sfr_run_ctx_check_object(ctx, e.idx[k], &cobj);
+            rc = sfr_workers_plan(&e.w, run->id, &cobj, NULL, err);
+        }
+    }
     for (int k = 0; k < e.n && rc == SFR_OK; k++)
         rc = audit_object(&e, k);
     free(e.idx);

@@ -122,15 +122,14 @@ static int cmp_rows(const void *a, const void *b)
                   ((const struct sfr_row_summary *)b)->sfid);
 }
 
-/* Split keys from the mirror (else the other side): a sorted, distinct
- * sample thinned to about one key per `bucket` rows. */
-static enum sfr_rc split_keys(struct sfr_side *sf, struct sfr_side *pg,
-                              const struct sfr_projection *p, struct sfr_strv *keys,
-                              struct sfr_err *err)
+enum sfr_rc sfr_scan_split_keys(struct sfr_side *sf, struct sfr_side *pg,
+                                const struct sfr_projection *p, long rows, struct sfr_strv *keys,
+                                struct sfr_err *err)
 {
     struct sfr_strv smp = {0};
     long total = 0;
-    long every = SCAN_MIN_BUCKET / SCAN_PER_BUCKET;
+    long min_bucket = rows > SCAN_MIN_BUCKET ? rows : SCAN_MIN_BUCKET;
+    long every = min_bucket / SCAN_PER_BUCKET;
     long max_keys = (long)SCAN_MAX_BUCKETS * SCAN_PER_BUCKET;
     enum sfr_rc rc = sfr_side_sample_keys(pg, p, every, max_keys, &smp, &total, err);
     if (rc == SFR_ENOTFOUND) {
@@ -144,8 +143,7 @@ static enum sfr_rc split_keys(struct sfr_side *sf, struct sfr_side *pg,
     }
     if (smp.n > 1)
         qsort(smp.v, smp.n, sizeof(*smp.v), cmp_str);
-    long bucket =
-        total / SCAN_MAX_BUCKETS > SCAN_MIN_BUCKET ? total / SCAN_MAX_BUCKETS + 1 : SCAN_MIN_BUCKET;
+    long bucket = total / SCAN_MAX_BUCKETS > min_bucket ? total / SCAN_MAX_BUCKETS + 1 : min_bucket;
     size_t nb = total > 0 ? (size_t)((total + bucket - 1) / bucket) : 1;
     for (size_t j = 1; j < nb && smp.n > 0; j++) {
         size_t at = j * smp.n / nb;
@@ -439,7 +437,7 @@ enum sfr_rc sfr_scan_object(const struct sfr_check_object *co, const struct sfr_
             goto out;
         }
     }
-    rc = split_keys(sf, pg, co->proj, &keys, err);
+    rc = sfr_scan_split_keys(sf, pg, co->proj, SCAN_MIN_BUCKET, &keys, err);
     if (rc != SFR_OK)
         goto out;
     sfr_log_info("%s: single-pass audit (%zu buckets): a side has no index serving byte-order "

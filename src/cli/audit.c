@@ -20,7 +20,9 @@ enum {
     OPT_JOBS,
     OPT_NOSTORE,
     OPT_SOURCE,
-    OPT_MAXCALLS
+    OPT_MAXCALLS,
+    OPT_WORKERS,
+    OPT_JOIN
 };
 
 static const struct sfr_cli_opt audit_opts[] = {
@@ -30,12 +32,20 @@ static const struct sfr_cli_opt audit_opts[] = {
      "last: incremental, re-check only chunks that moved since the last "
      "stored run; TS: only records modified at or after TS (2024-01-31 or "
      "2024-01-31T10:00:00Z) on either side"},
-    {"jobs", 0, "N", OPT_JOBS, "chunks compared in parallel, 1..64 (default from config, 2)"},
+    {"jobs", 0, "N", OPT_JOBS,
+     "chunks compared in parallel, 1..64 (default: the mapping's sfrecon.jobs, "
+     "else the cores available)"},
     {"no-store", 0, NULL, OPT_NOSTORE, "do not keep the run in sfrecon.audit_run"},
     {"source", 0, "URL", OPT_SOURCE,
      "compare against another Postgres of the same layout instead of "
-     "Salesforce (needs --describe)"},
+     "Salesforce (field types from its columns unless --describe)"},
     {"max-api-calls", 0, "N", OPT_MAXCALLS, "stop cleanly after N Salesforce API calls"},
+    {"workers", 0, NULL, OPT_WORKERS,
+     "share the audit with other processes: queue its ranges in sfrecon.work_task, "
+     "compare them with every `--join`ed process, report when the queue is drained"},
+    {"join", 0, NULL, OPT_JOIN,
+     "help the audits started with --workers (waits up to 60 s for one); prints "
+     "no report"},
     {0},
 };
 
@@ -43,6 +53,7 @@ struct audit_cli {
     struct sfr_run_opts ro;
     struct sfr_audit_opts ao;
     struct sfr_strv objects;
+    bool join;
 };
 
 /* A date (midnight UTC) or a datetime. */
@@ -95,6 +106,12 @@ static int audit_opt(void *state, int key, const char *arg)
     case OPT_SOURCE:
         a->ro.source_url = arg;
         return 0;
+    case OPT_WORKERS:
+        a->ao.workers = true;
+        return 0;
+    case OPT_JOIN:
+        a->join = true;
+        return 0;
     case OPT_MAXCALLS:
         a->ro.max_api_calls = strtol(arg, &end, 10);
         if (end == arg || *end != '\0' || a->ro.max_api_calls < 1)
@@ -144,9 +161,11 @@ static void print_summary(const struct sfr_run *run)
                      run->not_covered.n);
 }
 
+/* An incomplete run is a runtime failure even when it found discrepancies:
+ * exit 1 would present a partial report as the whole answer. */
 static int exit_code(const struct sfr_run *run)
 {
-    return run->discs.n > 0 ? SFR_EXIT_FOUND : run->complete ? SFR_EXIT_OK : SFR_EXIT_RUNTIME;
+    return !run->complete ? SFR_EXIT_RUNTIME : run->discs.n > 0 ? SFR_EXIT_FOUND : SFR_EXIT_OK;
 }
 
 int sfr_cmd_audit(int argc, char **argv)
@@ -171,6 +190,16 @@ int sfr_cmd_audit(int argc, char **argv)
     struct sfr_run run;
     memset(&run, 0, sizeof(run));
     enum sfr_rc rc = sfr_run_ctx_open(&a.ro, &ctx, &err);
+    if (rc == SFR_OK && a.join) {
+        long done = 0;
+        rc = sfr_audit_join(ctx, &a.ao, 60, &done, &err);
+        code = rc == SFR_OK ? SFR_EXIT_OK : sfr_cli_fail(rc, &err);
+        if (rc == SFR_OK)
+            fprintf(stderr, "sfrecon: joined: %ld range(s) compared here\n", done);
+        sfr_run_ctx_free(ctx);
+        sfr_strv_cleanup(&a.objects);
+        return code;
+    }
     if (rc == SFR_OK)
         rc = sfr_audit_run(ctx, &a.ao, &run, &err);
     FILE *out = NULL;

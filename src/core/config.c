@@ -700,7 +700,7 @@ enum sfr_rc sfr_config_parse(const char *text, const char *path, struct sfr_conf
     cfg->chunk_size = 50000;
     cfg->bisect_factor = 16;
     cfg->bisect_threshold = 2000;
-    cfg->jobs = 2;
+    cfg->jobs = 0; /* the cores available */
     cfg->policy = SFR_POLICY_SF_WINS;
     cfg->bulk_threshold = 10000;
     cfg->archive_days = 31;

@@ -210,6 +210,24 @@ static void write_path_common(struct sfr_buf *b, const char *schema)
     write_path_capture_fn(b, schema, true);
 }
 
+/* DROP TRIGGER IF EXISTS hc_<table><suffix>, then CREATE TRIGGER ... <when>
+ * FOR EACH ROW<cond> EXECUTE PROCEDURE <schema>.<fn>(): re-runnable. */
+static void trigger_append(struct sfr_buf *b, const char *schema, const char *table,
+                           const char *suffix, const char *when, const char *cond, const char *fn)
+{
+    sfr_buf_puts(b, "DROP TRIGGER IF EXISTS ");
+    name_append(b, "hc_", table, suffix);
+    sfr_buf_puts(b, " ON ");
+    sfr_pg_qualified_append(b, schema, table);
+    sfr_buf_puts(b, ";\nCREATE TRIGGER ");
+    name_append(b, "hc_", table, suffix);
+    sfr_buf_printf(b, " %s ON ", when);
+    sfr_pg_qualified_append(b, schema, table);
+    sfr_buf_printf(b, "\n    FOR EACH ROW%s EXECUTE PROCEDURE ", cond);
+    sfr_pg_qualified_append(b, schema, fn);
+    sfr_buf_puts(b, "();\n");
+}
+
 /* The status (BEFORE) and logger (AFTER) triggers of one table. */
 static void write_path_table(struct sfr_buf *b, const char *schema, const char *table,
                              bool read_only)
@@ -276,28 +294,9 @@ static void write_path_table(struct sfr_buf *b, const char *schema, const char *
                     "    RETURN NULL;\n"
                     "END $hc$;\n");
 
-    sfr_buf_puts(b, "DROP TRIGGER IF EXISTS ");
-    name_append(b, "hc_", table, "_status_trigger");
-    sfr_buf_puts(b, " ON ");
-    sfr_pg_qualified_append(b, schema, table);
-    sfr_buf_puts(b, ";\nCREATE TRIGGER ");
-    name_append(b, "hc_", table, "_status_trigger");
-    sfr_buf_puts(b, " BEFORE INSERT OR UPDATE ON ");
-    sfr_pg_qualified_append(b, schema, table);
-    sfr_buf_puts(b, "\n    FOR EACH ROW EXECUTE PROCEDURE ");
-    sfr_pg_qualified_append(b, schema, status_fn);
-    sfr_buf_puts(b, "();\nDROP TRIGGER IF EXISTS ");
-    name_append(b, "hc_", table, "_logtrigger");
-    sfr_buf_puts(b, " ON ");
-    sfr_pg_qualified_append(b, schema, table);
-    sfr_buf_puts(b, ";\nCREATE TRIGGER ");
-    name_append(b, "hc_", table, "_logtrigger");
-    sfr_buf_puts(b, " AFTER INSERT OR UPDATE OR DELETE ON ");
-    sfr_pg_qualified_append(b, schema, table);
-    sfr_buf_puts(b, "\n    FOR EACH ROW WHEN (public.get_xmlbinary()::text = 'base64')"
-                    " EXECUTE PROCEDURE ");
-    sfr_pg_qualified_append(b, schema, logger_fn);
-    sfr_buf_puts(b, "();\n");
+    trigger_append(b, schema, table, "_status_trigger", "BEFORE INSERT OR UPDATE", "", status_fn);
+    trigger_append(b, schema, table, "_logtrigger", "AFTER INSERT OR UPDATE OR DELETE",
+                   " WHEN (public.get_xmlbinary()::text = 'base64')", logger_fn);
     sfr_free(status_fn);
     sfr_free(logger_fn);
 }

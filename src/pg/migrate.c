@@ -69,9 +69,37 @@ static const char v1_sql[] =
     " object text, direction text, cursor text, updated_at timestamptz DEFAULT now(),"
     " PRIMARY KEY (object, direction));\n";
 
+/* The queue of an audit shared by many processes (workq.h). A task being
+ * compared stays 'queued' and row-locked by its worker's open transaction,
+ * which writes the results and marks it 'done' when it commits. */
+static const char v2_sql[] =
+    "CREATE TABLE sfrecon.work_task ("
+    " run_id bigint NOT NULL REFERENCES sfrecon.audit_run(id) ON DELETE CASCADE,"
+    " object text NOT NULL, seq integer NOT NULL, lo text, hi text, expect bigint,"
+    " start_ms bigint NOT NULL, state text NOT NULL DEFAULT 'queued', worker text,"
+    " finished_at timestamptz, rows_sf bigint, rows_pg bigint, api_calls bigint,"
+    " keys_differing bigint, rechecked bigint, chunks_mismatched bigint,"
+    " PRIMARY KEY (run_id, object, seq));\n"
+    "COMMENT ON COLUMN sfrecon.work_task.state IS 'queued | done';\n"
+    "COMMENT ON COLUMN sfrecon.work_task.lo IS 'inclusive; NULL = -infinity';\n"
+    "COMMENT ON COLUMN sfrecon.work_task.hi IS 'exclusive; NULL = +infinity';\n"
+    "CREATE TABLE sfrecon.work_disc ("
+    " id bigserial PRIMARY KEY,"
+    " run_id bigint NOT NULL REFERENCES sfrecon.audit_run(id) ON DELETE CASCADE,"
+    " object text NOT NULL, seq integer NOT NULL, sfid text NOT NULL, cause text NOT NULL,"
+    " detail text, parent_object text, parent_sfid text, pg_id bigint,"
+    " sf_mod_ms bigint, pg_mod_ms bigint, fields text[], sf_values text[], pg_values text[]);\n"
+    "CREATE INDEX work_disc_run_idx ON sfrecon.work_disc (run_id, object, seq);\n"
+    "CREATE TABLE sfrecon.work_chunk ("
+    " run_id bigint NOT NULL REFERENCES sfrecon.audit_run(id) ON DELETE CASCADE,"
+    " object text NOT NULL, lo text, hi text, sf_count bigint, pg_count bigint,"
+    " sf_max_ms bigint, pg_max_ms bigint);\n"
+    "CREATE INDEX work_chunk_run_idx ON sfrecon.work_chunk (run_id, object);\n";
+
 static const struct migration migrations[] = {
     {1, "audit runs, discrepancies, chunk digests, watermarks, repair journal, sync cursors",
      v1_sql},
+    {2, "the queue of audits shared by many processes", v2_sql},
 };
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 

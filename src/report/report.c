@@ -37,18 +37,32 @@ static long total_discs(const struct sfr_object_summary *o)
     return n;
 }
 
-/* Display form of a value: quoted, cut to 60 characters. */
+/* Display form of a value: quoted, cut to 60 bytes at a character boundary
+ * (never inside a UTF-8 sequence), control bytes shown as \n, \r, \xNN so
+ * that a value can neither break the report's lines nor drive the terminal,
+ * and values differing only in them do not look the same. */
 static void show(FILE *out, const char *v)
 {
     if (v == NULL) {
         fputs("NULL", out);
         return;
     }
-    size_t n = strlen(v);
+    size_t n = strlen(v), cut = n > 60 ? 60 : n;
+    while (cut < n && cut > 0 && ((unsigned char)v[cut] & 0xC0) == 0x80)
+        cut--;
     fputc('\'', out);
-    for (size_t i = 0; i < n && i < 60; i++)
-        fputc(v[i] == '\n' ? ' ' : v[i], out);
-    fputs(n > 60 ? "...'" : "'", out);
+    for (size_t i = 0; i < cut; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (c == '\n')
+            fputs("\\n", out);
+        else if (c == '\r')
+            fputs("\\r", out);
+        else if ((c < 0x20 && c != '\t') || c == 0x7f)
+            fprintf(out, "\\x%02x", c);
+        else
+            fputc(c, out);
+    }
+    fputs(cut < n ? "...'" : "'", out);
 }
 
 static void write_text(FILE *out, const struct sfr_run *run)

@@ -136,7 +136,8 @@ assert_contains "$TMPD/out" "not covered"
 # a mapping's sf_max_daily_api_calls caps that object only: the others are covered
 sed '25s/"sf_max_daily_api_calls": 30000/"sf_max_daily_api_calls": 1/' "$MAP" >"$TMPD/cap.json"
 grep -q '"sf_max_daily_api_calls": 1,' "$TMPD/cap.json" || fail "cap mapping"
-DATABASE_URL="$DB" expect_exit 1 "$SFRECON" audit -c "$TMPD/cap.json" --no-store
+# (the run is still unfinished: exit 3, whatever it found elsewhere)
+DATABASE_URL="$DB" expect_exit 3 "$SFRECON" audit -c "$TMPD/cap.json" --no-store
 assert_contains "$TMPD/out" "not covered: Account"
 assert_not_contains "$TMPD/out" "not covered: Contact"
 grep -q '^Lead .*missing_in_pg' "$TMPD/out" || fail "objects after a capped one were not audited"

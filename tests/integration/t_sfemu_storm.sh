@@ -54,7 +54,7 @@ case $codes in
 *) fail "drop_every 2: curl exits $codes" ;;
 esac
 
-# ---- expire_every 3: the third request bearing a live token expires it ----
+# ---- expire_every 3: a token expires at its third use ----
 admin POST /__emu/fault -d '{"expire_every":3}'
 assert_eq "$(statuses 3)" "200 200 401 " "expire_every 3"
 body_has '"errorCode":"INVALID_SESSION_ID"'
@@ -63,10 +63,22 @@ expect_status 401 "the expired token stays dead"
 TOK=$(sf_token) # neither token calls nor dead tokens count
 [ -n "$TOK" ] || fail "no new token under expire_every"
 assert_eq "$(statuses 3)" "200 200 401 " "expire_every 3 with a new token"
+# counted per token: two clients interleaved each get three uses
+TOK=$(sf_token)
+TOK_A=$TOK
+TOK_B=$(sf_token)
+admin POST /__emu/fault -d '{"expire_every":3}'
+s=""
+for t in "$TOK_A" "$TOK_B" "$TOK_A" "$TOK_B" "$TOK_A" "$TOK_B"; do
+    TOK=$t
+    api GET "$V/limits"
+    s="$s$STATUS "
+done
+assert_eq "$s" "200 200 200 200 401 401 " "expire_every 3 per token"
 TOK=$(sf_token)
 admin GET /__emu/counters
 body_has '"drop":2'
-body_has '"expire":2'
+body_has '"expire":4'
 
 # ---- {} clears every fault ----
 admin POST /__emu/fault -d '{}'

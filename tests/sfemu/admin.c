@@ -406,6 +406,8 @@ static enum MHD_Result fault(struct emu_req *r)
     pthread_mutex_lock(&EMU.lock);
     EMU.faults = f;
     EMU.storm = storm;
+    for (struct emu_token *t = EMU.tokens; t != NULL; t = t->next)
+        t->uses = 0;
     if (expire) {
         dead = EMU.tokens;
         EMU.tokens = NULL;

@@ -49,6 +49,7 @@ struct emu_object {
 
 struct emu_token {
     char *token;
+    long uses; /* requests made with it since the faults were set (expire_every) */
     struct emu_token *next;
 };
 
@@ -60,11 +61,11 @@ struct emu_faults {
 };
 
 /* Periodic faults (fault storms), set with the one-shot ones by POST /__emu/fault:
- * every Nth request through the gate fails (with emu_faults.fail_status), is
- * dropped, or (counting requests that carry a token) has its token expired. */
+ * every Nth request through the gate fails (with emu_faults.fail_status) or is
+ * dropped, and every token expires at its Nth use (emu_token.uses). */
 struct emu_storm {
     long fail_every, drop_every, expire_every;
-    long fail_seen, drop_seen, expire_seen;
+    long fail_seen, drop_seen;
 };
 
 struct emu_counters {

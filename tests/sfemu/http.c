@@ -357,19 +357,19 @@ static void today(char out[11])
     out[10] = '\0';
 }
 
-/* Under EMU.lock. */
-static bool token_live(const char *tok)
+/* The live token tok, NULL when it is unknown or expired. Under EMU.lock. */
+static struct emu_token *token_find(const char *tok)
 {
-    bool ok = false;
-    for (struct emu_token *t = EMU.tokens; t != NULL && !ok; t = t->next)
-        ok = strcmp(t->token, tok) == 0;
-    return ok;
+    struct emu_token *t = EMU.tokens;
+    while (t != NULL && strcmp(t->token, tok) != 0)
+        t = t->next;
+    return t;
 }
 
 static bool token_valid(const char *tok)
 {
     pthread_mutex_lock(&EMU.lock);
-    bool ok = token_live(tok);
+    bool ok = token_find(tok) != NULL;
     pthread_mutex_unlock(&EMU.lock);
     return ok;
 }
@@ -421,9 +421,10 @@ static void count_endpoint(struct emu_req *r)
 }
 
 /* The periodic faults of a request (under EMU.lock): every drop_every-th
- * request is dropped, every fail_every-th fails, and every expire_every-th
- * request carrying a live token has that token expired (it then gets the 401
- * a dead session gets). A drop takes precedence over a failure. */
+ * request is dropped, every fail_every-th fails, and a live token expires at
+ * its expire_every-th use (that request gets the 401 a dead session gets;
+ * counted per token, so a client that logs in again gets a fresh allowance
+ * whatever other clients do meanwhile). A drop takes precedence. */
 static void storm_gate(struct emu_req *r, long *status, bool *drop, bool *expire)
 {
     struct emu_storm *s = &EMU.storm;
@@ -432,7 +433,8 @@ static void storm_gate(struct emu_req *r, long *status, bool *drop, bool *expire
     if (s->fail_every > 0 && ++s->fail_seen % s->fail_every == 0)
         *status = EMU.faults.fail_status;
     const char *tok = s->expire_every > 0 ? bearer(r) : NULL;
-    if (tok != NULL && token_live(tok) && ++s->expire_seen % s->expire_every == 0)
+    struct emu_token *t = tok != NULL ? token_find(tok) : NULL;
+    if (t != NULL && ++t->uses % s->expire_every == 0)
         *expire = true;
 }
 

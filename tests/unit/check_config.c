@@ -93,7 +93,7 @@ START_TEST(test_defaults)
     ck_assert_int_eq(cfg->chunk_size, 50000);
     ck_assert_int_eq(cfg->bisect_factor, 16);
     ck_assert_int_eq(cfg->bisect_threshold, 2000);
-    ck_assert_int_eq(cfg->jobs, 2);
+    ck_assert_int_eq(cfg->jobs, 0); /* 0: the cores available */
     ck_assert_int_eq(cfg->policy, SFR_POLICY_SF_WINS);
     ck_assert_int_eq(cfg->bulk_threshold, 10000);
     ck_assert_int_eq(cfg->max_api_calls, 0);

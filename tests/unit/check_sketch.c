@@ -4,6 +4,7 @@
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sfrecon/digest.h"
 #include "sfrecon/scan.h"
@@ -118,6 +119,16 @@ START_TEST(test_bucket_of)
 }
 END_TEST
 
+/* The default of --jobs: at least one, never more than the affinity mask. */
+START_TEST(test_cores)
+{
+    int n = sfr_check_cores_available();
+    ck_assert_int_ge(n, 1);
+    ck_assert_int_le(n, 64);
+    ck_assert_int_le(n, (int)sysconf(_SC_NPROCESSORS_CONF));
+}
+END_TEST
+
 Suite *sketch_suite(void)
 {
     Suite *s = suite_create("sketch");
@@ -125,6 +136,7 @@ Suite *sketch_suite(void)
     tcase_add_loop_test(tc, test_decode, 0, (int)(sizeof(cases) / sizeof(cases[0])));
     tcase_add_test(tc, test_decode_checks_digest);
     tcase_add_loop_test(tc, test_bucket_of, 0, (int)(sizeof(bcases) / sizeof(bcases[0])));
+    tcase_add_test(tc, test_cores);
     suite_add_tcase(s, tc);
     return s;
 }
