@@ -130,6 +130,54 @@ for n in $SIZES; do
     done
 done
 
+# The HTML report of 100k discrepancies: a mirror of 100k Accounts where half
+# the rows hold another Name (field_mismatch), a quarter a cut Description
+# (truncation) and a quarter are gone (missing_in_pg); audited and stored,
+# then written as HTML and rendered in headless Chromium (load + layout +
+# script, then a screenshot of the first screen).
+CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+if [ "${BENCH_HTML:-1}" = 1 ]; then
+    [ -n "$CHROMIUM" ] || echo "bench: chromium not installed (scripts/deps.sh): no render times" >&2
+    HDB=$(mkdb html_100k)
+    curl -s -X POST "$SF/__emu/reset" >/dev/null
+    "$B/orggen" --sf "$SF" --db "$HDB" --mapping "$MAP" --describe "$ORG" --size 100000 \
+        --seed 1 --objects Account --manifest "$OUT/h.csv" >"$OUT/gen.out" 2>&1 || { cat "$OUT/gen.out"; exit 3; }
+    psql -q "$HDB" -c "SET xmlbinary = 'hex'" \
+        -c "UPDATE salesforce.account SET name = name || ' (edited by an app)' WHERE id % 2 = 0" \
+        -c "UPDATE salesforce.account SET description = left(description, 7) WHERE id % 4 = 1 AND length(description) > 8" \
+        -c "DELETE FROM salesforce.account WHERE id % 4 = 3" >/dev/null
+    t=$(now)
+    DATABASE_URL="$HDB" "$B/sfrecon" audit -c "$MAP" -o Account >/dev/null 2>"$OUT/h.err"
+    nd=$(psql -Atq "$HDB" -c "SELECT n_discrepancies FROM sfrecon.audit_run ORDER BY id DESC LIMIT 1")
+    row "audit with $nd discrepancies, 100000 rows (stored)" "$(since "$t")" "s, peak RSS $(rss "$OUT/h.err") MB"
+    t=$(now)
+    DATABASE_URL="$HDB" "$B/sfrecon" report --format json --out "$OUT/h.json" >/dev/null 2>&1
+    row "report --format json, $nd discrepancies" "$(since "$t")" "s, $(du -m "$OUT/h.json" | cut -f1) MB file"
+    chrome() {
+        timeout 900 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+            --disable-background-networking --disable-component-update --disable-sync \
+            --user-data-dir="$(mktemp -d "$OUT/chrome.XXXXXX")" "$@" 2>/dev/null
+    }
+    for rows in 1000 0; do
+        t=$(now)
+        DATABASE_URL="$HDB" "$B/sfrecon" report --format html --html-rows $rows --out "$OUT/h$rows.html" >/dev/null 2>&1
+        row "report --format html --html-rows $rows, $nd discrepancies" "$(since "$t")" \
+            "s, $(du -k "$OUT/h$rows.html" | awk '{printf "%.1f", $1 / 1024}') MB file"
+        [ -n "$CHROMIUM" ] || continue
+        t=$(now)
+        chrome --dump-dom "file://$OUT/h$rows.html" >/dev/null
+        row "  headless Chromium: load, run the filters, serialise the DOM" "$(since "$t")" "s (--dump-dom)"
+        t=$(now)
+        chrome --screenshot="$OUT/h$rows.png" --window-size=1280,1600 "file://$OUT/h$rows.html"
+        row "  headless Chromium: first screen painted" "$(since "$t")" "s (--screenshot)"
+    done
+    if [ -n "$CHROMIUM" ]; then
+        t=$(now)
+        chrome --screenshot="$OUT/blank.png" --window-size=1280,1600 "data:text/html,<p>x</p>"
+        row "  headless Chromium start + paint of an empty page" "$(since "$t")" "s (the fixed cost above)"
+    fi
+fi
+
 # Sync with change events (CometD). The daemon runs with --interval 300 on an
 # org whose mirror has Heroku Connect's triggers: Salesforce -> mirror goes
 # through change events, mirror -> Salesforce through the trigger's NOTIFY.

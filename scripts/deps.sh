@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential pkg-config libpq-dev postgresql postgresql-contrib libcurl4-openssl-dev
 libxxhash-dev libjson-c-dev check libmicrohttpd-dev curl clang-format cppcheck clang
-libclang-rt-dev valgrind"
+libclang-rt-dev valgrind chromium"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -85,6 +85,9 @@ struct sfr_cli_spec {
     /* one own option (arg NULL for a flag): 0, or an exit code after a
      * message (sfr_cli_usage_error) */
     int (*on_opt)(void *state, int key, const char *arg);
+    /* one argument that is not an option (`report --diff A B`: B), same
+     * returns; NULL: every such argument is a usage error */
+    int (*on_arg)(void *state, const char *arg);
 };
 
 /* Parses argv (argv[0] is the command name) against spec: fills c, calls
@@ -103,7 +106,16 @@ int sfr_cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Logs err and returns the exit code for rc (2 config, 3 runtime). */
 int sfr_cli_fail(enum sfr_rc rc, const struct sfr_err *err);
-/* Opens the report destination (--out or stdout); NULL after logging. */
+/* audit's report (src/cli/report.c): stores the run's instance URL and daily
+ * API usage with the run, then writes it as fmt with what the history adds
+ * (html: the trend of earlier runs; prometheus: the last success). False
+ * when out could not be written. */
+struct sfr_run_ctx;
+bool sfr_cli_audit_report(FILE *out, struct sfr_run_ctx *ctx, struct sfr_run *run,
+                          enum sfr_format fmt);
+/* Opens the report destination (--out or stdout); NULL after logging. A
+ * regular file is written beside its name and renamed over it by
+ * sfr_cli_close_out, so a reader never sees half a report. */
 FILE *sfr_cli_open_out(const struct sfr_cli_common *c);
 /* Flushes and closes what sfr_cli_open_out opened; false after logging a
  * write error. */

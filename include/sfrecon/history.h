@@ -42,4 +42,29 @@ enum sfr_rc sfr_history_changed_since(PGconn *c, const char *schema, const char 
                                       int64_t since_ms, struct sfr_strv *out,
                                       struct sfr_err *err) SFR_WUR;
 
+/* ---- for reports (src/pg/history_report.c) ---- */
+
+/* "latest" / "previous" (the newest finished run, clean or with
+ * discrepancies, and the one before it) or a run id -> id. SFR_ENOTFOUND
+ * when there is none; SFR_ECONFIG for anything else. */
+enum sfr_rc sfr_history_resolve(PGconn *c, const char *spec, long *id, struct sfr_err *err) SFR_WUR;
+/* Reads / stores run->instance_url and the daily API usage of run->id. */
+enum sfr_rc sfr_history_load_info(PGconn *c, struct sfr_run *run, struct sfr_err *err) SFR_WUR;
+enum sfr_rc sfr_history_store_info(PGconn *c, const struct sfr_run *run,
+                                   struct sfr_err *err) SFR_WUR;
+/* Discrepancies by cause for one run per UTC day, up to run `upto` (which
+ * stands for its own day), the last max_days days that have runs, oldest
+ * first; appended to out. */
+enum sfr_rc sfr_history_trend(PGconn *c, long upto, int max_days, struct sfr_trend *out,
+                              struct sfr_err *err) SFR_WUR;
+/* When the last finished audit (clean or discrepancies) ended; INT64_MIN = none. */
+enum sfr_rc sfr_history_last_success(PGconn *c, int64_t *ms, struct sfr_err *err) SFR_WUR;
+/* What changed from run a to run b (caller cleans up out). */
+enum sfr_rc sfr_history_diff(PGconn *c, long a, long b, struct sfr_run_diff *out,
+                             struct sfr_err *err) SFR_WUR;
+/* Deletes runs started more than `days` days ago (their discrepancies with
+ * them), always keeping the newest finished run. Counts what went. */
+enum sfr_rc sfr_history_prune(PGconn *c, int days, long *runs, long *discs,
+                              struct sfr_err *err) SFR_WUR;
+
 #endif

@@ -21,7 +21,7 @@
 #include "sfrecon/side.h"
 
 /* Version of the sfrecon schema that this build creates (sfrecon.schema_version). */
-#define SFR_PG_SCHEMA_VERSION 2
+#define SFR_PG_SCHEMA_VERSION 3
 /* Mirror schema when neither the mapping nor --schema names one. */
 #define SFR_PG_DEFAULT_SCHEMA "salesforce"
 
@@ -50,6 +50,9 @@ char *sfr_pg_quote_ident(PGconn *conn, const char *name);
 void sfr_pg_ident_append(struct sfr_buf *b, const char *name);
 /* Appends "schema"."table". */
 void sfr_pg_qualified_append(struct sfr_buf *b, const char *schema, const char *table);
+/* Appends v[0..n) as a text[] literal for a query parameter: {"a","b\"c",NULL}
+ * (each element quoted, '"' and '\\' escaped; a NULL element is SQL NULL). */
+void sfr_pg_array_append(struct sfr_buf *b, const char *const *v, int n);
 
 /* ---- running SQL (conn.c) ----
  *

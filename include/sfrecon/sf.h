@@ -91,6 +91,9 @@ bool sfr_sf_limit_info(const struct sfr_sf *c, long *used, long *max);
  * stream through, so memory does not grow with the page). */
 void sfr_sf_set_bulk_page(struct sfr_sf *c, long max_records);
 const char *sfr_sf_api_version(const struct sfr_sf *c);
+/* The instance URL in use (from SF_INSTANCE_URL or the token response), no
+ * trailing slash; NULL before the first login. For record links in reports. */
+const char *sfr_sf_instance_url(const struct sfr_sf *c);
 
 /* A raw JSON call: method "GET"/"POST"/"PATCH"/"DELETE", path under the
  * instance ("/services/data/v60.0/limits") or absolute URL; body may be NULL.

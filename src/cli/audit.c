@@ -132,7 +132,7 @@ const struct sfr_cli_spec sfr_spec_audit = {
              "reports each mismatched record with its cause.",
     .common = SFR_CLI_MAPPED | SFR_CLI_DESCRIBE | SFR_CLI_FORMAT | SFR_CLI_OUT,
     .formats = SFR_CLI_FMT(SFR_FMT_TEXT) | SFR_CLI_FMT(SFR_FMT_JSON) | SFR_CLI_FMT(SFR_FMT_CSV) |
-               SFR_CLI_FMT(SFR_FMT_HTML),
+               SFR_CLI_FMT(SFR_FMT_HTML) | SFR_CLI_FMT(SFR_FMT_PROMETHEUS),
     .opts = audit_opts,
     .notes = "Environment: DATABASE_URL, SF_INSTANCE_URL + SF_ACCESS_TOKEN or SF_LOGIN_URL +\n"
              "SF_CLIENT_ID + SF_CLIENT_SECRET [+ SF_USERNAME + SF_PASSWORD].",
@@ -208,8 +208,8 @@ int sfr_cmd_audit(int argc, char **argv)
     } else if ((out = sfr_cli_open_out(&c)) == NULL) {
         code = SFR_EXIT_RUNTIME;
     } else {
-        sfr_report_write(out, &run, c.format);
-        code = sfr_cli_close_out(&c, out) ? exit_code(&run) : SFR_EXIT_RUNTIME;
+        bool written = sfr_cli_audit_report(out, ctx, &run, c.format);
+        code = sfr_cli_close_out(&c, out) && written ? exit_code(&run) : SFR_EXIT_RUNTIME;
         print_summary(&run);
     }
     sfr_run_cleanup(&run);

@@ -34,7 +34,7 @@ static const struct {
 
 #define HELP_COL 24 /* where option help starts */
 
-static const char *const format_names[] = {"text", "json", "csv", "html"};
+static const char *const format_names[] = {"text", "json", "csv", "html", "prometheus"};
 #define N_FORMATS (sizeof(format_names) / sizeof(format_names[0]))
 
 /* The command's override row for a common key, or NULL. */
@@ -215,8 +215,13 @@ int sfr_cli_parse(const struct sfr_cli_spec *spec, int argc, char **argv, struct
         if (code == 0 && key != SFR_OPT_HELP)
             code = -1;
     }
-    if (code < 0 && optind < argc)
-        code = sfr_cli_usage_error(spec->name, "unexpected argument '%s'", argv[optind]);
+    for (; code < 0 && optind < argc; optind++) {
+        code = spec->on_arg != NULL
+                   ? spec->on_arg(state, argv[optind])
+                   : sfr_cli_usage_error(spec->name, "unexpected argument '%s'", argv[optind]);
+        if (code == 0)
+            code = -1;
+    }
     free(shorts);
     free(lo);
     free(all);

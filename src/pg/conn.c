@@ -88,6 +88,27 @@ void sfr_pg_qualified_append(struct sfr_buf *b, const char *schema, const char *
     sfr_pg_ident_append(b, table);
 }
 
+void sfr_pg_array_append(struct sfr_buf *b, const char *const *v, int n)
+{
+    sfr_buf_putc(b, '{');
+    for (int i = 0; i < n; i++) {
+        if (i > 0)
+            sfr_buf_putc(b, ',');
+        if (v[i] == NULL) {
+            sfr_buf_puts(b, "NULL");
+            continue;
+        }
+        sfr_buf_putc(b, '"');
+        for (const char *p = v[i]; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                sfr_buf_putc(b, '\\');
+            sfr_buf_putc(b, *p);
+        }
+        sfr_buf_putc(b, '"');
+    }
+    sfr_buf_putc(b, '}');
+}
+
 /* "host:port/db" of a connection (also of a failed one). */
 static void describe_target(PGconn *conn, char *out, size_t n)
 {

@@ -96,10 +96,18 @@ static const char v2_sql[] =
     " sf_max_ms bigint, pg_max_ms bigint);\n"
     "CREATE INDEX work_chunk_run_idx ON sfrecon.work_chunk (run_id, object);\n";
 
+/* Reports: the Salesforce instance (record links) and the org's daily API
+ * usage seen by the audit; runs by start time (trend, prune). */
+static const char v3_sql[] =
+    "ALTER TABLE sfrecon.audit_run ADD COLUMN instance_url text,"
+    " ADD COLUMN api_daily_used bigint, ADD COLUMN api_daily_max bigint;\n"
+    "CREATE INDEX audit_run_started_at_idx ON sfrecon.audit_run (started_at);\n";
+
 static const struct migration migrations[] = {
     {1, "audit runs, discrepancies, chunk digests, watermarks, repair journal, sync cursors",
      v1_sql},
     {2, "the queue of audits shared by many processes", v2_sql},
+    {3, "audit runs: instance URL and daily API usage for reports", v3_sql},
 };
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 

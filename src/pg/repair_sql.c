@@ -175,24 +175,6 @@ static enum sfr_rc has(PGconn *c, const char *schema, const char *table, const c
     return SFR_OK;
 }
 
-/* "{a,b,c}" array literal of sfids (Ids are alphanumeric). */
-static char *id_array(const char *const *ids, int n)
-{
-    struct sfr_buf b = SFR_BUF_INIT;
-    sfr_buf_putc(&b, '{');
-    for (int i = 0; i < n; i++) {
-        sfr_buf_puts(&b, i ? ",\"" : "\"");
-        for (const char *p = ids[i]; *p; p++) {
-            if (*p == '"' || *p == '\\')
-                sfr_buf_putc(&b, '\\');
-            sfr_buf_putc(&b, *p);
-        }
-        sfr_buf_putc(&b, '"');
-    }
-    sfr_buf_putc(&b, '}');
-    return sfr_buf_steal(&b);
-}
-
 static enum sfr_rc clear_rows(PGconn *c, const char *const *params, const char *qt,
                               struct sfr_err *err)
 {
@@ -251,7 +233,9 @@ enum sfr_rc sfr_repair_sql_clear_sync_error(PGconn *c, long run_id, const char *
     snprintf(run, sizeof(run), "%ld", run_id);
     char *qt = qualified(schema, obj->table);
     char *display = sfr_asprintf("%s.%s", schema, obj->table);
-    char *ids = id_array(sfids, n);
+    struct sfr_buf idb = SFR_BUF_INIT;
+    sfr_pg_array_append(&idb, sfids, n);
+    char *ids = sfr_buf_steal(&idb);
     const char *params[4] = {run, obj->name, display, ids};
     rc = begin_hex(c, err);
     if (rc == SFR_OK && lastop && hcerr)

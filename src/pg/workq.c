@@ -19,28 +19,6 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* text[] literal of n values (NULL elements allowed). */
-static void text_array(struct sfr_buf *b, const char *const *v, int n)
-{
-    sfr_buf_putc(b, '{');
-    for (int i = 0; i < n; i++) {
-        if (i > 0)
-            sfr_buf_putc(b, ',');
-        if (v[i] == NULL) {
-            sfr_buf_puts(b, "NULL");
-            continue;
-        }
-        sfr_buf_putc(b, '"');
-        for (const char *c = v[i]; *c; c++) {
-            if (*c == '"' || *c == '\\')
-                sfr_buf_putc(b, '\\');
-            sfr_buf_putc(b, *c);
-        }
-        sfr_buf_putc(b, '"');
-    }
-    sfr_buf_putc(b, '}');
-}
-
 static enum sfr_rc exec(PGconn *c, const char *sql, int n, const char *const *params,
                         const char *what, struct sfr_err *err)
 {
@@ -59,9 +37,9 @@ enum sfr_rc sfr_workq_enqueue(PGconn *c, long run_id, const char *object, const 
         ex[i] = sfr_asprintf("%ld", expect ? expect[i] : -1L);
     }
     struct sfr_buf alo = SFR_BUF_INIT, ahi = SFR_BUF_INIT, aex = SFR_BUF_INIT;
-    text_array(&alo, lo, n);
-    text_array(&ahi, hi, n);
-    text_array(&aex, (const char *const *)ex, n);
+    sfr_pg_array_append(&alo, lo, n);
+    sfr_pg_array_append(&ahi, hi, n);
+    sfr_pg_array_append(&aex, (const char *const *)ex, n);
     char run[32], start[32];
     snprintf(run, sizeof(run), "%ld", run_id);
     snprintf(start, sizeof(start), "%lld", (long long)start_ms);
@@ -153,9 +131,9 @@ static enum sfr_rc store_disc(PGconn *c, const struct task *t, const struct sfr_
         pv[k] = d->fields[k].pg_value;
     }
     struct sfr_buf af = SFR_BUF_INIT, as = SFR_BUF_INIT, ap = SFR_BUF_INIT;
-    text_array(&af, fv, d->n_fields);
-    text_array(&as, sv, d->n_fields);
-    text_array(&ap, pv, d->n_fields);
+    sfr_pg_array_append(&af, fv, d->n_fields);
+    sfr_pg_array_append(&as, sv, d->n_fields);
+    sfr_pg_array_append(&ap, pv, d->n_fields);
     char pg_id[32], sm[32], pm[32];
     snprintf(pg_id, sizeof(pg_id), "%ld", d->pg_id);
     snprintf(sm, sizeof(sm), "%lld", (long long)d->sf_mod_ms);

@@ -1,17 +1,28 @@
-/* report.c — discrepancy reports as text, JSON, CSV and HTML (report.h), and
- * the JSON reader used by `repair --from`. The JSON shape is documented in
- * docs/report-format.md and is stable. */
+/* report.c — discrepancy reports as text, JSON and CSV (report.h), the order
+ * and display text every writer shares, the dispatcher to the HTML and
+ * Prometheus writers (html.c, prometheus.c), and the JSON reader used by
+ * `repair --from`. The JSON shape is documented in docs/report-format.md and
+ * is stable. */
+#include <ctype.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "report_internal.h"
+#include "sfrecon/canon.h"
 #include "sfrecon/report.h"
+
+static const char *const format_names[] = {"text", "json", "csv", "html", "prometheus"};
+
+const char *sfr_format_names(void)
+{
+    return "text, json, csv, html or prometheus";
+}
 
 bool sfr_format_parse(const char *s, enum sfr_format *out)
 {
-    static const char *const names[] = {"text", "json", "csv", "html"};
-    for (int i = 0; i < 4; i++) {
-        if (strcmp(s, names[i]) == 0) {
+    for (int i = 0; i < (int)(sizeof(format_names) / sizeof(format_names[0])); i++) {
+        if (strcmp(s, format_names[i]) == 0) {
             *out = (enum sfr_format)i;
             return true;
         }
@@ -26,10 +37,17 @@ void sfr_run_cleanup(struct sfr_run *r)
     free(r->objects);
     sfr_strv_cleanup(&r->not_covered);
     sfr_disc_list_cleanup(&r->discs);
+    free(r->instance_url);
     memset(r, 0, sizeof(*r));
 }
 
-static long total_discs(const struct sfr_object_summary *o)
+void sfr_trend_cleanup(struct sfr_trend *t)
+{
+    free(t->v);
+    memset(t, 0, sizeof(*t));
+}
+
+long sfr_report_total(const struct sfr_object_summary *o)
 {
     long n = 0;
     for (int c = 0; c < SFR_CAUSE_N; c++)
@@ -37,21 +55,241 @@ static long total_discs(const struct sfr_object_summary *o)
     return n;
 }
 
-/* Display form of a value: quoted, cut to 60 bytes at a character boundary
- * (never inside a UTF-8 sequence), control bytes shown as \n, \r, \xNN so
- * that a value can neither break the report's lines nor drive the terminal,
- * and values differing only in them do not look the same. */
-static void show(FILE *out, const char *v)
+void sfr_report_num(double v, char out[48])
+{
+    snprintf(out, 48, "%.3f", v);
+    char *dot = strchr(out, '.');
+    if (dot == NULL)
+        return;
+    char *e = out + strlen(out) - 1;
+    while (e > dot && *e == '0')
+        *e-- = '\0';
+    if (e == dot)
+        *e = '\0';
+    if (strcmp(out, "-0") == 0)
+        strcpy(out, "0");
+}
+
+json_object *sfr_report_json_num(double v)
+{
+    char b[48];
+    sfr_report_num(v, b);
+    return json_object_new_double_s(v, b);
+}
+
+double sfr_report_duration(const char *started_at, const char *finished_at)
+{
+    int64_t a, b;
+    if (started_at == NULL || finished_at == NULL || !*started_at || !*finished_at ||
+        !sfr_parse_datetime_ms(started_at, strlen(started_at), &a) ||
+        !sfr_parse_datetime_ms(finished_at, strlen(finished_at), &b) || b < a)
+        return -1;
+    return (double)(b - a) / 1000.0;
+}
+
+/* ---- display text of a detail ---- */
+
+/* "CODE: message" (Salesforce's errorCode prefix) -> "message (CODE)". */
+static void put_coded(struct sfr_buf *b, const char *msg, const char *code)
+{
+    size_t k = 0;
+    while (msg != NULL && (isupper((unsigned char)msg[k]) || msg[k] == '_'))
+        k++;
+    if (code == NULL && msg != NULL && k > 2 && msg[k] == ':' && msg[k + 1] == ' ') {
+        sfr_buf_printf(b, "%s (%.*s)", msg + k + 2, (int)k, msg);
+        return;
+    }
+    if (msg != NULL && code != NULL && strncmp(msg, code, strlen(code)) == 0 &&
+        strncmp(msg + strlen(code), ": ", 2) == 0)
+        msg += strlen(code) + 2;
+    if (msg != NULL && *msg)
+        sfr_buf_printf(b, code ? "%s (%s)" : "%s", msg, code);
+    else
+        sfr_buf_puts(b, code ? code : "(no message)");
+}
+
+static const char *jfirst(json_object *o, const char *const *keys)
+{
+    json_object *v;
+    for (; *keys; keys++)
+        if (json_object_object_get_ex(o, *keys, &v) && v != NULL &&
+            !json_object_is_type(v, json_type_object) && !json_object_is_type(v, json_type_array))
+            return json_object_get_string(v);
+    return NULL;
+}
+
+/* One error object ({"message":..,"errorCode":..} as Salesforce writes it,
+ * or {"msg":..,"code":..}); false when it has neither. */
+static bool put_error_obj(struct sfr_buf *b, json_object *o)
+{
+    static const char *const mk[] = {"message", "msg", "error", "sf_message", NULL};
+    static const char *const ck[] = {"errorCode", "code", "statusCode", "error_code", NULL};
+    if (!json_object_is_type(o, json_type_object))
+        return false;
+    const char *m = jfirst(o, mk), *c = jfirst(o, ck);
+    if (m == NULL && c == NULL)
+        return false;
+    put_coded(b, m, c);
+    return true;
+}
+
+/* sync_error: the text after "failed: " is the raw _hc_err or trigger-log
+ * message; JSON is shown as message and code, other text as it is. */
+static char *sync_error_text(const char *detail)
+{
+    const char *j = strpbrk(detail, "{[");
+    const char *colon = strstr(detail, ": ");
+    struct sfr_buf b = SFR_BUF_INIT;
+    if (j != NULL) {
+        json_object *o = json_tokener_parse(j);
+        bool ok = o != NULL;
+        if (ok) {
+            sfr_buf_append(&b, detail, (size_t)(j - detail));
+            if (json_object_is_type(o, json_type_array)) {
+                size_t n = json_object_array_length(o);
+                ok = n > 0;
+                for (size_t i = 0; ok && i < n; i++) {
+                    if (i)
+                        sfr_buf_puts(&b, "; ");
+                    ok = put_error_obj(&b, json_object_array_get_idx(o, i));
+                }
+            } else {
+                ok = put_error_obj(&b, o);
+            }
+        }
+        json_object_put(o);
+        if (ok)
+            return sfr_buf_steal(&b);
+        sfr_buf_reset(&b);
+    }
+    if (colon != NULL) {
+        sfr_buf_append(&b, detail, (size_t)(colon - detail) + 2);
+        put_coded(&b, colon + 2, NULL);
+        return sfr_buf_steal(&b);
+    }
+    sfr_buf_cleanup(&b);
+    return sfr_strdup(detail);
+}
+
+char *sfr_report_detail(const struct sfr_discrepancy *d)
+{
+    const char *detail = d->detail ? d->detail : "";
+    if (d->cause == SFR_CAUSE_MISSING_PARENT && d->parent_object && d->parent_sfid)
+        return sfr_asprintf("%s points to %s %s, absent from the mirror",
+                            d->n_fields > 0 ? d->fields[0].field : "a reference", d->parent_object,
+                            d->parent_sfid);
+    if (d->cause == SFR_CAUSE_SYNC_ERROR && *detail)
+        return sync_error_text(detail);
+    return sfr_strdup(detail);
+}
+
+/* ---- report order ---- */
+
+struct order_ctx {
+    const struct sfr_disc_list *l;
+    int *rank; /* per discrepancy: its object's place */
+    bool by_cause;
+};
+
+static int cmp_disc(const void *pa, const void *pb, void *arg)
+{
+    const struct order_ctx *oc = arg;
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    const struct sfr_discrepancy *x = &oc->l->v[a], *y = &oc->l->v[b];
+    if (oc->rank[a] != oc->rank[b])
+        return oc->rank[a] < oc->rank[b] ? -1 : 1;
+    int c = strcmp(x->object, y->object);
+    if (c == 0 && oc->by_cause && x->cause != y->cause)
+        c = x->cause < y->cause ? -1 : 1;
+    if (c == 0)
+        c = strcmp(x->sfid ? x->sfid : "", y->sfid ? y->sfid : "");
+    if (c == 0 && x->pg_id != y->pg_id)
+        c = x->pg_id < y->pg_id ? -1 : 1;
+    if (c == 0 && a != b)
+        c = a < b ? -1 : 1;
+    return c;
+}
+
+size_t *sfr_report_order_list(const struct sfr_disc_list *l,
+                              const struct sfr_object_summary *objects, int n_objects,
+                              bool by_cause)
+{
+    size_t n = l->n;
+    size_t *ix = sfr_malloc((n ? n : 1) * sizeof(*ix));
+    int *rank = sfr_malloc((n ? n : 1) * sizeof(*rank));
+    for (size_t i = 0; i < n; i++) {
+        ix[i] = i;
+        rank[i] = n_objects;
+        for (int k = 0; k < n_objects; k++)
+            if (strcmp(objects[k].object, l->v[i].object) == 0) {
+                rank[i] = k;
+                break;
+            }
+    }
+    struct order_ctx oc = {l, rank, by_cause};
+    qsort_r(ix, n, sizeof(*ix), cmp_disc, &oc);
+    free(rank);
+    return ix;
+}
+
+size_t *sfr_report_order(const struct sfr_run *run, bool by_cause)
+{
+    return sfr_report_order_list(&run->discs, run->objects, run->n_objects, by_cause);
+}
+
+/* ---- text ---- */
+
+size_t sfr_report_diverge(const char *a, const char *b)
+{
+    size_t i = 0;
+    while (a[i] && a[i] == b[i])
+        i++;
+    while (i > 0 && ((unsigned char)a[i] & 0xC0) == 0x80)
+        i--; /* start of the character */
+    return i;
+}
+
+static size_t utf8_chars(const char *s, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n && s[i]; i++)
+        c += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return c;
+}
+
+/* Byte length of the first `chars` characters of s (at most strlen). */
+static size_t utf8_prefix(const char *s, size_t chars)
+{
+    size_t i = 0;
+    while (s[i] && chars > 0) {
+        i++;
+        while (((unsigned char)s[i] & 0xC0) == 0x80)
+            i++;
+        chars--;
+    }
+    return i;
+}
+
+/* A value for the text report: quoted, control bytes as \n, \r, \xNN, long values cut
+ * to 60 characters starting a little before `from` (where the two sides
+ * diverge), with the length. */
+static void show(FILE *out, const char *v, size_t from)
 {
     if (v == NULL) {
         fputs("NULL", out);
         return;
     }
-    size_t n = strlen(v), cut = n > 60 ? 60 : n;
-    while (cut < n && cut > 0 && ((unsigned char)v[cut] & 0xC0) == 0x80)
-        cut--;
-    fputc('\'', out);
-    for (size_t i = 0; i < cut; i++) {
+    size_t chars = utf8_chars(v, strlen(v));
+    size_t lo = 0;
+    if (chars > 60 && from > 0) {
+        size_t before = utf8_chars(v, from);
+        lo = utf8_prefix(v, before > 20 ? before - 20 : 0);
+    }
+    size_t hi = lo + utf8_prefix(v + lo, 60);
+    fputs(lo > 0 ? "'..." : "'", out);
+    for (size_t i = lo; i < hi; i++) {
+        /* control bytes visible, never raw: they would break lines or drive
+         * the terminal, and values differing only in them would look alike */
         unsigned char c = (unsigned char)v[i];
         if (c == '\n')
             fputs("\\n", out);
@@ -62,7 +300,29 @@ static void show(FILE *out, const char *v)
         else
             fputc(c, out);
     }
-    fputs(cut < n ? "...'" : "'", out);
+    fputs(v[hi] ? "...'" : "'", out);
+    if (chars > 60)
+        fprintf(out, " (%zu chars)", chars);
+}
+
+static void text_disc(FILE *out, const struct sfr_discrepancy *d)
+{
+    char *detail = sfr_report_detail(d);
+    fprintf(out, "%-15s %s %s: %s\n", sfr_cause_name(d->cause), d->object,
+            d->sfid && *d->sfid ? d->sfid : "(no sfid)", detail);
+    free(detail);
+    if (d->cause == SFR_CAUSE_MISSING_PARENT && d->parent_sfid)
+        return; /* the detail names the field and the parent */
+    for (int f = 0; f < d->n_fields; f++) {
+        const struct sfr_field_diff *fd = &d->fields[f];
+        size_t from =
+            fd->sf_value && fd->pg_value ? sfr_report_diverge(fd->sf_value, fd->pg_value) : 0;
+        fprintf(out, "    %s: salesforce ", fd->field);
+        show(out, fd->sf_value, from);
+        fputs(" | mirror ", out);
+        show(out, fd->pg_value, from);
+        fputc('\n', out);
+    }
 }
 
 static void write_text(FILE *out, const struct sfr_run *run)
@@ -76,7 +336,7 @@ static void write_text(FILE *out, const struct sfr_run *run)
     long grand = 0;
     for (int i = 0; i < run->n_objects; i++) {
         const struct sfr_object_summary *o = &run->objects[i];
-        long n = total_discs(o);
+        long n = sfr_report_total(o);
         grand += n;
         fprintf(out, "%-20s %10ld %10ld %8ld  ", o->object, o->rows_sf, o->rows_pg, n);
         int shown = 0;
@@ -96,26 +356,20 @@ static void write_text(FILE *out, const struct sfr_run *run)
         fprintf(out, "not covered: %s\n", run->not_covered.v[i]);
     if (run->discs.n > 0)
         fputc('\n', out);
-    for (size_t i = 0; i < run->discs.n; i++) {
-        const struct sfr_discrepancy *d = &run->discs.v[i];
-        fprintf(out, "%-15s %s %s: %s\n", sfr_cause_name(d->cause), d->object, d->sfid,
-                d->detail ? d->detail : "");
-        for (int f = 0; f < d->n_fields; f++) {
-            fprintf(out, "    %s: salesforce ", d->fields[f].field);
-            show(out, d->fields[f].sf_value);
-            fputs(" | mirror ", out);
-            show(out, d->fields[f].pg_value);
-            fputc('\n', out);
-        }
-    }
+    size_t *ix = sfr_report_order(run, false);
+    for (size_t i = 0; i < run->discs.n; i++)
+        text_disc(out, &run->discs.v[ix[i]]);
+    free(ix);
 }
+
+/* ---- JSON ---- */
 
 static json_object *jstr(const char *s)
 {
     return s ? json_object_new_string(s) : NULL;
 }
 
-static json_object *disc_json(const struct sfr_discrepancy *d)
+json_object *sfr_report_disc_json(const struct sfr_discrepancy *d)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "object", jstr(d->object));
@@ -130,7 +384,9 @@ static json_object *disc_json(const struct sfr_discrepancy *d)
         json_object_array_add(fa, fo);
     }
     json_object_object_add(o, "fields", fa);
-    json_object_object_add(o, "detail", jstr(d->detail ? d->detail : ""));
+    char *detail = sfr_report_detail(d);
+    json_object_object_add(o, "detail", jstr(detail));
+    free(detail);
     json_object_object_add(o, "parent_object", jstr(d->parent_object));
     json_object_object_add(o, "parent_sfid", jstr(d->parent_sfid));
     json_object_object_add(o, "pg_id", d->pg_id ? json_object_new_int64(d->pg_id) : NULL);
@@ -156,6 +412,12 @@ json_object *sfr_report_json(const struct sfr_run *run, bool with_discrepancies)
     for (size_t i = 0; i < run->not_covered.n; i++)
         json_object_array_add(nc, jstr(run->not_covered.v[i]));
     json_object_object_add(r, "not_covered", nc);
+    if (run->instance_url)
+        json_object_object_add(r, "instance_url", jstr(run->instance_url));
+    if (run->api_daily_max > 0) {
+        json_object_object_add(r, "api_daily_used", json_object_new_int64(run->api_daily_used));
+        json_object_object_add(r, "api_daily_max", json_object_new_int64(run->api_daily_max));
+    }
     json_object_object_add(root, "run", r);
     json_object *sum = json_object_new_array();
     for (int i = 0; i < run->n_objects; i++) {
@@ -164,14 +426,14 @@ json_object *sfr_report_json(const struct sfr_run *run, bool with_discrepancies)
         json_object_object_add(so, "object", jstr(o->object));
         json_object_object_add(so, "rows_sf", json_object_new_int64(o->rows_sf));
         json_object_object_add(so, "rows_pg", json_object_new_int64(o->rows_pg));
-        json_object_object_add(so, "discrepancies", json_object_new_int64(total_discs(o)));
+        json_object_object_add(so, "discrepancies", json_object_new_int64(sfr_report_total(o)));
         json_object *bc = json_object_new_object();
         for (int c = 0; c < SFR_CAUSE_N; c++)
             json_object_object_add(bc, sfr_cause_name((enum sfr_cause)c),
                                    json_object_new_int64(o->by_cause[c]));
         json_object_object_add(so, "by_cause", bc);
         json_object_object_add(so, "api_calls", json_object_new_int64(o->api_calls));
-        json_object_object_add(so, "seconds", json_object_new_double(o->seconds));
+        json_object_object_add(so, "seconds", sfr_report_json_num(o->seconds));
         json_object_object_add(so, "complete", json_object_new_boolean(o->complete));
         json_object_object_add(so, "changed_during_audit",
                                json_object_new_int64(o->changed_during));
@@ -181,11 +443,50 @@ json_object *sfr_report_json(const struct sfr_run *run, bool with_discrepancies)
     if (with_discrepancies) {
         json_object *da = json_object_new_array();
         for (size_t i = 0; i < run->discs.n; i++)
-            json_object_array_add(da, disc_json(&run->discs.v[i]));
+            json_object_array_add(da, sfr_report_disc_json(&run->discs.v[i]));
         json_object_object_add(root, "discrepancies", da);
     }
     return root;
 }
+
+void sfr_report_json_put(FILE *out, json_object *o, int indent)
+{
+    const char *s =
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+    for (; *s; s++) {
+        fputc(*s, out);
+        if (*s == '\n')
+            fprintf(out, "%*s", indent, "");
+    }
+}
+
+/* {"run":...,"summary":[...],"discrepancies":[...]}, two-space indentation
+ * throughout: run and summary built with json-c, each discrepancy
+ * serialised and freed in turn, in report order. */
+static void write_json(FILE *out, const struct sfr_run *run)
+{
+    json_object *head = sfr_report_json(run, false);
+    json_object *r = NULL, *sum = NULL;
+    json_object_object_get_ex(head, "run", &r);
+    json_object_object_get_ex(head, "summary", &sum);
+    fputs("{\n  \"run\":", out);
+    sfr_report_json_put(out, r, 2);
+    fputs(",\n  \"summary\":", out);
+    sfr_report_json_put(out, sum, 2);
+    json_object_put(head);
+    fputs(",\n  \"discrepancies\":[", out);
+    size_t *ix = sfr_report_order(run, false);
+    for (size_t i = 0; i < run->discs.n; i++) {
+        json_object *d = sfr_report_disc_json(&run->discs.v[ix[i]]);
+        fputs(i ? ",\n    " : "\n    ", out);
+        sfr_report_json_put(out, d, 4);
+        json_object_put(d);
+    }
+    free(ix);
+    fputs(run->discs.n ? "\n  ]\n}\n" : "]\n}\n", out);
+}
+
+/* ---- CSV ---- */
 
 static void csv_field(FILE *out, const char *s, bool last)
 {
@@ -209,8 +510,10 @@ static void write_csv(FILE *out, const struct sfr_run *run)
     fputs("run_id,object,sfid,cause,field,sf_value,pg_value,detail\r\n", out);
     char id[32];
     snprintf(id, sizeof(id), "%ld", run->id);
+    size_t *ix = sfr_report_order(run, false);
     for (size_t i = 0; i < run->discs.n; i++) {
-        const struct sfr_discrepancy *d = &run->discs.v[i];
+        const struct sfr_discrepancy *d = &run->discs.v[ix[i]];
+        char *detail = sfr_report_detail(d);
         int n = d->n_fields > 0 ? d->n_fields : 1;
         for (int f = 0; f < n; f++) {
             const struct sfr_field_diff *fd = d->n_fields > 0 ? &d->fields[f] : NULL;
@@ -221,104 +524,11 @@ static void write_csv(FILE *out, const struct sfr_run *run)
             csv_field(out, fd ? fd->field : NULL, false);
             csv_field(out, fd ? fd->sf_value : NULL, false);
             csv_field(out, fd ? fd->pg_value : NULL, false);
-            csv_field(out, d->detail, true);
+            csv_field(out, detail, true);
         }
+        free(detail);
     }
-}
-
-static void html_esc(FILE *out, const char *s)
-{
-    if (s == NULL) {
-        fputs("<i>null</i>", out);
-        return;
-    }
-    for (; *s; s++) {
-        switch (*s) {
-        case '<':
-            fputs("&lt;", out);
-            break;
-        case '>':
-            fputs("&gt;", out);
-            break;
-        case '&':
-            fputs("&amp;", out);
-            break;
-        case '"':
-            fputs("&quot;", out);
-            break;
-        default:
-            fputc(*s, out);
-        }
-    }
-}
-
-static void write_html(FILE *out, const struct sfr_run *run)
-{
-    fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>sfrecon audit</title>\n"
-          "<style>body{font-family:sans-serif}table{border-collapse:collapse}"
-          "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
-          "th{background:#eee}.c{font-family:monospace}</style></head><body>\n",
-          out);
-    fprintf(out, "<h1>sfrecon audit %ld: ", run->id);
-    html_esc(out, run->status);
-    fprintf(out, "</h1>\n<p>depth %s, %ld API calls, started ", run->depth, run->api_calls);
-    html_esc(out, run->started_at);
-    fputs("</p>\n<table><tr><th>object</th><th>rows (Salesforce)</th><th>rows (mirror)</th>", out);
-    for (int c = 0; c < SFR_CAUSE_N; c++)
-        fprintf(out, "<th>%s</th>", sfr_cause_name((enum sfr_cause)c));
-    fputs("</tr>\n", out);
-    for (int i = 0; i < run->n_objects; i++) {
-        const struct sfr_object_summary *o = &run->objects[i];
-        fputs("<tr><td>", out);
-        html_esc(out, o->object);
-        fprintf(out, "</td><td>%ld</td><td>%ld</td>", o->rows_sf, o->rows_pg);
-        for (int c = 0; c < SFR_CAUSE_N; c++)
-            fprintf(out, "<td>%ld</td>", o->by_cause[c]);
-        fputs("</tr>\n", out);
-    }
-    fputs("</table>\n<h2>Discrepancies</h2>\n<table><tr><th>object</th><th>sfid</th>"
-          "<th>cause</th><th>detail</th><th>fields (Salesforce | mirror)</th></tr>\n",
-          out);
-    for (size_t i = 0; i < run->discs.n; i++) {
-        const struct sfr_discrepancy *d = &run->discs.v[i];
-        fputs("<tr><td>", out);
-        html_esc(out, d->object);
-        fputs("</td><td class=\"c\">", out);
-        html_esc(out, d->sfid);
-        fprintf(out, "</td><td>%s</td><td>", sfr_cause_name(d->cause));
-        html_esc(out, d->detail);
-        fputs("</td><td>", out);
-        for (int f = 0; f < d->n_fields; f++) {
-            html_esc(out, d->fields[f].field);
-            fputs(": ", out);
-            html_esc(out, d->fields[f].sf_value);
-            fputs(" | ", out);
-            html_esc(out, d->fields[f].pg_value);
-            fputs("<br>", out);
-        }
-        fputs("</td></tr>\n", out);
-    }
-    fputs("</table>\n</body></html>\n", out);
-}
-
-/* {"run":...,"summary":[...],"discrepancies":[...]}: the first two built with
- * json-c, each discrepancy serialised and freed in turn. */
-static void write_json(FILE *out, const struct sfr_run *run)
-{
-    const int flags = JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE;
-    json_object *head = sfr_report_json(run, false);
-    json_object *r = NULL, *sum = NULL;
-    json_object_object_get_ex(head, "run", &r);
-    json_object_object_get_ex(head, "summary", &sum);
-    fprintf(out, "{\n\"run\":%s,\n\"summary\":%s,\n\"discrepancies\":[",
-            json_object_to_json_string_ext(r, flags), json_object_to_json_string_ext(sum, flags));
-    json_object_put(head);
-    for (size_t i = 0; i < run->discs.n; i++) {
-        json_object *d = disc_json(&run->discs.v[i]);
-        fprintf(out, "%s\n%s", i ? "," : "", json_object_to_json_string_ext(d, flags));
-        json_object_put(d);
-    }
-    fputs("\n]\n}\n", out);
+    free(ix);
 }
 
 void sfr_report_write(FILE *out, const struct sfr_run *run, enum sfr_format fmt)
@@ -334,8 +544,17 @@ void sfr_report_write(FILE *out, const struct sfr_run *run, enum sfr_format fmt)
         write_csv(out, run);
         break;
     case SFR_FMT_HTML:
-        write_html(out, run);
+        sfr_report_write_html(out, run, NULL, SFR_HTML_GROUP_ROWS);
         break;
+    case SFR_FMT_PROMETHEUS: {
+        struct sfr_metrics m = {run, INT64_MIN, -1, -1};
+        int64_t fin;
+        bool ok = strcmp(run->status, "clean") == 0 || strcmp(run->status, "discrepancies") == 0;
+        if (ok && sfr_parse_datetime_ms(run->finished_at, strlen(run->finished_at), &fin))
+            m.last_success_ms = fin;
+        sfr_report_write_prometheus(out, &m);
+        break;
+    }
     }
 }
 

@@ -144,6 +144,11 @@ const char *sfr_sf_api_version(const struct sfr_sf *c)
     return c->api_version;
 }
 
+const char *sfr_sf_instance_url(const struct sfr_sf *c)
+{
+    return c->instance_url;
+}
+
 /* ---- construction ---- */
 
 static const char *env(const char *name)

@@ -217,18 +217,6 @@ static void array_elem(struct sfr_buf *b, const char *v)
     sfr_buf_putc(b, '"');
 }
 
-/* {"id1","id2"} text[] literal. */
-static void array_literal(struct sfr_buf *b, const char *const *ids, int n)
-{
-    sfr_buf_putc(b, '{');
-    for (int i = 0; i < n; i++) {
-        if (i > 0)
-            sfr_buf_putc(b, ',');
-        array_elem(b, ids[i]);
-    }
-    sfr_buf_putc(b, '}');
-}
-
 /* ---- stream ---- */
 
 /* Runs a COPY ... TO STDOUT of the projection's columns and hands each row,
@@ -635,7 +623,7 @@ static enum sfr_rc pg_fetch(struct sfr_side *s, const struct sfr_projection *p,
     for (int off = 0; off < n_ids && rc == SFR_OK; off += FETCH_BATCH) {
         int m = n_ids - off < FETCH_BATCH ? n_ids - off : FETCH_BATCH;
         sfr_buf_reset(&arr);
-        array_literal(&arr, ids + off, m);
+        sfr_pg_array_append(&arr, ids + off, m);
         const char *params[2] = {arr.data, t->table};
         PGresult *res;
         rc = sfr_pg_query(ps->conn, sql, t->has_trigger_log ? 2 : 1, params, &res, err,

@@ -21,27 +21,6 @@ void sfr_tlog_outcome_cleanup(struct sfr_tlog_outcome *o)
     memset(o, 0, sizeof(*o));
 }
 
-void sfr_sync_array_literal(struct sfr_buf *b, const char *const *v, int n)
-{
-    sfr_buf_putc(b, '{');
-    for (int i = 0; i < n; i++) {
-        if (i > 0)
-            sfr_buf_putc(b, ',');
-        if (v[i] == NULL) {
-            sfr_buf_puts(b, "NULL");
-            continue;
-        }
-        sfr_buf_putc(b, '"');
-        for (const char *p = v[i]; *p; p++) {
-            if (*p == '"' || *p == '\\')
-                sfr_buf_putc(b, '\\');
-            sfr_buf_putc(b, *p);
-        }
-        sfr_buf_putc(b, '"');
-    }
-    sfr_buf_putc(b, '}');
-}
-
 static void id_array(struct sfr_buf *b, const long *ids, int n)
 {
     sfr_buf_putc(b, '{');
@@ -353,7 +332,7 @@ enum sfr_rc sfr_sync_pending_rows(PGconn *c, const struct sfr_pg_table *t, bool 
                    " FROM %s AS t WHERE t.sfid = ANY($1::text[]) AND t._hc_lastop = 'PENDING'"
                    " AND $2::text IS NOT NULL",
                    t->qname);
-    sfr_sync_array_literal(&arr, sfids, n);
+    sfr_pg_array_append(&arr, sfids, n);
     const char *params[2] = {arr.data, t->table};
     enum sfr_rc rc = sfr_pg_query(c, sql.data, 2, params, out, err, "reading PENDING mirror rows");
     sfr_buf_cleanup(&sql);
@@ -434,7 +413,7 @@ enum sfr_rc sfr_sync_applied_rows(PGconn *c, const struct sfr_pg_table *t, const
                    "SELECT t.sfid, (extract(epoch FROM max(t.systemmodstamp)) * 1000)::bigint::text"
                    " FROM %s AS t WHERE t.sfid = ANY($1::text[]) GROUP BY t.sfid",
                    t->qname);
-    sfr_sync_array_literal(&arr, sfids, n);
+    sfr_pg_array_append(&arr, sfids, n);
     const char *params[1] = {arr.data};
     enum sfr_rc rc = sfr_pg_query(c, sql.data, 1, params, out, err, "reading applied mirror rows");
     sfr_buf_cleanup(&sql);

@@ -113,7 +113,6 @@ struct sfr_tlog_outcome {
 void sfr_tlog_outcome_cleanup(struct sfr_tlog_outcome *o);
 
 /* Appends a Postgres array literal ({"a","b"}) of n strings. */
-void sfr_sync_array_literal(struct sfr_buf *b, const char *const *v, int n);
 
 /* Claims up to limit NEW entries of table (state PENDING), in id order. */
 enum sfr_rc sfr_sync_tlog_claim(PGconn *c, const struct sfr_pg_table *t, int limit,

@@ -66,7 +66,7 @@ DATABASE_URL="$DB" expect_exit 1 "$SFRECON" report --run latest --format json
 assert_contains "$TMPD/out" '"cause":"truncation"'
 assert_contains "$TMPD/out" '"sfid":'
 DATABASE_URL="$DB" expect_exit 1 "$SFRECON" report --run latest --format html
-assert_contains "$TMPD/out" "<table>"
+assert_contains "$TMPD/out" "<table class=\"mx\">"
 DATABASE_URL="$DB" expect_exit 1 "$SFRECON" report --run latest --format text
 assert_contains "$TMPD/out" "discrepancies"
 DATABASE_URL="$DB" expect_exit 2 "$SFRECON" report --run 999999

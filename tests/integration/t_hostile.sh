@@ -151,8 +151,9 @@ check_report public.rep_csv "CSV report"
 expect_exit 1 "$SFRECON" report --run latest --format html
 cp "$TMPD/out" "$TMPD/report.html"
 iconv -f UTF-8 -t UTF-8 "$TMPD/report.html" >/dev/null || fail "HTML report is not valid UTF-8"
-assert_not_contains "$TMPD/report.html" "<script>"
+assert_not_contains "$TMPD/report.html" "<script>alert"
 assert_not_contains "$TMPD/report.html" "<b>bold"
+[ "$(grep -c '<script' "$TMPD/report.html")" = 1 ] || fail "HTML report: a script element besides the page's own"
 assert_contains "$TMPD/report.html" "ns__WidGet__c"
 # text: valid UTF-8 even where long values are cut for display, no raw control bytes
 expect_exit 1 "$SFRECON" report --run latest --format text

@@ -71,10 +71,10 @@ START_TEST(test_array_literal)
 {
     struct sfr_buf b = SFR_BUF_INIT;
     const char *v[] = {"001A", "a\"b", "c\\d", NULL};
-    sfr_sync_array_literal(&b, v, 4);
+    sfr_pg_array_append(&b, v, 4);
     ck_assert_str_eq(b.data, "{\"001A\",\"a\\\"b\",\"c\\\\d\",NULL}");
     sfr_buf_reset(&b);
-    sfr_sync_array_literal(&b, v, 0);
+    sfr_pg_array_append(&b, v, 0);
     ck_assert_str_eq(b.data, "{}");
     sfr_buf_cleanup(&b);
 }
