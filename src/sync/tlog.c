@@ -50,7 +50,7 @@ static void tables_literal(const struct sfr_sync *s, struct sfr_buf *b, bool rea
             if (s->tables[i].has_trigger_log &&
                 s->ctx->cfg->mappings[i].access == SFR_ACCESS_READ_ONLY)
                 names[n++] = s->tables[i].table;
-    sfr_sync_array_literal(b, names, n);
+    sfr_pg_array_append(b, names, n);
     free(names);
 }
 
