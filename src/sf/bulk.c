@@ -1,5 +1,7 @@
 /* bulk.c — Bulk API 2.0 query: create the job, poll it with backoff (start
- * SF_BULK_POLL_MS or 100 ms, x1.5, capped at 2 s), then fetch the CSV result
+ * SF_BULK_POLL_MS or 100 ms, x1.5, capped at 2 s, and for a job that runs
+ * long at a tenth of its age up to 30 s, so a job of 40 minutes costs about a
+ * hundred status calls, not a thousand), then fetch the CSV result
  * pages by Sforce-Locator and parse each as a stream (csv.c), one callback
  * per record. A job that fails while we wait, or that we give up on, is
  * aborted so it does not keep running in the org. As with REST pages, the
@@ -14,6 +16,7 @@
 #include "sfrecon/log.h"
 
 #define BULK_MAX_WAIT_MS (3600L * 1000)
+#define BULK_MAX_POLL_MS 30000L
 
 struct bsink {
     struct sf_sink sink;
@@ -154,7 +157,10 @@ static enum sfr_rc job_wait(struct sfr_sf *c, const char *object, const char *id
         } else {
             json_object_put(j);
             sf_sleep_ms(delay);
-            delay = delay * 3 / 2 > cap ? cap : delay * 3 / 2;
+            long age = now_ms() - start, cap_now = age / 10 > cap ? age / 10 : cap;
+            if (cap_now > BULK_MAX_POLL_MS)
+                cap_now = BULK_MAX_POLL_MS > cap ? BULK_MAX_POLL_MS : cap;
+            delay = delay * 3 / 2 > cap_now ? cap_now : delay * 3 / 2;
             continue;
         }
         json_object_put(j);

@@ -263,12 +263,12 @@ static enum sfr_rc copy_rows(struct pg_side *ps, const struct sfr_pg_table *t,
     return sfr_pg_copy_out_end(ps->conn, rc, err, "streaming %s", t->display);
 }
 
-static enum sfr_rc pg_stream(struct sfr_side *s, const struct sfr_projection *p,
-                             const struct sfr_range *r, long expected_rows, sfr_row_cb cb,
-                             void *ctx, struct sfr_err *err)
+/* The live rows of range r (NULL: the whole table) through COPY, in key
+ * order when ordered (else in whatever order a sequential pass gives). */
+static enum sfr_rc copy_range(struct pg_side *ps, const struct sfr_projection *p,
+                              const struct sfr_range *r, bool ordered, sfr_row_cb cb, void *ctx,
+                              struct sfr_err *err)
 {
-    (void)expected_rows;
-    struct pg_side *ps = as_pg(s);
     const struct sfr_pg_table *t;
     const struct keyinfo *k;
     enum sfr_rc rc = table_key_for(ps, p, &t, &k, err);
@@ -279,11 +279,21 @@ static enum sfr_rc pg_stream(struct sfr_side *s, const struct sfr_projection *p,
     select_list(&sql, t, p, "");
     rc = range_where(ps, t, k, r, &sql, err);
     if (rc == SFR_OK) {
-        sfr_buf_printf(&sql, " ORDER BY %s) TO STDOUT", k->expr);
+        if (ordered)
+            sfr_buf_printf(&sql, " ORDER BY %s", k->expr);
+        sfr_buf_puts(&sql, ") TO STDOUT");
         rc = copy_rows(ps, t, p, sql.data, cb, ctx, err);
     }
     sfr_buf_cleanup(&sql);
     return rc;
+}
+
+static enum sfr_rc pg_stream(struct sfr_side *s, const struct sfr_projection *p,
+                             const struct sfr_range *r, long expected_rows, sfr_row_cb cb,
+                             void *ctx, struct sfr_err *err)
+{
+    (void)expected_rows;
+    return copy_range(as_pg(s), p, r, true, cb, ctx, err);
 }
 
 /* ---- single-pass reads (scan.c) ---- */
@@ -291,22 +301,7 @@ static enum sfr_rc pg_stream(struct sfr_side *s, const struct sfr_projection *p,
 static enum sfr_rc pg_scan(struct sfr_side *s, const struct sfr_projection *p, sfr_row_cb cb,
                            void *ctx, struct sfr_err *err)
 {
-    struct pg_side *ps = as_pg(s);
-    const struct sfr_pg_table *t;
-    const struct keyinfo *k;
-    enum sfr_rc rc = table_key_for(ps, p, &t, &k, err);
-    if (rc != SFR_OK)
-        return rc;
-    struct sfr_buf sql = SFR_BUF_INIT;
-    sfr_buf_puts(&sql, "COPY (SELECT ");
-    select_list(&sql, t, p, "");
-    rc = range_where(ps, t, k, NULL, &sql, err);
-    if (rc == SFR_OK) {
-        sfr_buf_puts(&sql, ") TO STDOUT");
-        rc = copy_rows(ps, t, p, sql.data, cb, ctx, err);
-    }
-    sfr_buf_cleanup(&sql);
-    return rc;
+    return copy_range(as_pg(s), p, NULL, false, cb, ctx, err);
 }
 
 /* The rows of sorted, disjoint ranges. With a byte-order index: one range

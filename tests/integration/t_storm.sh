@@ -146,7 +146,7 @@ newgen() { # newgen DBNAME SEED: a fresh org with every cause, manifest in want.
     storm '{}'
     DB=$(new_db "$1")
     curl -s -X POST "$SFEMU_URL/__emu/reset" >/dev/null || fail "reset"
-    "$ORGGEN" --sf "$SFEMU_URL" --db "$DB" --mapping "$MAP" --describe "$ORG" --size 200 \
+    "$ORGGEN" --sf "$SFEMU_URL" --db "$DB" --mapping "$MAP" --describe "$ORG" --size 100 \
         --seed "$2" --faults all=1 --manifest "$TMPD/manifest.csv" --triggers \
         >"$TMPD/gen.out" 2>&1 || { cat "$TMPD/gen.out"; fail "orggen"; }
     expected "$TMPD/manifest.csv" >"$TMPD/want.txt"

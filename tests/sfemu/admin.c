@@ -341,7 +341,7 @@ static const char *const fault_keys[] = {
     "expire_tokens", /* every live token expires now */
     "fail_every",    /* every Nth request fails with fail_status */
     "drop_every",    /* every Nth request is dropped */
-    "expire_every",  /* every Nth request bearing a token expires it */
+    "expire_every",  /* a token expires at its Nth use */
 };
 
 /* NULL when every key of j is a fault key and every count a whole number
