@@ -34,7 +34,7 @@ UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 
 .PHONY: all check unit integration asan demo bench lint clean deps fuzz fuzz-build fuzz-bins \
         fuzz-corpus valgrind
-all: $(BUILD)/sfrecon $(BUILD)/sfemu $(BUILD)/orggen $(BUILD)/sfrbench
+all: $(BUILD)/sfrecon $(BUILD)/sfrecon-test $(BUILD)/sfemu $(BUILD)/orggen $(BUILD)/sfrbench
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -49,6 +49,11 @@ $(BUILD)/libsfrcore.a: $(CORE_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/sfrecon: $(BUILD)/obj/src/main.o $(BUILD)/libsfr.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The same program with the kill points of tests/hooks/testhook.c: linked
+# ahead of the library, its sfr_test_point replaces the no-op in libsfr.a.
+$(BUILD)/sfrecon-test: $(BUILD)/obj/src/main.o $(BUILD)/obj/tests/hooks/testhook.o $(BUILD)/libsfr.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/sfemu: $(EMU_OBJ) $(BUILD)/libsfrcore.a
@@ -133,5 +138,6 @@ lint:
 clean:
 	rm -rf build
 
+-include $(BUILD)/obj/tests/hooks/testhook.d
 -include $(wildcard $(BUILD)/fuzz_*.d)
 -include $(BENCH_OBJ:.o=.d) $(GEN_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(EMU_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/obj/src/main.d

@@ -5,6 +5,10 @@
 # mirror that has drifted in every known way, audits it, repairs it, audits
 # again, and always stops everything it started. Takes well under two minutes.
 #   BUILD=build sh scripts/demo.sh [--size N] [--seed S]
+# Credentials of the emulated org: SFRECON_DEMO_USER, SFRECON_DEMO_PASSWORD,
+# SFRECON_DEMO_CLIENT_SECRET (defaults admin@example.com / password / demo).
+# SFRECON_DEMO_KEEP=DIR keeps what the demo leaves behind (logs, reports, a
+# dump of both databases) in DIR: tests scan it for secrets.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 3
@@ -19,6 +23,10 @@ while [ $# -gt 0 ]; do
     esac
 done
 MAPPING=tests/data/mapping-sample.json
+DEMO_USER=${SFRECON_DEMO_USER:-admin@example.com}
+DEMO_PASSWORD=${SFRECON_DEMO_PASSWORD:-password}
+DEMO_SECRET=${SFRECON_DEMO_CLIENT_SECRET:-demo}
+KEEP=${SFRECON_DEMO_KEEP:-}
 for b in sfrecon sfemu orggen; do
     [ -x "$BUILD/$b" ] || { echo "demo: $BUILD/$b is missing; run 'make' first" >&2; exit 3; }
 done
@@ -33,7 +41,18 @@ elapsed() { echo "$(( $(date +%s) - t0 ))s"; }
 work=$(mktemp -d /tmp/sfrecon-demo.XXXXXX)
 PGTEST_DIR=""
 emu_pid=""
+keep() { # what the demo left behind, for a secrets scan
+    [ -n "$KEEP" ] && [ -n "$PGTEST_DIR" ] || return 0
+    mkdir -p "$KEEP"
+    cp "$work"/*.err "$work"/*.out "$work"/*.csv "$KEEP"/ 2>/dev/null
+    for f in json html csv; do
+        "$BUILD/sfrecon" report --run latest --format "$f" --out "$KEEP/report.$f" 2>>"$KEEP/report.err"
+    done
+    pg_dump "$(db_url demo_mirror)" >"$KEEP/mirror.sql" 2>>"$KEEP/dump.err"
+    pg_dump "$(db_url demo_sfemu)" >"$KEEP/sfemu.sql" 2>>"$KEEP/dump.err"
+}
 cleanup() {
+    keep
     [ -n "$emu_pid" ] && kill "$emu_pid" 2>/dev/null && wait "$emu_pid" 2>/dev/null
     [ -n "$PGTEST_DIR" ] && sh "$top/scripts/pgtest.sh" stop "$PGTEST_DIR"
     rm -rf "$work"
@@ -58,8 +77,8 @@ explain "ready: databases demo_sfemu (the emulator's storage) and demo_mirror."
 say "Start the Salesforce emulator"
 explain "No real Salesforce org is needed: sfemu answers the same REST API on a" \
         "local port (login, queries, Bulk API, record updates)."
-"$BUILD/sfemu" --port 0 --store "$(db_url demo_sfemu)" --admin >"$work/sfemu.out" \
-    2>"$work/sfemu.err" &
+"$BUILD/sfemu" --port 0 --store "$(db_url demo_sfemu)" --admin --user "$DEMO_USER:$DEMO_PASSWORD" \
+    >"$work/sfemu.out" 2>"$work/sfemu.err" &
 emu_pid=$!
 i=0
 while ! grep -q "listening on" "$work/sfemu.out" 2>/dev/null; do
@@ -71,7 +90,7 @@ while ! grep -q "listening on" "$work/sfemu.out" 2>/dev/null; do
     sleep 0.1
 done
 SF_URL=$(sed -n 's/^listening on //p' "$work/sfemu.out" | head -n 1)
-explain "listening on $SF_URL (user admin@example.com / password)."
+explain "listening on $SF_URL (user $DEMO_USER)."
 
 say "Generate a sample org and its mirror, then break the mirror on purpose"
 explain "orggen creates $SIZE Accounts with their Contacts, Opportunities, Cases, Leads," \
@@ -81,7 +100,7 @@ explain "orggen creates $SIZE Accounts with their Contacts, Opportunities, Cases
         "values in the wrong representation (15-char Ids, rounded money, shifted time)," \
         "stale rows, conflicting edits, failed syncs, duplicated rows, plain wrong values." \
         "The list of what it broke (the 'manifest') is the answer key for the audit."
-"$BUILD/orggen" --sf "$SF_URL" --db "$MIRROR_URL" --mapping "$MAPPING" --size "$SIZE" \
+SF_USERNAME="$DEMO_USER" SF_PASSWORD="$DEMO_PASSWORD" "$BUILD/orggen" --sf "$SF_URL" --db "$MIRROR_URL" --mapping "$MAPPING" --size "$SIZE" \
     --seed "$SEED" --faults all=3 --manifest "$work/manifest.csv" --triggers \
     2>"$work/orggen.err" || { cat "$work/orggen.err" >&2; die "orggen failed"; }
 grep "orggen: seed" "$work/orggen.err" | sed 's/^sfrecon: info: orggen: /   /'
@@ -90,8 +109,8 @@ tail -n +2 "$work/manifest.csv" | cut -d, -f3 | sort | uniq -c | sed 's/^ */    
 explain "(missing_in_pg also counts the parents removed for the missing_parent faults)"
 explain "($(elapsed) so far)"
 
-export DATABASE_URL="$MIRROR_URL" SF_LOGIN_URL="$SF_URL" SF_USERNAME=admin@example.com \
-    SF_PASSWORD=password SF_CLIENT_ID=demo SF_CLIENT_SECRET=demo
+export DATABASE_URL="$MIRROR_URL" SF_LOGIN_URL="$SF_URL" SF_USERNAME="$DEMO_USER" \
+    SF_PASSWORD="$DEMO_PASSWORD" SF_CLIENT_ID=demo SF_CLIENT_SECRET="$DEMO_SECRET"
 
 say "Audit: find every mismatched record and say why"
 explain "sfrecon audit compares both sides chunk by chunk with hashes, narrows down" \

@@ -29,6 +29,7 @@
 #include "sfrecon/side.h"
 
 struct pg_conn; /* libpq's PGconn */
+struct sfr_sf;  /* the Salesforce client (sf.h) */
 
 enum sfr_repair_op {
     SFR_OP_NONE,      /* nothing written for this record (listed, or already in sync) */
@@ -71,6 +72,10 @@ struct sfr_plan_item {
     /* outcome (apply / verify) */
     enum sfr_item_status status;
     char new_sfid[19]; /* SF_CREATE: the created Id */
+    /* SF_CREATE: an earlier create of this row whose outcome is unknown
+     * (sfr_repair_mark_unknown): its journal row, repair run and time */
+    long unknown_journal_id, unknown_run;
+    int64_t unknown_ms;
     char error_code[64];
     char message[256];
     enum sfr_cause fail_cause;
@@ -96,10 +101,15 @@ struct sfr_plan {
 struct sfr_repair_opts {
     bool only[SFR_CAUSE_N]; /* causes to repair when only_set */
     bool only_set;
-    long pg_batch;          /* rows per Postgres write call (default 500) */
-    long sf_batch;          /* records per Salesforce write call (default 200, at most 200) */
-    int kill_after_batches; /* test hook: raise(SIGKILL) after N write batches, 0 = off */
-    bool progress;          /* progress lines on stderr */
+    long pg_batch; /* rows per Postgres write call (default 500) */
+    long sf_batch; /* records per Salesforce write call (default 200, at most 200) */
+    bool progress; /* progress lines on stderr */
+    /* Salesforce creates go through this client (sfr_sf_create_idempotent:
+     * upsert on the mapping's upsert_field; lookups of unknown outcomes);
+     * NULL = through the Salesforce side's write (tests without a client) */
+    struct sfr_sf *sf_client;
+    bool retry_unknown; /* a human checked: creates of unknown outcome without an
+                           external id may be sent again */
 };
 void sfr_repair_opts_defaults(struct sfr_repair_opts *o);
 /* Parses "truncation,stale" into o->only. SFR_EUSAGE naming the bad cause. */
@@ -124,6 +134,17 @@ void sfr_plan_cleanup(struct sfr_plan *p);
 struct sfr_plan_object *sfr_plan_object(struct sfr_plan *p, const char *object);
 /* The item of (object, sfid), NULL when absent. Borrowed. */
 struct sfr_plan_item *sfr_plan_find(struct sfr_plan *p, const char *object, const char *sfid);
+
+/* Creates whose outcome is still unknown (journal rows side 'sf', op
+ * insert, no Id, outcome sent/unknown: the answer was lost or the process
+ * died before the Id was stored) are matched to the plan's SF_CREATE items of
+ * the same row. With an external id (the mapping's upsert_field, mapped, a
+ * value on the row) the item is kept: apply looks the record up before it
+ * writes. Without one, and without o->retry_unknown, the item is listed
+ * only (unresolved) with what to check: a SOQL query, and how to settle it
+ * by hand. Updates plan->n_changes / n_unresolved. No Salesforce call. */
+enum sfr_rc sfr_repair_mark_unknown(struct sfr_plan *p, struct pg_conn *conn,
+                                    const struct sfr_repair_opts *o, struct sfr_err *err) SFR_WUR;
 
 /* ---- order.c ---- */
 
@@ -213,6 +234,7 @@ struct sfr_sf_journal {
     const char *old_json; /* old values of the fields written (JSON object), NULL for insert */
     const char *new_json; /* values written */
     long pg_id;
+    const char *row_sfid; /* create: the row's sfid when it was sent (NULL/"" none) */
 };
 /* Inserts n journal rows in one transaction; ids[i] receives each row's seq. */
 enum sfr_rc sfr_repair_sql_journal_sf(struct pg_conn *c, long run_id,
@@ -222,10 +244,69 @@ enum sfr_rc sfr_repair_sql_journal_sf(struct pg_conn *c, long run_id,
 enum sfr_rc sfr_repair_sql_journal_sf_id(struct pg_conn *c, long run_id, long seq, const char *sfid,
                                          struct sfr_err *err) SFR_WUR;
 
-/* Undo: restores the mirror (sfr_pg_undo) and prints on out what cannot be
- * undone in Salesforce, with the old values to put back by hand (text or
- * JSON). run_id <= 0 = the latest run. *n_pg_undone and *n_sf_listed may be NULL. */
-enum sfr_rc sfr_repair_undo(struct pg_conn *c, long run_id, bool json, FILE *out, long *n_pg_undone,
-                            long *n_sf_listed, struct sfr_err *err) SFR_WUR;
+/* What became of one journaled create. */
+struct sfr_create_outcome {
+    long seq;            /* the create's journal entry in this run */
+    long pg_id;          /* the mirror row that gets the Id (0 = none) */
+    const char *sfid;    /* created or found Id, NULL when none */
+    const char *outcome; /* "created", "found", "failed", "unknown" */
+    long resolves;       /* journal row id of an earlier unknown create it settles, 0 = none */
+};
+/* Right after a collections call: in ONE transaction, the Ids go into the
+ * journal and onto their mirror rows (journaled, xmlbinary 'hex'), failures
+ * and unknown outcomes are recorded, and earlier unknown creates settled.
+ * Retried (reconnecting) up to 5 times; SFR_EPG after that. */
+enum sfr_rc sfr_repair_sql_commit_creates(struct pg_conn *c, long run_id, const char *schema,
+                                          const struct sfr_object *obj,
+                                          const struct sfr_create_outcome *o, int n,
+                                          struct sfr_err *err) SFR_WUR;
+
+/* A create whose outcome is unknown (see sfr_repair_mark_unknown). */
+struct sfr_unknown_create {
+    long journal_id, run_id, pg_id;
+    char *object;
+    char *row_sfid; /* the row's sfid when the create was sent, NULL none */
+    int64_t sent_ms;
+};
+/* Every unsettled one, oldest first; caller frees with sfr_unknown_creates_free. */
+enum sfr_rc sfr_repair_sql_unknown_creates(struct pg_conn *c, struct sfr_unknown_create **out,
+                                           size_t *n, struct sfr_err *err) SFR_WUR;
+void sfr_unknown_creates_free(struct sfr_unknown_create *v, size_t n);
+/* The current sfid of row pg_id of schema.table (*sfid NULL when null;
+ * *exists false when the row is gone). Caller frees *sfid. */
+enum sfr_rc sfr_repair_sql_row_sfid(struct pg_conn *c, const char *schema, const char *table,
+                                    long pg_id, char **sfid, bool *exists,
+                                    struct sfr_err *err) SFR_WUR;
+/* Marks an unknown create settled (why: one line), so no run looks at it again. */
+enum sfr_rc sfr_repair_sql_settle_unknown(struct pg_conn *c, long journal_id, const char *why,
+                                          struct sfr_err *err) SFR_WUR;
+
+/* Undo of a repair run (run_id <= 0 = the latest), in one transaction
+ * (xmlbinary 'hex', under the repair lock), newest journal entry first:
+ *  - a row the run updated gets back the columns the run changed, only when
+ *    each of them still holds what the run wrote (_hc_lastop/_hc_err follow
+ *    the data: put back where they still hold what the run set, otherwise
+ *    left as they are now);
+ *  - a row the run inserted is deleted only while it still holds what was
+ *    inserted; a row the run deleted is re-inserted unless its id or sfid
+ *    is in use again.
+ * A row changed since (by the app, the sync daemon, a later repair) is kept
+ * as it is and listed as drift with both values (what the run wrote, what is
+ * there now); so are the run's older changes of that row. Salesforce
+ * changes are listed with the old values to put back by hand. With dry_run
+ * everything is done and rolled back: the listing says what would happen.
+ * Text or JSON (json) on out. */
+struct sfr_undo_opts {
+    bool dry_run;
+    bool json;
+};
+struct sfr_undo_result {
+    long run_id;
+    long restored;  /* journal entries undone (or, dry run, that would be) */
+    long drifted;   /* rows kept because they changed since */
+    long sf_listed; /* Salesforce changes listed */
+};
+enum sfr_rc sfr_repair_undo(struct pg_conn *c, long run_id, const struct sfr_undo_opts *o,
+                            FILE *out, struct sfr_undo_result *r, struct sfr_err *err) SFR_WUR;
 
 #endif

@@ -75,8 +75,21 @@ void sfr_sf_free(struct sfr_sf *c);
 /* Per-run budget of API calls (0 = none), shared with clones. A call that
  * would exceed it fails with SFR_ELIMIT before anything is sent. */
 void sfr_sf_set_budget(struct sfr_sf *c, long max_calls);
-/* Refuse calls once Sforce-Limit-Info reports `used >= max_daily` (0 = off). */
-void sfr_sf_set_daily_cap(struct sfr_sf *c, long max_daily);
+/* Daily API budget (a mapping's sf_max_daily_api_calls): calls counted
+ * under `object` (NULL: calls tied to no object) are refused with SFR_ELIMIT
+ * once Salesforce's own count of the org's calls today reaches max_daily
+ * (0 = no cap). The count is read from GET /limits (DailyApiRequests: Max -
+ * Remaining) before the first capped call, then from the Sforce-Limit-Info
+ * header of every answer; while calls are refused it is read again at most
+ * every SF_USAGE_REREAD_S seconds (default 300; Salesforce's count is over
+ * the last 24 hours). Calls of the "describe" phase are held to the
+ * no-object cap only. Clones keep the caps. */
+void sfr_sf_set_daily_cap(struct sfr_sf *c, const char *object, long max_daily);
+/* Calls left today under the cap of `object` (LONG_MAX without a cap); reads
+ * /limits when the count is unknown or refused calls made it stale. */
+long sfr_sf_daily_room(struct sfr_sf *c, const char *object);
+/* Reads the org's usage now (GET /limits): *used, *max (DailyApiRequests). */
+enum sfr_rc sfr_sf_read_usage(struct sfr_sf *c, long *used, long *max, struct sfr_err *err) SFR_WUR;
 /* API calls made by this client (the token call is not counted). */
 long sfr_sf_api_calls(const struct sfr_sf *c);
 /* Calls made through the budget shared by c and its clones. */
@@ -157,6 +170,9 @@ struct sfr_sf_rec {
 struct sfr_sf_result {
     bool success;
     bool created; /* upsert created the record */
+    bool unknown; /* status OUTCOME_UNKNOWN: a create whose call failed after it may have been
+                     applied (5xx, connection dropped, answer lost); the record may exist */
+    bool found;   /* sfr_sf_lookup_then_create: the record already existed */
     char id[19];
     char status_code[64];
     char message[512];
@@ -174,6 +190,39 @@ enum sfr_rc sfr_sf_save(struct sfr_sf *c, enum sfr_sf_op op, const char *object,
                         const struct sfr_field *const *fields, int n_fields,
                         const char *ext_id_field, const struct sfr_sf_rec *recs, int n,
                         bool all_or_none, struct sfr_sf_result *res, struct sfr_err *err) SFR_WUR;
+/* Creates records so that no retry can ever make a second one. With
+ * ext_id_field (the mapping's upsert_field, one of fields), records holding
+ * a value there are upserted on it (a repeat finds the record); the others,
+ * and all of them without ext_id_field, are created. A create call that
+ * fails after it may have been applied (HTTP 5xx, the connection dropped
+ * after the request went out, an answer cut short) is never repeated: its
+ * records come back with unknown = true and status OUTCOME_UNKNOWN, and the
+ * call's error is returned; records of later calls are NOT_SENT. */
+enum sfr_rc sfr_sf_create_idempotent(struct sfr_sf *c, const char *object,
+                                     const struct sfr_field *const *fields, int n_fields,
+                                     const char *ext_id_field, const struct sfr_sf_rec *recs, int n,
+                                     struct sfr_sf_result *res, struct sfr_err *err) SFR_WUR;
+/* Lookup-then-write for records whose create had an unknown outcome (an
+ * OUTCOME_UNKNOWN result, a crash between the call and the commit that
+ * would have stored the Id): records with an external id value are first
+ * looked up by it (SOQL, 100 values a call); found: found = true, id set;
+ * then every one of them is written by an upsert on ext_id_field (the
+ * found record updated, an absent one created; the same call repeated is
+ * harmless). Several records holding the value: DUPLICATE_EXTERNAL_ID,
+ * nothing written. Records without a value (or ext_id_field NULL) are
+ * never sent: unknown stays true, status OUTCOME_UNKNOWN; a human has to
+ * check (sfr_sf_check_soql says what to look for). */
+enum sfr_rc sfr_sf_lookup_then_create(struct sfr_sf *c, const char *object,
+                                      const struct sfr_field *const *fields, int n_fields,
+                                      const char *ext_id_field, const struct sfr_sf_rec *recs,
+                                      int n, struct sfr_sf_result *res,
+                                      struct sfr_err *err) SFR_WUR;
+/* A SOQL query a human can run to find a record whose create had an unknown
+ * outcome: created since since_ms (ms since epoch), with equality on up to
+ * three of the values sent (text, picklist, reference and integer fields:
+ * those SOQL filters exactly). Caller frees. */
+char *sfr_sf_check_soql(const char *object, const struct sfr_field *const *fields, int n_fields,
+                        const char *const *values, const bool *set, int64_t since_ms);
 /* Deletes ids (object names what the calls are counted under). */
 enum sfr_rc sfr_sf_delete(struct sfr_sf *c, const char *object, const char *const *ids, int n,
                           bool all_or_none, struct sfr_sf_result *res, struct sfr_err *err) SFR_WUR;
@@ -270,6 +319,11 @@ void sfr_sf_csv_cleanup(struct sfr_sf_csv *p);
 int sfr_sf_csv_feed(struct sfr_sf_csv *p, const char *data, size_t n, struct sfr_err *err);
 /* Ends the input (a last row without newline is delivered). 0/1/-1 as feed. */
 int sfr_sf_csv_finish(struct sfr_sf_csv *p, struct sfr_err *err);
+
+/* Accepts https:// URLs, and plain http:// only for loopback hosts
+ * (localhost, 127.0.0.0/8, [::1]); anything else (or a URL with
+ * user:password@) is SFR_ECONFIG with a message naming `what`. */
+enum sfr_rc sfr_sf_url_check(const char *what, const char *url, struct sfr_err *err) SFR_WUR;
 
 /* Parses "api-usage=18/15000" (a Sforce-Limit-Info value). */
 bool sfr_sf_parse_limit_info(const char *value, long *used, long *max);

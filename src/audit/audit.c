@@ -155,20 +155,15 @@ static void check_opts(struct engine *e)
     e->co.api_calls_ctx = e->ctx->sf;
 }
 
-/* The mapping's sf_max_daily_api_calls caps what this object may spend,
- * within the run's budget. Returns the mapping's cap (0 = none). */
+/* The mapping's sf_max_daily_api_calls is a daily budget the client checks
+ * against Salesforce's own count (set up with the run context); the run's
+ * budget stays. Returns the mapping's cap (0 = none). */
 static long object_budget(struct engine *e, int i)
 {
     struct sfr_run_ctx *ctx = e->ctx;
     long per = ctx->cfg->mappings[i].sf_max_daily_api_calls;
-    if (ctx->sf == NULL)
-        return per;
-    long cap = ctx->budget_max;
-    if (per > 0) {
-        long own = sfr_sf_budget_used(ctx->sf) + per;
-        cap = cap > 0 && cap < own ? cap : own;
-    }
-    sfr_sf_set_budget(ctx->sf, cap);
+    if (ctx->sf != NULL)
+        sfr_sf_set_budget(ctx->sf, ctx->budget_max);
     return per;
 }
 

@@ -142,6 +142,17 @@ enum sfr_rc sfr_run_ctx_open(const struct sfr_run_opts *o, struct sfr_run_ctx **
         if (rc != SFR_OK)
             return rc;
         sfr_sf_set_phase(ctx->sf, "describe");
+        /* sf_max_daily_api_calls: a daily budget against Salesforce's own
+         * count, from the first call on (the describes too) */
+        long widest = 0;
+        bool all = ctx->cfg->n_mappings > 0;
+        for (int i = 0; i < ctx->cfg->n_mappings; i++) {
+            const struct sfr_mapping *m = &ctx->cfg->mappings[i];
+            sfr_sf_set_daily_cap(ctx->sf, m->object_name, m->sf_max_daily_api_calls);
+            all = all && m->sf_max_daily_api_calls > 0;
+            widest = m->sf_max_daily_api_calls > widest ? m->sf_max_daily_api_calls : widest;
+        }
+        sfr_sf_set_daily_cap(ctx->sf, NULL, all ? widest : 0);
     }
     rc = load_describe(ctx, o, err);
     if (rc == SFR_OK && ctx->sf != NULL) {

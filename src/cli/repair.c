@@ -19,7 +19,7 @@
 #include "sfrecon/report.h"
 #include "sfrecon/run.h"
 
-enum { OPT_FROM = SFR_OPT_OWN, OPT_RUN, OPT_DRY, OPT_YES, OPT_ONLY, OPT_UNDO };
+enum { OPT_FROM = SFR_OPT_OWN, OPT_RUN, OPT_DRY, OPT_YES, OPT_ONLY, OPT_UNDO, OPT_RETRY_UNKNOWN };
 
 static const struct sfr_cli_opt repair_opts[] = {
     {"from", 0, "FILE", OPT_FROM, "discrepancies from a JSON report (sfrecon audit --format json)"},
@@ -32,8 +32,14 @@ static const struct sfr_cli_opt repair_opts[] = {
      "truncation, type_mismatch, stale, conflict, sync_error, duplicate, "
      "field_mismatch"},
     {"undo", 0, "RUN", OPT_UNDO,
-     "restore the mirror rows a repair run (ID or latest) changed, and list "
-     "the Salesforce changes to reverse by hand"},
+     "restore the mirror columns a repair run (ID or latest) changed where they "
+     "still hold what it wrote (rows changed since are kept and listed: exit 1), "
+     "and list the Salesforce changes to reverse by hand; with --dry-run only "
+     "show what would be restored"},
+    {"retry-unknown", 0, NULL, OPT_RETRY_UNKNOWN,
+     "create again the records whose earlier create had an unknown outcome and "
+     "cannot be looked up (no upsert_field): only after checking that Salesforce "
+     "does not have them"},
     {NULL, 0, NULL, SFR_OPT_FORMAT, "plan and outcome format: text (default) or json"},
     {0},
 };
@@ -78,6 +84,9 @@ static int repair_opt(void *state, int key, const char *arg)
     case OPT_DRY:
         a->dry_run = true;
         return 0;
+    case OPT_RETRY_UNKNOWN:
+        a->o.retry_unknown = true;
+        return 0;
     case OPT_YES:
         a->yes = true;
         return 0;
@@ -93,7 +102,7 @@ static int repair_opt(void *state, int key, const char *arg)
 const struct sfr_cli_spec sfr_spec_repair = {
     .name = "repair",
     .summary = "re-sync mismatched records in dependency order (undoable)",
-    .also = "       sfrecon repair --undo RUN_ID|latest [--format text|json]",
+    .also = "       sfrecon repair --undo RUN_ID|latest [--dry-run] [--format text|json]",
     .about = "Re-syncs mismatched records: computes a plan from an audit (a fresh one when\n"
              "neither --from nor --run is given), shows it, applies it in dependency order\n"
              "(parents first, deletes children first), journals every mirror change, and\n"
@@ -115,8 +124,8 @@ static int check_combination(const struct repair_cli *a)
 {
     if (a->from != NULL && a->run != NULL)
         return sfr_cli_usage_error("repair", "--from and --run are exclusive");
-    if (a->undo != NULL && (a->from || a->run || a->dry_run || a->o.only_set))
-        return sfr_cli_usage_error("repair", "--undo takes no --from, --run, --dry-run or --only");
+    if (a->undo != NULL && (a->from || a->run || a->o.only_set))
+        return sfr_cli_usage_error("repair", "--undo takes no --from, --run or --only");
     return -1;
 }
 
@@ -124,21 +133,25 @@ static int do_undo(const struct repair_cli *a)
 {
     struct sfr_err err = {0};
     PGconn *conn = NULL;
-    long n_pg = 0, n_sf = 0;
+    struct sfr_undo_opts uo = {a->dry_run, a->json};
+    struct sfr_undo_result ur = {0};
     enum sfr_rc rc = sfr_pg_connect(NULL, &conn, &err);
     if (rc == SFR_OK)
         rc = sfr_pg_migrate(conn, &err);
     if (rc == SFR_OK)
-        rc = sfr_repair_undo(conn, parse_run(a->undo), a->json, stdout, &n_pg, &n_sf, &err);
+        rc = sfr_repair_undo(conn, parse_run(a->undo), &uo, stdout, &ur, &err);
     if (conn != NULL)
         PQfinish(conn);
     if (rc != SFR_OK) {
         int code = sfr_cli_fail(rc, &err);
         return rc == SFR_ENOTFOUND ? SFR_EXIT_USAGE : code;
     }
-    sfr_log_info("undo: %ld mirror change%s restored; %ld Salesforce change%s listed", n_pg,
-                 n_pg == 1 ? "" : "s", n_sf, n_sf == 1 ? "" : "s");
-    return 0;
+    sfr_log_info("undo%s: %ld mirror change%s %s, %ld row%s kept (changed since); %ld "
+                 "Salesforce change%s listed",
+                 a->dry_run ? " (dry run)" : "", ur.restored, ur.restored == 1 ? "" : "s",
+                 a->dry_run ? "would be restored" : "restored", ur.drifted,
+                 ur.drifted == 1 ? "" : "s", ur.sf_listed, ur.sf_listed == 1 ? "" : "s");
+    return ur.drifted > 0 ? SFR_EXIT_FOUND : SFR_EXIT_OK;
 }
 
 /* The discrepancies to repair: a report file, a stored run, or a fresh audit. */
@@ -221,8 +234,11 @@ static int plan_and_apply(struct repair_cli *a, struct sfr_run_ctx *ctx, struct 
     if (ctx->sf != NULL)
         sfr_sf_set_phase(ctx->sf, "repair");
     enum sfr_rc rc = sfr_run_ctx_sides(ctx, &sf, &pg, &err);
+    a->o.sf_client = ctx->sf;
     if (rc == SFR_OK)
         rc = sfr_plan_build(&run->discs, co, ctx->n, sf, pg, &a->o, &plan, &err);
+    if (rc == SFR_OK) /* creates whose answer an earlier run lost */
+        rc = sfr_repair_mark_unknown(&plan, ctx->conn, &a->o, &err);
     if (rc != SFR_OK) {
         code = sfr_cli_fail(rc, &err);
         goto out;
@@ -254,8 +270,6 @@ static int plan_and_apply(struct repair_cli *a, struct sfr_run_ctx *ctx, struct 
             goto out;
         }
     }
-    const char *kill = getenv("SFRECON_TEST_KILL_AFTER_BATCHES");
-    a->o.kill_after_batches = kill != NULL ? atoi(kill) : 0;
     a->o.progress = true;
     rc = sfr_repair_apply(&plan, sf, pg, ctx->conn, run->id, &a->o, &res, &err);
     if (rc != SFR_OK) {

@@ -150,9 +150,13 @@ static void check_upsert(const struct sfr_config *cfg, int i, const struct sfr_o
          * it: still worth knowing, but not a warning on every run. */
         sfr_lint_add(out, ext.len > 0 ? SFR_LINT_WARNING : SFR_LINT_INFO, "no_upsert_field",
                      m->object_name, "",
-                     "rows inserted in Postgres cannot be matched to Salesforce records: a "
-                     "retried or replayed insert creates a duplicate record, and rows cannot "
-                     "be re-linked after a reload",
+                     "rows inserted in Postgres have no key to find their Salesforce record "
+                     "by: when a create's answer is lost (a gateway timeout, a dropped "
+                     "connection) nobody can tell whether it was applied, so sfrecon repair "
+                     "and sync never send it again and leave it for a human to look up; with "
+                     "an External ID they create by upsert on it, a repeat finds the record, "
+                     "and a lost answer is settled by a lookup. Rows also cannot be re-linked "
+                     "after a reload",
                      fix, "read_write mapping %s has no upsert_field (external id)",
                      m->object_name);
         goto out;

@@ -19,14 +19,17 @@
  * Every operation is idempotent (upserts keyed by sfid, deletes of absent
  * rows are no-ops, updates write only what differs at plan time), so a
  * killed run leaves a state that the next run's plan starts from. */
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include "sfrecon/canon.h"
 #include "sfrecon/log.h"
 #include "sfrecon/repair.h"
+#include "sfrecon/sf.h"
+#include "sfrecon/testhook.h"
 
 struct apply {
     struct sfr_plan *p;
@@ -38,14 +41,11 @@ struct apply {
     long batches;
 };
 
-/* Test hook: a deterministic kill point (SFRECON_TEST_KILL_AFTER_BATCHES). */
+/* A committed write batch: a kill point of the test build (testhook.h). */
 static void batch_done(struct apply *a)
 {
     a->batches++;
-    if (a->o->kill_after_batches > 0 && a->batches >= a->o->kill_after_batches) {
-        fflush(NULL);
-        raise(SIGKILL);
-    }
+    sfr_test_point("repair.batch");
 }
 
 static void item_fail(struct sfr_plan_item *it, const char *code, const char *msg)
@@ -255,6 +255,327 @@ static char *values_json(const struct sfr_projection *p, const struct sfr_plan_i
     return sfr_buf_steal(&b);
 }
 
+/* ---- Salesforce creates: never twice ---------------------------------------------------- */
+
+static bool create_writable(const struct sfr_field *f)
+{
+    if (f->type == SFR_FT_ID || strcasecmp(f->name, "Id") == 0 || f->calculated ||
+        f->type == SFR_FT_LOCATION || f->type == SFR_FT_ADDRESS)
+        return false;
+    return f->createable;
+}
+
+/* The projection index of the mapping's upsert_field when creates can be
+ * keyed by it (an External ID field, mapped, createable), else -1. */
+static int ext_index(const struct sfr_plan_object *po)
+{
+    const struct sfr_mapping *m = po->co->map;
+    const struct sfr_projection *p = po->co->proj;
+    if (m == NULL || m->upsert_field == NULL)
+        return -1;
+    for (int i = 0; i < p->n_fields; i++)
+        if (strcasecmp(p->fields[i]->name, m->upsert_field) == 0)
+            return p->fields[i]->external_id && p->fields[i]->createable ? i : -1;
+    return -1;
+}
+
+static void iso_ms(int64_t ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+/* The record's CreatedDate (ms) from a plan item's values, INT64_MIN when unknown. */
+static int64_t item_created_ms(const struct sfr_projection *p, const struct sfr_plan_item *it)
+{
+    int64_t ms;
+    for (int i = 0; i < p->n_fields && i < it->n_values; i++)
+        if (strcasecmp(p->fields[i]->name, "CreatedDate") == 0 && it->after[i] != NULL &&
+            sfr_parse_datetime_ms(it->after[i], strlen(it->after[i]), &ms))
+            return ms;
+    return INT64_MIN;
+}
+
+static void hold(struct sfr_plan *p, struct sfr_plan_item *it, char *note)
+{
+    sfr_free(it->note);
+    it->note = note;
+    if (!it->unresolved) {
+        it->unresolved = true;
+        it->status = SFR_ITEM_SKIPPED;
+        if (it->op != SFR_OP_NONE)
+            p->n_changes--;
+        else
+            p->n_in_sync--;
+        p->n_unresolved++;
+    }
+}
+
+/* Settles entries whose row was linked by hand (its sfid changed since the
+ * create was sent) or is gone; true when u still needs settling. */
+static enum sfr_rc still_open(struct pg_conn *conn, const struct sfr_plan_object *po,
+                              const struct sfr_unknown_create *u, bool *open, struct sfr_err *err)
+{
+    char *now = NULL;
+    bool exists = false;
+    *open = true;
+    enum sfr_rc rc = sfr_repair_sql_row_sfid(conn, po->co->proj->schema, po->co->proj->obj->table,
+                                             u->pg_id, &now, &exists, err);
+    if (rc != SFR_OK)
+        return rc;
+    bool changed = (now == NULL) != (u->row_sfid == NULL) ||
+                   (now != NULL && u->row_sfid != NULL && strcmp(now, u->row_sfid) != 0);
+    if (!exists || changed) {
+        char *why = exists ? sfr_asprintf("the row was linked to %s by hand", now)
+                           : sfr_strdup("the row is gone from the mirror");
+        rc = sfr_repair_sql_settle_unknown(conn, u->journal_id, why, err);
+        if (rc == SFR_OK)
+            sfr_log_info("repair: the create of %s row %ld (repair run %ld) is settled: %s",
+                         po->co->proj->obj->name, u->pg_id, u->run_id, why);
+        sfr_free(why);
+        *open = false;
+    }
+    sfr_free(now);
+    return rc;
+}
+
+/* The audit saw the record that create made as missing from the mirror:
+ * the lookup links it to the row, so it is not inserted as a second row. */
+static void same_record(struct sfr_plan *p, struct sfr_plan_object *po, int xi,
+                        const struct sfr_plan_item *create)
+{
+    for (size_t i = 0; i < po->n; i++) {
+        struct sfr_plan_item *it = &po->items[i];
+        if (it->op != SFR_OP_PG_UPSERT || it->unresolved || it->after[xi] == NULL ||
+            strcasecmp(it->after[xi], create->after[xi]) != 0)
+            continue;
+        it->op = SFR_OP_NONE;
+        it->dir = SFR_DIR_NONE;
+        sfr_free(it->note);
+        it->note = sfr_asprintf("the record of the earlier create of row %ld (same %s): the "
+                                "lookup links it to that row instead of inserting a second one",
+                                create->pg_id, po->co->proj->fields[xi]->name);
+        p->n_changes--;
+        p->n_in_sync++;
+    }
+}
+
+enum sfr_rc sfr_repair_mark_unknown(struct sfr_plan *p, struct pg_conn *conn,
+                                    const struct sfr_repair_opts *o, struct sfr_err *err)
+{
+    if (conn == NULL)
+        return SFR_OK;
+    struct sfr_unknown_create *u = NULL;
+    size_t n = 0;
+    enum sfr_rc rc = sfr_repair_sql_unknown_creates(conn, &u, &n, err);
+    for (size_t k = 0; k < n && rc == SFR_OK; k++) {
+        struct sfr_plan_object *po = sfr_plan_object(p, u[k].object);
+        bool open = true;
+        if (po == NULL || u[k].pg_id <= 0 ||
+            (rc = still_open(conn, po, &u[k], &open, err)) != SFR_OK || !open)
+            continue;
+        const struct sfr_projection *pj = po->co->proj;
+        int xi = ext_index(po);
+        char when[32];
+        iso_ms(u[k].sent_ms, when);
+        bool blind = false; /* no way to look it up */
+        for (size_t i = 0; i < po->n; i++) {
+            struct sfr_plan_item *it = &po->items[i];
+            if (it->op != SFR_OP_SF_CREATE || it->pg_id != u[k].pg_id || it->unresolved)
+                continue;
+            it->unknown_journal_id = u[k].journal_id;
+            it->unknown_run = u[k].run_id;
+            it->unknown_ms = u[k].sent_ms;
+            if (xi >= 0 && it->after[xi] != NULL && it->after[xi][0] != '\0') {
+                sfr_free(it->note);
+                it->note = sfr_asprintf("an earlier create of this row (repair run %ld, %s) may "
+                                        "have reached Salesforce: it is looked up by %s = '%s' "
+                                        "before anything is written",
+                                        u[k].run_id, when, pj->fields[xi]->name, it->after[xi]);
+                same_record(p, po, xi, it);
+                continue;
+            }
+            if (o->retry_unknown) {
+                sfr_free(it->note);
+                it->note = sfr_asprintf("an earlier create of this row (repair run %ld, %s) had "
+                                        "an unknown outcome; sent again (--retry-unknown)",
+                                        u[k].run_id, when);
+                continue;
+            }
+            blind = true;
+            char *q = sfr_sf_check_soql(pj->obj->name, (const struct sfr_field *const *)pj->fields,
+                                        pj->n_fields, (const char *const *)it->after, it->set,
+                                        u[k].sent_ms - 60000);
+            hold(p, it,
+                 sfr_asprintf("an earlier create of this row (repair run %ld, %s) may have "
+                              "reached Salesforce and %s has no external id to look it up by, "
+                              "so it is not sent again. Check: %s -- found: put its Id on the "
+                              "row (UPDATE %s.%s SET sfid = '<Id>' WHERE id = %ld) and repair "
+                              "again; not found: sfrecon repair --retry-unknown",
+                              u[k].run_id, when, pj->obj->name, q, pj->schema, pj->obj->table,
+                              it->pg_id));
+            sfr_free(q);
+        }
+        if (!blind)
+            continue;
+        /* a record that appeared in Salesforce since may be that create's:
+         * pulling it into the mirror would make a second row for it */
+        for (size_t i = 0; i < po->n; i++) {
+            struct sfr_plan_item *it = &po->items[i];
+            if (it->op != SFR_OP_PG_UPSERT || it->cause != SFR_CAUSE_MISSING_IN_PG ||
+                it->unresolved || item_created_ms(pj, it) < u[k].sent_ms - 60000)
+                continue;
+            hold(p, it,
+                 sfr_asprintf("created in Salesforce after the create of unknown outcome of "
+                              "%s row %ld (repair run %ld, %s): it may be that record, so it is "
+                              "not pulled into the mirror until that row is settled",
+                              pj->obj->name, u[k].pg_id, u[k].run_id, when));
+        }
+    }
+    sfr_unknown_creates_free(u, n);
+    return rc;
+}
+
+/* Creates of one batch through the client: journaled first (outcome
+ * "sent"), then sent as upserts on the external id where there is one
+ * (items of an earlier unknown create: looked up first), then, right after
+ * the answer and before anything else, the Ids go into the journal and onto
+ * the mirror rows in one transaction (retried). A create whose outcome is
+ * unknown is recorded so; the next run settles it. */
+static enum sfr_rc sf_create_batch(struct apply *a, struct sfr_plan_object *po, const size_t *idx,
+                                   int n, struct sfr_err *err)
+{
+    const struct sfr_projection *p = po->co->proj;
+    int nf = p->n_fields, xi = ext_index(po);
+    const char *ext = xi >= 0 ? p->fields[xi]->name : NULL;
+    struct sfr_sf_rec *recs = sfr_calloc((size_t)n, sizeof(*recs));
+    bool *masks = sfr_calloc((size_t)n * (size_t)nf + 1, sizeof(bool));
+    struct sfr_sf_result *res = sfr_calloc((size_t)n, sizeof(*res));
+    struct sfr_sf_journal *j = sfr_calloc((size_t)n, sizeof(*j));
+    struct sfr_create_outcome *oc = sfr_calloc((size_t)n, sizeof(*oc));
+    long *seqs = sfr_calloc((size_t)n, sizeof(long));
+    char **news = sfr_calloc((size_t)n, sizeof(char *));
+    int *fresh = sfr_calloc((size_t)n, sizeof(int)), *again = sfr_calloc((size_t)n, sizeof(int));
+    struct sfr_sf_rec *rf = sfr_calloc((size_t)n, sizeof(*rf)),
+                      *ra = sfr_calloc((size_t)n, sizeof(*ra));
+    struct sfr_sf_result *sf_ = sfr_calloc((size_t)n, sizeof(*sf_)),
+                         *sa = sfr_calloc((size_t)n, sizeof(*sa));
+    int n_fresh = 0, n_again = 0;
+    enum sfr_rc rc = SFR_OK, call_rc = SFR_OK;
+    for (int k = 0; k < n; k++) {
+        struct sfr_plan_item *it = &po->items[idx[k]];
+        bool *mask = masks + (size_t)k * (size_t)nf;
+        for (int i = 0; i < nf; i++)
+            mask[i] = it->set[i] && create_writable(p->fields[i]);
+        recs[k] = (struct sfr_sf_rec){NULL, (const char *const *)it->after, mask};
+        news[k] = values_json(p, it, it->after);
+        j[k] =
+            (struct sfr_sf_journal){p->obj->name, "", "insert", NULL, news[k], it->pg_id, it->sfid};
+        if (it->unknown_journal_id > 0) {
+            again[n_again] = k;
+            ra[n_again++] = recs[k];
+        } else {
+            fresh[n_fresh] = k;
+            rf[n_fresh++] = recs[k];
+        }
+    }
+    if (a->conn != NULL &&
+        (rc = sfr_repair_sql_journal_sf(a->conn, a->run_id, j, n, seqs, err)) != SFR_OK)
+        goto out;
+    const struct sfr_field *const *fields = (const struct sfr_field *const *)p->fields;
+    if (n_fresh > 0)
+        call_rc = sfr_sf_create_idempotent(a->o->sf_client, p->obj->name, fields, nf, ext, rf,
+                                           n_fresh, sf_, err);
+    if (n_again > 0 && call_rc == SFR_OK)
+        call_rc = sfr_sf_lookup_then_create(a->o->sf_client, p->obj->name, fields, nf, ext, ra,
+                                            n_again, sa, err);
+    else
+        for (int k = 0; k < n_again; k++) {
+            sa[k].success = false;
+            snprintf(sa[k].status_code, sizeof(sa[k].status_code), "NOT_SENT");
+            snprintf(sa[k].message, sizeof(sa[k].message), "not sent: an earlier call failed");
+        }
+    for (int k = 0; k < n_fresh; k++)
+        res[fresh[k]] = sf_[k];
+    for (int k = 0; k < n_again; k++)
+        res[again[k]] = sa[k];
+    a->res->sf_batches += (n_fresh > 0) + (n_again > 0);
+    /* the Ids, in full, before anything else can go wrong */
+    for (int k = 0; k < n; k++) {
+        struct sfr_plan_item *it = &po->items[idx[k]];
+        if (res[k].success && res[k].id[0])
+            sfr_log_info("repair: %s row %ld: %s %s", p->obj->name, it->pg_id,
+                         res[k].found || (xi >= 0 && recs[k].values[xi] != NULL && !res[k].created)
+                             ? "found existing"
+                             : "created",
+                         res[k].id);
+    }
+    sfr_test_point("repair.sf_sent");
+    for (int k = 0; k < n; k++) {
+        struct sfr_plan_item *it = &po->items[idx[k]];
+        /* an upsert that did not create found the record already there */
+        bool upserted = xi >= 0 && recs[k].values[xi] != NULL && recs[k].values[xi][0] != '\0';
+        bool found = res[k].found || (upserted && !res[k].created);
+        const char *what = res[k].success   ? (found ? "found" : "created")
+                           : res[k].unknown ? "unknown"
+                           : strcmp(res[k].status_code, "NOT_SENT") == 0 ? "not_sent"
+                                                                         : "failed";
+        oc[k] = (struct sfr_create_outcome){seqs[k], it->pg_id,
+                                            res[k].success && res[k].id[0] ? res[k].id : NULL, what,
+                                            it->unknown_journal_id};
+    }
+    if (a->conn != NULL) {
+        rc = sfr_repair_sql_commit_creates(a->conn, a->run_id, p->schema, p->obj, oc, n, err);
+        if (rc != SFR_OK) {
+            for (int k = 0; k < n; k++)
+                if (oc[k].sfid != NULL)
+                    sfr_log_warn("repair: %s row %ld is record %s in Salesforce, but the mirror "
+                                 "could not be told: set its sfid by hand",
+                                 p->obj->name, oc[k].pg_id, oc[k].sfid);
+        }
+    }
+    for (int k = 0; k < n; k++) {
+        struct sfr_plan_item *it = &po->items[idx[k]];
+        if (res[k].success) {
+            snprintf(it->new_sfid, sizeof(it->new_sfid), "%.18s", res[k].id);
+            a->res->sf_records_written++;
+        } else if (res[k].unknown) {
+            item_fail(it, "OUTCOME_UNKNOWN",
+                      ext != NULL && recs[k].values[xi] != NULL
+                          ? "the create may have reached Salesforce but its answer was lost; the "
+                            "next repair looks it up by its external id before writing"
+                          : "the create may have reached Salesforce but its answer was lost; the "
+                            "next repair lists it for a human to check (no external id)");
+        } else {
+            item_fail(it, res[k].status_code, res[k].message);
+        }
+    }
+    if (rc == SFR_OK && call_rc != SFR_OK) {
+        rc = call_rc;
+        sfr_err_prefix(err, "creating %s records in Salesforce", p->obj->name);
+    }
+    batch_done(a);
+out:
+    for (int k = 0; k < n; k++)
+        sfr_free(news[k]);
+    sfr_free(news);
+    sfr_free(seqs);
+    sfr_free(oc);
+    sfr_free(j);
+    sfr_free(res);
+    sfr_free(masks);
+    sfr_free(recs);
+    sfr_free(fresh);
+    sfr_free(again);
+    sfr_free(rf);
+    sfr_free(ra);
+    sfr_free(sf_);
+    sfr_free(sa);
+    return rc;
+}
+
 /* Journals the batch (old values first: a kill after the call still leaves
  * what undo needs to list), writes it, puts new Ids on the mirror rows. */
 static enum sfr_rc sf_batch(struct apply *a, struct sfr_plan_object *po, const size_t *idx, int n,
@@ -277,8 +598,8 @@ static enum sfr_rc sf_batch(struct apply *a, struct sfr_plan_object *po, const s
         olds[k] = create ? NULL : values_json(p, it, it->before);
         news[k] = values_json(p, it, it->after);
         j[k] = (struct sfr_sf_journal){
-            p->obj->name, create ? "" : it->sfid, create ? "insert" : "update", olds[k], news[k],
-            it->pg_id};
+            p->obj->name, create ? "" : it->sfid,  create ? "insert" : "update", olds[k], news[k],
+            it->pg_id,    create ? it->sfid : NULL};
     }
     if (a->conn != NULL) {
         rc = sfr_repair_sql_journal_sf(a->conn, a->run_id, j, n, seqs, err);
@@ -431,7 +752,10 @@ static enum sfr_rc phase_sf(struct apply *a, struct sfr_err *err)
                     idx[n++] = i;
                 if (n == 0 || (n < cap && i < po->n))
                     continue;
-                rc = sf_batch(a, po, idx, n, err);
+                if (op == SFR_OP_SF_CREATE && a->o->sf_client != NULL)
+                    rc = sf_create_batch(a, po, idx, n, err);
+                else
+                    rc = sf_batch(a, po, idx, n, err);
                 if (rc == SFR_OK && a->conn == NULL)
                     rc = drop_old_rows(a, po, idx, n, err);
                 if (rc == SFR_OK)
@@ -532,13 +856,32 @@ static enum sfr_rc run_phases(struct apply *a, struct sfr_err *err)
     return rc;
 }
 
-static char *summary_json(const struct sfr_repair_result *r)
+/* The run's summary, with every record the run created in Salesforce (the
+ * mirror row and the new Id, in full) so the stored run says it too. */
+static char *summary_json(const struct sfr_repair_result *r, const struct sfr_plan *p)
 {
-    return sfr_asprintf("{\"fixed\":%ld,\"failed\":%ld,\"skipped\":%ld,\"in_sync\":%ld,"
-                        "\"pg_batches\":%ld,\"sf_batches\":%ld,\"pg_rows_written\":%ld,"
-                        "\"sf_records_written\":%ld,\"sf_api_calls\":%ld,\"seconds\":%.3f}",
-                        r->fixed, r->failed, r->skipped, r->in_sync, r->pg_batches, r->sf_batches,
-                        r->pg_rows_written, r->sf_records_written, r->sf_api_calls, r->seconds);
+    struct sfr_buf b = SFR_BUF_INIT;
+    sfr_buf_printf(&b,
+                   "{\"fixed\":%ld,\"failed\":%ld,\"skipped\":%ld,\"in_sync\":%ld,"
+                   "\"pg_batches\":%ld,\"sf_batches\":%ld,\"pg_rows_written\":%ld,"
+                   "\"sf_records_written\":%ld,\"sf_api_calls\":%ld,\"seconds\":%.3f,"
+                   "\"created\":[",
+                   r->fixed, r->failed, r->skipped, r->in_sync, r->pg_batches, r->sf_batches,
+                   r->pg_rows_written, r->sf_records_written, r->sf_api_calls, r->seconds);
+    int n = 0;
+    for (int k = 0; k < p->n_objects; k++)
+        for (size_t i = 0; i < p->objects[k].n; i++) {
+            const struct sfr_plan_item *it = &p->objects[k].items[i];
+            if (it->op != SFR_OP_SF_CREATE || it->new_sfid[0] == '\0')
+                continue;
+            sfr_buf_puts(&b, n++ ? ",{\"object\":" : "{\"object\":");
+            sfr_buf_json_str(&b, p->objects[k].co->proj->obj->name);
+            sfr_buf_printf(&b, ",\"pg_id\":%ld,\"sfid\":", it->pg_id);
+            sfr_buf_json_str(&b, it->new_sfid);
+            sfr_buf_putc(&b, '}');
+        }
+    sfr_buf_puts(&b, "]}");
+    return sfr_buf_steal(&b);
 }
 
 enum sfr_rc sfr_repair_apply(struct sfr_plan *p, struct sfr_side *sf, struct sfr_side *pg,
@@ -573,7 +916,7 @@ enum sfr_rc sfr_repair_apply(struct sfr_plan *p, struct sfr_side *sf, struct sfr
     res->sf_api_calls = sf->stats.api_calls - calls0;
     res->seconds = now_s() - t0;
     if (conn != NULL) {
-        char *sum = summary_json(res);
+        char *sum = summary_json(res, p);
         struct sfr_err e2 = {0};
         const char *status = rc != SFR_OK ? "failed" : res->failed ? "partial" : "done";
         if (sfr_repair_run_finish(conn, a.run_id, status, sum, &e2) != SFR_OK)

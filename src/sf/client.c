@@ -120,9 +120,21 @@ long sfr_sf_budget_used(const struct sfr_sf *c)
     return atomic_load(&c->budget->used);
 }
 
-void sfr_sf_set_daily_cap(struct sfr_sf *c, long max_daily)
+void sfr_sf_set_daily_cap(struct sfr_sf *c, const char *object, long max_daily)
 {
-    c->daily_cap = max_daily > 0 ? max_daily : 0;
+    long cap = max_daily > 0 ? max_daily : 0;
+    if (object == NULL) {
+        c->default_cap = cap;
+        return;
+    }
+    for (int i = 0; i < c->n_caps; i++)
+        if (strcasecmp(c->caps[i].object, object) == 0) {
+            c->caps[i].cap = cap;
+            return;
+        }
+    c->caps = sfr_realloc(c->caps, sizeof(*c->caps) * (size_t)(c->n_caps + 1));
+    snprintf(c->caps[c->n_caps].object, sizeof(c->caps[c->n_caps].object), "%s", object);
+    c->caps[c->n_caps++].cap = cap;
 }
 
 bool sfr_sf_limit_info(const struct sfr_sf *c, long *used, long *max)
@@ -194,11 +206,6 @@ static char *strip_slash(const char *url)
     return s;
 }
 
-static bool url_ok(const char *url)
-{
-    return strncasecmp(url, "https://", 8) == 0 || strncasecmp(url, "http://", 7) == 0;
-}
-
 static struct sfr_sf *client_alloc(void)
 {
     pthread_once(&curl_once, curl_init_once);
@@ -208,6 +215,7 @@ static struct sfr_sf *client_alloc(void)
     c->limit_used = c->limit_max = -1;
     c->retry_base_ms = (int)env_long("SF_RETRY_BASE_MS", 200, 0, 60000);
     c->poll_ms = (int)env_long("SF_BULK_POLL_MS", 100, 1, 60000);
+    c->usage_reread_s = (int)env_long("SF_USAGE_REREAD_S", 300, 1, 86400);
     c->bulk_page = 500000;
     c->rnd = (unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)c;
     return c;
@@ -238,9 +246,11 @@ static enum sfr_rc check_env(struct sfr_err *err)
         return rc;
     }
     const char *urls[] = {"SF_INSTANCE_URL", "SF_LOGIN_URL"};
-    for (int i = 0; i < 2; i++)
-        if (env(urls[i]) && !url_ok(env(urls[i])))
-            return sfr_err_set(err, SFR_ECONFIG, "%s must start with https:// or http://", urls[i]);
+    for (int i = 0; i < 2; i++) {
+        enum sfr_rc rc = env(urls[i]) ? sfr_sf_url_check(urls[i], env(urls[i]), err) : SFR_OK;
+        if (rc != SFR_OK)
+            return rc;
+    }
     return SFR_OK;
 }
 
@@ -299,7 +309,16 @@ enum sfr_rc sfr_sf_clone(const struct sfr_sf *src, struct sfr_sf **out, struct s
     c->username = sfr_strdup(src->username);
     c->password = sfr_strdup(src->password);
     c->can_auth = src->can_auth;
-    c->daily_cap = src->daily_cap;
+    c->default_cap = src->default_cap;
+    if (src->n_caps > 0) {
+        c->caps = sfr_calloc((size_t)src->n_caps, sizeof(*c->caps));
+        memcpy(c->caps, src->caps, sizeof(*c->caps) * (size_t)src->n_caps);
+        c->n_caps = src->n_caps;
+    }
+    c->limit_used = src->limit_used;
+    c->limit_max = src->limit_max;
+    c->usage_read_at = src->usage_read_at;
+    c->usage_reread_s = src->usage_reread_s;
     c->retry_base_ms = src->retry_base_ms;
     c->poll_ms = src->poll_ms;
     c->bulk_page = src->bulk_page;
@@ -338,6 +357,7 @@ void sfr_sf_free(struct sfr_sf *c)
     if (c->budget && atomic_fetch_sub(&c->budget->refs, 1) == 1)
         free(c->budget);
     sfr_sf_calls_cleanup(&c->calls);
+    free(c->caps);
     for (int i = 0; i < c->n_desc; i++) {
         sfr_object_cleanup(&c->desc[i]->obj);
         free(c->desc[i]->json);

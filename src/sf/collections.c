@@ -2,13 +2,21 @@
  * external id and delete, 200 records a call, with per-record results in
  * request order. Values are Salesforce text; their JSON type follows the
  * field type. Records rejected with UNABLE_TO_LOCK_ROW are resubmitted with
- * backoff (nothing was written for them). A create whose call fails in a
- * way that leaves its outcome unknown is not retried (it could duplicate
- * records); its records are reported failed, never done. */
+ * backoff (nothing was written for them).
+ *
+ * Creates and duplicates: a create whose call fails in a way that leaves its
+ * outcome unknown (5xx, the connection dropped after the request went out,
+ * an answer cut short or unreadable) is never repeated; its records come
+ * back with `unknown` set and status OUTCOME_UNKNOWN. sfr_sf_create_idempotent
+ * creates through an upsert on the external id where there is one, so a
+ * repeat finds the record instead of making a second one;
+ * sfr_sf_lookup_then_create settles records whose create had an unknown
+ * outcome: looks them up by external id first and only then writes. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -92,6 +100,8 @@ static void set_result(struct sfr_sf_result *r, const char *code, const char *ms
 {
     r->success = false;
     r->created = false;
+    r->unknown = false;
+    r->found = false;
     size_t n = strlen(code) < sizeof(r->status_code) ? strlen(code) : sizeof(r->status_code) - 1;
     memcpy(r->status_code, code, n);
     r->status_code[n] = '\0';
@@ -202,12 +212,24 @@ static enum sfr_rc save_batch(struct sfr_sf *c, const struct savecall *s, const 
                         .body = body.data,
                         .body_len = body.len,
                         .object = s->object,
-                        .not_idempotent = s->op == SFR_SF_CREATE};
+                        .not_idempotent = s->op == SFR_SF_CREATE,
+                        .creates_records = s->op == SFR_SF_CREATE};
     struct sf_resp rs;
     sf_resp_init(&rs);
     enum sfr_rc rc = sf_do(c, &rq, &rs, err);
-    if (rc == SFR_OK)
+    bool unknown = rs.outcome_unknown;
+    if (rc == SFR_OK) {
         rc = parse_results(rs.body.data, rs.body.len, idx, m, res, err);
+        /* a 2xx answer we cannot read: the records may have been created */
+        unknown = rc != SFR_OK && s->op == SFR_SF_CREATE;
+    }
+    if (unknown)
+        for (int k = 0; k < m; k++) {
+            set_result(&res[idx[k]], "OUTCOME_UNKNOWN",
+                       "the create may have been applied but its answer was lost; look the "
+                       "record up before sending it again");
+            res[idx[k]].unknown = true;
+        }
     sf_resp_cleanup(&rs);
     sfr_buf_cleanup(&path);
     sfr_buf_cleanup(&body);
@@ -271,8 +293,11 @@ static enum sfr_rc drive(const struct driver *d, int n, struct sfr_sf_result *re
             rc = send_batch(d, idx, m, res, err);
             if (rc != SFR_OK) {
                 const char *code = err && err->sf_code[0] ? err->sf_code : sfr_rc_name(rc);
-                for (int k = 0; k < m; k++)
+                for (int k = 0; k < m; k++) {
+                    if (res[idx[k]].unknown)
+                        continue; /* keeps OUTCOME_UNKNOWN */
                     set_result(&res[idx[k]], code, err ? err->msg : "call failed");
+                }
                 break;
             }
             int again = 0;
@@ -317,4 +342,235 @@ enum sfr_rc sfr_sf_delete(struct sfr_sf *c, const char *object, const char *cons
                                ids[i] ? ids[i] : "(null)");
     struct driver d = {c, NULL, object, ids, all_or_none};
     return drive(&d, n, res, err);
+}
+
+/* ---- creates that cannot duplicate ---------------------------------------------------- */
+
+static int field_index(const struct sfr_field *const *fields, int n_fields, const char *name)
+{
+    for (int i = 0; name != NULL && i < n_fields; i++)
+        if (strcasecmp(fields[i]->name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* The external id value of rec, NULL when it has none. */
+static const char *ext_value(const struct sfr_sf_rec *rec, int xi)
+{
+    if (xi < 0 || (rec->set != NULL && !rec->set[xi]) || rec->values[xi] == NULL ||
+        rec->values[xi][0] == '\0')
+        return NULL;
+    return rec->values[xi];
+}
+
+/* Runs op over the records sel[0..m) of recs, results into res (request order). */
+static enum sfr_rc save_subset(struct sfr_sf *c, enum sfr_sf_op op, const char *object,
+                               const struct sfr_field *const *fields, int n_fields, const char *ext,
+                               const struct sfr_sf_rec *recs, const int *sel, int m,
+                               struct sfr_sf_result *res, struct sfr_err *err)
+{
+    if (m == 0)
+        return SFR_OK;
+    struct sfr_sf_rec *sub = sfr_calloc((size_t)m, sizeof(*sub));
+    struct sfr_sf_result *sr = sfr_calloc((size_t)m, sizeof(*sr));
+    for (int k = 0; k < m; k++)
+        sub[k] = recs[sel[k]];
+    enum sfr_rc rc = sfr_sf_save(c, op, object, fields, n_fields, ext, sub, m, false, sr, err);
+    for (int k = 0; k < m; k++)
+        res[sel[k]] = sr[k];
+    free(sub);
+    free(sr);
+    return rc;
+}
+
+enum sfr_rc sfr_sf_create_idempotent(struct sfr_sf *c, const char *object,
+                                     const struct sfr_field *const *fields, int n_fields,
+                                     const char *ext_id_field, const struct sfr_sf_rec *recs, int n,
+                                     struct sfr_sf_result *res, struct sfr_err *err)
+{
+    int xi = field_index(fields, n_fields, ext_id_field);
+    if (ext_id_field != NULL && xi < 0)
+        return sfr_err_set(err, SFR_EINVAL, "%s: the external id %s is not among the fields sent",
+                           object, ext_id_field);
+    int *up = sfr_calloc((size_t)n + 1, sizeof(int)), *cr = sfr_calloc((size_t)n + 1, sizeof(int));
+    int n_up = 0, n_cr = 0;
+    for (int i = 0; i < n; i++) {
+        set_result(&res[i], "NOT_SENT", "not sent: an earlier call failed");
+        if (ext_value(&recs[i], xi) != NULL)
+            up[n_up++] = i;
+        else
+            cr[n_cr++] = i;
+    }
+    const char *xname = xi >= 0 ? fields[xi]->name : NULL;
+    enum sfr_rc rc =
+        save_subset(c, SFR_SF_UPSERT, object, fields, n_fields, xname, recs, up, n_up, res, err);
+    if (rc == SFR_OK)
+        rc =
+            save_subset(c, SFR_SF_CREATE, object, fields, n_fields, NULL, recs, cr, n_cr, res, err);
+    free(up);
+    free(cr);
+    return rc;
+}
+
+/* Lookup: ext value -> Id of the records holding it (count > 1 = ambiguous). */
+struct found {
+    char **vals;
+    char (*ids)[19];
+    int *count;
+    int n;
+};
+
+static int lookup_row(void *ctx, const char *const *values, const size_t *lens)
+{
+    struct found *f = ctx;
+    (void)lens;
+    if (values[0] == NULL || values[1] == NULL)
+        return 0;
+    for (int i = 0; i < f->n; i++) {
+        if (strcasecmp(f->vals[i], values[1]) != 0)
+            continue;
+        if (f->count[i]++ == 0)
+            snprintf(f->ids[i], sizeof(f->ids[i]), "%.18s", values[0]);
+    }
+    return 0;
+}
+
+#define LOOKUP_CHUNK 100
+
+static bool numeric_type(enum sfr_ftype t)
+{
+    return t == SFR_FT_INT || t == SFR_FT_LONG || t == SFR_FT_DOUBLE || t == SFR_FT_CURRENCY ||
+           t == SFR_FT_PERCENT;
+}
+
+/* Finds which of vals[0..n) exist in object's ext field (SOQL, 100 values a call). */
+static enum sfr_rc lookup_ext(struct sfr_sf *c, const char *object, const struct sfr_field *xf,
+                              struct found *f, struct sfr_err *err)
+{
+    enum sfr_rc rc = SFR_OK;
+    const char *cols[2] = {"Id", xf->name};
+    for (int start = 0; start < f->n && rc == SFR_OK; start += LOOKUP_CHUNK) {
+        int m = f->n - start < LOOKUP_CHUNK ? f->n - start : LOOKUP_CHUNK;
+        struct sfr_buf q = SFR_BUF_INIT;
+        sfr_buf_printf(&q, "SELECT Id, %s FROM %s WHERE %s IN (", xf->name, object, xf->name);
+        int used = 0;
+        for (int k = 0; k < m; k++) {
+            const char *v = f->vals[start + k];
+            if (numeric_type(xf->type) && !json_number(v))
+                continue; /* cannot match a number field */
+            if (used++ > 0)
+                sfr_buf_putc(&q, ',');
+            if (numeric_type(xf->type))
+                sfr_buf_puts(&q, v);
+            else
+                sfr_soql_quote(&q, v);
+        }
+        sfr_buf_putc(&q, ')');
+        if (used > 0) {
+            struct found sub = {f->vals + start, f->ids + start, f->count + start, m};
+            rc = sfr_sf_query(c, q.data, false, cols, 2, lookup_row, &sub, NULL, err);
+        }
+        sfr_buf_cleanup(&q);
+    }
+    if (rc != SFR_OK)
+        sfr_err_prefix(err, "looking up %s by %s", object, xf->name);
+    return rc;
+}
+
+enum sfr_rc sfr_sf_lookup_then_create(struct sfr_sf *c, const char *object,
+                                      const struct sfr_field *const *fields, int n_fields,
+                                      const char *ext_id_field, const struct sfr_sf_rec *recs,
+                                      int n, struct sfr_sf_result *res, struct sfr_err *err)
+{
+    if (!sfr_soql_name_ok(object) || strchr(object, '.') != NULL)
+        return sfr_err_set(err, SFR_EINVAL, "'%s' is not a Salesforce object name", object);
+    int xi = field_index(fields, n_fields, ext_id_field);
+    struct found f = {sfr_calloc((size_t)n + 1, sizeof(char *)),
+                      sfr_calloc((size_t)n + 1, sizeof(*f.ids)),
+                      sfr_calloc((size_t)n + 1, sizeof(int)), 0};
+    int *map = sfr_calloc((size_t)n + 1, sizeof(int)); /* record -> index in f, -1 none */
+    for (int i = 0; i < n; i++) {
+        const char *v = ext_value(&recs[i], xi);
+        map[i] = -1;
+        if (v == NULL) {
+            set_result(&res[i], "OUTCOME_UNKNOWN",
+                       xi < 0 ? "an earlier create may have reached Salesforce and the mapping "
+                                "has no upsert_field to look the record up by: not sent again"
+                              : "an earlier create may have reached Salesforce and the row has "
+                                "no external id value to look it up by: not sent again");
+            res[i].unknown = true;
+            continue;
+        }
+        set_result(&res[i], "NOT_SENT", "not sent: an earlier call failed");
+        map[i] = f.n;
+        f.vals[f.n++] = (char *)v;
+    }
+    enum sfr_rc rc = f.n > 0 ? lookup_ext(c, object, fields[xi], &f, err) : SFR_OK;
+    int *sel = sfr_calloc((size_t)n + 1, sizeof(int));
+    int m = 0;
+    for (int i = 0; i < n && rc == SFR_OK; i++) {
+        int k = map[i];
+        if (k < 0)
+            continue;
+        if (f.count[k] > 1) {
+            char msg[160];
+            snprintf(msg, sizeof(msg),
+                     "%d records of %s hold %s = '%.40s' (one is %s): pick the right one by "
+                     "hand, nothing was written",
+                     f.count[k], object, fields[xi]->name, f.vals[k], f.ids[k]);
+            set_result(&res[i], "DUPLICATE_EXTERNAL_ID", msg);
+            continue;
+        }
+        sel[m++] = i;
+    }
+    /* found or absent, the upsert on the external id writes the values
+     * without ever making a second record */
+    if (rc == SFR_OK && m > 0)
+        rc = save_subset(c, SFR_SF_UPSERT, object, fields, n_fields, fields[xi]->name, recs, sel, m,
+                         res, err);
+    for (int j = 0; j < m; j++) {
+        int i = sel[j], k = map[i];
+        res[i].found = f.count[k] == 1;
+        if (res[i].found && res[i].success && res[i].id[0] == '\0')
+            snprintf(res[i].id, sizeof(res[i].id), "%s", f.ids[k]);
+    }
+    free(sel);
+    free(map);
+    free(f.vals);
+    free(f.ids);
+    free(f.count);
+    return rc;
+}
+
+char *sfr_sf_check_soql(const char *object, const struct sfr_field *const *fields, int n_fields,
+                        const char *const *values, const bool *set, int64_t since_ms)
+{
+    struct sfr_buf q = SFR_BUF_INIT;
+    /* a SOQL datetime literal: 2026-12-02T15:41:00.000Z */
+    char lit[40];
+    time_t t = (time_t)(since_ms >= 0 ? since_ms / 1000 : (since_ms - 999) / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t l = strftime(lit, sizeof(lit), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(lit + l, sizeof(lit) - l, ".%03dZ", (int)(((since_ms % 1000) + 1000) % 1000));
+    sfr_buf_printf(&q, "SELECT Id, CreatedDate FROM %s WHERE CreatedDate >= %s", object, lit);
+    int used = 0;
+    for (int i = 0; i < n_fields && used < 3; i++) {
+        const struct sfr_field *fd = fields[i];
+        if ((set != NULL && !set[i]) || values[i] == NULL || values[i][0] == '\0')
+            continue;
+        bool text = fd->type == SFR_FT_STRING || fd->type == SFR_FT_EMAIL ||
+                    fd->type == SFR_FT_PHONE || fd->type == SFR_FT_PICKLIST ||
+                    fd->type == SFR_FT_REFERENCE;
+        bool number = (fd->type == SFR_FT_INT || fd->type == SFR_FT_LONG) && json_number(values[i]);
+        if ((!text && !number) || strlen(values[i]) > 200)
+            continue;
+        sfr_buf_printf(&q, " AND %s = ", fd->name);
+        if (number)
+            sfr_buf_puts(&q, values[i]);
+        else
+            sfr_soql_quote(&q, values[i]);
+        used++;
+    }
+    return sfr_buf_steal(&q);
 }

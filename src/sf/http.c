@@ -9,6 +9,7 @@
  * the Authorization header and the token-call body are never logged. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -131,6 +132,99 @@ bool sfr_sf_parse_error(const char *body, size_t len, char *code, size_t code_n,
     return found;
 }
 
+/* ---- URLs: plain http only on loopback, the session only to the instance ---- */
+
+/* Splits an absolute http(s) URL: scheme, host (lowercased, IPv6 without
+ * brackets) and port (the scheme's default when absent). */
+static bool url_parts(const char *url, bool *https, char *host, size_t host_n, long *port)
+{
+    const char *p;
+    if (strncasecmp(url, "https://", 8) == 0) {
+        *https = true;
+        p = url + 8;
+    } else if (strncasecmp(url, "http://", 7) == 0) {
+        *https = false;
+        p = url + 7;
+    } else {
+        return false;
+    }
+    size_t auth_len = strcspn(p, "/?#");
+    const char *at = memchr(p, '@', auth_len);
+    if (at != NULL) /* user:password@host: never meant for a Salesforce URL */
+        return false;
+    const char *end = p + auth_len, *h = p, *he;
+    if (*h == '[') {
+        he = memchr(h, ']', (size_t)(end - h));
+        if (he == NULL)
+            return false;
+        h++;
+    } else {
+        he = memchr(h, ':', (size_t)(end - h));
+        if (he == NULL)
+            he = end;
+    }
+    size_t hl = (size_t)(he - h);
+    if (hl == 0 || hl >= host_n)
+        return false;
+    for (size_t i = 0; i < hl; i++)
+        host[i] = (char)tolower((unsigned char)h[i]);
+    host[hl] = '\0';
+    const char *pp = he < end && *he == ']' ? he + 1 : he;
+    *port = *https ? 443 : 80;
+    if (pp < end && *pp == ':') {
+        char *e;
+        long v = strtol(pp + 1, &e, 10);
+        if (e != end || v <= 0 || v > 65535)
+            return false;
+        *port = v;
+    } else if (pp != end) {
+        return false;
+    }
+    return true;
+}
+
+static bool loopback_host(const char *host)
+{
+    if (strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0)
+        return true;
+    /* 127.0.0.0/8 in dotted-quad form */
+    int a, b, c, d;
+    char tail;
+    return sscanf(host, "%d.%d.%d.%d%c", &a, &b, &c, &d, &tail) == 4 && a == 127 && b >= 0 &&
+           b < 256 && c >= 0 && c < 256 && d >= 0 && d < 256;
+}
+
+enum sfr_rc sfr_sf_url_check(const char *what, const char *url, struct sfr_err *err)
+{
+    bool https;
+    char host[256];
+    long port;
+    if (url == NULL || !url_parts(url, &https, host, sizeof(host), &port))
+        return sfr_err_set(err, SFR_ECONFIG,
+                           "%s must be an https:// URL with a host (and no user:password@)", what);
+    if (!https && !loopback_host(host)) {
+        enum sfr_rc rc = sfr_err_set(err, SFR_ECONFIG,
+                                     "%s is plain http:// to %s: refused, the session token and "
+                                     "the org's data would cross the network unencrypted",
+                                     what, host);
+        sfr_err_hint(err, "use https://; plain http:// is accepted only for loopback hosts "
+                          "(localhost, 127.0.0.1, [::1]) such as a local emulator");
+        return rc;
+    }
+    return SFR_OK;
+}
+
+/* True when url (absolute) has the scheme, host and port of the instance. */
+static bool same_origin(const char *url, const char *instance)
+{
+    bool s1, s2;
+    char h1[256], h2[256];
+    long p1, p2;
+    return instance != NULL && url_parts(url, &s1, h1, sizeof(h1), &p1) &&
+           url_parts(instance, &s2, h2, sizeof(h2), &p2) && s1 == s2 && p1 == p2 &&
+           strcmp(h1, h2) == 0;
+}
+
 /* ---- one attempt ---- */
 
 struct attempt {
@@ -177,6 +271,7 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud)
         if (sfr_sf_parse_limit_info(val, &u, &m)) {
             a->c->limit_used = u;
             a->c->limit_max = m;
+            a->c->usage_read_at = time(NULL); /* a fresh count: no need to ask */
         }
     } else if (nlen == 14 && strncasecmp(buf, "Sforce-Locator", 14) == 0) {
         snprintf(a->rs->locator, sizeof(a->rs->locator), "%s", val);
@@ -262,6 +357,12 @@ static CURLcode perform(struct sfr_sf *c, const struct sf_req *rq, struct attemp
     const char *ca = getenv("SF_CA_FILE");
     if (ca != NULL && ca[0])
         curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+    /* libcurl silently sends a request again when a kept-alive connection
+     * turns out dead before any answer byte: after a server that applied a
+     * create and then dropped the connection, that would be a second create.
+     * Record creates get a connection of their own. */
+    if (rq->creates_records)
+        curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
     if (rq->body != NULL) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
@@ -277,12 +378,14 @@ static CURLcode perform(struct sfr_sf *c, const struct sf_req *rq, struct attemp
     return cc;
 }
 
-static bool transport_retryable(CURLcode cc, bool not_idempotent)
+/* 1: nothing was sent (always safe to retry); 2: the request may have
+ * reached the server (retry only idempotent requests); 0: do not retry. */
+static int transport_kind(CURLcode cc)
 {
     switch (cc) {
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
-        return true; /* nothing was sent */
+        return 1;
     case CURLE_OPERATION_TIMEDOUT:
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
@@ -292,9 +395,21 @@ static bool transport_retryable(CURLcode cc, bool not_idempotent)
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
     case CURLE_BAD_CONTENT_ENCODING:
-        return !not_idempotent;
+        return 2;
     default:
-        return false;
+        return 0;
+    }
+}
+
+/* A request that must not be repeated failed after it may have been
+ * applied: no retry, and the caller learns that the outcome is unknown. */
+static void mark_unknown(struct sf_resp *rs, struct sfr_err *err)
+{
+    rs->outcome_unknown = true;
+    if (err != NULL) {
+        sfr_err_prefix(err, "outcome unknown (the request may have been applied, so it is not "
+                            "repeated)");
+        snprintf(err->sf_code, sizeof(err->sf_code), "OUTCOME_UNKNOWN");
     }
 }
 
@@ -328,13 +443,103 @@ static enum sfr_rc budget_take(struct sfr_sf *c, struct sfr_err *err)
                           "sf_max_daily_api_calls, or audit fewer objects");
         return rc;
     }
-    if (c->daily_cap > 0 && c->limit_used >= c->daily_cap) {
-        atomic_fetch_sub(&c->budget->used, 1);
-        return sfr_err_set(err, SFR_ELIMIT,
-                           "Salesforce API usage %ld/%ld reached the configured daily cap %ld",
-                           c->limit_used, c->limit_max, c->daily_cap);
-    }
     return SFR_OK;
+}
+
+static long cap_for(const struct sfr_sf *c, const char *object)
+{
+    for (int i = 0; object != NULL && object[0] && i < c->n_caps; i++)
+        if (strcasecmp(c->caps[i].object, object) == 0)
+            return c->caps[i].cap;
+    return c->default_cap;
+}
+
+/* The org's count must be known (and, once calls are refused, fresh). */
+static void usage_refresh(struct sfr_sf *c, long cap)
+{
+    time_t now = time(NULL);
+    bool unknown = c->limit_used < 0;
+    bool stale = c->limit_used >= cap && now - c->usage_read_at >= c->usage_reread_s;
+    if (!unknown && !stale)
+        return;
+    long u, m;
+    struct sfr_err e = {0};
+    if (sfr_sf_read_usage(c, &u, &m, &e) != SFR_OK)
+        sfr_log_warn("cannot read the org's API usage (GET /limits): %s", e.msg);
+}
+
+/* The daily budget of rq's object (sf_max_daily_api_calls), from the org's own count. */
+static enum sfr_rc daily_take(struct sfr_sf *c, const struct sf_req *rq, struct sfr_err *err)
+{
+    /* start-up describes serve every object: only the cap of calls tied to
+     * no object (every mapping capped: the widest) applies to them */
+    long cap = strcmp(c->phase, "describe") == 0 ? c->default_cap : cap_for(c, rq->object);
+    if (cap <= 0 || rq->usage_probe)
+        return SFR_OK;
+    usage_refresh(c, cap);
+    if (c->limit_used < cap)
+        return SFR_OK;
+    enum sfr_rc rc = sfr_err_set(err, SFR_ELIMIT,
+                                 "daily API budget reached: Salesforce counts %ld of the org's "
+                                 "%ld API calls in the last 24 hours, and the daily budget "
+                                 "(sf_max_daily_api_calls%s%s) is %ld",
+                                 c->limit_used, c->limit_max, rq->object ? " of " : "",
+                                 rq->object ? rq->object : "", cap);
+    sfr_err_hint(err, "wait until the org's usage falls, or raise the mapping's "
+                      "sf_max_daily_api_calls");
+    return rc;
+}
+
+long sfr_sf_daily_room(struct sfr_sf *c, const char *object)
+{
+    long cap = cap_for(c, object);
+    if (cap <= 0)
+        return LONG_MAX;
+    usage_refresh(c, cap);
+    if (c->limit_used < 0)
+        return cap; /* unknown: the cap is all we know */
+    return c->limit_used >= cap ? 0 : cap - c->limit_used;
+}
+
+enum sfr_rc sfr_sf_read_usage(struct sfr_sf *c, long *used, long *max, struct sfr_err *err)
+{
+    struct sfr_buf path = SFR_BUF_INIT;
+    sf_data_path(c, &path);
+    sfr_buf_puts(&path, "/limits");
+    struct sf_req rq = {.method = "GET", .path = path.data, .usage_probe = true};
+    struct sf_resp rs;
+    sf_resp_init(&rs);
+    enum sfr_rc rc = sf_do(c, &rq, &rs, err);
+    c->usage_read_at = time(NULL);
+    json_object *j = NULL, *d, *v;
+    if (rc == SFR_OK) {
+        j = json_tokener_parse(rs.body.data ? rs.body.data : "");
+        long m = -1, rem = -1;
+        if (j != NULL && json_object_object_get_ex(j, "DailyApiRequests", &d)) {
+            if (json_object_object_get_ex(d, "Max", &v))
+                m = json_object_get_int64(v);
+            if (json_object_object_get_ex(d, "Remaining", &v))
+                rem = json_object_get_int64(v);
+        }
+        if (m < 0 || rem < 0 || rem > m) {
+            rc = sfr_err_set(err, SFR_ESF, "GET /limits: no DailyApiRequests Max/Remaining");
+        } else {
+            /* the answer's Sforce-Limit-Info, when there was one, already
+             * counts this call; the body's figure may not */
+            long u = m - rem;
+            if (u > c->limit_used)
+                c->limit_used = u;
+            c->limit_max = m;
+        }
+    }
+    if (used != NULL)
+        *used = c->limit_used;
+    if (max != NULL)
+        *max = c->limit_max;
+    json_object_put(j);
+    sf_resp_cleanup(&rs);
+    sfr_buf_cleanup(&path);
+    return rc;
 }
 
 static enum sfr_rc sf_auth(struct sfr_sf *c, struct sfr_err *err);
@@ -400,12 +605,19 @@ static int classify(struct sfr_sf *c, const struct sf_req *rq, struct sf_resp *r
     if (cc != CURLE_OK) {
         *rc = sfr_err_set(err, SFR_EHTTP, "Salesforce %s %s: %s", rq->method, path,
                           c->curl_err[0] ? c->curl_err : curl_easy_strerror(cc));
-        return transport_retryable(cc, rq->not_idempotent) ? 1 : 0;
+        int kind = transport_kind(cc);
+        if (kind == 2 && rq->not_idempotent) {
+            mark_unknown(rs, err);
+            return 0;
+        }
+        return kind != 0 ? 1 : 0;
     }
     if (rs->status >= 200 && rs->status < 300) {
         if (rq->sink != NULL && rq->sink->complete != NULL && !rq->sink->complete(rq->sink->ctx)) {
             *rc = sfr_err_set(err, SFR_EHTTP, "Salesforce %s %s: response body cut short",
                               rq->method, path);
+            if (rq->not_idempotent)
+                mark_unknown(rs, err);
             return rq->not_idempotent ? 0 : 1;
         }
         *rc = SFR_OK;
@@ -419,10 +631,14 @@ static int classify(struct sfr_sf *c, const struct sf_req *rq, struct sf_resp *r
     bool lock = err != NULL && strcmp(err->sf_code, "UNABLE_TO_LOCK_ROW") == 0;
     if (lock)
         return 1; /* the row lock failed: nothing was written */
-    if (rs->status >= 500)
-        return !rq->not_idempotent || rs->status == 502 || rs->status == 503 || rs->status == 504
-                   ? 1
-                   : 0;
+    if (rs->status >= 500) {
+        /* a gateway timeout or a server error may come after the write was
+         * applied: only requests that can be repeated are repeated */
+        if (!rq->not_idempotent)
+            return 1;
+        mark_unknown(rs, err);
+        return 0;
+    }
     return 0;
 }
 
@@ -439,18 +655,41 @@ enum sfr_rc sf_do(struct sfr_sf *c, const struct sf_req *rq, struct sf_resp *rs,
         if ((rc = sf_auth(c, err)) != SFR_OK)
             return rc;
     }
+    /* absolute URLs come from responses (nextRecordsUrl, locators...): the
+     * session token goes to the instance and nowhere else */
+    bool absolute =
+        strncasecmp(rq->path, "http://", 7) == 0 || strncasecmp(rq->path, "https://", 8) == 0;
+    if (absolute && (rq->no_auth || !same_origin(rq->path, c->instance_url))) {
+        char host[256] = "";
+        bool https;
+        long port;
+        if (!url_parts(rq->path, &https, host, sizeof(host), &port))
+            snprintf(host, sizeof(host), "a malformed URL");
+        rc = sfr_err_set(err, SFR_ESF,
+                         "refusing to send the Salesforce session to %s: it is not the instance "
+                         "host",
+                         host);
+        sfr_err_hint(err, "a response pointed outside the instance (SF_INSTANCE_URL or the login "
+                          "answer's instance_url)");
+        return rc;
+    }
     struct sfr_buf url = SFR_BUF_INIT;
     for (int attempt = 1;; attempt++) {
         if (!rq->no_auth && (rc = budget_take(c, err)) != SFR_OK)
             break;
+        if (!rq->no_auth && (rc = daily_take(c, rq, err)) != SFR_OK) {
+            atomic_fetch_sub(&c->budget->used, 1);
+            break;
+        }
         sfr_buf_reset(&url);
-        if (strncasecmp(rq->path, "http://", 7) == 0 || strncasecmp(rq->path, "https://", 8) == 0)
+        if (absolute)
             sfr_buf_puts(&url, rq->path);
         else
             sfr_buf_printf(&url, "%s%s", rq->no_auth ? c->login_url : c->instance_url, rq->path);
         struct attempt a = {c, rq, rs, 0, false};
         rs->status = 0;
         rs->stopped = false;
+        rs->outcome_unknown = false;
         rs->locator[0] = '\0';
         rs->n_records = -1;
         sfr_buf_reset(&rs->body);
@@ -539,7 +778,9 @@ static enum sfr_rc sf_auth(struct sfr_sf *c, struct sfr_err *err)
     if (json_object_object_get_ex(j, "instance_url", &inst) &&
         json_object_is_type(inst, json_type_string) && json_object_get_string_len(inst) > 0) {
         const char *u = json_object_get_string(inst);
-        if (strncasecmp(u, "https://", 8) == 0 || strncasecmp(u, "http://", 7) == 0) {
+        if ((rc = sfr_sf_url_check("the instance_url of the login answer", u, err)) != SFR_OK)
+            goto out;
+        {
             free(c->instance_url);
             c->instance_url = sfr_strdup(u);
             size_t n = strlen(c->instance_url);

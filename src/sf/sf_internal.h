@@ -4,6 +4,7 @@
 #define SFRECON_SF_INTERNAL_H
 
 #include <stdatomic.h>
+#include <time.h>
 #include <stdbool.h>
 #include <curl/curl.h>
 
@@ -35,7 +36,16 @@ struct sfr_sf {
     char *login_url, *client_id, *client_secret, *username, *password;
     bool can_auth;
     struct sf_budget *budget;
-    long daily_cap;
+    /* sf_max_daily_api_calls: per object (calls counted under it), and a
+     * default for calls tied to no object; 0 = none */
+    struct sf_daily_cap {
+        char object[80];
+        long cap;
+    } * caps;
+    int n_caps;
+    long default_cap;
+    time_t usage_read_at; /* last GET /limits, 0 = never */
+    int usage_reread_s;   /* while refused, GET /limits again after this long */
     char phase[24];
     struct sfr_sf_calls calls;
     long limit_used, limit_max;
@@ -70,6 +80,8 @@ struct sf_req {
     const char *object;       /* counted under, may be NULL */
     bool not_idempotent;      /* retry only when nothing can have been applied */
     bool no_auth;             /* token endpoint */
+    bool usage_probe;         /* GET /limits: not refused by the daily budget */
+    bool creates_records;     /* a create: never resent, not even by libcurl (fresh connection) */
     struct sf_sink *sink;     /* NULL: 2xx body into resp->body */
 };
 
@@ -78,7 +90,8 @@ struct sf_resp {
     struct sfr_buf body;
     char locator[256];
     long n_records;
-    bool stopped; /* the sink asked to stop */
+    bool stopped;         /* the sink asked to stop */
+    bool outcome_unknown; /* a not_idempotent request failed after it may have been applied */
 };
 
 void sf_resp_init(struct sf_resp *r);

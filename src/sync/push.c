@@ -13,13 +13,25 @@
  * Outcomes: SUCCESS (sf_result 0, row SYNCED), FAILED (sf_message
  * "<errorCode>: <message>", row FAILED with _hc_err JSON), IGNORED (nothing
  * to write). A call that fails as a whole (connection, auth, limit) puts its
- * entries back to NEW and stops the push with that error. */
+ * entries back to NEW and stops the push with that error.
+ *
+ * Creates never duplicate a record: they are upserts on the mapping's
+ * upsert_field where the row holds a value, and a plain create whose
+ * outcome is unknown (5xx, the connection dropped after sending) is never
+ * sent again: its entries stay PENDING with sf_message "OUTCOME_UNKNOWN: ...".
+ * Right after the create call the new Ids are logged in full and put on
+ * their rows with the entries' outcomes, in one transaction (retried).
+ * sfr_sync_push_settle then looks such entries up before anything is written
+ * again (sfr_sf_lookup_then_create), or lists them for a human. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <time.h>
+
 #include "sfrecon/log.h"
+#include "sfrecon/testhook.h"
 #include "sync_internal.h"
 
 /* One Salesforce write: a create, an update or a delete of one record. */
@@ -46,7 +58,60 @@ struct batch {
     int n;
     PGresult *rows; /* id, sfid, fields... */
     struct oplist creates, updates, deletes;
+    bool *finished; /* entry k's outcome is stored already */
 };
+
+/* The projection index of the mapping's upsert_field when creates can be
+ * keyed by it (an External ID field, mapped, createable), else -1. */
+static int ext_index(const struct sfr_sync *s, const struct sfr_projection *p)
+{
+    const struct sfr_mapping *m = NULL;
+    for (int i = 0; i < s->ctx->n; i++)
+        if (&s->ctx->proj[i] == p)
+            m = &s->ctx->cfg->mappings[i];
+    if (m == NULL || m->upsert_field == NULL)
+        return -1;
+    for (int i = 0; i < p->n_fields; i++)
+        if (strcasecmp(p->fields[i]->name, m->upsert_field) == 0)
+            return p->fields[i]->external_id && p->fields[i]->createable ? i : -1;
+    return -1;
+}
+
+/* Stores the outcomes of the entries picked by want (not stored yet) in one
+ * transaction; retried (reconnecting) so that the Ids of records Salesforce
+ * created are not lost to a passing Postgres failure. */
+static enum sfr_rc finish_entries(struct batch *b, const bool *want, struct sfr_err *err)
+{
+    struct sfr_tlog_entry *e = sfr_calloc((size_t)b->n + 1, sizeof(*e));
+    struct sfr_tlog_outcome *o = sfr_calloc((size_t)b->n + 1, sizeof(*o));
+    int m = 0;
+    for (int k = 0; k < b->n; k++)
+        if (!b->finished[k] && (want == NULL || want[k])) {
+            e[m] = b->e[k];
+            o[m++] = b->o[k];
+        }
+    enum sfr_rc rc = SFR_OK;
+    for (int attempt = 1; m > 0 && attempt <= 5; attempt++) {
+        rc = sfr_sync_tlog_finish(b->s->ctx->conn, b->t, e, o, m, err);
+        if (rc == SFR_OK)
+            break;
+        sfr_log_warn("push %s: storing %d outcome%s failed (attempt %d of 5): %s", b->t->display, m,
+                     m == 1 ? "" : "s", attempt, err ? err->msg : "");
+        if (attempt == 5)
+            break;
+        if (PQstatus(b->s->ctx->conn) != CONNECTION_OK)
+            PQreset(b->s->ctx->conn);
+        struct timespec ts = {0, 100000000L * attempt};
+        nanosleep(&ts, NULL);
+    }
+    if (rc == SFR_OK)
+        for (int k = 0; k < b->n; k++)
+            if (want == NULL || want[k])
+                b->finished[k] = true;
+    free(e);
+    free(o);
+    return rc;
+}
 
 static void op_add_entry(struct op *op, int k)
 {
@@ -273,6 +338,8 @@ static void settle(struct batch *b, const struct op *op, const struct sfr_sf_res
         struct sfr_tlog_outcome *o = &b->o[k];
         bool first = j == 0;
         if (failed_call || r == NULL) {
+            if (b->o[k].state != NULL && strcmp(b->o[k].state, "PENDING") == 0)
+                continue;                             /* an unknown outcome stays PENDING */
             outcome(b, k, "NEW", SFR_ROW_NONE, NULL); /* retried next cycle */
         } else if (r->success || (is_delete && strcmp(r->status_code, "ENTITY_IS_DELETED") == 0)) {
             outcome(b, k, "SUCCESS", is_delete ? SFR_ROW_NONE : SFR_ROW_SYNCED, NULL);
@@ -288,8 +355,70 @@ static void settle(struct batch *b, const struct op *op, const struct sfr_sf_res
     }
 }
 
+static void unknown_outcome(struct batch *b, const struct op *op, bool keyed)
+{
+    for (int j = 0; j < op->n_entries; j++)
+        outcome(b, op->entries[j], "PENDING", SFR_ROW_NONE,
+                sfr_strdup(keyed ? "OUTCOME_UNKNOWN: the create may have reached Salesforce but "
+                                   "its answer was lost; it is looked up by its external id "
+                                   "before anything is sent again"
+                                 : "OUTCOME_UNKNOWN: the create may have reached Salesforce but "
+                                   "its answer was lost; not sent again (no external id to look "
+                                   "it up by)"));
+}
+
+/* Creates, then at once their Ids onto the rows (one transaction). */
+static enum sfr_rc send_creates(struct batch *b, struct sfr_err *err)
+{
+    struct oplist *l = &b->creates;
+    if (l->n == 0)
+        return SFR_OK;
+    int xi = ext_index(b->s, b->p);
+    struct sfr_sf_rec *recs = sfr_calloc((size_t)l->n, sizeof(*recs));
+    struct sfr_sf_result *res = sfr_calloc((size_t)l->n, sizeof(*res));
+    for (int i = 0; i < l->n; i++) {
+        recs[i].values = (const char *const *)l->v[i].values;
+        recs[i].set = l->v[i].set;
+    }
+    enum sfr_rc rc = sfr_sf_create_idempotent(
+        b->s->ctx->sf, b->p->obj->name, (const struct sfr_field *const *)b->p->fields,
+        b->p->n_fields, xi >= 0 ? b->p->fields[xi]->name : NULL, recs, l->n, res, err);
+    bool *want = sfr_calloc((size_t)b->n + 1, sizeof(bool));
+    for (int i = 0; i < l->n; i++) {
+        struct op *op = &l->v[i];
+        bool keyed = xi >= 0 && op->values[xi] != NULL && op->set[xi];
+        if (res[i].success)
+            sfr_log_info("push %s row id %ld: created %s", b->p->obj->name, op->record_id,
+                         res[i].id);
+        if (res[i].unknown)
+            unknown_outcome(b, op, keyed);
+        else
+            settle(b, op, &res[i], rc != SFR_OK && !res[i].success, false); /* a whole-call
+                                                                              failure: NEW */
+        for (int j = 0; j < op->n_entries; j++)
+            want[op->entries[j]] = true;
+    }
+    sfr_test_point("sync.push_sent");
+    enum sfr_rc frc = finish_entries(b, want, rc == SFR_OK ? err : NULL);
+    if (frc != SFR_OK) {
+        for (int i = 0; i < l->n; i++)
+            if (res[i].success)
+                sfr_log_warn("push %s row id %ld is record %s in Salesforce, but the mirror "
+                             "could not be told: set its sfid by hand",
+                             b->t->display, l->v[i].record_id, res[i].id);
+        if (rc == SFR_OK)
+            rc = frc;
+    }
+    free(want);
+    free(recs);
+    free(res);
+    return rc;
+}
+
 static enum sfr_rc send_saves(struct batch *b, struct oplist *l, bool create, struct sfr_err *err)
 {
+    if (create)
+        return send_creates(b, err);
     if (l->n == 0)
         return SFR_OK;
     struct sfr_sf_rec *recs = sfr_calloc((size_t)l->n, sizeof(*recs));
@@ -381,16 +510,235 @@ static enum sfr_rc push_batch(struct batch *b, struct sfr_sync_stats *st, struct
                          b->p->obj->name, b->t->display, b->e[k].record_id,
                          b->e[k].sfid ? " sfid " : "", b->e[k].sfid ? b->e[k].sfid : "",
                          b->o[k].message);
-        } else if (strcmp(state, "IGNORED") == 0)
+        } else if (strcmp(state, "IGNORED") == 0) {
             st->ignored++;
+        } else if (strcmp(state, "PENDING") == 0) {
+            st->failed++;
+            sfr_log_warn("push %s of %s row id %ld: %s", b->e[k].action, b->t->display,
+                         b->e[k].record_id, b->o[k].message);
+        }
     }
-    rc = sfr_sync_tlog_finish(b->s->ctx->conn, b->t, b->e, b->o, b->n,
-                              call_rc == SFR_OK ? err : &e2);
+    rc = finish_entries(b, NULL, call_rc == SFR_OK ? err : &e2);
+    sfr_test_point("sync.push.batch");
     if (call_rc != SFR_OK) {
         if (rc != SFR_OK)
             sfr_log_err(&e2);
         return call_rc;
     }
+    return rc;
+}
+
+/* ---- settling creates of unknown outcome ------------------------------------------ */
+
+static char *opt_text(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : sfr_strdup(PQgetvalue(r, row, col));
+}
+
+/* The Postgres clock when this process first pushed: entries left PENDING
+ * before it were claimed by a process that is gone. */
+static char start_ts[64];
+
+static enum sfr_rc settle_batch(struct batch *b, PGresult *q, struct sfr_sync_stats *st,
+                                struct sfr_err *err)
+{
+    long *ids = sfr_calloc((size_t)b->n + 1, sizeof(long));
+    for (int k = 0; k < b->n; k++)
+        ids[k] = b->e[k].record_id;
+    enum sfr_rc rc = sfr_sync_rows_by_id(b->s->ctx->conn, b->t, b->p, ids, b->n, &b->rows, err);
+    free(ids);
+    if (rc != SFR_OK)
+        return rc;
+    int xi = ext_index(b->s, b->p);
+    int nf = b->p->n_fields;
+    for (int k = 0; k < b->n; k++) {
+        const struct sfr_tlog_entry *e = &b->e[k];
+        const char *msg = PQgetisnull(q, k, 6) ? "" : PQgetvalue(q, k, 6);
+        if (strcmp(e->action, "INSERT") != 0) {
+            /* an update or a delete can be sent again: it writes the same */
+            outcome(b, k, "NEW", SFR_ROW_NONE, NULL);
+            continue;
+        }
+        int r = row_of(b, e->record_id);
+        if (r < 0) {
+            outcome(b, k, "PENDING", SFR_ROW_NONE,
+                    sfr_strdup("OUTCOME_UNKNOWN: the create may have reached Salesforce and the "
+                               "row is gone from the mirror: look for the record in Salesforce "
+                               "(delete it if unwanted), then set this entry IGNORED"));
+            continue;
+        }
+        if (row_sfid(b, r) != NULL) { /* linked (by hand, or by a later write) */
+            outcome(b, k, "SUCCESS", SFR_ROW_SYNCED, NULL);
+            continue;
+        }
+        struct op *op = oplist_new(&b->creates, nf);
+        op->record_id = e->record_id;
+        for (int f = 0; f < nf; f++) {
+            if (!writable(b->p->fields[f], true))
+                continue;
+            op->values[f] = row_value(b, r, f);
+            op->set[f] = op->values[f] != NULL;
+        }
+        op_add_entry(op, k);
+        if (xi < 0 || op->values[xi] == NULL) {
+            char *soql = sfr_sf_check_soql(
+                b->p->obj->name, (const struct sfr_field *const *)b->p->fields, nf,
+                (const char *const *)op->values, op->set, atoll(PQgetvalue(q, k, 7)) - 60000);
+            char *m = sfr_asprintf(
+                "OUTCOME_UNKNOWN: the create may have reached Salesforce and there is no external "
+                "id to look it up by, so it is not sent again. Check: %s -- found: UPDATE %s SET "
+                "sfid = '<Id>' WHERE id = %ld (if a pull already brought that record in as "
+                "another row, delete this row instead and set this entry IGNORED); not found: "
+                "UPDATE %s SET state = 'NEW' WHERE id = %ld",
+                soql, b->t->qname, e->record_id, b->t->tlog_qname, e->id);
+            if (strcmp(m, msg) != 0)
+                sfr_log_warn("push %s row id %ld: %s", b->t->display, e->record_id, m);
+            outcome(b, k, "PENDING", SFR_ROW_NONE, m);
+            sfr_free(soql);
+            op->n_entries = 0; /* not sent */
+        }
+    }
+    /* the keyed ones: looked up by external id, then written */
+    struct oplist *l = &b->creates;
+    struct sfr_sf_rec *recs = sfr_calloc((size_t)l->n + 1, sizeof(*recs));
+    struct sfr_sf_result *res = sfr_calloc((size_t)l->n + 1, sizeof(*res));
+    int *which = sfr_calloc((size_t)l->n + 1, sizeof(int));
+    int m = 0;
+    for (int i = 0; i < l->n; i++) {
+        if (l->v[i].n_entries == 0)
+            continue;
+        recs[m].values = (const char *const *)l->v[i].values;
+        recs[m].set = l->v[i].set;
+        which[m++] = i;
+    }
+    enum sfr_rc call_rc =
+        m > 0 ? sfr_sf_lookup_then_create(b->s->ctx->sf, b->p->obj->name,
+                                          (const struct sfr_field *const *)b->p->fields, nf,
+                                          b->p->fields[xi]->name, recs, m, res, err)
+              : SFR_OK;
+    for (int j = 0; j < m; j++) {
+        struct op *op = &l->v[which[j]];
+        if (call_rc != SFR_OK && !res[j].success) {
+            for (int q2 = 0; q2 < op->n_entries; q2++)
+                b->finished[op->entries[q2]] = true; /* stays as it is: settled next time */
+            continue;
+        }
+        if (res[j].success)
+            sfr_log_info("push %s row id %ld: create of unknown outcome settled: %s %s",
+                         b->p->obj->name, op->record_id, res[j].found ? "found" : "created",
+                         res[j].id);
+        settle(b, op, &res[j], false, false);
+    }
+    free(recs);
+    free(res);
+    free(which);
+    for (int k = 0; k < b->n; k++) {
+        const char *state = b->o[k].state;
+        if (state != NULL && strcmp(state, "SUCCESS") == 0)
+            st->pushed++;
+        else if (state != NULL && (strcmp(state, "FAILED") == 0 || strcmp(state, "PENDING") == 0))
+            st->failed++; /* PENDING: waits for a human */
+        if (state == NULL)
+            b->finished[k] = true;
+    }
+    rc = finish_entries(b, NULL, call_rc == SFR_OK ? err : NULL);
+    return call_rc != SFR_OK ? call_rc : rc;
+}
+
+/* API calls one push batch may take: lookup, create, update, delete. */
+#define CALLS_PER_BATCH 4
+#define MAX_PAUSED      256
+static bool paused[MAX_PAUSED];
+
+/* The daily budget (sf_max_daily_api_calls, against Salesforce's own
+ * count): writes stop while a batch could cross it, and say so once. */
+static bool write_room(struct sfr_sync *s, int i)
+{
+    const char *object = s->ctx->proj[i].obj->name;
+    long room = sfr_sf_daily_room(s->ctx->sf, object);
+    bool ok = room >= CALLS_PER_BATCH;
+    bool *was = i < MAX_PAUSED ? &paused[i] : NULL;
+    if (!ok && (was == NULL || !*was)) {
+        long used = 0, max = 0;
+        sfr_sf_limit_info(s->ctx->sf, &used, &max);
+        sfr_log_warn("sync: %s: writes to Salesforce paused: the org has used %ld of %ld API "
+                     "calls in the last 24 hours and the daily budget (sf_max_daily_api_calls) "
+                     "leaves %ld, fewer than a push batch may need (%d); they resume when "
+                     "Salesforce's count falls",
+                     object, used, max, room, CALLS_PER_BATCH);
+    } else if (ok && was != NULL && *was) {
+        sfr_log_info("sync: %s: writes to Salesforce resumed (%ld calls left today)", object, room);
+    }
+    if (was != NULL)
+        *was = !ok;
+    return ok;
+}
+
+enum sfr_rc sfr_sync_push_settle(struct sfr_sync *s, int i, bool leftovers,
+                                 struct sfr_sync_stats *st, struct sfr_err *err)
+{
+    const struct sfr_mapping *map = &s->ctx->cfg->mappings[i];
+    if (map->access != SFR_ACCESS_READ_WRITE || !s->has_tlog || !write_room(s, i))
+        return SFR_OK;
+    PGconn *c = s->ctx->conn;
+    if (start_ts[0] == '\0') {
+        PGresult *r = NULL;
+        if (sfr_pg_query(c, "SELECT now()::text", 0, NULL, &r, err, "reading the clock") != SFR_OK)
+            return SFR_EPG;
+        snprintf(start_ts, sizeof(start_ts), "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    struct batch b;
+    memset(&b, 0, sizeof(b));
+    b.s = s;
+    b.p = &s->ctx->proj[i];
+    b.t = &s->tables[i];
+    char *sql = sfr_asprintf(
+        "SELECT id, action, coalesce(record_id, 0), sfid, \"values\", old, sf_message,"
+        " (extract(epoch FROM coalesce(updated_at, created_at)) * 1000)::bigint"
+        " FROM %s WHERE table_name = $1 AND state = 'PENDING'"
+        " AND (sf_message LIKE 'OUTCOME_UNKNOWN:%%' OR ($2::bool AND updated_at < $3::timestamptz))"
+        " ORDER BY id LIMIT %d",
+        b.t->tlog_qname, SFR_SYNC_PUSH_BATCH);
+    const char *params[3] = {b.t->table, leftovers ? "t" : "f", start_ts};
+    PGresult *q = NULL;
+    enum sfr_rc qrc =
+        sfr_pg_query(c, sql, 3, params, &q, err, "reading PENDING %s entries", b.t->tlog_qname);
+    sfr_free(sql);
+    if (qrc != SFR_OK)
+        return qrc;
+    b.n = PQntuples(q);
+    if (b.n == 0) {
+        PQclear(q);
+        return SFR_OK;
+    }
+    struct sfr_tlog_entry *e = sfr_calloc((size_t)b.n + 1, sizeof(*e));
+    for (int k = 0; k < b.n; k++) {
+        e[k].id = atol(PQgetvalue(q, k, 0));
+        snprintf(e[k].action, sizeof(e[k].action), "%s", PQgetvalue(q, k, 1));
+        e[k].record_id = atol(PQgetvalue(q, k, 2));
+        e[k].sfid = opt_text(q, k, 3);
+        if (e[k].sfid != NULL && e[k].sfid[0] == '\0') {
+            free(e[k].sfid);
+            e[k].sfid = NULL;
+        }
+        e[k].values = opt_text(q, k, 4);
+        e[k].old = opt_text(q, k, 5);
+    }
+    b.e = e;
+    b.o = sfr_calloc((size_t)b.n + 1, sizeof(*b.o));
+    b.finished = sfr_calloc((size_t)b.n + 1, sizeof(bool));
+    enum sfr_rc rc = settle_batch(&b, q, st, err);
+    for (int k = 0; k < b.n; k++)
+        sfr_tlog_outcome_cleanup(&b.o[k]);
+    free(b.o);
+    free(b.finished);
+    PQclear(b.rows);
+    PQclear(q);
+    oplist_cleanup(&b.creates, b.p->n_fields);
+    sfr_sync_tlog_entries_free(e, b.n);
+    if (rc != SFR_OK)
+        sfr_err_prefix(err, "settling PENDING %s entries", b.t->display);
     return rc;
 }
 
@@ -400,8 +748,11 @@ enum sfr_rc sfr_sync_push_object(struct sfr_sync *s, int i, struct sfr_sync_stat
     const struct sfr_mapping *map = &s->ctx->cfg->mappings[i];
     if (map->access != SFR_ACCESS_READ_WRITE || !s->has_tlog)
         return SFR_OK;
-    enum sfr_rc rc = SFR_OK;
-    while (rc == SFR_OK && !sfr_sync_stopping(s)) {
+    if (!write_room(s, i))
+        return SFR_OK;
+    /* first what earlier pushes left unsettled (lost answers, a crash) */
+    enum sfr_rc rc = sfr_sync_push_settle(s, i, true, st, err);
+    while (rc == SFR_OK && !sfr_sync_stopping(s) && write_room(s, i)) {
         struct batch b;
         memset(&b, 0, sizeof(b));
         b.s = s;
@@ -415,11 +766,13 @@ enum sfr_rc sfr_sync_push_object(struct sfr_sync *s, int i, struct sfr_sync_stat
         }
         b.e = e;
         b.o = sfr_calloc((size_t)b.n, sizeof(*b.o));
+        b.finished = sfr_calloc((size_t)b.n + 1, sizeof(bool));
         rc = push_batch(&b, st, err);
         int n = b.n;
         for (int k = 0; k < b.n; k++)
             sfr_tlog_outcome_cleanup(&b.o[k]);
         free(b.o);
+        free(b.finished);
         PQclear(b.rows);
         oplist_cleanup(&b.creates, b.p->n_fields);
         oplist_cleanup(&b.updates, b.p->n_fields);

@@ -64,11 +64,6 @@ enum sfr_rc sfr_sync_new(struct sfr_run_ctx *ctx, struct sfr_sync **out, struct 
     if (rc == SFR_OK && s->has_tlog) {
         rc = sfr_sync_listen(ctx->conn, ctx->cfg->schema, err);
         s->listening = rc == SFR_OK;
-        /* entries a stopped sync left PENDING are settled before anything
-         * else: nothing of them is written twice (recover.c) */
-        struct sfr_sync_stats rst = {0};
-        for (int i = 0; rc == SFR_OK && i < ctx->n; i++)
-            rc = sfr_sync_recover_pending(s, i, &rst, err);
         if (rc == SFR_OK)
             rc = sfr_sync_tlog_setup(s, err);
     } else if (rc == SFR_OK && any_rw) {
@@ -221,8 +216,10 @@ static enum sfr_rc pass(struct sfr_sync *s, bool pull_all, bool push, int64_t in
                     (o->mode == SFR_OBJ_POLL && now - o->last_pull_ms >= interval_ms) ||
                     (o->mode == SFR_OBJ_STREAM && o->need_pull);
         struct sfr_err e = {0};
-        enum sfr_rc r = SFR_OK;
-        if (pull)
+        /* creates of unknown outcome are settled before a pull can bring
+         * their records in as rows of their own (push.c) */
+        enum sfr_rc r = sfr_sync_push_settle(s, i, true, st, &e);
+        if (pull && r == SFR_OK)
             r = pull_one(s, i, !pull_all || s->cd != NULL || !o->pulled_once, st, &e);
         if (r == SFR_OK && (push || retry) && !sfr_sync_stopping(s))
             r = sfr_sync_push_object(s, i, st, &e);

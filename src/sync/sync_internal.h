@@ -159,12 +159,6 @@ enum sfr_rc sfr_sync_cursor_del(PGconn *c, const char *object, const char *direc
 enum sfr_rc sfr_sync_cursor_advance(PGconn *c, const char *object, const char *direction,
                                     const char *cursor, struct sfr_err *err) SFR_WUR;
 
-/* recover.c: entries of object i left PENDING by a stopped sync, settled
- * before anything else (updates and deletes requeued, inserts never sent
- * twice). */
-enum sfr_rc sfr_sync_recover_pending(struct sfr_sync *s, int i, struct sfr_sync_stats *st,
-                                     struct sfr_err *err) SFR_WUR;
-
 /* tlog.c: trigger-log housekeeping */
 enum sfr_rc sfr_sync_tlog_setup(struct sfr_sync *s, struct sfr_err *err) SFR_WUR;
 /* NEW entries of read_only mappings become READONLY; *n how many. */
@@ -220,5 +214,16 @@ enum sfr_rc sfr_sync_pull_object(struct sfr_sync *s, int i, struct sfr_sync_stat
                                  struct sfr_err *err) SFR_WUR;
 enum sfr_rc sfr_sync_push_object(struct sfr_sync *s, int i, struct sfr_sync_stats *st,
                                  struct sfr_err *err) SFR_WUR;
+/* Settles PENDING entries of mapping i whose outcome is unknown: those a
+ * push marked OUTCOME_UNKNOWN and, with leftovers, those claimed before this
+ * process first pushed (a crashed sync). UPDATE / DELETE entries go back to
+ * NEW (sending them again writes the same); an INSERT whose row has an sfid
+ * now is SUCCESS; with the mapping's upsert_field and a value on the row it
+ * is looked up by it and written (sfr_sf_lookup_then_create): SUCCESS with the
+ * Id on the row; without one it stays PENDING with a message saying what to
+ * check (a SOQL query) and how to settle it by hand, and is never sent
+ * blindly. sfr_sync_push_object calls it first, with leftovers. */
+enum sfr_rc sfr_sync_push_settle(struct sfr_sync *s, int i, bool leftovers,
+                                 struct sfr_sync_stats *st, struct sfr_err *err) SFR_WUR;
 
 #endif

@@ -93,7 +93,7 @@ note "undo restored an identical dump"
 
 # 5. killed mid-way at several points, then run again: converges
 for k in 1 2 4 7; do
-    SFRECON_TEST_KILL_AFTER_BATCHES=$k DATABASE_URL="$DB" "$SFRECON" repair -c "$MAP" --run 1 \
+    SFRECON_TEST_KILL_AT=batch:$k DATABASE_URL="$DB" "$TOP/$BUILD/sfrecon-test" repair -c "$MAP" --run 1 \
         --yes >"$TMPD/out" 2>"$TMPD/err"
     code=$?
     [ "$code" -eq 137 ] || [ "$code" -eq 0 ] || { cat "$TMPD/err"; fail "kill $k: exit $code"; }

@@ -3,6 +3,7 @@
  * LOAD_ROWS records, each body produced on demand by a curl read callback so
  * memory stays small), and the single-record REST calls the fault injector
  * makes. The token is never logged. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,14 +134,37 @@ static const char *jstr(json_object *o, const char *key)
     return json_object_get_string(v);
 }
 
+/* Appends s form-urlencoded. */
+static void form_enc(struct sfr_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            sfr_buf_putc(b, (char)c);
+        } else {
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            sfr_buf_append(b, e, 3);
+        }
+    }
+}
+
+/* The emulator's user: SF_USERNAME / SF_PASSWORD when set (an sfemu started
+ * with --user), else sfemu's default admin@example.com / password. */
 enum sfr_rc gen_http_login(struct gen_http *h, struct gen *g, struct sfr_err *err)
 {
     char *url = sfr_asprintf("%s/services/oauth2/token", h->base);
     long st = 0;
-    enum sfr_rc rc = http_do(h, "POST", url, "application/x-www-form-urlencoded",
-                             "grant_type=password&client_id=orggen&client_secret=orggen"
-                             "&username=admin%40example.com&password=password",
-                             NULL, NULL, &st, err);
+    const char *user = getenv("SF_USERNAME"), *pw = getenv("SF_PASSWORD");
+    struct sfr_buf form = SFR_BUF_INIT;
+    sfr_buf_puts(&form, "grant_type=password&client_id=orggen&client_secret=orggen&username=");
+    form_enc(&form, user != NULL && user[0] ? user : "admin@example.com");
+    sfr_buf_puts(&form, "&password=");
+    form_enc(&form, pw != NULL && pw[0] ? pw : "password");
+    enum sfr_rc rc = http_do(h, "POST", url, "application/x-www-form-urlencoded", form.data, NULL,
+                             NULL, &st, err);
+    memset(form.data, 0, form.len);
+    sfr_buf_cleanup(&form);
     sfr_free(url);
     if (rc != SFR_OK)
         return rc;

@@ -342,6 +342,7 @@ static const char *const fault_keys[] = {
     "fail_every",    /* every Nth request fails with fail_status */
     "drop_every",    /* every Nth request is dropped */
     "expire_every",  /* a token expires at its Nth use */
+    "after_write",   /* a write applied, then its answer lost (emu_after_write_parse) */
 };
 
 /* NULL when every key of j is a fault key and every count a whole number
@@ -357,7 +358,8 @@ static const char *fault_check(json_object *j, char *msg, size_t n)
             snprintf(msg, n, "unknown fault key '%.64s'", key);
             return msg;
         }
-        bool flag = strcmp(key, "limit_reached") == 0 || strcmp(key, "expire_tokens") == 0;
+        bool flag = strcmp(key, "limit_reached") == 0 || strcmp(key, "expire_tokens") == 0 ||
+                    strcmp(key, "after_write") == 0; /* an object, checked by its parser */
         if (val == NULL || flag)
             continue;
         if (!json_object_is_type(val, json_type_int) || json_object_get_int64(val) < 0) {
@@ -398,6 +400,13 @@ static enum MHD_Result fault(struct emu_req *r)
     f.drop_nth = jlong(j, "drop_nth", 0);
     f.limit_reached =
         json_object_object_get_ex(j, "limit_reached", &v) && json_object_get_boolean(v);
+    if (!emu_after_write_parse(j, &f.after_write)) {
+        json_object_put(j);
+        return emu_send_error(
+            r, 400, "INVALID_FIELD",
+            "after_write: expected {\"nth\":N,\"count\":N,\"answer\":\"drop\"|504,"
+            "\"op\":\"create\"|\"update\"|\"upsert\"|\"delete\"|\"any\"}");
+    }
     bool expire = json_object_object_get_ex(j, "expire_tokens", &v) && json_object_get_boolean(v);
     json_object_put(j);
     if (f.fail_status < 400 || f.fail_status > 599)

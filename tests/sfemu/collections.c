@@ -45,6 +45,69 @@ static void put_results(struct sfr_buf *b, struct result *res, int n, bool upser
     sfr_buf_putc(b, ']');
 }
 
+/* ---- the after-write fault: applied, then the answer is lost ---- */
+
+bool emu_after_write_parse(struct json_object *j, struct emu_after_write *aw)
+{
+    json_object *o, *v;
+    memset(aw, 0, sizeof *aw);
+    if (!json_object_object_get_ex(j, "after_write", &o) || json_object_is_type(o, json_type_null))
+        return true;
+    if (!json_object_is_type(o, json_type_object))
+        return false;
+    aw->nth = json_object_object_get_ex(o, "nth", &v) ? json_object_get_int64(v) : 1;
+    aw->count = json_object_object_get_ex(o, "count", &v) ? json_object_get_int64(v) : 1;
+    snprintf(aw->op, sizeof aw->op, "any");
+    if (json_object_object_get_ex(o, "op", &v)) {
+        const char *op = json_object_get_string(v);
+        if (op == NULL ||
+            (strcmp(op, "create") != 0 && strcmp(op, "update") != 0 && strcmp(op, "upsert") != 0 &&
+             strcmp(op, "delete") != 0 && strcmp(op, "any") != 0))
+            return false;
+        snprintf(aw->op, sizeof aw->op, "%s", op);
+    }
+    aw->answer = 0;
+    if (json_object_object_get_ex(o, "answer", &v)) {
+        const char *a = json_object_get_string(v);
+        if (a != NULL && strcmp(a, "drop") == 0)
+            aw->answer = 0;
+        else if (a != NULL && (strcmp(a, "504") == 0 || strcmp(a, "502") == 0 ||
+                               strcmp(a, "500") == 0 || strcmp(a, "503") == 0))
+            aw->answer = atoi(a);
+        else
+            return false;
+    }
+    return aw->nth >= 1 && aw->count >= 1;
+}
+
+bool emu_after_write_fault(struct emu_req *r, const char *op, enum MHD_Result *ret)
+{
+    bool hit = false;
+    int answer = 0;
+    pthread_mutex_lock(&EMU.lock);
+    struct emu_after_write *aw = &EMU.faults.after_write;
+    if (aw->nth > 0 && (strcmp(aw->op, "any") == 0 || strcmp(aw->op, op) == 0)) {
+        aw->seen++;
+        hit = aw->seen >= aw->nth && aw->seen < aw->nth + aw->count;
+        answer = aw->answer;
+        if (aw->seen >= aw->nth + aw->count - 1)
+            aw->nth = 0;
+    }
+    pthread_mutex_unlock(&EMU.lock);
+    if (!hit)
+        return false;
+    if (answer == 0) {
+        r->drop = true;
+        *ret = MHD_NO;
+    } else {
+        /* what a gateway in front of the org answers when the org was slow */
+        struct sfr_buf b = SFR_BUF_INIT;
+        sfr_buf_puts(&b, "<html><body><h1>504 Gateway Time-out</h1></body></html>");
+        *ret = emu_send(r, (unsigned)answer, "text/html", &b);
+    }
+    return true;
+}
+
 static void rollback_all(struct result *res, int n)
 {
     for (int i = 0; i < n; i++) {
@@ -238,6 +301,12 @@ static enum MHD_Result col_write(struct emu_req *r, enum col_op op, struct emu_o
         rec_finish(&w, true);
     }
     emu_pg_put(c);
+    if (emu_after_write_fault(r,
+                              op == COL_CREATE   ? "create"
+                              : op == COL_UPDATE ? "update"
+                                                 : "upsert",
+                              &ret))
+        goto out;
     struct sfr_buf b = SFR_BUF_INIT;
     put_results(&b, res, n, op == COL_UPSERT);
     ret = emu_send_json(r, 200, &b);
@@ -302,6 +371,12 @@ static enum MHD_Result col_delete(struct emu_req *r)
         rec_finish(&w, true);
     }
     emu_pg_put(c);
+    enum MHD_Result ret;
+    if (emu_after_write_fault(r, "delete", &ret)) {
+        free(res);
+        sfr_strv_cleanup(&v);
+        return ret;
+    }
     struct sfr_buf b = SFR_BUF_INIT;
     put_results(&b, res, n, false);
     free(res);

@@ -53,7 +53,17 @@ struct emu_token {
     struct emu_token *next;
 };
 
+/* Admin "after_write" fault: the nth (then `count`) write call of kind op
+ * ("create", "update", "upsert", "delete" or "any") is applied and committed,
+ * then answered with 504 (answer 504) or its connection closed (answer 0). */
+struct emu_after_write {
+    long nth, count, seen;
+    int answer;
+    char op[8];
+};
+
 struct emu_faults {
+    struct emu_after_write after_write;
     long latency_ms;
     long fail_nth, fail_status, fail_count, fail_seen;
     long drop_nth, drop_seen;
@@ -102,6 +112,7 @@ struct emu {
     bool admin;
     unsigned port;
     char base_url[64];
+    char *token_instance_url; /* --instance-url: what token answers name (NULL = base_url) */
     char org_id[19], user_id[19];
     long connect_timeout_ms; /* CometD /meta/connect hold */
 
@@ -207,6 +218,13 @@ enum MHD_Result emu_updated_deleted(struct emu_req *r, struct emu_object *o, boo
 
 /* collections.c: /composite/sobjects */
 enum MHD_Result emu_collections(struct emu_req *r);
+/* Parses the admin fault key "after_write": {"nth":N,"count":C,"answer":"drop"|504,
+ * "op":"create"|...|"any"} into aw (absent: off). False on a bad value. */
+struct json_object;
+bool emu_after_write_parse(struct json_object *j, struct emu_after_write *aw);
+/* After a committed write of kind op: true when the after-write fault takes
+ * this call (*ret is then the 504 answer or MHD_NO for a dropped connection). */
+bool emu_after_write_fault(struct emu_req *r, const char *op, enum MHD_Result *ret);
 
 /* bulk.c */
 enum MHD_Result emu_bulk(struct emu_req *r);

@@ -5,7 +5,9 @@
  *
  * Every response under /services/data carries Sforce-Limit-Info. Faults and
  * the daily limit apply to /services requests only, never to /__emu. */
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -639,16 +641,37 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
-struct MHD_Daemon *emu_http_start(unsigned port, unsigned *bound);
-struct MHD_Daemon *emu_http_start(unsigned port, unsigned *bound)
+/* Listens on bind_addr (numeric IPv4 or IPv6; NULL = 127.0.0.1) only. */
+struct MHD_Daemon *emu_http_start(const char *bind_addr, unsigned port, unsigned *bound);
+struct MHD_Daemon *emu_http_start(const char *bind_addr, unsigned port, unsigned *bound)
 {
-    struct MHD_Daemon *d =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                             MHD_USE_POLL | MHD_USE_ERROR_LOG,
-                         (uint16_t)port, NULL, NULL, on_request, NULL, MHD_OPTION_NOTIFY_COMPLETED,
-                         on_completed, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                         (size_t)(1024 * 1024), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
-                         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)256, MHD_OPTION_END);
+    struct sockaddr_in a4;
+    struct sockaddr_in6 a6;
+    struct sockaddr *sa;
+    unsigned flags = 0;
+    memset(&a4, 0, sizeof a4);
+    memset(&a6, 0, sizeof a6);
+    if (bind_addr == NULL)
+        bind_addr = "127.0.0.1";
+    if (inet_pton(AF_INET, bind_addr, &a4.sin_addr) == 1) {
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons((uint16_t)port);
+        sa = (struct sockaddr *)&a4;
+    } else if (inet_pton(AF_INET6, bind_addr, &a6.sin6_addr) == 1) {
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons((uint16_t)port);
+        sa = (struct sockaddr *)&a6;
+        flags = MHD_USE_IPv6;
+    } else {
+        return NULL;
+    }
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+            MHD_USE_ERROR_LOG | flags,
+        (uint16_t)port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, sa,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(1024 * 1024), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)256, MHD_OPTION_END);
     if (d == NULL)
         return NULL;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);

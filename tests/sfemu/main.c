@@ -2,11 +2,16 @@
  * prepares the store, starts the HTTP server and serves until SIGTERM/SIGINT.
  *
  *   sfemu --port N --store DATABASE_URL [--org FILE|DIR] [--api-version 60.0]
- *         [--daily-limit N] [--user NAME:PASSWORD] [--admin]
+ *         [--daily-limit N] [--user NAME:PASSWORD] [--admin] [--bind ADDR]
+ *         [--instance-url URL]
  *
- * Prints exactly "listening on http://127.0.0.1:PORT" on stdout once the
- * socket accepts connections. Exit codes: 0 clean shutdown, 2 usage or org
- * file, 3 store or socket failure. */
+ * Listens on 127.0.0.1 only unless --bind names another address (IPv4 or
+ * IPv6, numeric). Prints exactly "listening on http://HOST:PORT" on stdout
+ * once the socket accepts connections (HOST 127.0.0.1 for the default and
+ * for the wildcard addresses). --instance-url makes OAuth answers name URL
+ * as instance_url (tests of what a client does with a foreign one).
+ * Exit codes: 0 clean shutdown, 2 usage or org file, 3 store or socket
+ * failure. */
 #include <dirent.h>
 #include <getopt.h>
 #include <json-c/json.h>
@@ -24,7 +29,7 @@
 
 struct emu EMU;
 
-struct MHD_Daemon *emu_http_start(unsigned port, unsigned *bound);
+struct MHD_Daemon *emu_http_start(const char *bind_addr, unsigned port, unsigned *bound);
 
 static volatile sig_atomic_t stop_flag;
 
@@ -37,7 +42,8 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: sfemu --port N --store DATABASE_URL [--org FILE|DIR] [--api-version 60.0]\n"
-               "             [--daily-limit N] [--user NAME:PASSWORD] [--admin]\n"
+               "             [--daily-limit N] [--user NAME:PASSWORD] [--admin] [--bind ADDR]\n"
+               "             [--instance-url URL]\n"
                "A local emulator of the Salesforce REST API (see docs/emulator.md).\n");
 }
 
@@ -217,6 +223,8 @@ static bool load_raw_describes(json_object *root)
     return true;
 }
 
+static const char *bind_addr = "127.0.0.1";
+
 static bool parse_args(int argc, char **argv, char **org)
 {
     static const struct option opts[] = {{"port", required_argument, NULL, 'p'},
@@ -226,11 +234,13 @@ static bool parse_args(int argc, char **argv, char **org)
                                          {"daily-limit", required_argument, NULL, 'l'},
                                          {"user", required_argument, NULL, 'u'},
                                          {"admin", no_argument, NULL, 'A'},
+                                         {"bind", required_argument, NULL, 'b'},
+                                         {"instance-url", required_argument, NULL, 'i'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
     bool have_port = false;
-    while ((c = getopt_long(argc, argv, "p:s:o:a:l:u:Ah", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:s:o:a:l:u:Ahb:i:", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
             EMU.port = (unsigned)strtoul(optarg, NULL, 10);
@@ -266,6 +276,12 @@ static bool parse_args(int argc, char **argv, char **org)
         }
         case 'A':
             EMU.admin = true;
+            break;
+        case 'b':
+            bind_addr = optarg;
+            break;
+        case 'i':
+            EMU.token_instance_url = sfr_strdup(optarg);
             break;
         case 'h':
             usage(stdout);
@@ -322,14 +338,19 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     unsigned bound = 0;
-    d = emu_http_start(EMU.port, &bound);
+    d = emu_http_start(bind_addr, EMU.port, &bound);
     if (d == NULL) {
-        fprintf(stderr, "sfemu: cannot listen on port %u\n", EMU.port);
-        rc = 3;
+        fprintf(stderr, "sfemu: cannot listen on %s port %u\n", bind_addr, EMU.port);
+        rc = strchr(bind_addr, '.') == NULL && strchr(bind_addr, ':') == NULL ? 2 : 3;
         goto out;
     }
     EMU.port = bound;
-    snprintf(EMU.base_url, sizeof EMU.base_url, "http://127.0.0.1:%u", bound);
+    if (strcmp(bind_addr, "0.0.0.0") == 0 || strcmp(bind_addr, "::") == 0)
+        snprintf(EMU.base_url, sizeof EMU.base_url, "http://127.0.0.1:%u", bound);
+    else if (strchr(bind_addr, ':') != NULL)
+        snprintf(EMU.base_url, sizeof EMU.base_url, "http://[%s]:%u", bind_addr, bound);
+    else
+        snprintf(EMU.base_url, sizeof EMU.base_url, "http://%s:%u", bind_addr, bound);
     printf("listening on %s\n", EMU.base_url);
     fflush(stdout);
     while (!stop_flag)

@@ -245,8 +245,8 @@ enum MHD_Result emu_oauth(struct emu_req *r)
                    "{\"access_token\":\"%s\",\"instance_url\":\"%s\",\"id\":\"%s/id/%s/%s\","
                    "\"token_type\":\"Bearer\",\"issued_at\":\"%lld\",\"signature\":\"%s=\","
                    "\"scope\":\"api\"}",
-                   tok, EMU.base_url, EMU.base_url, EMU.org_id, EMU.user_id,
-                   (long long)emu_now_ms(), sig);
+                   tok, EMU.token_instance_url ? EMU.token_instance_url : EMU.base_url,
+                   EMU.base_url, EMU.org_id, EMU.user_id, (long long)emu_now_ms(), sig);
     ret = emu_send_json(r, 200, &b);
 out:
     free(grant);
