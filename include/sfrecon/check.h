@@ -27,6 +27,7 @@ enum sfr_cause {
     SFR_CAUSE_SYNC_ERROR,
     SFR_CAUSE_DUPLICATE,
     SFR_CAUSE_FIELD_MISMATCH,
+    SFR_CAUSE_FORMULA_STALE, /* a calculated field differs while the modstamps agree */
     SFR_CAUSE_N
 };
 const char *sfr_cause_name(enum sfr_cause c); /* "missing_in_pg" ... */
@@ -62,6 +63,31 @@ struct sfr_disc_list {
 /* Appends *d (ownership moves to the list; d is zeroed). */
 void sfr_disc_list_push(struct sfr_disc_list *l, struct sfr_discrepancy *d);
 void sfr_disc_list_cleanup(struct sfr_disc_list *l);
+
+/* The one conflict rule of the audit and the sync daemon, for a read_write
+ * mirror row. pending: the row's _hc_lastop is PENDING (an app's write not
+ * synced yet). queued_ms: created_at of the row's earliest NEW or PENDING
+ * trigger-log entry, INT64_MIN when none is queued (or there is no log).
+ * Salesforce changed the record since the mirror's version when
+ * sf_mod_ms > pg_mod_ms (pg_mod_ms INT64_MIN = not known: taken as changed).
+ *  - SFR_CONFLICT_NONE: not pending, or Salesforce unchanged since the
+ *    mirror's version. sfrecon's own pushes end here: a processed push
+ *    leaves the row SYNCED, or PENDING only for a later queued write;
+ *  - SFR_CONFLICT_SF_OLDER: Salesforce's change predates the queued write
+ *    (typically the echo of an earlier push): the push carries the write;
+ *  - SFR_CONFLICT_BOTH: Salesforce changed at or after the queued write (or,
+ *    nothing queued, after the mirror's version): both sides changed and the
+ *    repair policy decides.
+ * Clocks: queued_ms is the database's, sf_mod_ms Salesforce's. */
+enum sfr_conflict { SFR_CONFLICT_NONE, SFR_CONFLICT_SF_OLDER, SFR_CONFLICT_BOTH };
+enum sfr_conflict sfr_conflict_judge(bool pending, int64_t queued_ms, int64_t sf_mod_ms,
+                                     int64_t pg_mod_ms);
+
+/* Receives one discrepancy and takes over its contents (*d is zeroed).
+ * Returns SFR_OK to go on; anything else stops the producer with that code. */
+typedef enum sfr_rc (*sfr_disc_sink)(void *ctx, struct sfr_discrepancy *d);
+/* A sink that appends to a struct sfr_disc_list (ctx). */
+enum sfr_rc sfr_disc_list_sink(void *ctx, struct sfr_discrepancy *d);
 
 /* Makes a fresh pair of sides for one job thread (caller frees both). */
 typedef enum sfr_rc (*sfr_side_factory)(void *ctx, struct sfr_side **sf, struct sfr_side **pg,

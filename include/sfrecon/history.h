@@ -21,22 +21,6 @@ enum sfr_rc sfr_history_get_chunks(PGconn *c, const char *object, struct sfr_chu
 enum sfr_rc sfr_history_put_chunks(PGconn *c, const char *object, long run_id,
                                    const struct sfr_chunk_list *chunks,
                                    struct sfr_err *err) SFR_WUR;
-/* Rows of child.column whose value is not an sfid of parent_table (orphans):
- * cb(ctx, child_sfid, parent_sfid, child_pg_id). */
-typedef void (*sfr_orphan_cb)(void *ctx, const char *child_sfid, const char *parent_sfid,
-                              long pg_id);
-enum sfr_rc sfr_history_orphans(PGconn *c, const char *schema, const char *child_table,
-                                const char *column, const char *parent_table, sfr_orphan_cb cb,
-                                void *ctx, struct sfr_err *err) SFR_WUR;
-
-/* Mirror rows an app inserted that never reached Salesforce because the
- * insert failed (sfid NULL, _hc_lastop FAILED): cb(ctx, id, _hc_err). Tables
- * without the status columns have none. */
-typedef void (*sfr_failed_insert_cb)(void *ctx, long pg_id, const char *hc_err);
-enum sfr_rc sfr_history_failed_inserts(PGconn *c, const char *schema, const char *table,
-                                       sfr_failed_insert_cb cb, void *ctx,
-                                       struct sfr_err *err) SFR_WUR;
-
 /* sfids of mirror rows whose systemmodstamp is at or after since_ms, appended to out. */
 enum sfr_rc sfr_history_changed_since(PGconn *c, const char *schema, const char *table,
                                       int64_t since_ms, struct sfr_strv *out,

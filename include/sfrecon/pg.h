@@ -160,12 +160,16 @@ struct sfr_pg_table {
     char *qname;   /* "schema"."table" */
     char *display; /* schema.table, for messages and the journal */
     bool has_isdeleted, has_hc_lastop, has_hc_err;
-    bool has_trigger_log;    /* <schema>._trigger_log exists */
-    char *tlog_qname;        /* "schema"."_trigger_log" */
-    struct sfr_strv columns; /* every column, in attnum order */
+    bool has_trigger_log;         /* <schema>._trigger_log exists */
+    bool has_trigger_log_archive; /* <schema>._trigger_log_archive exists */
+    char *tlog_qname;             /* "schema"."_trigger_log" */
+    char *tlog_archive_qname;     /* "schema"."_trigger_log_archive" */
+    struct sfr_strv columns;      /* every column, in attnum order */
 };
 
-/* Reads the table's columns and whether the trigger log exists. A missing
+/* Reads the table's columns and whether the trigger log exists. The name is
+ * matched exactly first, then case-insensitively (a table created quoted in
+ * upper case); t->table holds the name the catalog has. A missing
  * table is SFR_ENOTFOUND with a hint. t is caller-owned (sfr_pg_table_cleanup). */
 enum sfr_rc sfr_pg_table_load(PGconn *conn, const char *schema, const char *table,
                               struct sfr_pg_table *t, struct sfr_err *err) SFR_WUR;

@@ -38,6 +38,9 @@ struct sfr_run {
     long api_calls;
     bool complete;
     struct sfr_strv not_covered;
+    /* what the audit could not judge, one line each: checks skipped for a
+     * table that lacks a column, records still changing ("in flight") */
+    struct sfr_strv notes;
     struct sfr_object_summary *objects;
     int n_objects;
     struct sfr_disc_list discs;

@@ -102,6 +102,33 @@ void sfr_schema_cleanup(struct sfr_schema *s);
 const struct sfr_object *sfr_schema_object(const struct sfr_schema *s, const char *name);
 struct sfr_object *sfr_schema_object_mut(struct sfr_schema *s, const char *name);
 
+/* Heroku Connect's relationship external Id: a mapped pseudo-field named
+ * <RelationshipName>__<ExternalIdField> (Account__ExternalId__c on Contact;
+ * a custom lookup's relationship ends in __r: Parent__r__Code__c). It is no
+ * Salesforce field: Connect gives it a mirror column (the lowercase name)
+ * through which an app sets the lookup by the parent's external Id, and on
+ * write sends the nested reference {"Account": {"ExternalId__c": "..."}}. */
+struct sfr_relext {
+    const char *name;            /* the pseudo-field as mapped (borrowed) */
+    char column[128];            /* its mirror column: lowercase name */
+    const struct sfr_field *ref; /* the lookup it sets (AccountId) */
+    const char *relationship;    /* "Account" (borrowed from ref) */
+    const char *parent;          /* parent object name (borrowed from ref) */
+    char ext_field[80];          /* "ExternalId__c" as spelled in the name */
+    const struct sfr_field *ext; /* the parent's field when its describe is in s, else NULL */
+};
+/* Resolves name as a relationship external Id of obj: true and *out filled
+ * when a reference field's relationshipName followed by "__" prefixes name
+ * (case-insensitive) and something follows. When the parent's describe is in
+ * s (may be NULL), the rest must name one of its fields that is an external
+ * Id or idLookup. */
+bool sfr_relext_resolve(const struct sfr_schema *s, const struct sfr_object *obj, const char *name,
+                        struct sfr_relext *out);
+/* Appends the nested reference JSON that sets the lookup by the parent's
+ * external Id: {"Account":{"ExternalId__c":"value"}} (value JSON-escaped). */
+struct sfr_buf;
+void sfr_relext_json(const struct sfr_relext *r, const char *value, struct sfr_buf *out);
+
 /* A reference that the load order cannot satisfy in one pass. */
 struct sfr_deferred_ref {
     const char *object; /* child object (borrowed from the schema) */

@@ -65,7 +65,13 @@ struct sfr_record {
     int dup_count; /* rows holding this sfid (>1 = duplicate) */
     char *hc_lastop;
     char *hc_err;
-    char *trigger_failed; /* sf_message of the newest FAILED _trigger_log entry */
+    /* sf_message ("" when none) when the row's latest _trigger_log /
+     * _trigger_log_archive entry is FAILED; NULL otherwise (an old FAILED
+     * followed by a SUCCESS is history, not an error) */
+    char *trigger_failed;
+    int64_t queued_ms; /* created_at of its earliest NEW/PENDING log entry, INT64_MIN none */
+    bool has_status;   /* the table has _hc_lastop (sync status known) */
+    bool has_tlog;     /* the table's schema has a _trigger_log */
 };
 void sfr_record_cleanup(struct sfr_record *r);
 /* Returns 0 to go on. The record is borrowed: it dies when the callback returns. */

@@ -173,6 +173,7 @@ struct mirror_job {
     struct sfr_run_ctx *ctx;
     int i;
     struct sfr_disc_list found;
+    struct sfr_strv skipped;
     enum sfr_rc rc;
     struct sfr_err err;
     pthread_t th;
@@ -182,7 +183,8 @@ struct mirror_job {
 static void *mirror_thread(void *arg)
 {
     struct mirror_job *j = arg;
-    j->rc = sfr_audit_mirror_checks(j->ctx, j->i, &j->found, &j->err);
+    j->rc =
+        sfr_audit_mirror_checks(j->ctx, j->i, sfr_disc_list_sink, &j->found, &j->skipped, &j->err);
     return NULL;
 }
 
@@ -193,11 +195,16 @@ static enum sfr_rc mirror_finish(struct engine *e, struct mirror_job *mj, enum s
     if (mj->started)
         pthread_join(mj->th, NULL);
     if (rc == SFR_OK && e->full && !mj->started)
-        mj->rc = sfr_audit_mirror_checks(e->ctx, mj->i, &mj->found, &mj->err);
+        mj->rc = sfr_audit_mirror_checks(e->ctx, mj->i, sfr_disc_list_sink, &mj->found,
+                                         &mj->skipped, &mj->err);
     for (size_t u = 0; u < mj->found.n; u++)
         sfr_disc_list_push(&e->run->discs, &mj->found.v[u]);
     mj->found.n = 0;
     sfr_disc_list_cleanup(&mj->found);
+    for (size_t u = 0; u < mj->skipped.n; u++)
+        if (!sfr_strv_contains_ci(&e->run->notes, mj->skipped.v[u]))
+            sfr_strv_push(&e->run->notes, mj->skipped.v[u]);
+    sfr_strv_cleanup(&mj->skipped);
     if (rc == SFR_OK && e->full && mj->rc != SFR_OK) {
         rc = mj->rc;
         if (e->err != NULL)
@@ -253,7 +260,7 @@ static enum sfr_rc audit_object(struct engine *e, int k)
     size_t from = e->run->discs.n;
     int64_t start = now_ms();
 
-    struct mirror_job mj = {ctx, i, {0}, SFR_OK, {0}, 0, false};
+    struct mirror_job mj = {ctx, i, {0}, {0}, SFR_OK, {0}, 0, false};
     mj.started = rc == SFR_OK && e->full && pthread_create(&mj.th, NULL, mirror_thread, &mj) == 0;
     if (rc == SFR_OK && o->since_ms != INT64_MIN)
         rc =

@@ -5,9 +5,11 @@
 
 #include "sfrecon/audit.h"
 
-/* missing_parent and sync_error findings of mapping i, appended to out;
- * reads the mirror through ctx->conn only. */
-enum sfr_rc sfr_audit_mirror_checks(struct sfr_run_ctx *ctx, int i, struct sfr_disc_list *out,
+/* The mirror-only findings of mapping i (missing_parent, refused inserts,
+ * relationship external Ids), handed to sink; checks a table cannot support
+ * are listed in *skipped. Reads the mirror through ctx->conn only. */
+enum sfr_rc sfr_audit_mirror_checks(struct sfr_run_ctx *ctx, int i, sfr_disc_sink sink,
+                                    void *sink_ctx, struct sfr_strv *skipped,
                                     struct sfr_err *err) SFR_WUR;
 
 /* --since: compares the keys of mapping i modified at or after since_ms on

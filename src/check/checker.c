@@ -195,6 +195,9 @@ static int collect_record(void *ctx, const struct sfr_record *r)
     d->hc_lastop = sfr_strdup(r->hc_lastop);
     d->hc_err = sfr_strdup(r->hc_err);
     d->trigger_failed = sfr_strdup(r->trigger_failed);
+    d->queued_ms = r->queued_ms;
+    d->has_status = r->has_status;
+    d->has_tlog = r->has_tlog;
     return 0;
 }
 

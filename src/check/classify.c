@@ -1,8 +1,19 @@
 /* classify.c — turns a pair of differing records into a discrepancy with a
- * cause (docs/causes.md). Record-level causes are tried first, in this order:
- * missing_in_pg / missing_in_sf, duplicate, sync_error, conflict, stale; then
- * each differing field is explained (truncation, type_mismatch) and the
- * record gets field_mismatch when any field is left unexplained. */
+ * cause. Every cause rests on evidence in the two records, never on a guess:
+ *  - missing_in_pg / missing_in_sf: one side has no live record;
+ *  - duplicate: several mirror rows hold the sfid;
+ *  - sync_error: the row's current _hc_lastop, or its latest trigger-log
+ *    entry, is FAILED (an old failure followed by a success is history);
+ *  - conflict: sfr_conflict_judge() (the rule the sync daemon uses too);
+ *  - type_mismatch before stale: a SystemModstamp shifted by a whole number
+ *    of quarter-hours while every other difference is representation only
+ *    is a time-zone mistake, not an older version;
+ *  - stale: the mirror's SystemModstamp is older;
+ *  - formula_stale: only calculated fields differ and the modstamps agree
+ *    (a formula's inputs changed elsewhere; no poller sees it);
+ *  - per field: truncation only when the shorter value fills the column's
+ *    or the field's length, or STRING_TOO_LONG is on record for the row;
+ *    type_mismatch for representation; field_mismatch for anything else. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,8 +71,48 @@ static bool num_parse(const char *s, double *out)
     return *end == '\0';
 }
 
+static bool too_long_on_record(const struct sfr_record *pg)
+{
+    return pg != NULL &&
+           ((pg->hc_err != NULL && strstr(pg->hc_err, "STRING_TOO_LONG") != NULL) ||
+            (pg->trigger_failed != NULL && strstr(pg->trigger_failed, "STRING_TOO_LONG") != NULL));
+}
+
+/* A mirror text that is a strict prefix of Salesforce's is a truncation only
+ * with evidence of a cut: it fills the column (varchar(n)) or the field's
+ * length, or Salesforce refused the value with STRING_TOO_LONG. "Acme" for
+ * "Acme Corporation" in a varchar(255) is an edit, not a cut. */
+static enum fexp explain_cut(const struct sfr_check_object *co, int i, const char *cs,
+                             const char *cp, const struct sfr_record *pg, char *why, size_t whyn)
+{
+    const struct sfr_field *f = co->proj->fields[i];
+    size_t ls = strlen(cs), lp = strlen(cp);
+    if (lp == 0 || lp >= ls || strncmp(cs, cp, lp) != 0)
+        return FEXP_OTHER;
+    int col = co->column_len ? co->column_len[i] : 0;
+    int n = (int)utf8_len(cp);
+    if (col > 0 && n >= col)
+        snprintf(why, whyn, "%s cut at the column length %d (Salesforce has %zu characters)",
+                 f->name, col, utf8_len(cs));
+    else if (f->length > 0 && n >= f->length)
+        snprintf(why, whyn, "%s cut at the field length %d (Salesforce has %zu characters)",
+                 f->name, f->length, utf8_len(cs));
+    else if (too_long_on_record(pg))
+        snprintf(why, whyn, "%s cut to %d of %zu characters (STRING_TOO_LONG on record)", f->name,
+                 n, utf8_len(cs));
+    else
+        return FEXP_OTHER;
+    return FEXP_TRUNC;
+}
+
+/* Whole quarter-hours up to 14 h: the offsets time zones use. */
+static bool zone_shift(int64_t d)
+{
+    return d != 0 && d % (15 * 60 * 1000) == 0 && llabs(d) <= 14LL * 3600 * 1000;
+}
+
 static enum fexp explain_field(const struct sfr_check_object *co, int i, const char *sv,
-                               const char *pv, char *why, size_t whyn)
+                               const char *pv, const struct sfr_record *pg, char *why, size_t whyn)
 {
     const struct sfr_field *f = co->proj->fields[i];
     char *cs = sfr_canon_text(f, SFR_SRC_SF, sv);
@@ -124,7 +175,7 @@ static enum fexp explain_field(const struct sfr_check_object *co, int i, const c
         if (sv && pv && sfr_parse_datetime_ms(sv, strlen(sv), &ta) &&
             sfr_parse_datetime_ms(pv, strlen(pv), &tb)) {
             int64_t d = tb - ta;
-            if (d != 0 && d % (15 * 60 * 1000) == 0 && llabs(d) <= 14LL * 3600 * 1000) {
+            if (zone_shift(d)) {
                 snprintf(why, whyn, "%s shifted by %+.2g h (time zone lost in conversion)", f->name,
                          (double)d / 3600000.0);
                 r = FEXP_TYPE;
@@ -138,31 +189,22 @@ static enum fexp explain_field(const struct sfr_check_object *co, int i, const c
     default:
         break;
     }
-    if (r == FEXP_OTHER && sfr_ftype_is_text(f->type) && cs != NULL) {
-        size_t ls = strlen(cs), lp = cp ? strlen(cp) : 0;
-        int col = co->column_len ? co->column_len[i] : 0;
-        if (lp > 0 && lp < ls && strncmp(cs, cp, lp) == 0) {
-            if (col > 0)
-                snprintf(why, whyn, "%s cut to %zu of %zu characters (column length %d)", f->name,
-                         utf8_len(cp ? cp : ""), utf8_len(cs), col);
-            else
-                snprintf(why, whyn, "%s cut to %zu of %zu characters", f->name,
-                         utf8_len(cp ? cp : ""), utf8_len(cs));
-            r = FEXP_TRUNC;
-        } else if (col > 0 && cp != NULL && (int)utf8_len(cp) == col && (int)utf8_len(cs) > col) {
-            snprintf(why, whyn, "%s cut at the column length %d (Salesforce has %zu characters)",
-                     f->name, col, utf8_len(cs));
-            r = FEXP_TRUNC;
-        }
-    }
+    if (r == FEXP_OTHER && sfr_ftype_is_text(f->type) && cs != NULL && cp != NULL)
+        r = explain_cut(co, i, cs, cp, pg, why, whyn);
 out:
     free(cs);
     free(cp);
     return r;
 }
 
-static bool record_level(const struct sfr_check_object *co, const struct sfr_record *sf,
-                         const struct sfr_record *pg, struct sfr_discrepancy *d)
+static bool is_lastop(const struct sfr_record *pg, const char *op)
+{
+    return pg->hc_lastop != NULL && strcmp(pg->hc_lastop, op) == 0;
+}
+
+/* duplicate, sync_error, conflict: causes read off the mirror row's state. */
+static bool row_state(const struct sfr_check_object *co, const struct sfr_record *sf,
+                      const struct sfr_record *pg, int n_trunc, struct sfr_discrepancy *d)
 {
     bool rw = co->map != NULL && co->map->access == SFR_ACCESS_READ_WRITE;
     if (pg->dup_count > 1) {
@@ -170,31 +212,51 @@ static bool record_level(const struct sfr_check_object *co, const struct sfr_rec
         set_detail(d, "%d mirror rows hold this sfid", pg->dup_count);
         return true;
     }
-    bool failed = pg->hc_lastop != NULL && strcmp(pg->hc_lastop, "FAILED") == 0;
-    if (failed || (pg->hc_err != NULL && pg->hc_err[0]) || pg->trigger_failed != NULL) {
-        const char *msg = pg->trigger_failed              ? pg->trigger_failed
-                          : (pg->hc_err && pg->hc_err[0]) ? pg->hc_err
-                                                          : "(no message)";
+    /* a write refused as STRING_TOO_LONG with the text cut is the more precise truncation */
+    if ((is_lastop(pg, "FAILED") || pg->trigger_failed != NULL) &&
+        !(n_trunc > 0 && too_long_on_record(pg))) {
+        const char *msg = pg->trigger_failed && pg->trigger_failed[0] ? pg->trigger_failed
+                          : (pg->hc_err && pg->hc_err[0])             ? pg->hc_err
+                                                                      : "(no message)";
         d->cause = SFR_CAUSE_SYNC_ERROR;
-        set_detail(d, "the mirror's last write to Salesforce failed: %s", msg);
+        set_detail(d, "the mirror's last write to Salesforce failed (%s): %s",
+                   is_lastop(pg, "FAILED") ? "_hc_lastop FAILED"
+                                           : "latest _trigger_log entry FAILED",
+                   msg);
         return true;
     }
-    bool pending = pg->hc_lastop != NULL && strcmp(pg->hc_lastop, "PENDING") == 0;
-    if (pending && rw && sf->mod_ms > pg->mod_ms) {
+    if (rw && sfr_conflict_judge(is_lastop(pg, "PENDING"), pg->has_tlog ? pg->queued_ms : INT64_MIN,
+                                 sf->mod_ms, pg->mod_ms) == SFR_CONFLICT_BOTH) {
         d->cause = SFR_CAUSE_CONFLICT;
-        set_detail(d, "changed on both sides since the last sync (mirror write pending, "
-                      "Salesforce modified later)");
-        return true;
-    }
-    if (pg->mod_ms != INT64_MIN && sf->mod_ms != INT64_MIN && pg->mod_ms < sf->mod_ms) {
-        char a[32], b[32];
-        sfr_format_datetime_ms(pg->mod_ms, a);
-        sfr_format_datetime_ms(sf->mod_ms, b);
-        d->cause = SFR_CAUSE_STALE;
-        set_detail(d, "the mirror holds an older version (SystemModstamp %s, Salesforce %s)", a, b);
+        set_detail(d,
+                   "changed on both sides since the last sync (an app's write is pending and "
+                   "Salesforce modified the record %s)",
+                   pg->has_tlog && pg->queued_ms != INT64_MIN ? "at or after it was queued"
+                                                              : "after the mirror's version");
         return true;
     }
     return false;
+}
+
+static void set_stale(const struct sfr_record *sf, const struct sfr_record *pg,
+                      struct sfr_discrepancy *d)
+{
+    char a[32], b[32];
+    sfr_format_datetime_ms(pg->mod_ms, a);
+    sfr_format_datetime_ms(sf->mod_ms, b);
+    d->cause = SFR_CAUSE_STALE;
+    set_detail(d, "the mirror holds an older version (SystemModstamp %s, Salesforce %s)%s", a, b,
+               is_lastop(pg, "PENDING") ? "; an app's write is pending" : "");
+}
+
+static const char *first_formula(const struct sfr_check_object *co, const struct sfr_discrepancy *d)
+{
+    for (int k = 0; k < d->n_fields; k++) {
+        const struct sfr_field *f = sfr_object_field(co->proj->obj, d->fields[k].field);
+        if (f != NULL && f->calculated)
+            return f->name;
+    }
+    return d->n_fields > 0 ? d->fields[0].field : "?";
 }
 
 bool sfr_classify(const struct sfr_check_object *co, const struct sfr_record *sf,
@@ -225,11 +287,11 @@ bool sfr_classify(const struct sfr_check_object *co, const struct sfr_record *sf
         return true;
     }
     /* Collect the differing fields with their explanations. */
-    int n_trunc = 0, n_type = 0, n_other = 0;
+    int n_trunc = 0, n_type = 0, n_other = 0, n_formula = 0;
     char first_why[512] = "";
     for (int i = 0; i < p->n_fields; i++) {
         char why[512];
-        enum fexp e = explain_field(co, i, val(sf, i), val(pg, i), why, sizeof(why));
+        enum fexp e = explain_field(co, i, val(sf, i), val(pg, i), pg, why, sizeof(why));
         if (e == FEXP_EQUAL)
             continue;
         sfr_discrepancy_add_field(d, p->fields[i]->name, val(sf, i), val(pg, i));
@@ -237,17 +299,44 @@ bool sfr_classify(const struct sfr_check_object *co, const struct sfr_record *sf
             n_trunc++;
         else if (e == FEXP_TYPE)
             n_type++;
+        else if (p->fields[i]->calculated)
+            n_formula++;
         else
             n_other++;
         if (first_why[0] == '\0' && why[0] != '\0')
             snprintf(first_why, sizeof(first_why), "%s", why);
     }
-    if (record_level(co, sf, pg, d))
+    if (row_state(co, sf, pg, n_trunc, d))
         return true;
     if (d->n_fields == 0) {
         sfr_discrepancy_cleanup(d);
         return false;
     }
+    bool known = pg->mod_ms != INT64_MIN && sf->mod_ms != INT64_MIN;
+    /* A modstamp moved by a time-zone offset with nothing but representation
+     * differing is a conversion mistake, whichever way it points. */
+    if (known && zone_shift(pg->mod_ms - sf->mod_ms) && n_other == 0 && n_formula == 0 &&
+        n_trunc == 0) {
+        d->cause = SFR_CAUSE_TYPE_MISMATCH;
+        set_detail(d,
+                   "SystemModstamp shifted by %+.2g h, values otherwise equal (time zone lost "
+                   "in conversion)",
+                   (double)(pg->mod_ms - sf->mod_ms) / 3600000.0);
+        return true;
+    }
+    if (known && pg->mod_ms < sf->mod_ms) {
+        set_stale(sf, pg, d);
+        return true;
+    }
+    if (n_other == 0 && n_formula > 0 && known && pg->mod_ms == sf->mod_ms) {
+        d->cause = SFR_CAUSE_FORMULA_STALE;
+        set_detail(d,
+                   "formula field %s changed in Salesforce without SystemModstamp moving (its "
+                   "inputs changed elsewhere; pollers keep the old value)",
+                   first_formula(co, d));
+        return true;
+    }
+    n_other += n_formula;
     if (n_other == 0 && n_trunc > 0) {
         d->cause = SFR_CAUSE_TRUNCATION;
         set_detail(d, "%s", first_why);
@@ -256,10 +345,10 @@ bool sfr_classify(const struct sfr_check_object *co, const struct sfr_record *sf
         set_detail(d, "%s", first_why);
     } else {
         d->cause = SFR_CAUSE_FIELD_MISMATCH;
-        bool pending = pg->hc_lastop != NULL && strcmp(pg->hc_lastop, "PENDING") == 0;
         set_detail(d, "%d field%s differ%s (%s%s)", d->n_fields, d->n_fields == 1 ? "" : "s",
                    d->n_fields == 1 ? "s" : "", d->fields[0].field,
-                   pending ? "; a mirror write is pending sync" : ", same SystemModstamp");
+                   is_lastop(pg, "PENDING") ? "; a mirror write is pending sync"
+                                            : ", same SystemModstamp");
     }
     return true;
 }

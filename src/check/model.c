@@ -6,8 +6,8 @@
 #include "sfrecon/mem.h"
 
 static const char *const cause_names[SFR_CAUSE_N] = {
-    "missing_in_pg", "missing_in_sf", "missing_parent", "truncation", "type_mismatch",
-    "stale",         "conflict",      "sync_error",     "duplicate",  "field_mismatch",
+    "missing_in_pg", "missing_in_sf", "missing_parent", "truncation",     "type_mismatch", "stale",
+    "conflict",      "sync_error",    "duplicate",      "field_mismatch", "formula_stale",
 };
 
 const char *sfr_cause_name(enum sfr_cause c)
@@ -62,6 +62,12 @@ void sfr_disc_list_push(struct sfr_disc_list *l, struct sfr_discrepancy *d)
     }
     l->v[l->n++] = *d;
     memset(d, 0, sizeof(*d));
+}
+
+enum sfr_rc sfr_disc_list_sink(void *ctx, struct sfr_discrepancy *d)
+{
+    sfr_disc_list_push(ctx, d);
+    return SFR_OK;
 }
 
 void sfr_disc_list_cleanup(struct sfr_disc_list *l)

@@ -30,7 +30,7 @@ static const struct sfr_cli_opt repair_opts[] = {
     {"only", 0, "LIST", OPT_ONLY,
      "only these causes: missing_in_pg, missing_in_sf, missing_parent, "
      "truncation, type_mismatch, stale, conflict, sync_error, duplicate, "
-     "field_mismatch"},
+     "field_mismatch, formula_stale"},
     {"undo", 0, "RUN", OPT_UNDO,
      "restore the mirror columns a repair run (ID or latest) changed where they "
      "still hold what it wrote (rows changed since are kept and listed: exit 1), "

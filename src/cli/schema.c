@@ -63,26 +63,28 @@ int sfr_cmd_schema(int argc, char **argv)
     int code = sfr_cli_parse(&sfr_spec_schema, argc, argv, &c, &triggers);
     if (code >= 0)
         return code;
-    const char *describe = c.describe;
-    if (describe == NULL || describe[0] == '\0')
-        describe = getenv("SFRECON_DESCRIBE");
-    bool from_sf = getenv("SF_INSTANCE_URL") != NULL || getenv("SF_LOGIN_URL") != NULL;
-    if ((describe == NULL || describe[0] == '\0') && !from_sf) {
-        fprintf(stderr, "sfrecon schema: no describe files: the DDL needs each field's type and "
-                        "length\nhint: pass --describe DIR|FILE, set SFRECON_DESCRIBE (the "
-                        "sample org is tests/sfemu/org/sample-org.json), or set SF_INSTANCE_URL "
-                        "+ SF_ACCESS_TOKEN to read it from the org\n");
-        return 2;
-    }
-
     struct sfr_err err = {0};
     struct sfr_config *cfg = NULL;
     struct sfr_schema s = {0};
     struct sfr_buf out = SFR_BUF_INIT;
     const char **names = NULL;
+    /* the mapping first: its errors must not hide behind a missing describe */
     enum sfr_rc rc = sfr_config_load(c.config, &cfg, &err);
     if (rc != SFR_OK)
         goto out;
+    const char *describe = c.describe;
+    if (describe == NULL || describe[0] == '\0')
+        describe = getenv("SFRECON_DESCRIBE");
+    bool from_sf = getenv("SF_INSTANCE_URL") != NULL || getenv("SF_LOGIN_URL") != NULL;
+    if ((describe == NULL || describe[0] == '\0') && !from_sf) {
+        rc = sfr_err_set(&err, SFR_ECONFIG,
+                         "sfrecon schema: no describe files: the DDL needs each field's type "
+                         "and length");
+        sfr_err_hint(&err, "pass --describe DIR|FILE, set SFRECON_DESCRIBE (the sample org is "
+                           "tests/sfemu/org/sample-org.json), or set SF_INSTANCE_URL + "
+                           "SF_ACCESS_TOKEN to read it from the org");
+        goto out;
+    }
     if (c.schema != NULL)
         sfr_config_set_schema(cfg, c.schema);
     names = sfr_calloc((size_t)cfg->n_mappings + 1, sizeof(*names));

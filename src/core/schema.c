@@ -667,3 +667,60 @@ void sfr_schema_order(const struct sfr_schema *s, int *order, struct sfr_deferre
     sfr_free(st.stack);
     sfr_free(st.comp);
 }
+
+/* ---- relationship external Ids ---- */
+
+bool sfr_relext_resolve(const struct sfr_schema *s, const struct sfr_object *obj, const char *name,
+                        struct sfr_relext *out)
+{
+    if (obj == NULL || name == NULL || sfr_object_field(obj, name) != NULL)
+        return false; /* a real field is never a pseudo-field */
+    for (int i = 0; i < obj->n_fields; i++) {
+        const struct sfr_field *f = &obj->fields[i];
+        if (f->type != SFR_FT_REFERENCE || f->relationship_name == NULL || f->n_reference_to < 1)
+            continue;
+        size_t rl = strlen(f->relationship_name);
+        if (strncasecmp(name, f->relationship_name, rl) != 0 || strncmp(name + rl, "__", 2) != 0 ||
+            name[rl + 2] == '\0' || strlen(name) >= sizeof(out->column))
+            continue;
+        const char *ext = name + rl + 2;
+        const struct sfr_field *pf = NULL;
+        const char *parent = f->reference_to[0];
+        bool known = false;
+        for (int r = 0; s != NULL && r < f->n_reference_to && pf == NULL; r++) {
+            const struct sfr_object *po = sfr_schema_object(s, f->reference_to[r]);
+            if (po == NULL)
+                continue;
+            known = true;
+            const struct sfr_field *c = sfr_object_field(po, ext);
+            if (c != NULL && (c->external_id || c->id_lookup)) {
+                pf = c;
+                parent = po->name;
+            }
+        }
+        if (known && pf == NULL)
+            continue;
+        memset(out, 0, sizeof(*out));
+        out->name = name;
+        for (size_t k = 0; name[k]; k++)
+            out->column[k] = (char)tolower((unsigned char)name[k]);
+        out->ref = f;
+        out->relationship = f->relationship_name;
+        out->parent = parent;
+        snprintf(out->ext_field, sizeof(out->ext_field), "%s", pf ? pf->name : ext);
+        out->ext = pf;
+        return true;
+    }
+    return false;
+}
+
+void sfr_relext_json(const struct sfr_relext *r, const char *value, struct sfr_buf *out)
+{
+    sfr_buf_putc(out, '{');
+    sfr_buf_json_str(out, r->relationship);
+    sfr_buf_puts(out, ":{");
+    sfr_buf_json_str(out, r->ext_field);
+    sfr_buf_putc(out, ':');
+    sfr_buf_json_str(out, value);
+    sfr_buf_puts(out, "}}");
+}

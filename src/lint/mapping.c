@@ -343,6 +343,9 @@ void sfr_lint_check_mapping(const struct sfr_config *cfg, const struct sfr_schem
         struct sfr_buf setup_refs = SFR_BUF_INIT;
         for (int k = 0; k < m->n_fields; k++) {
             const struct sfr_field *f = sfr_object_field(obj, m->fields[k]);
+            struct sfr_relext rx;
+            if (f == NULL && sfr_relext_resolve(schema, obj, m->fields[k], &rx))
+                continue; /* Connect's relationship external Id: a mirror column only */
             if (f == NULL) {
                 char *loc = where(cfg, i, "fields");
                 char *fix = sfr_asprintf("remove \"%s\" from %s (check the spelling and the "

@@ -313,9 +313,9 @@ static void column_append(struct sfr_buf *b, struct sfr_strv *seen, const char *
 }
 
 /* One mapping's table and indexes. */
-static enum sfr_rc mapping_ddl(const struct sfr_config *cfg, const struct sfr_mapping *m, int mi,
-                               const struct sfr_object *obj, struct sfr_buf *b, bool with_triggers,
-                               struct sfr_err *err)
+static enum sfr_rc mapping_ddl(const struct sfr_config *cfg, const struct sfr_schema *s,
+                               const struct sfr_mapping *m, int mi, const struct sfr_object *obj,
+                               struct sfr_buf *b, bool with_triggers, struct sfr_err *err)
 {
     const char *schema = cfg->schema ? cfg->schema : SFR_PG_DEFAULT_SCHEMA;
     const char *table = obj->table;
@@ -327,7 +327,8 @@ static enum sfr_rc mapping_ddl(const struct sfr_config *cfg, const struct sfr_ma
     sfr_pg_qualified_append(b, schema, table);
     sfr_buf_puts(b, " (\n    \"id\" serial PRIMARY KEY");
     sfr_strv_push(&seen, "id");
-    column_append(b, &seen, "sfid", "varchar(18)");
+    /* what Connect creates today: byte-order (code point) collation on sfid */
+    column_append(b, &seen, "sfid", "varchar(18) COLLATE \"ucs_basic\"");
     column_append(b, &seen, "systemmodstamp", "timestamp");
     if (has_isdeleted(obj->name))
         column_append(b, &seen, "isdeleted", "boolean");
@@ -339,6 +340,14 @@ static enum sfr_rc mapping_ddl(const struct sfr_config *cfg, const struct sfr_ma
         if (is_system_field(fname))
             continue;
         const struct sfr_field *f = sfr_object_field(obj, fname);
+        struct sfr_relext rx;
+        if (f == NULL && sfr_relext_resolve(s, obj, fname, &rx)) {
+            /* the column through which an app sets the lookup by external Id */
+            char *type = rx.ext ? sfr_field_pg_type(rx.ext) : NULL;
+            column_append(b, &seen, rx.column, type && type[0] ? type : "varchar(255)");
+            sfr_free(type);
+            continue;
+        }
         if (f == NULL) {
             rc = sfr_err_set(err, SFR_ECONFIG,
                              "%s:%d: mappings[%d].config.fields.%s: %s has no field %s in the "
@@ -427,7 +436,7 @@ enum sfr_rc sfr_pg_mirror_ddl(const struct sfr_config *cfg, const struct sfr_sch
             sfr_err_hint(err, "pass the describe files of every mapped object (--describe)");
             goto out;
         }
-        rc = mapping_ddl(cfg, m, i, obj, &b, with_triggers, err);
+        rc = mapping_ddl(cfg, s, m, i, obj, &b, with_triggers, err);
         if (rc != SFR_OK)
             goto out;
     }

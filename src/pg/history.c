@@ -1,7 +1,7 @@
 /* history.c — audit runs, discrepancies and chunk states stored in schema
- * sfrecon (created by migrate.c), and two mirror queries the audit needs:
- * orphaned references and column lengths. All values are parameters; all
- * identifiers are quoted. */
+ * sfrecon (created by migrate.c), and the mirror query of --since (keys
+ * changed since a time). All values are parameters; all identifiers are
+ * quoted. */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,36 +354,6 @@ enum sfr_rc sfr_history_put_chunks(PGconn *c, const char *object, long run_id,
     return rc;
 }
 
-enum sfr_rc sfr_history_orphans(PGconn *c, const char *schema, const char *child_table,
-                                const char *column, const char *parent_table, sfr_orphan_cb cb,
-                                void *ctx, struct sfr_err *err)
-{
-    struct sfr_buf q = SFR_BUF_INIT, ct = SFR_BUF_INIT, pt = SFR_BUF_INIT, col = SFR_BUF_INIT;
-    sfr_pg_qualified_append(&ct, schema, child_table);
-    sfr_pg_qualified_append(&pt, schema, parent_table);
-    sfr_pg_ident_append(&col, column);
-    /* 15-character values are type mismatches, reported by the content check */
-    sfr_buf_printf(&q,
-                   "SELECT c.sfid, c.%s, c.id FROM %s c WHERE c.%s IS NOT NULL AND c.%s <> '' "
-                   "AND length(c.%s) <> 15 AND c.sfid IS NOT NULL "
-                   "AND NOT coalesce(c.isdeleted, false) "
-                   "AND NOT EXISTS (SELECT 1 FROM %s p WHERE p.sfid = c.%s) ORDER BY c.sfid",
-                   col.data, ct.data, col.data, col.data, col.data, pt.data, col.data);
-    PGresult *r;
-    enum sfr_rc rc = sfr_pg_query(c, q.data, 0, NULL, &r, err, "checking %s.%s references to %s",
-                                  child_table, column, parent_table);
-    if (rc == SFR_OK) {
-        for (int i = 0; i < PQntuples(r); i++)
-            cb(ctx, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), atol(PQgetvalue(r, i, 2)));
-    }
-    PQclear(r);
-    sfr_buf_cleanup(&q);
-    sfr_buf_cleanup(&ct);
-    sfr_buf_cleanup(&pt);
-    sfr_buf_cleanup(&col);
-    return rc;
-}
-
 enum sfr_rc sfr_history_changed_since(PGconn *c, const char *schema, const char *table,
                                       int64_t since_ms, struct sfr_strv *out, struct sfr_err *err)
 {
@@ -401,36 +371,6 @@ enum sfr_rc sfr_history_changed_since(PGconn *c, const char *schema, const char 
         return rc;
     for (int i = 0; i < PQntuples(r); i++)
         sfr_strv_push(out, PQgetvalue(r, i, 0));
-    PQclear(r);
-    return SFR_OK;
-}
-
-enum sfr_rc sfr_history_failed_inserts(PGconn *c, const char *schema, const char *table,
-                                       sfr_failed_insert_cb cb, void *ctx, struct sfr_err *err)
-{
-    const char *p[2] = {schema, table};
-    PGresult *r;
-    enum sfr_rc rc = sfr_pg_query(c,
-                                  "SELECT count(*) FROM information_schema.columns WHERE "
-                                  "table_schema = $1 AND table_name = $2 AND column_name IN "
-                                  "('_hc_lastop', '_hc_err')",
-                                  2, p, &r, err, "reading mirror columns");
-    if (rc != SFR_OK)
-        return rc;
-    bool has = atoi(PQgetvalue(r, 0, 0)) == 2;
-    PQclear(r);
-    if (!has)
-        return SFR_OK;
-    struct sfr_buf q = SFR_BUF_INIT;
-    sfr_buf_puts(&q, "SELECT id, coalesce(_hc_err, '') FROM ");
-    sfr_pg_qualified_append(&q, schema, table);
-    sfr_buf_puts(&q, " WHERE sfid IS NULL AND _hc_lastop = 'FAILED' ORDER BY id");
-    rc = sfr_pg_query(c, q.data, 0, NULL, &r, err, "reading failed inserts of the mirror");
-    sfr_buf_cleanup(&q);
-    if (rc != SFR_OK)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++)
-        cb(ctx, atol(PQgetvalue(r, i, 0)), PQgetvalue(r, i, 1));
     PQclear(r);
     return SFR_OK;
 }

@@ -359,23 +359,37 @@ static bool index_usable(const struct sfr_mirror_index *ix)
            (ix->method == NULL || strcmp(ix->method, "btree") == 0);
 }
 
+/* Collation of index key 0 (an index key without an explicit collation
+ * inherits the column's). */
+static const char *key_collation(const struct sfr_mirror_index *ix,
+                                 const struct sfr_mirror_column *sfid)
+{
+    const char *coll = ix->collations[0];
+    if (coll == NULL && sfid != NULL && !ix->key_is_expr[0])
+        coll = sfid->collation;
+    return coll;
+}
+
 const struct sfr_mirror_index *sfr_mirror_sfid_c_index(const struct sfr_mirror_table *t)
 {
     if (t == NULL)
         return NULL;
     const struct sfr_mirror_column *sfid = sfr_mirror_column(t, "sfid");
+    const struct sfr_mirror_index *other = NULL;
     for (int i = 0; i < t->n_indexes; i++) {
         const struct sfr_mirror_index *ix = &t->indexes[i];
         if (!index_usable(ix) || !sfr_index_key_is_column(ix->keys[0], "sfid"))
             continue;
-        const char *coll = ix->collations[0];
-        /* An index key without an explicit collation inherits the column's. */
-        if (coll == NULL && sfid != NULL && !ix->key_is_expr[0])
-            coll = sfid->collation;
-        if (sfr_collation_is_bytewise(coll))
+        const char *coll = key_collation(ix, sfid);
+        if (!sfr_collation_is_bytewise(coll))
+            continue;
+        /* "C" itself first: the queries say COLLATE "C" */
+        if (strcmp(coll, "C") == 0 || strcmp(coll, "POSIX") == 0)
             return ix;
+        if (other == NULL)
+            other = ix;
     }
-    return NULL;
+    return other;
 }
 
 const struct sfr_mirror_index *sfr_mirror_unique_index_on(const struct sfr_mirror_table *t,

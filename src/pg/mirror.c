@@ -166,6 +166,7 @@ void sfr_pg_table_cleanup(struct sfr_pg_table *t)
     sfr_free(t->qname);
     sfr_free(t->display);
     sfr_free(t->tlog_qname);
+    sfr_free(t->tlog_archive_qname);
     sfr_strv_cleanup(&t->columns);
     memset(t, 0, sizeof(*t));
 }
@@ -175,16 +176,23 @@ enum sfr_rc sfr_pg_table_load(PGconn *conn, const char *schema, const char *tabl
 {
     memset(t, 0, sizeof(*t));
     const char *params[2] = {schema, table};
+    /* The exact name wins over a case-insensitive match (relname sorts it first). */
     PGresult *res;
-    enum sfr_rc rc = sfr_pg_query_one(
-        conn,
-        "SELECT a.attname, (SELECT c2.oid IS NOT NULL FROM pg_class c2"
-        "  WHERE c2.relnamespace = n.oid AND c2.relname = '_trigger_log')"
-        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
-        " WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
-        " ORDER BY a.attnum",
-        2, params, &res, err, "reading the columns of %s.%s", schema, table);
+    enum sfr_rc rc =
+        sfr_pg_query_one(conn,
+                         "WITH tb AS (SELECT c.oid, c.relname, n.oid AS nsp FROM pg_class c"
+                         "  JOIN pg_namespace n ON n.oid = c.relnamespace"
+                         "  WHERE n.nspname = $1 AND lower(c.relname) = lower($2)"
+                         "  AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+                         "  ORDER BY c.relname = $2 DESC, c.relname LIMIT 1)"
+                         " SELECT a.attname, tb.relname,"
+                         " EXISTS (SELECT 1 FROM pg_class c2 WHERE c2.relnamespace = tb.nsp"
+                         "  AND c2.relname = '_trigger_log'),"
+                         " EXISTS (SELECT 1 FROM pg_class c2 WHERE c2.relnamespace = tb.nsp"
+                         "  AND c2.relname = '_trigger_log_archive')"
+                         " FROM tb JOIN pg_attribute a ON a.attrelid = tb.oid AND a.attnum > 0"
+                         " AND NOT a.attisdropped ORDER BY a.attnum",
+                         2, params, &res, err, "reading the columns of %s.%s", schema, table);
     if (rc == SFR_ENOTFOUND) {
         sfr_err_set(err, SFR_ENOTFOUND, "mirror table %s.%s does not exist", schema, table);
         sfr_err_hint(err, "create the mirror with `sfrecon schema -c MAPPING | psql`, or check the "
@@ -192,6 +200,7 @@ enum sfr_rc sfr_pg_table_load(PGconn *conn, const char *schema, const char *tabl
     }
     if (rc != SFR_OK)
         goto out;
+    table = PQgetvalue(res, 0, 1);
     t->schema = sfr_strdup(schema);
     t->table = sfr_strdup(table);
     struct sfr_buf b = SFR_BUF_INIT;
@@ -199,6 +208,8 @@ enum sfr_rc sfr_pg_table_load(PGconn *conn, const char *schema, const char *tabl
     t->qname = sfr_buf_steal(&b);
     sfr_pg_qualified_append(&b, schema, "_trigger_log");
     t->tlog_qname = sfr_buf_steal(&b);
+    sfr_pg_qualified_append(&b, schema, "_trigger_log_archive");
+    t->tlog_archive_qname = sfr_buf_steal(&b);
     t->display = sfr_asprintf("%s.%s", schema, table);
     for (int i = 0; i < PQntuples(res); i++) {
         const char *col = PQgetvalue(res, i, 0);
@@ -207,7 +218,8 @@ enum sfr_rc sfr_pg_table_load(PGconn *conn, const char *schema, const char *tabl
         t->has_hc_lastop |= strcmp(col, "_hc_lastop") == 0;
         t->has_hc_err |= strcmp(col, "_hc_err") == 0;
     }
-    t->has_trigger_log = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    t->has_trigger_log = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+    t->has_trigger_log_archive = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
 out:
     PQclear(res);
     return rc;

@@ -63,9 +63,10 @@ enum sfr_rc sfr_repair_opts_only(struct sfr_repair_opts *o, const char *csv, str
         enum sfr_cause c;
         if (!sfr_cause_parse(v.v[i], &c)) {
             rc = sfr_err_set(err, SFR_EUSAGE, "--only: unknown cause '%s'", v.v[i]);
-            sfr_err_hint(err, "causes: missing_in_pg, missing_in_sf, missing_parent, truncation, "
-                              "type_mismatch, stale, conflict, sync_error, duplicate, "
-                              "field_mismatch");
+            sfr_err_hint(err,
+                         "causes: missing_in_pg, missing_in_sf, missing_parent, truncation, "
+                         "type_mismatch, stale, conflict, sync_error, duplicate, formula_stale, "
+                         "field_mismatch");
             goto out;
         }
         o->only[c] = true;
@@ -616,6 +617,8 @@ static void decide(struct sfr_plan_item *it, const struct sfr_check_object *co,
         return;
     }
     enum winner w = pick_winner(pol, d, live ? s : NULL, g);
+    if (d != NULL && d->cause == SFR_CAUSE_FORMULA_STALE)
+        w = WIN_SF; /* a formula is computed by Salesforce: refresh it from there */
     if (!live) {
         if (pol == SFR_POLICY_SF_WINS)
             w = WIN_SF;

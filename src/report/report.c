@@ -36,6 +36,7 @@ void sfr_run_cleanup(struct sfr_run *r)
         free(r->objects[i].object);
     free(r->objects);
     sfr_strv_cleanup(&r->not_covered);
+    sfr_strv_cleanup(&r->notes);
     sfr_disc_list_cleanup(&r->discs);
     free(r->instance_url);
     memset(r, 0, sizeof(*r));
@@ -354,6 +355,8 @@ static void write_text(FILE *out, const struct sfr_run *run)
     fprintf(out, "%ld discrepanc%s\n", grand, grand == 1 ? "y" : "ies");
     for (size_t i = 0; i < run->not_covered.n; i++)
         fprintf(out, "not covered: %s\n", run->not_covered.v[i]);
+    for (size_t i = 0; i < run->notes.n; i++)
+        fprintf(out, "note: %s\n", run->notes.v[i]);
     if (run->discs.n > 0)
         fputc('\n', out);
     size_t *ix = sfr_report_order(run, false);
@@ -412,6 +415,10 @@ json_object *sfr_report_json(const struct sfr_run *run, bool with_discrepancies)
     for (size_t i = 0; i < run->not_covered.n; i++)
         json_object_array_add(nc, jstr(run->not_covered.v[i]));
     json_object_object_add(r, "not_covered", nc);
+    json_object *notes = json_object_new_array();
+    for (size_t i = 0; i < run->notes.n; i++)
+        json_object_array_add(notes, jstr(run->notes.v[i]));
+    json_object_object_add(r, "notes", notes);
     if (run->instance_url)
         json_object_object_add(r, "instance_url", jstr(run->instance_url));
     if (run->api_daily_max > 0) {

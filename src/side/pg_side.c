@@ -128,7 +128,8 @@ static enum sfr_rc table_key_for(struct pg_side *ps, const struct sfr_projection
     const char *schema = schema_of(p), *table = p->obj->table;
     int idx = -1;
     for (int i = 0; i < ps->n_tables && idx < 0; i++)
-        if (strcmp(ps->tables[i].schema, schema) == 0 && strcmp(ps->tables[i].table, table) == 0)
+        if (strcmp(ps->tables[i].schema, schema) == 0 &&
+            strcasecmp(ps->tables[i].table, table) == 0)
             idx = i;
     if (idx < 0) {
         struct sfr_pg_table nt;
@@ -549,16 +550,30 @@ static char *fetch_sql(const struct sfr_pg_table *t, const struct sfr_projection
     sfr_buf_puts(&b, "SELECT ");
     select_list(&b, t, p, "t.");
     sfr_buf_printf(
-        &b, ", t.id::text, %s, %s, count(*) OVER (PARTITION BY t.\"sfid\"), %s FROM %s AS t",
+        &b,
+        ", t.id::text, %s, %s, count(*) OVER (PARTITION BY t.\"sfid\"), %s, %s"
+        " FROM %s AS t",
         t->has_hc_lastop ? "t.\"_hc_lastop\"" : "NULL", t->has_hc_err ? "t.\"_hc_err\"" : "NULL",
-        t->has_trigger_log ? "tl.sf_message" : "NULL", t->qname);
-    if (t->has_trigger_log)
+        t->has_trigger_log ? "CASE WHEN tl.state = 'FAILED' THEN coalesce(tl.sf_message, '') END"
+                           : "NULL",
+        t->has_trigger_log ? "tq.ms" : "NULL", t->qname);
+    if (t->has_trigger_log) {
+        const char *entries = "SELECT l.id, l.state, l.sf_message FROM %s AS l"
+                              " WHERE l.table_name = $2 AND l.state NOT IN ('IGNORE', 'MERGED')"
+                              " AND (l.sfid = t.\"sfid\" OR l.record_id = t.id)";
+        sfr_buf_puts(&b, " LEFT JOIN LATERAL (SELECT e.state, e.sf_message FROM (");
+        sfr_buf_printf(&b, entries, t->tlog_qname);
+        if (t->has_trigger_log_archive) {
+            sfr_buf_puts(&b, " UNION ALL ");
+            sfr_buf_printf(&b, entries, t->tlog_archive_qname);
+        }
         sfr_buf_printf(&b,
-                       " LEFT JOIN LATERAL (SELECT l.sf_message FROM %s AS l"
-                       " WHERE l.state = 'FAILED' AND l.table_name = $2"
-                       " AND (l.sfid = t.\"sfid\" OR l.record_id = t.id)"
-                       " ORDER BY l.id DESC LIMIT 1) AS tl ON true",
+                       ") AS e ORDER BY e.id DESC LIMIT 1) AS tl ON true"
+                       " LEFT JOIN LATERAL (SELECT floor(extract(epoch FROM min(q.created_at))"
+                       " * 1000)::bigint::text AS ms FROM %s AS q WHERE q.table_name = $2"
+                       " AND q.record_id = t.id AND q.state IN ('NEW', 'PENDING')) AS tq ON true",
                        t->tlog_qname);
+    }
     sfr_buf_puts(&b, " WHERE t.\"sfid\" = ANY ($1::text[]) ORDER BY t.\"sfid\", t.id DESC");
     return sfr_buf_steal(&b);
 }
@@ -569,8 +584,8 @@ static char *opt_value(PGresult *res, int row, int col)
 }
 
 /* Hands one record per distinct sfid (the row with the highest id) to cb. */
-static int emit_records(struct pg_side *ps, const struct sfr_projection *p, PGresult *res,
-                        sfr_record_cb cb, void *ctx)
+static int emit_records(struct pg_side *ps, const struct sfr_pg_table *t,
+                        const struct sfr_projection *p, PGresult *res, sfr_record_cb cb, void *ctx)
 {
     int n = p->n_fields;
     char **values = sfr_calloc((size_t)n, sizeof(*values));
@@ -598,6 +613,9 @@ static int emit_records(struct pg_side *ps, const struct sfr_projection *p, PGre
         rec.hc_err = opt_value(res, i, n + 2);
         rec.dup_count = atoi(PQgetvalue(res, i, n + 3));
         rec.trigger_failed = opt_value(res, i, n + 4);
+        rec.queued_ms = PQgetisnull(res, i, n + 5) ? INT64_MIN : atoll(PQgetvalue(res, i, n + 5));
+        rec.has_status = t->has_hc_lastop;
+        rec.has_tlog = t->has_trigger_log;
         stop = cb(ctx, &rec);
     }
     sfr_free(values);
@@ -624,7 +642,7 @@ static enum sfr_rc pg_fetch(struct sfr_side *s, const struct sfr_projection *p,
         rc = sfr_pg_query(ps->conn, sql, t->has_trigger_log ? 2 : 1, params, &res, err,
                           "fetching %d records of %s", m, t->display);
         s->stats.queries++;
-        if (rc == SFR_OK && emit_records(ps, p, res, cb, ctx)) {
+        if (rc == SFR_OK && emit_records(ps, t, p, res, cb, ctx)) {
             PQclear(res);
             break;
         }

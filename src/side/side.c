@@ -120,6 +120,9 @@ void sfr_projection_init(struct sfr_projection *p, const struct sfr_object *obj,
         p->fields[p->n_fields++] = id;
     for (int i = 0; i < n_fields; i++) {
         const struct sfr_field *f = sfr_object_field(obj, fields[i]);
+        struct sfr_relext rx;
+        if (f == NULL && sfr_relext_resolve(NULL, obj, fields[i], &rx))
+            continue; /* a relationship external Id is no Salesforce field: checked apart */
         if (f == NULL || !comparable(f)) {
             if (missing != NULL)
                 sfr_strv_push(missing, fields[i]);

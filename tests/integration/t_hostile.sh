@@ -106,7 +106,7 @@ UPDATE salesforce."group" SET note__c = 'x' || note__c WHERE sfid = '$GA';
 CREATE TABLE public.bad AS $MIRROR;
 EOF
 WANT=$(printf '%s\n' "Group,$GA,field_mismatch,Note__c" "Group,$GB,field_mismatch,Name" "Order,$OA,field_mismatch,MixedCase_Label__c" \
-    "Order,$OB,field_mismatch,Name" "User,$UA,truncation,Note__c" \
+    "Order,$OB,field_mismatch,Name" "User,$UA,field_mismatch,Note__c" \
     "ns__WidGet__c,$WB,field_mismatch,Note__c" | LC_ALL=C sort)
 
 # check_report TABLE WHAT: the report rows in TABLE (object, sfid, cause, field,

@@ -126,6 +126,8 @@ psql -q -X -v ON_ERROR_STOP=1 "$ALTERED" -f "$TMPD/ddl.sql" >/dev/null 2>&1 || f
 psql -q -X -v ON_ERROR_STOP=1 "$ALTERED" >"$TMPD/psql.out" 2>&1 <<'SQL' || { cat "$TMPD/psql.out"; fail "alter"; }
 ALTER TABLE salesforce.account ALTER COLUMN name TYPE varchar(80);
 DROP INDEX salesforce.sfrecon_idx_contact_sfid_c;
+-- an older Connect table: sfid in the database's default collation
+ALTER TABLE salesforce.contact ALTER COLUMN sfid TYPE varchar(18) COLLATE "default";
 DROP INDEX salesforce.hcu_idx_case_sfid;
 DROP INDEX salesforce.hc_idx_lead_systemmodstamp;
 ALTER TABLE salesforce.opportunity DROP COLUMN amount;

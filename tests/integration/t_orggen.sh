@@ -65,13 +65,15 @@ check_org() {
         UNION ALL SELECT sfid FROM salesforce.invoice_line__c) s
         GROUP BY sfid HAVING count(*) > 1" | wc -l)" 2 "duplicated sfids in the mirror"
     assert_eq "$(psql -Atq "$_db" -c "SELECT count(*) FROM salesforce._trigger_log
-        WHERE state = 'FAILED'")" 2 "FAILED trigger log entries"
+        WHERE state = 'FAILED'")" 4 "FAILED trigger log entries (sync_error and truncation)"
     assert_eq "$(psql -Atq "$_db" -c "SELECT count(*) FROM salesforce._trigger_log
         WHERE state <> 'FAILED'")" 0 "the load and the faults logged nothing else"
-    for t in account contact invoice__c; do
+    for t in account contact opportunity '"case"' lead invoice__c invoice_line__c; do
         psql -Atq "$_db" -c "SELECT _hc_lastop FROM salesforce.$t WHERE _hc_lastop <> 'SYNCED'"
     done | sort | tr '\n' ' ' >"$TMPD/lastop"
-    assert_eq "$(cat "$TMPD/lastop")" "FAILED FAILED PENDING PENDING " "_hc_lastop of the faults"
+    # sync_error and truncation (a STRING_TOO_LONG refusal) leave FAILED, conflict PENDING
+    assert_eq "$(cat "$TMPD/lastop")" "FAILED FAILED FAILED FAILED PENDING PENDING " \
+        "_hc_lastop of the faults"
     # a stale record is newer in Salesforce than in the mirror
     s=$(grep ",stale," "$_m" | head -n 1)
     so=$(echo "$s" | cut -d, -f1); sid=$(echo "$s" | cut -d, -f2)

@@ -118,6 +118,10 @@ assert_contains "$TMPD/out" "record ${C}1AAA pg_id=11 dup=2 lastop=SYNCED err=NU
 assert_contains "$TMPD/out" "LastName=New copy"
 assert_not_contains "$TMPD/out" "Old copy"
 assert_contains "$TMPD/out" "record ${C}2AAA pg_id=12 dup=1 lastop=FAILED"
+# the latest entry is a SUCCESS: the failures before it are history
+assert_contains "$TMPD/out" 'err={"op":"UPDATE","msg":"bad"} trigger_failed=NULL'
+q "DELETE FROM salesforce._trigger_log WHERE state = 'SUCCESS'"
+expect_exit 0 con fetch "${C}2AAA"
 assert_contains "$TMPD/out" 'err={"op":"UPDATE","msg":"bad"} trigger_failed=FIELD_CUSTOM_VALIDATION_EXCEPTION: newest'
 assert_not_contains "$TMPD/out" "${C}9AAA"
 # A mirror without the trigger log still fetches.

@@ -510,8 +510,30 @@ static enum sfr_rc f_truncation(struct fctx *f, int k, bool *done)
     char id[19];
     gen_id(o, "G0", i, id);
     char *col = col_of(f, o, field);
-    char *set = sfr_asprintf("%s = left(%s, $1::int)", col, col);
+    /* A cut prefix is a truncation only with evidence: here Salesforce's
+     * STRING_TOO_LONG refusal on record (_hc_err, and the trigger log). */
+    char *set = sfr_asprintf("%s = left(%s, $1::int), _hc_lastop = 'FAILED', _hc_err = "
+                             "'{\"errorCode\":\"STRING_TOO_LONG\",\"message\":\"%s: data "
+                             "value too large\"}'",
+                             col, col, fld(o, field)->name);
     enum sfr_rc rc = mirror_update(f, o, set, "10", id);
+    if (rc == SFR_OK && f->has_trigger_log) {
+        char *qs = sfr_pg_quote_ident(f->c, f->g->pg_schema);
+        char *qt = gen_pg_table(f->c, f->g, o);
+        char *tl = sfr_asprintf("INSERT INTO %s._trigger_log (txid, created_at, updated_at, "
+                                "processed_at, processed_tx, state, action, table_name, record_id, "
+                                "sfid, \"values\", sf_result, sf_message) SELECT txid_current(), "
+                                "now(), now(), now(), txid_current(), 'FAILED', 'UPDATE', $1, id, "
+                                "sfid, '', 0, $3 FROM %s WHERE sfid = $2",
+                                qs, qt);
+        char *msg = sfr_asprintf("STRING_TOO_LONG: %s: data value too large", fld(o, field)->name);
+        const char *tp[3] = {o->obj->table, id, msg};
+        rc = gen_pg_run(f->c, tl, 3, tp, f->err);
+        sfr_free(msg);
+        sfr_free(tl);
+        sfr_free(qt);
+        sfr_free(qs);
+    }
     sfr_free(set);
     sfr_free(col);
     f->used[oi][i] = 1;

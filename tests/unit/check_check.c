@@ -33,50 +33,102 @@ struct ccase {
     bool read_write;
     int col_len;
     int want; /* enum sfr_cause, -1 = no discrepancy */
+    /* evidence, zero when not given */
+    const char *hc_err, *trigger_failed;
+    bool tlog;         /* the mirror has a trigger log */
+    int64_t queued_ms; /* earliest queued app write (0 = none) */
+    bool calculated;   /* the field is a formula */
 };
+#define H1 3600000LL /* one hour in ms */
 
 static const struct ccase ccases[] = {
+    /* a prefix is a truncation only with evidence of a cut */
     {"Account", "Name", "Acme Corporation", "Acme Corpo", 1000, 1000, "SYNCED", 1, false, 0,
-     SFR_CAUSE_TRUNCATION},
+     SFR_CAUSE_FIELD_MISMATCH, NULL, NULL, false, 0, false},
+    {"Account", "Name", "Acme Corporation", "Acme", 1000, 1000, "SYNCED", 1, false, 255,
+     SFR_CAUSE_FIELD_MISMATCH, NULL, NULL, false, 0, false},
     {"Account", "Name", "Acme Corporation", "Acme Corpo", 1000, 1000, "SYNCED", 1, false, 10,
-     SFR_CAUSE_TRUNCATION},
-    {"Account", "Name", "Acme", "Acme", 1000, 1000, "SYNCED", 1, false, 0, -1},
-    {"Account", "Name", "Acme", NULL, 1000, 1000, "SYNCED", 1, false, 0, SFR_CAUSE_FIELD_MISMATCH},
-    {"Account", "Name", "Acme", "Acne", 1000, 1000, "SYNCED", 1, false, 0,
-     SFR_CAUSE_FIELD_MISMATCH},
-    {"Account", "Name", "Acme New", "Acme Old", 2000, 1000, "SYNCED", 1, false, 0, SFR_CAUSE_STALE},
+     SFR_CAUSE_TRUNCATION, NULL, NULL, false, 0, false},
+    {"Account", "Name", "Acme Corporation", "Acme Corpo", 1000, 1000, "SYNCED", 1, false, 255,
+     SFR_CAUSE_TRUNCATION, "{\"errorCode\":\"STRING_TOO_LONG\"}", NULL, false, 0, false},
+    /* sync_error only when the latest entry or the current status is FAILED */
+    {"Account", "Name", "Acme", "Acme Mine", 1000, 1000, "SYNCED", 1, true, 0,
+     SFR_CAUSE_FIELD_MISMATCH, "{\"errorCode\":\"DUPLICATE_VALUE\"}", NULL, true, 0, false},
+    {"Account", "Name", "Acme", "Acme Mine", 1000, 1000, "SYNCED", 1, true, 0, SFR_CAUSE_SYNC_ERROR,
+     NULL, "DUPLICATE_VALUE: duplicate value found", true, 0, false},
+    {"Account", "Name", "Acme", "Acme Mine", 1000, 1000, "SYNCED", 1, true, 0, SFR_CAUSE_SYNC_ERROR,
+     NULL, "", true, 0, false},
+    /* the conflict rule with a trigger log: the queued write's time decides */
     {"Account", "Name", "Acme New", "Acme Mine", 2000, 1000, "PENDING", 1, true, 0,
-     SFR_CAUSE_CONFLICT},
-    {"Account", "Name", "Acme", "Acme Mine", 1000, 1000, "FAILED", 1, true, 0,
-     SFR_CAUSE_SYNC_ERROR},
-    {"Account", "Name", "Acme", "Acme", 1000, 1000, "SYNCED", 2, false, 0, SFR_CAUSE_DUPLICATE},
+     SFR_CAUSE_CONFLICT, NULL, NULL, true, 1500, false},
+    {"Account", "Name", "Acme New", "Acme Mine", 2000, 1000, "PENDING", 1, true, 0, SFR_CAUSE_STALE,
+     NULL, NULL, true, 2500, false},
+    {"Account", "Name", "Acme New", "Acme Mine", 2000, 1000, "PENDING", 1, true, 0,
+     SFR_CAUSE_CONFLICT, NULL, NULL, true, 0, false},
+    {"Account", "Name", "Acme New", "Acme Mine", 1000, 1000, "PENDING", 1, true, 0,
+     SFR_CAUSE_FIELD_MISMATCH, NULL, NULL, true, 900, false},
+    /* a write refused as STRING_TOO_LONG with the text cut: truncation, not sync_error */
+    {"Account", "Name", "Acme Corporation", "Acme Corpo", 1000, 1000, "FAILED", 1, true, 0,
+     SFR_CAUSE_TRUNCATION, "{\"errorCode\":\"STRING_TOO_LONG\"}",
+     "STRING_TOO_LONG: data value too large", true, 0, false},
+    /* a modstamp shifted by a zone offset is a type mismatch, not a stale version */
+    {"Account", "Name", "Acme", "Acme", 10 * H1, 8 * H1, "SYNCED", 1, false, 0,
+     SFR_CAUSE_TYPE_MISMATCH, NULL, NULL, false, 0, false},
+    {"Account", "Name", "Acme", "Acme", 10 * H1, 10 * H1 + H1 / 4 * 3, "SYNCED", 1, false, 0,
+     SFR_CAUSE_TYPE_MISMATCH, NULL, NULL, false, 0, false},
+    {"Account", "Name", "Acme New", "Acme Old", 10 * H1, 8 * H1, "SYNCED", 1, false, 0,
+     SFR_CAUSE_STALE, NULL, NULL, false, 0, false},
+    {"Account", "Name", "Acme", "Acme", 10 * H1, 10 * H1 - 1000, "SYNCED", 1, false, 0,
+     SFR_CAUSE_STALE, NULL, NULL, false, 0, false},
+    /* a formula that moved while the modstamps agree */
+    {"Account", "Description", "Tier 2", "Tier 1", 1000, 1000, "SYNCED", 1, false, 0,
+     SFR_CAUSE_FORMULA_STALE, NULL, NULL, false, 0, true},
+    {"Account", "Description", "Tier 2", "Tier 1", 2000, 1000, "SYNCED", 1, false, 0,
+     SFR_CAUSE_STALE, NULL, NULL, false, 0, true},
+    {"Account", "Name", "Acme", "Acme", 1000, 1000, "SYNCED", 1, false, 0, -1, NULL, NULL, false, 0,
+     false},
+    {"Account", "Name", "Acme", NULL, 1000, 1000, "SYNCED", 1, false, 0, SFR_CAUSE_FIELD_MISMATCH,
+     NULL, NULL, false, 0, false},
+    {"Account", "Name", "Acme", "Acne", 1000, 1000, "SYNCED", 1, false, 0, SFR_CAUSE_FIELD_MISMATCH,
+     NULL, NULL, false, 0, false},
+    {"Account", "Name", "Acme New", "Acme Old", 2000, 1000, "SYNCED", 1, false, 0, SFR_CAUSE_STALE,
+     NULL, NULL, false, 0, false},
+    {"Account", "Name", "Acme New", "Acme Mine", 2000, 1000, "PENDING", 1, true, 0,
+     SFR_CAUSE_CONFLICT, NULL, NULL, false, 0, false},
+    {"Account", "Name", "Acme", "Acme Mine", 1000, 1000, "FAILED", 1, true, 0, SFR_CAUSE_SYNC_ERROR,
+     NULL, NULL, false, 0, false},
+    {"Account", "Name", "Acme", "Acme", 1000, 1000, "SYNCED", 2, false, 0, SFR_CAUSE_DUPLICATE,
+     NULL, NULL, false, 0, false},
     {"Account", "ParentId", "001D000000IRFmaIAH", "001D000000IRFma", 1000, 1000, "SYNCED", 1, false,
-     0, SFR_CAUSE_TYPE_MISMATCH},
+     0, SFR_CAUSE_TYPE_MISMATCH, NULL, NULL, false, 0, false},
     {"Account", "ParentId", "001D000000IRFmaIAH", "001D000000IRFmbIAH", 1000, 1000, "SYNCED", 1,
-     false, 0, SFR_CAUSE_FIELD_MISMATCH},
+     false, 0, SFR_CAUSE_FIELD_MISMATCH, NULL, NULL, false, 0, false},
     {"Opportunity", "Amount", "1234.56", "1235", 1000, 1000, "SYNCED", 1, false, 0,
-     SFR_CAUSE_TYPE_MISMATCH},
-    {"Opportunity", "Amount", "1234.5", "1234.50", 1000, 1000, "SYNCED", 1, false, 0, -1},
+     SFR_CAUSE_TYPE_MISMATCH, NULL, NULL, false, 0, false},
+    {"Opportunity", "Amount", "1234.5", "1234.50", 1000, 1000, "SYNCED", 1, false, 0, -1, NULL,
+     NULL, false, 0, false},
     {"Opportunity", "Amount", "1234.56", "99.1", 1000, 1000, "SYNCED", 1, false, 0,
-     SFR_CAUSE_FIELD_MISMATCH},
+     SFR_CAUSE_FIELD_MISMATCH, NULL, NULL, false, 0, false},
     {"Invoice__c", "Issued_At__c", "2024-03-01T10:00:00.000+0000", "2024-03-01 12:00:00", 1000,
-     1000, "SYNCED", 1, false, 0, SFR_CAUSE_TYPE_MISMATCH},
+     1000, "SYNCED", 1, false, 0, SFR_CAUSE_TYPE_MISMATCH, NULL, NULL, false, 0, false},
     {"Invoice__c", "Issued_At__c", "2024-03-01T10:00:00.000+0000", "2024-03-01 10:00:00", 1000,
-     1000, "SYNCED", 1, false, 0, -1},
+     1000, "SYNCED", 1, false, 0, -1, NULL, NULL, false, 0, false},
     {"Invoice__c", "Tags__c", "Export;Priority", "Priority;Export", 1000, 1000, "SYNCED", 1, false,
-     0, -1},
+     0, -1, NULL, NULL, false, 0, false},
     {"Invoice__c", "Paid__c", "true", "yes", 1000, 1000, "SYNCED", 1, false, 0,
-     SFR_CAUSE_TYPE_MISMATCH},
-    {"Invoice__c", "Paid__c", "true", "t", 1000, 1000, "SYNCED", 1, false, 0, -1},
+     SFR_CAUSE_TYPE_MISMATCH, NULL, NULL, false, 0, false},
+    {"Invoice__c", "Paid__c", "true", "t", 1000, 1000, "SYNCED", 1, false, 0, -1, NULL, NULL, false,
+     0, false},
     {"Invoice__c", "Paid__c", "true", "f", 1000, 1000, "SYNCED", 1, false, 0,
-     SFR_CAUSE_FIELD_MISMATCH},
+     SFR_CAUSE_FIELD_MISMATCH, NULL, NULL, false, 0, false},
     {"Contact", "Birthdate", "1980-05-01", "01/05/1980", 1000, 1000, "SYNCED", 1, false, 0,
-     SFR_CAUSE_TYPE_MISMATCH},
+     SFR_CAUSE_TYPE_MISMATCH, NULL, NULL, false, 0, false},
     {"Contact", "Birthdate", "1980-05-01", "1980-05-02", 1000, 1000, "SYNCED", 1, false, 0,
-     SFR_CAUSE_FIELD_MISMATCH},
+     SFR_CAUSE_FIELD_MISMATCH, NULL, NULL, false, 0, false},
 };
 
-static struct sfr_record *mkrec(const struct sfr_projection *p, int fi, const char *v, int64_t mod)
+static struct sfr_record *mkrec(const struct sfr_projection *p, int fi, const char *v, int64_t mod,
+                                bool pg)
 {
     struct sfr_record *r = calloc(1, sizeof(*r));
     r->sfid = strdup("001000000000001AAA");
@@ -85,15 +137,27 @@ static struct sfr_record *mkrec(const struct sfr_projection *p, int fi, const ch
     r->values[0] = strdup(r->sfid);
     if (fi > 0)
         r->values[fi] = v ? strdup(v) : NULL;
+    if (p->idx_modstamp > 0 && p->idx_modstamp != fi) {
+        char ts[32];
+        if (pg)
+            sfr_format_datetime_pg(mod, ts);
+        else
+            sfr_format_datetime_sf(mod, ts);
+        r->values[p->idx_modstamp] = strdup(ts);
+    }
     r->mod_ms = mod;
+    r->queued_ms = INT64_MIN;
     return r;
 }
 
 START_TEST(test_classify)
 {
     const struct ccase *c = &ccases[_i];
-    const struct sfr_object *obj = sfr_schema_object(&schema, c->object);
+    struct sfr_object *obj = sfr_schema_object_mut(&schema, c->object);
     ck_assert_ptr_nonnull(obj);
+    struct sfr_field *cf = &obj->fields[sfr_object_field_index(obj, c->field)];
+    bool was_calc = cf->calculated;
+    cf->calculated = c->calculated;
     const char *fields[] = {c->field};
     struct sfr_projection p;
     sfr_projection_init(&p, obj, fields, 1, "salesforce", NULL);
@@ -102,9 +166,14 @@ START_TEST(test_classify)
         if (strcmp(p.fields[i]->name, c->field) == 0)
             fi = i;
     ck_assert_int_gt(fi, 0);
-    struct sfr_record *sf = mkrec(&p, fi, c->sf, c->sf_mod);
-    struct sfr_record *pg = mkrec(&p, fi, c->pg, c->pg_mod);
+    struct sfr_record *sf = mkrec(&p, fi, c->sf, c->sf_mod, false);
+    struct sfr_record *pg = mkrec(&p, fi, c->pg, c->pg_mod, true);
     pg->hc_lastop = strdup(c->lastop);
+    pg->hc_err = c->hc_err ? strdup(c->hc_err) : NULL;
+    pg->trigger_failed = c->trigger_failed ? strdup(c->trigger_failed) : NULL;
+    pg->has_tlog = c->tlog;
+    pg->has_status = true;
+    pg->queued_ms = c->queued_ms ? c->queued_ms : INT64_MIN;
     pg->dup_count = c->dup;
     pg->pg_id = 7;
     struct sfr_mapping map;
@@ -132,6 +201,7 @@ START_TEST(test_classify)
     free(pg);
     free(lens);
     sfr_projection_cleanup(&p);
+    cf->calculated = was_calc;
 }
 END_TEST
 
@@ -142,8 +212,8 @@ START_TEST(test_classify_missing)
     struct sfr_projection p;
     sfr_projection_init(&p, obj, fields, 2, "salesforce", NULL);
     int fn = 1;
-    struct sfr_record *sf = mkrec(&p, fn, "Acme", 1000);
-    struct sfr_record *pg = mkrec(&p, fn, "Acme", 1000);
+    struct sfr_record *sf = mkrec(&p, fn, "Acme", 1000, false);
+    struct sfr_record *pg = mkrec(&p, fn, "Acme", 1000, true);
     struct sfr_check_object co = {&p, NULL, NULL, NULL};
     struct sfr_discrepancy d;
     ck_assert(sfr_classify(&co, sf, NULL, &d));

@@ -199,7 +199,7 @@ static char *ddl_for(const char *json, bool triggers, enum sfr_rc *rc, struct sf
 static const char *const ddl_must[] = {
     "CREATE SCHEMA IF NOT EXISTS \"s'q\";",
     "CREATE TABLE IF NOT EXISTS \"s'q\".\"account\" (\n    \"id\" serial PRIMARY KEY,\n"
-    "    \"sfid\" varchar(18),\n    \"systemmodstamp\" timestamp,\n    \"isdeleted\" boolean,\n"
+    "    \"sfid\" varchar(18) COLLATE \"ucs_basic\",\n    \"systemmodstamp\" timestamp,\n    \"isdeleted\" boolean,\n"
     "    \"_hc_lastop\" varchar(32),\n    \"_hc_err\" text,\n    \"createddate\" timestamp,\n"
     "    \"name\" varchar(255),\n    \"industry\" varchar(255),\n"
     "    \"spot__c__latitude__s\" double precision,\n"
@@ -212,7 +212,7 @@ static const char *const ddl_must[] = {
     "CREATE INDEX IF NOT EXISTS \"sfrecon_idx_account_sfid_c\" ON \"s'q\".\"account\" "
     "(\"sfid\" COLLATE \"C\");",
     "CREATE TABLE IF NOT EXISTS \"s'q\".\"user\" (\n    \"id\" serial PRIMARY KEY,\n"
-    "    \"sfid\" varchar(18),\n    \"systemmodstamp\" timestamp,\n"
+    "    \"sfid\" varchar(18) COLLATE \"ucs_basic\",\n    \"systemmodstamp\" timestamp,\n"
     "    \"_hc_lastop\" varchar(32),",
     "CREATE INDEX IF NOT EXISTS \"sfrecon_idx_user_sfid_c\" ON \"s'q\".\"user\" "
     "(\"sfid\" COLLATE \"C\");",
