@@ -3,7 +3,7 @@
 BUILD   ?= build
 SAN     ?= 0
 CC      ?= cc
-PKGS    := libpq libcurl json-c libxxhash
+PKGS    := libpq libcurl json-c libxxhash libmicrohttpd
 PKGS_EMU:= libpq json-c libmicrohttpd libxxhash
 VERSION := 0.1.0
 

@@ -178,46 +178,98 @@ if [ "${BENCH_HTML:-1}" = 1 ]; then
     fi
 fi
 
-# Sync latency: the daemon running with --interval 1 on an org whose mirror has
-# Heroku Connect's triggers. Mirror -> Salesforce is woken by the trigger's
-# NOTIFY; Salesforce -> mirror waits for the next pull. Median of 5 changes.
+# Sync with change events (CometD). The daemon runs with --interval 300 on an
+# org whose mirror has Heroku Connect's triggers: Salesforce -> mirror goes
+# through change events, mirror -> Salesforce through the trigger's NOTIFY.
+# Latencies come from `sfrbench synclat` (p50/p99, see tests/bench/synclat.c).
 SDB=$(mkdb sync_bench)
 curl -s -X POST "$SF/__emu/reset" >/dev/null
 "$B/orggen" --sf "$SF" --db "$SDB" --mapping "$MAP" --describe "$ORG" --size 1000 --seed 3 \
     --manifest "$OUT/s.csv" --triggers >"$OUT/gen.out" 2>&1 || { cat "$OUT/gen.out"; exit 3; }
-DATABASE_URL="$SDB" "$B/sfrecon" sync -c "$MAP" --interval 1 >/dev/null 2>"$OUT/sync.err" &
-SYNC_PID=$!
-PIDS="$SYNC_PID $PIDS"
+DATABASE_URL="$SDB" "$B/sfrecon" sync -c "$MAP" --once >/dev/null 2>&1
 TOK=$(curl -s -X POST "$SF/services/oauth2/token" -d grant_type=password -d client_id=b \
     -d client_secret=b -d username=admin@example.com -d password=password |
     sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
-ms() { date +%s%3N; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-sleep 2
-: >"$OUT/push.ms"; : >"$OUT/pull.ms"
-for k in 1 2 3 4 5; do
-    id=$(psql -Atq "$SDB" -c "SELECT sfid FROM salesforce.account ORDER BY sfid LIMIT 1 OFFSET $k")
-    t0=$(ms)
-    psql -q "$SDB" -c "UPDATE salesforce.account SET name = 'push $k' WHERE sfid = '$id'"
+start_sync() { # start_sync ARGS: the daemon, waiting until every channel has a position
+    DATABASE_URL="$SDB" "$B/sfrecon" sync -c "$MAP" "$@" >/dev/null 2>>"$OUT/sync.err" &
+    SYNC_PID=$!
+    PIDS="$SYNC_PID $PIDS"
+    case " $* " in *" --no-stream "*) sleep 2; return ;; esac
     i=0
-    while ! curl -s -H "Authorization: Bearer $TOK" \
-        "$SF/services/data/v60.0/sobjects/Account/$id?fields=Name" | grep -q "\"push $k\""; do
-        i=$((i + 1)); [ $i -gt 3000 ] && break
-        sleep 0.01
+    while [ "$(psql -Atq "$SDB" -c "SELECT count(*) FROM sfrecon.sync_cursor WHERE direction = 'replay'")" -lt 7 ]; do
+        i=$((i + 1)); [ $i -gt 600 ] && break; sleep 0.1
     done
-    echo $(( $(ms) - t0 )) >>"$OUT/push.ms"
-    id=$(psql -Atq "$SDB" -c "SELECT sfid FROM salesforce.account ORDER BY sfid LIMIT 1 OFFSET $((k + 10))")
-    t0=$(ms)
-    curl -s -o /dev/null -X PATCH -H "Authorization: Bearer $TOK" -H 'Content-Type: application/json' \
-        -d "{\"Name\":\"pull $k\"}" "$SF/services/data/v60.0/sobjects/Account/$id"
-    i=0
-    while [ "$(psql -Atq "$SDB" -c "SELECT name FROM salesforce.account WHERE sfid = '$id'")" != "pull $k" ]; do
-        i=$((i + 1)); [ $i -gt 3000 ] && break
-        sleep 0.01
-    done
-    echo $(( $(ms) - t0 )) >>"$OUT/pull.ms"
+}
+stop_sync() { kill "$SYNC_PID" 2>/dev/null; wait "$SYNC_PID" 2>/dev/null; }
+queries() { curl -s "$SF/__emu/counters" | sed -n 's/.*"query":\([0-9]*\).*/\1/p'; }
+start_sync --interval 300
+for rate in 100 20; do
+    "$B/sfrbench" synclat "$SF" "$TOK" "$SDB" "$rate" "${BENCH_SYNC_SECONDS:-20}" >"$OUT/lat" 2>&1
+    pull=$(sed -n 's/^sf->mirror.* p50 \([0-9]*\) p99 \([0-9]*\) max \([0-9]*\) ms (\(.*\))$/\1 \2 \3 \4/p' "$OUT/lat")
+    push=$(sed -n 's/^mirror->sf.* p50 \([0-9]*\) p99 \([0-9]*\) max \([0-9]*\) ms (\(.*\))$/\1 \2 \3 \4/p' "$OUT/lat")
+    set -- $pull
+    row "sync Salesforce -> mirror, change events, $rate changes/s" "${1:-?}/${2:-?}" "ms p50/p99, max ${3:-?}; ${4:-} ${5:-} ${6:-} ${7:-}"
+    set -- $push
+    row "sync mirror -> Salesforce, app UPDATE + NOTIFY, 10/s" "${1:-?}/${2:-?}" "ms p50/p99, max ${3:-?}; ${4:-} ${5:-} ${6:-} ${7:-}"
 done
-kill "$SYNC_PID" 2>/dev/null
-wait "$SYNC_PID" 2>/dev/null
-row "sync latency mirror -> Salesforce (app UPDATE, NOTIFY)" "$(median <"$OUT/push.ms")" "ms, median of 5"
-row "sync latency Salesforce -> mirror (--interval 1)" "$(median <"$OUT/pull.ms")" "ms, median of 5"
+# Idle cost: REST query calls while nothing changes, over IDLE seconds, scaled
+# to an hour linearly (the daemon's calls come from timers only: none while
+# streaming; one queryAll + one /deleted per object per interval polling).
+IDLE=${BENCH_IDLE_SECONDS:-60}
+curl -s -X POST "$SF/__emu/counters/reset" >/dev/null
+sleep "$IDLE"
+q=$(queries)
+row "REST query calls, idle daemon streaming, ${IDLE} s" "$q" "calls; x$((3600 / IDLE)) = $((q * 3600 / IDLE)) per idle hour (linear scaling)"
+stop_sync
+start_sync --interval 10 --no-stream
+curl -s -X POST "$SF/__emu/counters/reset" >/dev/null
+sleep "$IDLE"
+q=$(queries)
+row "REST query calls, idle daemon --no-stream --interval 10, ${IDLE} s" "$q" "calls; $((q * 3600 / IDLE)) per idle hour (linear scaling)"
+stop_sync
+
+# Soak: SOAK seconds of Salesforce writes (5/s) and app writes (2/s) while
+# sfemu fails every 50th request with 503, drops every 70th connection and
+# expires the token every 200th, and the daemon is SIGKILLed and restarted
+# every KILL seconds; then the faults stop, the daemon settles, and a full
+# audit must come back clean with no duplicate rows.
+SOAK=${BENCH_SOAK_SECONDS:-120}
+KILL=${BENCH_KILL_SECONDS:-30}
+curl -s -X POST -H 'Content-Type: application/json' \
+    -d '{"fail_every":50,"drop_every":70,"expire_every":200}' "$SF/__emu/fault" >/dev/null
+start_sync --interval 10
+t0=$(date +%s); last_kill=$t0; kills=0; k=0
+while [ $(( $(date +%s) - t0 )) -lt "$SOAK" ]; do
+    k=$((k + 1))
+    id=$(psql -Atq "$SDB" -c "SELECT sfid FROM salesforce.account ORDER BY sfid LIMIT 1 OFFSET $((k % 500))")
+    curl -s -o /dev/null -X PATCH -H "Authorization: Bearer $TOK" -H 'Content-Type: application/json' \
+        -d "{\"Name\":\"soak sf $k\"}" "$SF/services/data/v60.0/sobjects/Account/$id"
+    [ $((k % 3)) -eq 0 ] && psql -q "$SDB" -c "UPDATE salesforce.contact SET description = 'soak app $k'
+        WHERE id = (SELECT id FROM salesforce.contact ORDER BY id LIMIT 1 OFFSET $((k % 300)))"
+    [ $((k % 25)) -eq 0 ] && psql -q "$SDB" -c "INSERT INTO salesforce.account (name, external_id__c)
+        VALUES ('soak insert $k', 'soak-$k')"
+    if [ $(( $(date +%s) - last_kill )) -ge "$KILL" ]; then
+        kill -9 "$SYNC_PID" 2>/dev/null; wait "$SYNC_PID" 2>/dev/null
+        kills=$((kills + 1)); last_kill=$(date +%s)
+        start_sync --interval 10
+    fi
+    sleep 0.2
+done
+curl -s -X POST -H 'Content-Type: application/json' -d '{}' "$SF/__emu/fault" >/dev/null
+sleep 15
+stop_sync
+DATABASE_URL="$SDB" "$B/sfrecon" sync -c "$MAP" --once >/dev/null 2>"$OUT/settle.err"
+DATABASE_URL="$SDB" "$B/sfrecon" audit -c "$MAP" --no-store >"$OUT/soak.audit" 2>&1
+disc=$(grep -o '[0-9][0-9]* discrepanc' "$OUT/soak.audit" | tail -n 1 | cut -d' ' -f1)
+[ -n "$disc" ] || { echo "soak audit:"; cat "$OUT/soak.audit"; }
+dups=$(psql -Atq "$SDB" -c "SELECT count(*) FROM (SELECT sfid FROM salesforce.account WHERE sfid IS NOT NULL
+    GROUP BY sfid HAVING count(*) > 1) d")
+TOK=$(curl -s -X POST "$SF/services/oauth2/token" -d grant_type=password -d client_id=b \
+    -d client_secret=b -d username=admin@example.com -d password=password |
+    sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+sfdup=$(curl -s -G -H "Authorization: Bearer $TOK" "$SF/services/data/v60.0/query" \
+    --data-urlencode "q=SELECT External_Id__c, COUNT(Id) n FROM Account WHERE External_Id__c LIKE 'soak-%' GROUP BY External_Id__c HAVING COUNT(Id) > 1" |
+    sed -n 's/.*"totalSize":\([0-9]*\).*/\1/p')
+inserted=$(psql -Atq "$SDB" -c "SELECT count(*) FROM salesforce.account WHERE external_id__c LIKE 'soak-%' AND sfid IS NOT NULL")
+left=$(psql -Atq "$SDB" -c "SELECT count(*) FROM salesforce._trigger_log WHERE state IN ('NEW','PENDING','FAILED')")
+row "soak ${SOAK} s: faults + SIGKILL every ${KILL} s ($kills kills), $k SF writes" "${disc:-?}" "discrepancies after; ${dups:-?} duplicate mirror rows, ${inserted:-?} app inserts in SF, ${sfdup:-?} of them twice, ${left:-?} log entries not SUCCESS"

@@ -11,6 +11,7 @@
  *   "repair_policy": "sf_wins"|"newest_wins"|"pg_wins"
  *   "max_api_calls": 0               per-run budget, 0 = none
  *   "bulk_threshold": 10000          rows above which Bulk API 2.0 is used
+ *   "archive_days": 31               sync: days _trigger_log_archive rows are kept
  *   "tolerances": {"Account.AnnualRevenue": 0.01, ...}  absolute numeric tolerance
  *   "objects": {"Account": {"repair_policy": "...", "skip_fields": ["Description"]}}
  */
@@ -61,6 +62,7 @@ struct sfr_config {
     enum sfr_policy policy;
     long max_api_calls;
     long bulk_threshold;
+    long archive_days; /* sync: _trigger_log_archive rows kept (days) */
     struct sfr_tolerance *tolerances;
     int n_tolerances;
     void *doc;   /* json_object * of the whole file (unknown keys kept) */

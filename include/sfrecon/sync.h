@@ -47,18 +47,25 @@ int sfr_hstore_find(const struct sfr_hstore *h, const char *key);
 /* ---- one sync process (sync.c, pull.c, push.c) ---- */
 
 struct sfr_sync_stats {
-    long pulled;    /* records upserted into the mirror */
-    long deleted;   /* records deleted in Salesforce, removed from the mirror */
-    long pushed;    /* trigger log entries written to Salesforce */
-    long failed;    /* entries that ended FAILED, and mirror writes that failed */
-    long ignored;   /* entries with nothing to write (IGNORED) */
-    long conflicts; /* pulled records whose row held an unpushed app write */
-    long api_calls; /* Salesforce API calls */
+    long pulled;         /* records upserted into the mirror */
+    long deleted;        /* records deleted in Salesforce, removed from the mirror */
+    long pushed;         /* trigger log entries written to Salesforce */
+    long failed;         /* entries that ended FAILED, and mirror writes that failed */
+    long ignored;        /* entries with nothing to write (IGNORED) */
+    long conflicts;      /* pulled records whose row held an unpushed app write */
+    long api_calls;      /* Salesforce API calls */
+    long events;         /* change events received and handled */
+    long own_events;     /* of which the daemon's own writes coming back */
+    long failed_objects; /* objects whose step failed (retried with backoff) */
 };
 
 struct sfr_sync_opts {
     int interval;                /* seconds between pulls (default 10) */
-    bool once;                   /* one cycle, then return */
+    bool once;                   /* one cycle, then return (polling, no stream) */
+    bool no_stream;              /* poll every object; no change events */
+    int64_t audit_every_ms;      /* incremental audit between cycles (0 = never) */
+    bool repair_auto;            /* repair what the audit found and a policy settles */
+    const char *metrics;         /* HOST:PORT of /metrics and /healthz, NULL = none */
     volatile sig_atomic_t *stop; /* set by a signal handler: finish the step, return */
 };
 

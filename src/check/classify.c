@@ -111,87 +111,120 @@ static bool zone_shift(int64_t d)
     return d != 0 && d % (15 * 60 * 1000) == 0 && llabs(d) <= 14LL * 3600 * 1000;
 }
 
+/* A mirror value that does not even parse for the field's type (a date
+ * column holding a time, "True" in a text column for a boolean, "1,5" for
+ * a number) comes from a column type that does not fit the field. */
+static enum fexp explain_unparsable(const struct sfr_field *f, const char *cs, const char *cp,
+                                    const char *pv, char *why, size_t whyn)
+{
+    if (cp == NULL || strncmp(cp, "\x01raw:", 5) != 0 ||
+        (cs != NULL && strncmp(cs, "\x01raw:", 5) == 0))
+        return FEXP_OTHER;
+    snprintf(why, whyn, "%s: mirror value '%s' is not a valid %s (column type does not fit)",
+             f->name, pv ? pv : "", sfr_ftype_name(f->type));
+    return FEXP_TYPE;
+}
+
+/* The mirror holds the 15-character form of the Salesforce Id. */
+static enum fexp explain_id(const struct sfr_field *f, const char *sv, const char *pv, char *why,
+                            size_t whyn)
+{
+    char w[19];
+    if (pv != NULL && sv != NULL && strlen(pv) == 15 && sfr_sfid_to18(pv, 15, w) &&
+        strcmp(w, sv) == 0) {
+        snprintf(why, whyn, "%s holds the 15-character Id %s of %s", f->name, pv, sv);
+        return FEXP_TYPE;
+    }
+    return FEXP_OTHER;
+}
+
+/* Numbers within the mapping's tolerance are equal; a mirror value that is
+ * the Salesforce one rounded to fewer decimals, or no number at all, is a
+ * type mismatch. */
+static enum fexp explain_number(const struct sfr_check_object *co, const struct sfr_field *f,
+                                const char *cs, const char *cp, const char *pv, char *why,
+                                size_t whyn)
+{
+    double a, b;
+    if (num_parse(cs, &a) && num_parse(cp, &b)) {
+        double tol = co->cfg ? sfr_config_tolerance(co->cfg, co->proj->obj->name, f->name) : 0;
+        if (tol > 0 && fabs(a - b) <= tol)
+            return FEXP_EQUAL;
+        for (int k = 0; k < (f->scale > 0 ? f->scale : 0); k++) {
+            double m = pow(10, k);
+            if (fabs(round(a * m) / m - b) < 1e-9 * (fabs(a) + 1)) {
+                snprintf(why, whyn, "%s rounded to %d decimals (%s vs %s; field scale %d)", f->name,
+                         k, cs, cp, f->scale);
+                return FEXP_TYPE;
+            }
+        }
+    } else if (cs != NULL && cp != NULL) {
+        snprintf(why, whyn, "%s: mirror value '%s' is not a number", f->name, pv);
+        return FEXP_TYPE;
+    }
+    return FEXP_OTHER;
+}
+
+/* A datetime shifted by a time zone's offset, or by less than a second. */
+static enum fexp explain_datetime(const struct sfr_field *f, const char *sv, const char *pv,
+                                  char *why, size_t whyn)
+{
+    int64_t ta, tb;
+    if (!sv || !pv || !sfr_parse_datetime_ms(sv, strlen(sv), &ta) ||
+        !sfr_parse_datetime_ms(pv, strlen(pv), &tb))
+        return FEXP_OTHER;
+    int64_t d = tb - ta;
+    if (zone_shift(d)) {
+        snprintf(why, whyn, "%s shifted by %+.2g h (time zone lost in conversion)", f->name,
+                 (double)d / 3600000.0);
+        return FEXP_TYPE;
+    }
+    if (llabs(d) < 1000) {
+        snprintf(why, whyn, "%s lost its milliseconds", f->name);
+        return FEXP_TYPE;
+    }
+    return FEXP_OTHER;
+}
+
+static enum fexp explain_by_type(const struct sfr_check_object *co, const struct sfr_field *f,
+                                 const char *sv, const char *pv, const char *cs, const char *cp,
+                                 char *why, size_t whyn)
+{
+    switch (f->type) {
+    case SFR_FT_ID:
+    case SFR_FT_REFERENCE:
+        return explain_id(f, sv, pv, why, whyn);
+    case SFR_FT_DOUBLE:
+    case SFR_FT_CURRENCY:
+    case SFR_FT_PERCENT:
+    case SFR_FT_INT:
+    case SFR_FT_LONG:
+        return explain_number(co, f, cs, cp, pv, why, whyn);
+    case SFR_FT_DATETIME:
+        return explain_datetime(f, sv, pv, why, whyn);
+    default:
+        return FEXP_OTHER;
+    }
+}
+
+/* Why field i differs (sv, pv: the raw values): equal once canonical or
+ * within tolerance, a type mismatch, a cut (explain_cut), or unexplained.
+ * why gets the explanation ("" when none). */
 static enum fexp explain_field(const struct sfr_check_object *co, int i, const char *sv,
                                const char *pv, const struct sfr_record *pg, char *why, size_t whyn)
 {
     const struct sfr_field *f = co->proj->fields[i];
     char *cs = sfr_canon_text(f, SFR_SRC_SF, sv);
     char *cp = sfr_canon_text(f, SFR_SRC_PG, pv);
-    enum fexp r = FEXP_OTHER;
+    enum fexp r;
     why[0] = '\0';
     if ((cs == NULL && cp == NULL) || (cs != NULL && cp != NULL && strcmp(cs, cp) == 0)) {
         r = FEXP_EQUAL;
-        goto out;
+    } else if ((r = explain_unparsable(f, cs, cp, pv, why, whyn)) == FEXP_OTHER) {
+        r = explain_by_type(co, f, sv, pv, cs, cp, why, whyn);
+        if (r == FEXP_OTHER && sfr_ftype_is_text(f->type) && cs != NULL && cp != NULL)
+            r = explain_cut(co, i, cs, cp, pg, why, whyn);
     }
-    double a, b;
-    /* A mirror value that does not even parse for the field's type (a date
-     * column holding a time, "True" in a text column for a boolean, "1,5" for
-     * a number) comes from a column type that does not fit the field. */
-    if (cp != NULL && strncmp(cp, "\x01raw:", 5) == 0 &&
-        (cs == NULL || strncmp(cs, "\x01raw:", 5) != 0)) {
-        snprintf(why, whyn, "%s: mirror value '%s' is not a valid %s (column type does not fit)",
-                 f->name, pv ? pv : "", sfr_ftype_name(f->type));
-        r = FEXP_TYPE;
-        goto out;
-    }
-    switch (f->type) {
-    case SFR_FT_ID:
-    case SFR_FT_REFERENCE: {
-        char w[19];
-        if (pv != NULL && sv != NULL && strlen(pv) == 15 && sfr_sfid_to18(pv, 15, w) &&
-            strcmp(w, sv) == 0) {
-            snprintf(why, whyn, "%s holds the 15-character Id %s of %s", f->name, pv, sv);
-            r = FEXP_TYPE;
-        }
-        break;
-    }
-    case SFR_FT_DOUBLE:
-    case SFR_FT_CURRENCY:
-    case SFR_FT_PERCENT:
-    case SFR_FT_INT:
-    case SFR_FT_LONG:
-        if (num_parse(cs, &a) && num_parse(cp, &b)) {
-            double tol = co->cfg ? sfr_config_tolerance(co->cfg, co->proj->obj->name, f->name) : 0;
-            if (tol > 0 && fabs(a - b) <= tol) {
-                r = FEXP_EQUAL;
-                break;
-            }
-            for (int k = 0; k < (f->scale > 0 ? f->scale : 0); k++) {
-                double m = pow(10, k);
-                if (fabs(round(a * m) / m - b) < 1e-9 * (fabs(a) + 1)) {
-                    snprintf(why, whyn, "%s rounded to %d decimals (%s vs %s; field scale %d)",
-                             f->name, k, cs, cp, f->scale);
-                    r = FEXP_TYPE;
-                    break;
-                }
-            }
-        } else if (cs != NULL && cp != NULL) {
-            snprintf(why, whyn, "%s: mirror value '%s' is not a number", f->name, pv);
-            r = FEXP_TYPE;
-        }
-        break;
-    case SFR_FT_DATETIME: {
-        int64_t ta, tb;
-        if (sv && pv && sfr_parse_datetime_ms(sv, strlen(sv), &ta) &&
-            sfr_parse_datetime_ms(pv, strlen(pv), &tb)) {
-            int64_t d = tb - ta;
-            if (zone_shift(d)) {
-                snprintf(why, whyn, "%s shifted by %+.2g h (time zone lost in conversion)", f->name,
-                         (double)d / 3600000.0);
-                r = FEXP_TYPE;
-            } else if (llabs(d) < 1000) {
-                snprintf(why, whyn, "%s lost its milliseconds", f->name);
-                r = FEXP_TYPE;
-            }
-        }
-        break;
-    }
-    default:
-        break;
-    }
-    if (r == FEXP_OTHER && sfr_ftype_is_text(f->type) && cs != NULL && cp != NULL)
-        r = explain_cut(co, i, cs, cp, pg, why, whyn);
-out:
     free(cs);
     free(cp);
     return r;

@@ -636,6 +636,8 @@ static enum sfr_rc parse_sfrecon(struct ctx *c, json_object *root, struct sfr_co
     if (rc == SFR_OK)
         rc = get_long(c, so, "bulk_threshold", P, 0, &cfg->bulk_threshold);
     if (rc == SFR_OK)
+        rc = get_long(c, so, "archive_days", P, 1, &cfg->archive_days);
+    if (rc == SFR_OK)
         rc = get_policy(c, so, P, &cfg->policy);
     for (int i = 0; rc == SFR_OK && i < cfg->n_mappings; i++)
         cfg->mappings[i].policy = cfg->policy;
@@ -701,6 +703,7 @@ enum sfr_rc sfr_config_parse(const char *text, const char *path, struct sfr_conf
     cfg->jobs = 0; /* the cores available */
     cfg->policy = SFR_POLICY_SF_WINS;
     cfg->bulk_threshold = 10000;
+    cfg->archive_days = 31;
     struct line_index *idx = build_index(text, strlen(text));
     cfg->lines = idx;
     struct ctx c = {path, idx, err};

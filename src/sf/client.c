@@ -323,6 +323,7 @@ enum sfr_rc sfr_sf_clone(const struct sfr_sf *src, struct sfr_sf **out, struct s
     c->poll_ms = src->poll_ms;
     c->bulk_page = src->bulk_page;
     memcpy(c->phase, src->phase, sizeof(c->phase));
+    memcpy(c->call_client, src->call_client, sizeof(c->call_client));
     c->budget = src->budget;
     atomic_fetch_add(&c->budget->refs, 1);
     *out = c;

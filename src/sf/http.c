@@ -322,6 +322,11 @@ static struct curl_slist *make_headers(struct sfr_sf *c, const struct sf_req *rq
                        rq->content_type ? rq->content_type : "application/json");
         h = curl_slist_append(h, b.data);
     }
+    if (c->call_client[0] != '\0') {
+        sfr_buf_reset(&b);
+        sfr_buf_printf(&b, "Sforce-Call-Options: client=%s", c->call_client);
+        h = curl_slist_append(h, b.data);
+    }
     h = curl_slist_append(h, "Expect:");
     sfr_buf_cleanup(&b);
     return h;
@@ -813,4 +818,13 @@ enum sfr_rc sfr_sf_request(struct sfr_sf *c, const char *method, const char *pat
         sfr_buf_append(resp, rs.body.data, rs.body.len);
     sf_resp_cleanup(&rs);
     return rc;
+}
+
+enum sfr_rc sf_login(struct sfr_sf *c, struct sfr_err *err)
+{
+    if (!c->can_auth)
+        return sfr_err_set(err, SFR_EAUTH,
+                           "the Salesforce session expired and no login "
+                           "credentials (SF_LOGIN_URL, SF_CLIENT_ID, ...) are set");
+    return sf_auth(c, err);
 }

@@ -55,6 +55,7 @@ struct sfr_sf {
     int poll_ms;
     long bulk_page;
     unsigned rnd;
+    char call_client[64]; /* Sforce-Call-Options client name, "" = none */
     char curl_err[CURL_ERROR_SIZE];
 };
 
@@ -101,6 +102,8 @@ void sf_resp_cleanup(struct sf_resp *r);
  * for 404) with errorCode and message; resp->status holds the status. */
 enum sfr_rc sf_do(struct sfr_sf *c, const struct sf_req *rq, struct sf_resp *rs,
                   struct sfr_err *err) SFR_WUR;
+/* Logs in again (login credentials needed; SFR_ECONFIG without them). */
+enum sfr_rc sf_login(struct sfr_sf *c, struct sfr_err *err) SFR_WUR;
 /* Sleeps for attempt `n` (1-based) of an exponential backoff with jitter. */
 void sf_backoff(struct sfr_sf *c, int n);
 void sf_sleep_ms(long ms);

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/time.h>
 
 #include "sfrecon/log.h"
 #include "sfrecon/repair.h"
@@ -299,6 +300,67 @@ static enum sfr_rc start_cursor(struct pull *pl, int64_t *since, bool *stored, s
     return rc;
 }
 
+/* Sets up a pull of object i; returns the select list (caller frees). */
+static const char **pull_setup(struct pull *pl, struct sfr_sync *s, int i,
+                               struct sfr_sync_stats *st, struct sfr_err *err)
+{
+    const struct sfr_projection *p = &s->ctx->proj[i];
+    memset(pl, 0, sizeof(*pl));
+    pl->s = s;
+    pl->p = p;
+    pl->t = &s->tables[i];
+    pl->map = &s->ctx->cfg->mappings[i];
+    pl->st = st;
+    pl->err = err;
+    pl->last_ms = pl->applied_ms = INT64_MIN;
+    const char **names = sfr_calloc((size_t)p->n_fields + 2, sizeof(char *));
+    for (int k = 0; k < p->n_fields; k++)
+        names[k] = p->fields[k]->name;
+    pl->n_sel = p->n_fields;
+    pl->idx_del = p->idx_isdeleted;
+    if (pl->idx_del < 0 && sfr_object_field(p->obj, "IsDeleted") != NULL) {
+        pl->idx_del = pl->n_sel;
+        names[pl->n_sel++] = "IsDeleted";
+    }
+    pl->batch = sfr_calloc(SFR_SYNC_PULL_BATCH, sizeof(*pl->batch));
+    return names;
+}
+
+enum sfr_rc sfr_sync_pull_ids(struct sfr_sync *s, int i, const char *const *ids, int n,
+                              struct sfr_sync_stats *st, struct sfr_err *err)
+{
+    const struct sfr_projection *p = &s->ctx->proj[i];
+    struct pull pl;
+    const char **names = pull_setup(&pl, s, i, st, err);
+    enum sfr_rc rc = SFR_OK;
+    for (int k = 0; rc == SFR_OK && k < n; k += SFR_SYNC_IDS_PER_QUERY) {
+        struct sfr_buf b = SFR_BUF_INIT;
+        sfr_buf_puts(&b, "SELECT ");
+        for (int f = 0; f < pl.n_sel; f++)
+            sfr_buf_printf(&b, "%s%s", f ? ", " : "", names[f]);
+        sfr_buf_printf(&b, " FROM %s WHERE Id IN (", p->obj->name);
+        for (int j = k; j < n && j < k + SFR_SYNC_IDS_PER_QUERY; j++) {
+            if (j > k)
+                sfr_buf_puts(&b, ", ");
+            sfr_soql_quote(&b, ids[j]);
+        }
+        sfr_buf_puts(&b, ")");
+        rc = sfr_sf_query(s->ctx->sf, b.data, true, names, pl.n_sel, on_record, &pl, NULL, err);
+        sfr_buf_cleanup(&b);
+        if (rc == SFR_OK)
+            rc = pl.rc;
+        if (rc == SFR_OK)
+            rc = flush(&pl);
+    }
+    if (rc != SFR_OK)
+        sfr_err_prefix(err, "reading %d %s record(s) named by change events", n, p->obj->name);
+    for (int k = 0; k < pl.n; k++)
+        prec_cleanup(&pl.batch[k], p->n_fields);
+    free(pl.batch);
+    free(names);
+    return rc;
+}
+
 enum sfr_rc sfr_sync_pull_object(struct sfr_sync *s, int i, struct sfr_sync_stats *st,
                                  struct sfr_err *err)
 {
@@ -308,25 +370,7 @@ enum sfr_rc sfr_sync_pull_object(struct sfr_sync *s, int i, struct sfr_sync_stat
         return SFR_OK;
     }
     struct pull pl;
-    memset(&pl, 0, sizeof(pl));
-    pl.s = s;
-    pl.p = p;
-    pl.t = &s->tables[i];
-    pl.map = &s->ctx->cfg->mappings[i];
-    pl.st = st;
-    pl.err = err;
-    pl.last_ms = pl.applied_ms = INT64_MIN;
-    const char **names = sfr_calloc((size_t)p->n_fields + 2, sizeof(char *));
-    for (int k = 0; k < p->n_fields; k++)
-        names[k] = p->fields[k]->name;
-    pl.n_sel = p->n_fields;
-    pl.idx_del = p->idx_isdeleted;
-    if (pl.idx_del < 0 && sfr_object_field(p->obj, "IsDeleted") != NULL) {
-        pl.idx_del = pl.n_sel;
-        names[pl.n_sel++] = "IsDeleted";
-    }
-    pl.batch = sfr_calloc(SFR_SYNC_PULL_BATCH, sizeof(*pl.batch));
-
+    const char **names = pull_setup(&pl, s, i, st, err);
     int64_t since;
     bool stored;
     char *soql = NULL;
@@ -376,5 +420,112 @@ enum sfr_rc sfr_sync_pull_object(struct sfr_sync *s, int i, struct sfr_sync_stat
     free(pl.batch);
     free(names);
     free(soql);
+    return rc;
+}
+
+/* Records the mirror still holds among d[0..n), deleted at or after their
+ * row's systemmodstamp (a later row came from an undelete), leave it. */
+static enum sfr_rc delete_listed(struct sfr_sync *s, int i, const struct sfr_sf_deleted_rec *d,
+                                 size_t n, struct sfr_sync_stats *st, struct sfr_err *err)
+{
+    const struct sfr_projection *p = &s->ctx->proj[i];
+    const struct sfr_pg_table *t = &s->tables[i];
+    const char **ids = sfr_calloc(n + 1, sizeof(char *));
+    for (size_t k = 0; k < n; k++)
+        ids[k] = d[k].id;
+    PGresult *res = NULL;
+    enum sfr_rc rc = sfr_sync_applied_rows(s->ctx->conn, t, ids, (int)n, &res, err);
+    free(ids);
+    if (rc != SFR_OK)
+        return rc;
+    struct sfr_write *w = sfr_calloc((size_t)PQntuples(res) + 1, sizeof(*w));
+    int m = 0;
+    for (int r = 0; r < PQntuples(res); r++) {
+        const char *sfid = PQgetvalue(res, r, 0);
+        int64_t mod = opt_ms(res, r, 1);
+        for (size_t k = 0; k < n; k++) {
+            if (strcmp(d[k].id, sfid) != 0)
+                continue;
+            if (mod == INT64_MIN || d[k].deleted_ms == INT64_MIN || mod <= d[k].deleted_ms) {
+                w[m].kind = SFR_WRITE_DELETE;
+                w[m++].sfid = sfid;
+            }
+            break;
+        }
+    }
+    if (m > 0)
+        rc = s->pg->ops->write(s->pg, p, w, m, 0, err);
+    for (int j = 0; rc == SFR_OK && j < m; j++) {
+        if (w[j].ok) {
+            st->deleted++;
+        } else {
+            st->failed++;
+            sfr_log_warn("deleting %s %s from %s failed: %s: %s", p->obj->name, w[j].sfid,
+                         t->display, w[j].error_code, w[j].message);
+        }
+    }
+    free(w);
+    PQclear(res);
+    return rc;
+}
+
+enum sfr_rc sfr_sync_pull_deleted(struct sfr_sync *s, int i, struct sfr_sync_stats *st,
+                                  struct sfr_err *err)
+{
+    const struct sfr_projection *p = &s->ctx->proj[i];
+    struct pull pl;
+    memset(&pl, 0, sizeof(pl));
+    pl.s = s;
+    pl.p = p;
+    pl.t = &s->tables[i];
+    /* from where the last /deleted window ended, else from the pull cursor */
+    int64_t since = INT64_MIN;
+    bool stored = false, had_window = false;
+    char *prev = NULL;
+    enum sfr_rc rc = sfr_sync_cursor_get(s->ctx->conn, p->obj->name, "deleted", &prev, err);
+    if (rc == SFR_OK && prev != NULL && sfr_parse_datetime_ms(prev, strlen(prev), &since))
+        had_window = true;
+    free(prev);
+    if (rc == SFR_OK && !had_window)
+        rc = start_cursor(&pl, &since, &stored, err);
+    if (rc != SFR_OK || since == INT64_MIN)
+        return rc; /* an empty mirror: nothing to delete */
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    int64_t now = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+    /* Salesforce keeps deletions 15 days and wants more than a minute */
+    int64_t start = since - SFR_SYNC_PULL_OVERLAP_MS, oldest = now - 15LL * 86400000 + 60000;
+    if (start < oldest) {
+        if (had_window)
+            sfr_log_warn("%s: the last /deleted window ended more than the 15 days Salesforce "
+                         "keeps deletions ago; older deletions are found by the next audit",
+                         p->obj->name);
+        start = oldest;
+    }
+    if (start > now - 120000)
+        start = now - 120000;
+    struct sfr_sf_deleted_rec *d = NULL;
+    size_t n = 0;
+    int64_t latest = 0;
+    /* the window is cut to whole minutes: end a minute ahead so that this
+     * minute's deletions are in it; an end Salesforce refuses is retried
+     * with now */
+    rc = sfr_sf_deleted(s->ctx->sf, p->obj->name, start, now + 60000, &d, &n, &latest, err);
+    if (rc == SFR_ESF && err != NULL && strcmp(err->sf_code, "INVALID_REPLICATION_DATE") == 0) {
+        sfr_err_clear(err);
+        rc = sfr_sf_deleted(s->ctx->sf, p->obj->name, start, now, &d, &n, &latest, err);
+    }
+    for (size_t k = 0; rc == SFR_OK && k < n; k += SFR_SYNC_PULL_BATCH)
+        rc = delete_listed(s, i, d + k, n - k < SFR_SYNC_PULL_BATCH ? n - k : SFR_SYNC_PULL_BATCH,
+                           st, err);
+    free(d);
+    if (rc == SFR_OK) {
+        /* the next window starts where Salesforce says this one ended */
+        char ts[32];
+        sfr_format_datetime_ms(latest > 0 && latest < now ? latest : now, ts);
+        rc = sfr_sync_cursor_set(s->ctx->conn, p->obj->name, "deleted", ts, err);
+    }
+    if (rc != SFR_OK)
+        sfr_err_prefix(err, "reading the deletions of %s", p->obj->name);
     return rc;
 }

@@ -58,6 +58,48 @@ enum sfr_rc sfr_sync_cursor_set(PGconn *c, const char *object, const char *direc
                         3, params, NULL, err, "writing sfrecon.sync_cursor");
 }
 
+enum sfr_rc sfr_sync_cursor_age(PGconn *c, const char *object, const char *direction, long *age_s,
+                                struct sfr_err *err)
+{
+    *age_s = -1;
+    const char *params[2] = {object, direction};
+    PGresult *res = NULL;
+    enum sfr_rc rc = sfr_pg_query(c,
+                                  "SELECT extract(epoch FROM now() - updated_at)::bigint"
+                                  " FROM sfrecon.sync_cursor WHERE object = $1 AND direction = $2",
+                                  2, params, &res, err, "reading sfrecon.sync_cursor");
+    if (rc != SFR_OK)
+        return rc;
+    if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+        *age_s = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return SFR_OK;
+}
+
+enum sfr_rc sfr_sync_cursor_del(PGconn *c, const char *object, const char *direction,
+                                struct sfr_err *err)
+{
+    const char *params[2] = {object, direction};
+    return sfr_pg_query(c,
+                        "DELETE FROM sfrecon.sync_cursor WHERE object = $1"
+                        " AND direction = $2",
+                        2, params, NULL, err, "writing sfrecon.sync_cursor");
+}
+
+enum sfr_rc sfr_sync_cursor_advance(PGconn *c, const char *object, const char *direction,
+                                    const char *cursor, struct sfr_err *err)
+{
+    const char *params[3] = {object, direction, cursor};
+    return sfr_pg_query(c,
+                        "INSERT INTO sfrecon.sync_cursor (object, direction, cursor, updated_at)"
+                        " VALUES ($1, $2, $3, now()) ON CONFLICT (object, direction)"
+                        " DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()"
+                        " WHERE sfrecon.sync_cursor.cursor IS NULL"
+                        " OR length(sfrecon.sync_cursor.cursor) <> length(EXCLUDED.cursor)"
+                        " OR sfrecon.sync_cursor.cursor < EXCLUDED.cursor COLLATE \"C\"",
+                        3, params, NULL, err, "writing sfrecon.sync_cursor");
+}
+
 enum sfr_rc sfr_sync_mirror_max_mod(PGconn *c, const char *schema, const char *table, int64_t *ms,
                                     struct sfr_err *err)
 {
@@ -87,6 +129,7 @@ void sfr_sync_tlog_entries_free(struct sfr_tlog_entry *e, int n)
         free(e[i].sfid);
         free(e[i].values);
         free(e[i].old);
+        free(e[i].created_at);
     }
     free(e);
 }

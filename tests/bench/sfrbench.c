@@ -168,8 +168,12 @@ static int bench_stream(const char *how, const char *object)
     return rc == SFR_OK ? 0 : 3;
 }
 
+int sfrbench_synclat(int argc, char **argv); /* synclat.c */
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "synclat") == 0)
+        return sfrbench_synclat(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "hash") == 0)
         return bench_hash();
     if (argc >= 2 && strcmp(argv[1], "canon") == 0)

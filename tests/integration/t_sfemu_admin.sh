@@ -106,6 +106,9 @@ body_has '"totalSize":8'
 # ---- CDC over CometD ----
 C=/cometd/60.0
 admin POST /__emu/config -d '{"connect_timeout_ms":3000}'
+# the first Account was created with the clock set to 2024: keep its event
+# retained (retention counts on the emulator clock, 72 h by default)
+admin POST /__emu/cdc -d '{"retention_ms":1000000000000}'
 api POST $C -d '[{"channel":"/meta/handshake","version":"1.0","supportedConnectionTypes":["long-polling"],"id":"1"}]'
 expect_status 200 handshake
 body_has '"successful":true'

@@ -269,7 +269,7 @@ static enum MHD_Result reset(struct emu_req *r)
     if (c == NULL)
         return emu_send_error(r, 503, "SERVER_UNAVAILABLE", "store unavailable");
     struct sfr_buf sql = SFR_BUF_INIT;
-    sfr_buf_puts(&sql, "TRUNCATE sfemu._events");
+    sfr_buf_puts(&sql, "TRUNCATE sfemu._events, sfemu._purged");
     for (int i = 0; i < EMU.n_objs; i++)
         sfr_buf_printf(&sql, ", %s", EMU.objs[i].qtable);
     sfr_buf_puts(&sql, " RESTART IDENTITY; DELETE FROM sfemu._meta");
@@ -502,6 +502,8 @@ enum MHD_Result emu_admin(struct emu_req *r)
         return clock_ep(r);
     if (strcmp(k, "config") == 0 && post && r->n_seg == 2)
         return config(r);
+    if (strcmp(k, "cdc") == 0)
+        return emu_admin_cdc(r);
     if (strcmp(k, "load") == 0)
         return emu_send_error(r, 404, "NOT_FOUND", "POST /__emu/load/{Object} with a CSV body");
     return emu_send_not_found(r);

@@ -87,6 +87,19 @@ struct emu_locator;
 struct emu_job;
 struct emu_client;
 
+/* Change Data Capture controls (cometd.c, POST /__emu/cdc). */
+#define EMU_CDC_MAX_DISABLED 32
+struct emu_cdc {
+    int64_t retention_ms; /* events older than this are gone (72 h) */
+    long gap_next;        /* the next N change events become GAP_<type> events */
+    bool overflow_next;   /* the next transaction becomes GAP_OVERFLOW events */
+    char overflow_tx[64]; /* the transactionKey being overflowed */
+    char overflow_done[EMU_CDC_MAX_DISABLED][128]; /* entities of overflow_tx already sent */
+    int n_overflow_done;
+    char disabled[EMU_CDC_MAX_DISABLED][128]; /* entities not selected for CDC */
+    int n_disabled;
+};
+
 struct emu {
     struct sfr_schema schema;
     struct emu_object *objs;
@@ -117,6 +130,7 @@ struct emu {
     int n_locators;
     struct emu_job *jobs;
     struct emu_client *clients;
+    struct emu_cdc cdc;
     uint64_t seq_nonce;
     bool stopping; /* set on SIGTERM: long polls return */
 
@@ -230,6 +244,15 @@ enum MHD_Result emu_soap(struct emu_req *r);
 /* cometd.c */
 enum MHD_Result emu_cometd(struct emu_req *r);
 void emu_clients_free(void);
+/* Notes the API client of a request (Sforce-Call-Options: client=NAME) for
+ * the changeOrigin of the change events its writes cause. */
+void emu_cdc_note_request(struct emu_req *r);
+/* Inserts one change event as the CDC settings say (a GAP_ or GAP_OVERFLOW
+ * event instead, nothing for an entity not selected for CDC). */
+bool emu_cdc_insert(PGconn *c, const char *entity, const char *change, const char *ids_json,
+                    const char *changed_json, int64_t ts_ms, const char *payload);
+/* POST /__emu/cdc (settings), /__emu/cdc/undelete/X/ID, /__emu/cdc/purge/X/ID. */
+enum MHD_Result emu_admin_cdc(struct emu_req *r);
 
 /* query helpers shared by rest.c, records.c and collections.c (rest.c) */
 struct soql_query;

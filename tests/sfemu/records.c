@@ -300,22 +300,25 @@ enum MHD_Result emu_updated_deleted(struct emu_req *r, struct emu_object *o, boo
     emu_fmt_pg_datetime(start, s_pg);
     emu_fmt_pg_datetime(end, e_pg);
     emu_fmt_sf_datetime(end, e_sf);
-    char *sql = deleted ? sfr_asprintf("SELECT id, to_char(_deleted_at, 'YYYY-MM-DD\"T\"HH24:MI:"
-                                       "SS.MS\"+0000\"') FROM %s WHERE isdeleted AND _deleted_at "
-                                       ">= $1 AND _deleted_at < $2 ORDER BY _deleted_at, id "
-                                       "LIMIT 600001",
-                                       o->qtable)
-                        : sfr_asprintf("SELECT id FROM %s WHERE NOT isdeleted AND \"%s\" >= $1 "
-                                       "AND \"%s\" < $2 ORDER BY id LIMIT 600001",
-                                       o->qtable, o->obj->fields[o->f_modstamp].column,
-                                       o->obj->fields[o->f_modstamp].column);
-    const char *p[2] = {s_pg, e_pg};
+    /* purged (hard-deleted) records stay listed, as on Salesforce */
+    char *sql = deleted
+                    ? sfr_asprintf("SELECT id, to_char(d, 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"+0000\"')"
+                                   " FROM (SELECT id, _deleted_at AS d FROM %s WHERE isdeleted"
+                                   " UNION ALL SELECT id, deleted_at FROM sfemu._purged WHERE"
+                                   " entity = $3) x WHERE d >= $1 AND d < $2 ORDER BY d, id"
+                                   " LIMIT 600001",
+                                   o->qtable)
+                    : sfr_asprintf("SELECT id FROM %s WHERE NOT isdeleted AND \"%s\" >= $1 "
+                                   "AND \"%s\" < $2 ORDER BY id LIMIT 600001",
+                                   o->qtable, o->obj->fields[o->f_modstamp].column,
+                                   o->obj->fields[o->f_modstamp].column);
+    const char *p[3] = {s_pg, e_pg, o->obj->name};
     PGconn *c = emu_pg_get();
     if (c == NULL) {
         free(sql);
         return rec_store_down(r);
     }
-    PGresult *res = rec_q1(c, sql, 2, p);
+    PGresult *res = rec_q1(c, sql, deleted ? 3 : 2, p);
     free(sql);
     enum MHD_Result ret;
     struct sfr_buf b = SFR_BUF_INIT;

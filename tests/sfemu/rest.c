@@ -762,6 +762,7 @@ enum MHD_Result emu_rest(struct emu_req *r)
         strcmp(strchr(v, '.') ? strchr(v, '.') : "", ".0") != 0)
         return emu_send_not_found(r);
     snprintf(tl_version, sizeof tl_version, "%s", v);
+    emu_cdc_note_request(r);
     if (r->n_seg == 3)
         return resources(r, v);
     const char *k = r->seg[3];

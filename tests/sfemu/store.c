@@ -315,6 +315,8 @@ bool emu_store_init(char *errmsg, size_t n)
                     "CREATE TABLE IF NOT EXISTS sfemu._events (replay_id bigserial PRIMARY "
                     "KEY, entity text NOT NULL, change_type text NOT NULL, record_ids text[], "
                     "changed_fields text[], commit_ts timestamp(3), payload jsonb); "
+                    "CREATE TABLE IF NOT EXISTS sfemu._purged (entity text NOT NULL, id text "
+                    "NOT NULL, deleted_at timestamp(3) NOT NULL); "
                     "CREATE TABLE IF NOT EXISTS sfemu._meta (key text PRIMARY KEY, value "
                     "bigint NOT NULL)");
     for (int i = 0; ok && i < EMU.n_objs; i++) {
@@ -350,20 +352,7 @@ bool emu_store_init(char *errmsg, size_t n)
 bool emu_event_insert(PGconn *c, const char *entity, const char *change, const char *ids_json,
                       const char *changed_json, int64_t ts_ms, const char *payload)
 {
-    char ts[32];
-    emu_fmt_pg_datetime(ts_ms, ts);
-    const char *p[6] = {entity, change, ids_json, changed_json, ts, payload};
-    PGresult *res = PQexecParams(
-        c,
-        "INSERT INTO sfemu._events (entity, change_type, record_ids, changed_fields, commit_ts, "
-        "payload) VALUES ($1, $2, ARRAY(SELECT json_array_elements_text($3::json)), "
-        "ARRAY(SELECT json_array_elements_text($4::json)), $5::timestamp(3), $6::jsonb)",
-        6, NULL, p, NULL, NULL, 0);
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!ok)
-        sfr_log_error("sfemu: store: inserting a change event: %s", PQresultErrorMessage(res));
-    PQclear(res);
-    return ok;
+    return emu_cdc_insert(c, entity, change, ids_json, changed_json, ts_ms, payload);
 }
 
 void emu_events_signal(void)
