@@ -41,9 +41,10 @@ assert_not_contains "$TMPD/err" "paused"
 
 # the daemon runs; the org's count (other clients) comes within a batch of
 # the cap: it stops writing and says so; once the cap is reached it makes no
-# call at all (no probe within SF_USAGE_REREAD_S)
+# call at all (no probe within SF_USAGE_REREAD_S). --no-stream: the daemon
+# polls, so its own pulls close in on the cap
 export SF_USAGE_REREAD_S=3600
-"$SFRECON" sync -c "$MAP" --interval 1 >"$TMPD/d.out" 2>"$TMPD/d.err" &
+"$SFRECON" sync -c "$MAP" --interval 1 --no-stream >"$TMPD/d.out" 2>"$TMPD/d.err" &
 DPID=$!; _pids="$_pids $DPID"
 wait_for() { # wait_for FILE PATTERN [COUNT]: up to 60 s for COUNT lines with PATTERN
     i=0; while [ "$(grep -cF -- "$2" "$1")" -lt "${3:-1}" ]; do
@@ -76,7 +77,10 @@ note "writes paused before the budget was crossed; no call once at the cap (org 
 expect_exit 3 "$SFRECON" audit -c "$ACC" --no-store # partial: exit 3
 assert_contains "$TMPD/out" "not covered: Account"
 assert_not_contains "$TMPD/out" "not covered: Contact"
-assert_contains "$TMPD/err" "Account: stopped early: daily API budget reached: Salesforce counts"
+# said either by the client (Salesforce's count reached) or by the engine
+# before the object's first call (its budget already spent)
+grep -qE 'Account: stopped early: (daily API budget reached: Salesforce counts|its sf_max_daily_api_calls \([0-9]+\) is spent)' "$TMPD/err" ||
+    { cat "$TMPD/err"; fail "the budget stop of Account is not said"; }
 
 # a new day on sfemu's clock: Salesforce's count starts again, the write goes out
 curl -s -X POST -H 'Content-Type: application/json' --data '{"offset_ms":90000000}' \
