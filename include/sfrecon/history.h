@@ -7,6 +7,10 @@
 #include "sfrecon/report.h"
 
 /* Inserts a 'running' audit_run row and returns its id in run->id. */
+/* Decodes one stored discrepancy from row i of r, columns col..col+7:
+ * object, sfid, cause, fields (JSON array), detail, parent_object,
+ * parent_sfid, pg_id. *d owns copies (sfr_discrepancy cleanup frees them). */
+void sfr_history_disc_from_row(PGresult *r, int i, int col, struct sfr_discrepancy *d);
 enum sfr_rc sfr_history_begin(PGconn *c, struct sfr_run *run, const char *mapping,
                               struct sfr_err *err) SFR_WUR;
 /* Stores the discrepancies and the final status/summary of run. */

@@ -213,16 +213,33 @@ static enum sfr_rc load_summary(const char *js, struct sfr_run *run)
 static void load_fields(struct sfr_discrepancy *d, const char *js)
 {
     json_object *a = json_tokener_parse(js);
-    for (size_t i = 0; a != NULL && i < json_object_array_length(a); i++) {
-        json_object *f = json_object_array_get_idx(a, i), *n, *s, *p;
+    for (size_t i = 0;
+         a && json_object_is_type(a, json_type_array) && i < json_object_array_length(a); i++) {
+        json_object *f = json_object_array_get_idx(a, i), *n = NULL, *s = NULL, *p = NULL;
         json_object_object_get_ex(f, "name", &n);
         json_object_object_get_ex(f, "sf", &s);
         json_object_object_get_ex(f, "pg", &p);
-        sfr_discrepancy_add_field(d, json_object_get_string(n),
-                                  s ? json_object_get_string(s) : NULL,
-                                  p ? json_object_get_string(p) : NULL);
+        if (n != NULL)
+            sfr_discrepancy_add_field(d, json_object_get_string(n),
+                                      s ? json_object_get_string(s) : NULL,
+                                      p ? json_object_get_string(p) : NULL);
     }
     json_object_put(a);
+}
+
+void sfr_history_disc_from_row(PGresult *r, int i, int col, struct sfr_discrepancy *d)
+{
+    memset(d, 0, sizeof(*d));
+    d->object = sfr_strdup(PQgetvalue(r, i, col));
+    d->sfid = sfr_strdup(PQgetvalue(r, i, col + 1));
+    if (!sfr_cause_parse(PQgetvalue(r, i, col + 2), &d->cause))
+        d->cause = SFR_CAUSE_FIELD_MISMATCH;
+    load_fields(d, PQgetvalue(r, i, col + 3));
+    d->detail = sfr_strdup(PQgetvalue(r, i, col + 4));
+    d->parent_object = PQgetisnull(r, i, col + 5) ? NULL : sfr_strdup(PQgetvalue(r, i, col + 5));
+    d->parent_sfid = PQgetisnull(r, i, col + 6) ? NULL : sfr_strdup(PQgetvalue(r, i, col + 6));
+    d->pg_id = atol(PQgetvalue(r, i, col + 7));
+    d->sf_mod_ms = d->pg_mod_ms = INT64_MIN;
 }
 
 enum sfr_rc sfr_history_load(PGconn *c, long id, struct sfr_run *run, struct sfr_err *err)
@@ -280,17 +297,7 @@ enum sfr_rc sfr_history_load(PGconn *c, long id, struct sfr_run *run, struct sfr
         return rc;
     for (int i = 0; i < PQntuples(r); i++) {
         struct sfr_discrepancy d;
-        memset(&d, 0, sizeof(d));
-        d.object = sfr_strdup(PQgetvalue(r, i, 0));
-        d.sfid = sfr_strdup(PQgetvalue(r, i, 1));
-        if (!sfr_cause_parse(PQgetvalue(r, i, 2), &d.cause))
-            d.cause = SFR_CAUSE_FIELD_MISMATCH;
-        load_fields(&d, PQgetvalue(r, i, 3));
-        d.detail = sfr_strdup(PQgetvalue(r, i, 4));
-        d.parent_object = PQgetisnull(r, i, 5) ? NULL : sfr_strdup(PQgetvalue(r, i, 5));
-        d.parent_sfid = PQgetisnull(r, i, 6) ? NULL : sfr_strdup(PQgetvalue(r, i, 6));
-        d.pg_id = atol(PQgetvalue(r, i, 7));
-        d.sf_mod_ms = d.pg_mod_ms = INT64_MIN;
+        sfr_history_disc_from_row(r, i, 0, &d);
         sfr_disc_list_push(&run->discs, &d);
     }
     PQclear(r);

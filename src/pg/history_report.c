@@ -256,23 +256,6 @@ static bool rechecked(const struct sfr_run *b, const char *object)
     return audited;
 }
 
-static void fields_from_json(struct sfr_discrepancy *d, const char *js)
-{
-    json_object *a = json_tokener_parse(js);
-    for (size_t i = 0;
-         a && json_object_is_type(a, json_type_array) && i < json_object_array_length(a); i++) {
-        json_object *f = json_object_array_get_idx(a, i), *n = NULL, *s = NULL, *p = NULL;
-        json_object_object_get_ex(f, "name", &n);
-        json_object_object_get_ex(f, "sf", &s);
-        json_object_object_get_ex(f, "pg", &p);
-        if (n != NULL)
-            sfr_discrepancy_add_field(d, json_object_get_string(n),
-                                      s ? json_object_get_string(s) : NULL,
-                                      p ? json_object_get_string(p) : NULL);
-    }
-    json_object_put(a);
-}
-
 /* $1 = run A, $2 = run B. One row per discrepancy of either run: its state
  * (new, resolved, open), the values of the later run, and for open ones the
  * first run of the unbroken streak (gaps and islands over the runs that
@@ -311,19 +294,9 @@ static const char diff_sql[] =
 
 static void diff_row(PGresult *r, int i, struct sfr_run_diff *out, size_t *open_cap)
 {
-    struct sfr_discrepancy d;
-    memset(&d, 0, sizeof(d));
     const char *state = PQgetvalue(r, i, 0);
-    d.object = sfr_strdup(PQgetvalue(r, i, 1));
-    d.sfid = sfr_strdup(PQgetvalue(r, i, 2));
-    if (!sfr_cause_parse(PQgetvalue(r, i, 3), &d.cause))
-        d.cause = SFR_CAUSE_FIELD_MISMATCH;
-    fields_from_json(&d, PQgetvalue(r, i, 4));
-    d.detail = sfr_strdup(PQgetvalue(r, i, 5));
-    d.parent_object = PQgetisnull(r, i, 6) ? NULL : sfr_strdup(PQgetvalue(r, i, 6));
-    d.parent_sfid = PQgetisnull(r, i, 7) ? NULL : sfr_strdup(PQgetvalue(r, i, 7));
-    d.pg_id = atol(PQgetvalue(r, i, 8));
-    d.sf_mod_ms = d.pg_mod_ms = INT64_MIN;
+    struct sfr_discrepancy d;
+    sfr_history_disc_from_row(r, i, 1, &d);
     if (strcmp(state, "new") == 0) {
         sfr_disc_list_push(&out->added, &d);
     } else if (strcmp(state, "resolved") == 0) {
