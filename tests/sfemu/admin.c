@@ -472,9 +472,12 @@ static enum MHD_Result config(struct emu_req *r)
     pthread_mutex_lock(&EMU.lock);
     EMU.connect_timeout_ms = jlong(j, "connect_timeout_ms", EMU.connect_timeout_ms);
     EMU.daily_limit = jlong(j, "daily_limit", EMU.daily_limit);
+    long page = jlong(j, "bulk_result_page", EMU.bulk_result_page);
+    if (page > 0)
+        EMU.bulk_result_page = page;
     struct sfr_buf b = SFR_BUF_INIT;
-    sfr_buf_printf(&b, "{\"connect_timeout_ms\":%ld,\"daily_limit\":%ld}", EMU.connect_timeout_ms,
-                   EMU.daily_limit);
+    sfr_buf_printf(&b, "{\"connect_timeout_ms\":%ld,\"daily_limit\":%ld,\"bulk_result_page\":%ld}",
+                   EMU.connect_timeout_ms, EMU.daily_limit, EMU.bulk_result_page);
     pthread_mutex_unlock(&EMU.lock);
     json_object_put(j);
     return emu_send_json(r, 200, &b);
