@@ -52,6 +52,7 @@ struct sfr_discrepancy {
     long pg_id;        /* 0 when no Postgres row */
     int64_t sf_mod_ms; /* INT64_MIN when unknown */
     int64_t pg_mod_ms;
+    long open_since; /* run since which it has been found without a break; 0 = new */
 };
 void sfr_discrepancy_cleanup(struct sfr_discrepancy *d);
 void sfr_discrepancy_add_field(struct sfr_discrepancy *d, const char *field, const char *sf_value,
@@ -100,13 +101,26 @@ struct sfr_chunk_state {
     char *lo, *hi;
     long sf_count, pg_count;
     int64_t sf_max_ms, pg_max_ms; /* INT64_MIN when empty */
+    /* false when the chunk held a discrepancy or a record in flight, or was
+     * not compared whole: an incremental run compares it again */
+    bool clean;
+    bool has_sum;    /* pg_sum is known (content depth) */
+    uint64_t pg_sum; /* the mirror side's content digest: sum of row hashes */
 };
 struct sfr_chunk_list {
     struct sfr_chunk_state *v;
     size_t n, cap;
 };
-void sfr_chunk_list_push(struct sfr_chunk_list *l, const char *lo, const char *hi, long sf_count,
-                         long pg_count, int64_t sf_max_ms, int64_t pg_max_ms);
+/* Appends a state (clean, without a content sum) and returns it, so the
+ * caller can set the rest. */
+struct sfr_chunk_state *sfr_chunk_list_push(struct sfr_chunk_list *l, const char *lo,
+                                            const char *hi, long sf_count, long pg_count,
+                                            int64_t sf_max_ms, int64_t pg_max_ms);
+/* Appends a copy of *s. */
+void sfr_chunk_list_copy(struct sfr_chunk_list *l, const struct sfr_chunk_state *s);
+/* Sorts the states by lo (NULL first) and returns the one holding key, or NULL. */
+void sfr_chunk_list_sort(struct sfr_chunk_list *l);
+struct sfr_chunk_state *sfr_chunk_list_find(struct sfr_chunk_list *l, const char *key);
 void sfr_chunk_list_cleanup(struct sfr_chunk_list *l);
 
 struct sfr_check_opts {
@@ -115,10 +129,21 @@ struct sfr_check_opts {
     int bisect_factor;     /* B */
     long bisect_threshold; /* ranges at or below this are compared row by row */
     int jobs;
-    int64_t audit_start_ms; /* records modified at or after this are rechecked */
-    /* incremental: the chunk states of the last run (NULL = full audit).
-     * Only chunks whose count or max(SystemModstamp) moved are re-hashed. */
+    /* Records modified at or after this (Salesforce's clock) changed while
+     * the audit ran: they are fetched and compared again at the end of the
+     * object, up to recheck_tries times, recheck_wait_ms apart (doubling);
+     * one still moving after that is listed in stats->in_flight. */
+    int64_t audit_start_ms;
+    int recheck_tries;
+    long recheck_wait_ms;
+    /* incremental: the chunk states of the last run (NULL = full audit) and
+     * the Salesforce-clock time from which that run saw every change
+     * (INT64_MIN = unknown: chunks are compared whole). Chunks that were
+     * not clean, whose mirror content moved, or that lost a record without
+     * a trace are compared whole; in the others only the records Salesforce
+     * changed since the watermark are compared. */
     const struct sfr_chunk_list *prev;
+    int64_t watermark_ms;
     bool progress;                   /* draw progress on stderr */
     const char *progress_label;      /* "[2/7]" before the object name, or NULL */
     long (*api_calls_fn)(void *ctx); /* API calls so far, for the progress line */
@@ -138,7 +163,9 @@ struct sfr_check_stats {
     long rows_sf, rows_pg; /* rows compared */
     long chunks_mismatched, ranges_bisected;
     long keys_differing;
-    long rechecked_changed; /* changed during the audit: not reported */
+    long rechecked_changed; /* changed during the audit: compared again at the end */
+    struct sfr_strv in_flight; /* sfids still changing after every recheck */
+    long incr_keys;            /* incremental: records compared one by one */
     long api_calls;         /* Salesforce API calls made by this object's check */
     int64_t sf_max_mod_ms, pg_max_mod_ms;
     long sf_count, pg_count;
@@ -171,12 +198,42 @@ enum sfr_rc sfr_check_keys(const struct sfr_check_object *co, struct sfr_side *s
                            int64_t audit_start_ms, struct sfr_disc_list *out,
                            struct sfr_err *err) SFR_WUR;
 
-/* As sfr_check_keys; *rechecked counts the keys skipped because they
- * changed while the audit ran. */
+/* Records that changed while the audit ran (a side's modstamp at or after
+ * the audit's start), with the modstamps last seen, to compare again. */
+struct sfr_moving_key {
+    char sfid[64];
+    int64_t sf_mod_ms, pg_mod_ms;
+};
+struct sfr_moving {
+    struct sfr_moving_key *v;
+    size_t n, cap;
+};
+void sfr_moving_push(struct sfr_moving *m, const char *sfid, int64_t sf_mod_ms, int64_t pg_mod_ms);
+void sfr_moving_cleanup(struct sfr_moving *m);
+
+/* As sfr_check_keys, but the keys that changed while the audit ran are
+ * appended to *moving instead of being classified (NULL: they are skipped
+ * and only counted in *rechecked). */
 enum sfr_rc sfr_check_keys_counted(const struct sfr_check_object *co, struct sfr_side *sf,
                                    struct sfr_side *pg, const char *const *ids, int n_ids,
                                    int64_t audit_start_ms, struct sfr_disc_list *out,
-                                   long *rechecked, struct sfr_err *err) SFR_WUR;
+                                   struct sfr_moving *moving, long *rechecked,
+                                   struct sfr_err *err) SFR_WUR;
+
+/* Compares the moving keys again, up to o->recheck_tries times: a pair that
+ * agrees now is settled; one whose modstamps did not move since the last
+ * look is classified as any other; one still moving after the last try is
+ * listed in stats->in_flight (never reported as a discrepancy, never taken
+ * as clean). Empties *moving. */
+enum sfr_rc sfr_check_recheck(const struct sfr_check_object *co, const struct sfr_check_opts *o,
+                              struct sfr_side *sf, struct sfr_side *pg, struct sfr_moving *moving,
+                              struct sfr_disc_list *out, struct sfr_check_stats *stats,
+                              struct sfr_err *err) SFR_WUR;
+
+/* Marks the chunk states holding a discrepancy of out[from..] or a record
+ * in flight as not clean (sorts stats->chunks). */
+void sfr_check_mark_dirty(struct sfr_check_stats *stats, const struct sfr_disc_list *out,
+                          size_t from);
 
 /* Compares the given ranges (sorted, disjoint; expect[i] rows expected, or
  * NULL) row by row as the chunked path does, on o->jobs threads; stats

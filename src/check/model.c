@@ -78,8 +78,9 @@ void sfr_disc_list_cleanup(struct sfr_disc_list *l)
     memset(l, 0, sizeof(*l));
 }
 
-void sfr_chunk_list_push(struct sfr_chunk_list *l, const char *lo, const char *hi, long sf_count,
-                         long pg_count, int64_t sf_max_ms, int64_t pg_max_ms)
+struct sfr_chunk_state *sfr_chunk_list_push(struct sfr_chunk_list *l, const char *lo,
+                                            const char *hi, long sf_count, long pg_count,
+                                            int64_t sf_max_ms, int64_t pg_max_ms)
 {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 16;
@@ -92,6 +93,50 @@ void sfr_chunk_list_push(struct sfr_chunk_list *l, const char *lo, const char *h
     c->pg_count = pg_count;
     c->sf_max_ms = sf_max_ms;
     c->pg_max_ms = pg_max_ms;
+    c->clean = true;
+    c->has_sum = false;
+    c->pg_sum = 0;
+    return c;
+}
+
+void sfr_chunk_list_copy(struct sfr_chunk_list *l, const struct sfr_chunk_state *s)
+{
+    struct sfr_chunk_state *c =
+        sfr_chunk_list_push(l, s->lo, s->hi, s->sf_count, s->pg_count, s->sf_max_ms, s->pg_max_ms);
+    c->clean = s->clean;
+    c->has_sum = s->has_sum;
+    c->pg_sum = s->pg_sum;
+}
+
+static int cmp_lo(const void *a, const void *b)
+{
+    const char *x = ((const struct sfr_chunk_state *)a)->lo;
+    const char *y = ((const struct sfr_chunk_state *)b)->lo;
+    if (x == NULL || y == NULL)
+        return (x != NULL) - (y != NULL);
+    return strcmp(x, y);
+}
+
+void sfr_chunk_list_sort(struct sfr_chunk_list *l)
+{
+    if (l->n > 1)
+        qsort(l->v, l->n, sizeof(*l->v), cmp_lo);
+}
+
+struct sfr_chunk_state *sfr_chunk_list_find(struct sfr_chunk_list *l, const char *key)
+{
+    size_t lo = 0, hi = l->n; /* first state whose lo is above key */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (l->v[mid].lo == NULL || strcmp(l->v[mid].lo, key) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return NULL;
+    struct sfr_chunk_state *c = &l->v[lo - 1];
+    return c->hi == NULL || strcmp(key, c->hi) < 0 ? c : NULL;
 }
 
 void sfr_chunk_list_cleanup(struct sfr_chunk_list *l)
@@ -108,6 +153,7 @@ void sfr_check_stats_cleanup(struct sfr_check_stats *s)
 {
     sfr_chunk_list_cleanup(&s->chunks);
     sfr_strv_cleanup(&s->not_covered);
+    sfr_strv_cleanup(&s->in_flight);
 }
 
 void sfr_check_opts_defaults(struct sfr_check_opts *o)
@@ -119,4 +165,7 @@ void sfr_check_opts_defaults(struct sfr_check_opts *o)
     o->bisect_threshold = 2000;
     o->jobs = 2;
     o->audit_start_ms = INT64_MAX;
+    o->recheck_tries = 3;
+    o->recheck_wait_ms = 500;
+    o->watermark_ms = INT64_MIN;
 }

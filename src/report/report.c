@@ -309,8 +309,11 @@ static void show(FILE *out, const char *v, size_t from)
 static void text_disc(FILE *out, const struct sfr_discrepancy *d)
 {
     char *detail = sfr_report_detail(d);
-    fprintf(out, "%-15s %s %s: %s\n", sfr_cause_name(d->cause), d->object,
+    fprintf(out, "%-15s %s %s: %s", sfr_cause_name(d->cause), d->object,
             d->sfid && *d->sfid ? d->sfid : "(no sfid)", detail);
+    if (d->open_since > 0)
+        fprintf(out, " (still open since run %ld)", d->open_since);
+    fputc('\n', out);
     free(detail);
     if (d->cause == SFR_CAUSE_MISSING_PARENT && d->parent_sfid)
         return; /* the detail names the field and the parent */
@@ -363,8 +366,10 @@ static void write_text(FILE *out, const struct sfr_run *run)
                 o->complete ? "" : " INCOMPLETE");
         if (o->changed_during > 0)
             fprintf(out,
-                    "%-20s %ld record%s changed while the audit ran: rechecked, not reported\n", "",
-                    o->changed_during, o->changed_during == 1 ? "" : "s");
+                    "%-20s %ld record%s changed while the audit ran: compared again at the end"
+                    "%s\n",
+                    "", o->changed_during, o->changed_during == 1 ? "" : "s",
+                    o->in_flight > 0 ? "; some still changing (in flight, below)" : "");
     }
     fprintf(out, "%ld discrepanc%s\n", grand, grand == 1 ? "y" : "ies");
     for (size_t i = 0; i < run->not_covered.n; i++)
@@ -407,6 +412,8 @@ json_object *sfr_report_disc_json(const struct sfr_discrepancy *d)
     json_object_object_add(o, "parent_object", jstr(d->parent_object));
     json_object_object_add(o, "parent_sfid", jstr(d->parent_sfid));
     json_object_object_add(o, "pg_id", d->pg_id ? json_object_new_int64(d->pg_id) : NULL);
+    if (d->open_since > 0)
+        json_object_object_add(o, "open_since", json_object_new_int64(d->open_since));
     return o;
 }
 
@@ -458,6 +465,7 @@ json_object *sfr_report_json(const struct sfr_run *run, bool with_discrepancies)
         json_object_object_add(so, "complete", json_object_new_boolean(o->complete));
         json_object_object_add(so, "changed_during_audit",
                                json_object_new_int64(o->changed_during));
+        json_object_object_add(so, "in_flight", json_object_new_int64(o->in_flight));
         json_object_array_add(sum, so);
     }
     json_object_object_add(root, "summary", sum);

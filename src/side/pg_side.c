@@ -733,6 +733,44 @@ static void pg_free(struct sfr_side *s)
     sfr_free(ps);
 }
 
+/* ---- changed keys ---- */
+
+/* Rows whose systemmodstamp is after since_ms, deleted ones included (the
+ * mirror as the source of a Postgres-to-Postgres audit). */
+static enum sfr_rc pg_changed_keys(struct sfr_side *s, const struct sfr_projection *p,
+                                   int64_t since_ms, long max, struct sfr_strv *keys, bool *more,
+                                   struct sfr_err *err)
+{
+    struct pg_side *ps = as_pg(s);
+    const struct sfr_pg_table *t;
+    enum sfr_rc rc = table_for(ps, p, &t, err);
+    if (rc != SFR_OK)
+        return rc;
+    char ts[40], lim[32];
+    sfr_format_datetime_pg(since_ms, ts);
+    snprintf(lim, sizeof(lim), "%ld", max + 1);
+    char *sql = sfr_asprintf("SELECT \"sfid\" FROM %s WHERE \"systemmodstamp\" > $1::timestamp "
+                             "AND \"sfid\" IS NOT NULL LIMIT $2::bigint",
+                             t->qname);
+    const char *params[2] = {ts, lim};
+    PGresult *r = NULL;
+    rc = sfr_pg_query(ps->conn, sql, 2, params, &r, err, "reading the changed keys of %s",
+                      t->display);
+    free(sql);
+    s->stats.queries++;
+    if (rc != SFR_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        if ((long)keys->n >= max) {
+            *more = true;
+            break;
+        }
+        sfr_strv_push(keys, PQgetvalue(r, i, 0));
+    }
+    PQclear(r);
+    return SFR_OK;
+}
+
 static const struct sfr_side_ops pg_ops = {
     .name = "postgres",
     .digest = pg_digest,
@@ -746,6 +784,7 @@ static const struct sfr_side_ops pg_ops = {
     .sample_keys = pg_sample_keys,
     .ranges_indexed = pg_ranges_indexed,
     .duplicate_keys = pg_duplicate_keys,
+    .changed_keys = pg_changed_keys,
 };
 
 struct sfr_side *sfr_pg_side_new(const char *url, struct sfr_err *err)
