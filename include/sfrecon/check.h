@@ -163,10 +163,10 @@ struct sfr_check_stats {
     long rows_sf, rows_pg; /* rows compared */
     long chunks_mismatched, ranges_bisected;
     long keys_differing;
-    long rechecked_changed; /* changed during the audit: compared again at the end */
+    long rechecked_changed;    /* changed during the audit: compared again at the end */
     struct sfr_strv in_flight; /* sfids still changing after every recheck */
     long incr_keys;            /* incremental: records compared one by one */
-    long api_calls;         /* Salesforce API calls made by this object's check */
+    long api_calls;            /* Salesforce API calls made by this object's check */
     int64_t sf_max_mod_ms, pg_max_mod_ms;
     long sf_count, pg_count;
     bool complete;                /* false when stopped early (budget) */

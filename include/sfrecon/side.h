@@ -196,8 +196,8 @@ enum sfr_rc sfr_side_sample_keys(struct sfr_side *s, const struct sfr_projection
 /* Fallback: none. */
 /* SFR_ENOTFOUND when the side cannot list the keys changed since a time. */
 enum sfr_rc sfr_side_changed_keys(struct sfr_side *s, const struct sfr_projection *p,
-                                  int64_t since_ms, long max, struct sfr_strv *keys,
-                                  bool *more, struct sfr_err *err) SFR_WUR;
+                                  int64_t since_ms, long max, struct sfr_strv *keys, bool *more,
+                                  struct sfr_err *err) SFR_WUR;
 enum sfr_rc sfr_side_duplicate_keys(struct sfr_side *s, const struct sfr_projection *p,
                                     struct sfr_strv *keys, struct sfr_err *err) SFR_WUR;
 /* Fallback: true. */

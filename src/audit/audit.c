@@ -332,9 +332,10 @@ static enum sfr_rc audit_object(struct engine *e, int k)
     if (rc == SFR_OK && o->since_ms != INT64_MIN)
         rc =
             sfr_audit_since(ctx, i, o->since_ms, e->co.audit_start_ms, &e->run->discs, &st, e->err);
-    else if (rc == SFR_OK && o->workers)
+    else if (rc == SFR_OK && o->workers) {
         rc = sfr_workers_run_object(&e->w, e->run->id, name, &e->run->discs, &st, e->err);
-    else if (rc == SFR_OK)
+        sfr_check_mark_dirty(&st, &e->run->discs, from);
+    } else if (rc == SFR_OK)
         rc = sfr_check_object(&cobj, &e->co, factory, ctx, &e->run->discs, &st, e->err);
     if (rc == SFR_ELIMIT)
         rc = budget_stop(e, k, per, &st);

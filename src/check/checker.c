@@ -396,8 +396,8 @@ static enum sfr_rc run_content(struct checker *c, struct sfr_side *sf, struct sf
     for (size_t k = 0; k < moving.n; k++)
         sfr_moving_push(&c->moving, moving.v[k].sfid, moving.v[k].sf_mod_ms, moving.v[k].pg_mod_ms);
     if (t->record_state) {
-        struct sfr_chunk_state *cs = sfr_chunk_list_push(&c->st->chunks, r.lo, r.hi, (long)a.n,
-                                                         (long)b.n, sf_max, pg_max);
+        struct sfr_chunk_state *cs =
+            sfr_chunk_list_push(&c->st->chunks, r.lo, r.hi, (long)a.n, (long)b.n, sf_max, pg_max);
         cs->has_sum = true;
         cs->pg_sum = pg_sum;
     }
@@ -477,10 +477,10 @@ static void pick_split_keys(const struct sfr_strv *all, const char *lo, const ch
 
 /* Splits a mismatched range B ways at the object's split keys (one key-only
  * pass of the mirror, made once per object; sampled from a stream of the
- * range when the side cannot give them), digests every part on both sides, and queues only the parts that differ: as COUNT
- * tasks (with their digests) while differences are sparse, as CONTENT tasks
- * once most parts differ (streaming a part costs a few calls; bisecting it
- * further would cost B per level). */
+ * range when the side cannot give them), digests every part on both sides, and queues only the
+ * parts that differ: as COUNT tasks (with their digests) while differences are sparse, as CONTENT
+ * tasks once most parts differ (streaming a part costs a few calls; bisecting it further would cost
+ * B per level). */
 static enum sfr_rc split_range(struct checker *c, struct sfr_side *sf, struct sfr_side *pg,
                                const struct task *t, const struct sfr_digest *dp_all,
                                struct sfr_err *err)
@@ -786,8 +786,8 @@ static enum sfr_rc run_tasks(struct checker *cp, enum sfr_rc rc, struct incr_pla
     }
     /* keys left unchecked by a stop are not covered either */
     for (size_t i = 0; i < cp->moving.n; i++)
-        sfr_strv_take(&stats->not_covered, sfr_asprintf("%s (changed during the audit)",
-                                                        cp->moving.v[i].sfid));
+        sfr_strv_take(&stats->not_covered,
+                      sfr_asprintf("%s (changed during the audit)", cp->moving.v[i].sfid));
     sfr_moving_cleanup(&cp->moving);
     sfr_strv_cleanup(&cp->split_keys);
     sfr_incr_free(ip);

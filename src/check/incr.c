@@ -7,9 +7,10 @@
  *     hashed into its chunk (binary search of the bounds): the mirror is
  *     local, and an edit behind Heroku Connect's back (a script writing
  *     without moving systemmodstamp) moves the digest;
- *  2. asks Salesforce for its count and for the keys of the records changed
- *     since the watermark (SystemModstamp, queryAll so deletes come too):
- *     two queries whatever the object's size;
+ *  2. asks Salesforce for its count and max(SystemModstamp) (one call) and,
+ *     when either moved since the last run, for the keys of the records
+ *     changed since the watermark (SystemModstamp, queryAll so deletes come
+ *     too): one or two queries whatever the object's size;
  *  3. compares whole (as a full audit would) every chunk that was not
  *     clean, whose mirror digest moved, or that no state covers; in the
  *     other ("quiet") chunks only the changed keys are compared;
@@ -111,8 +112,8 @@ static enum sfr_rc changed_in_quiet(struct checker *c, struct incr_plan *ip, str
 {
     struct sfr_strv got = {0};
     bool more = false;
-    enum sfr_rc rc = sfr_side_changed_keys(sf, c->co->proj, c->o->watermark_ms, INCR_MAX_KEYS,
-                                           &got, &more, err);
+    enum sfr_rc rc =
+        sfr_side_changed_keys(sf, c->co->proj, c->o->watermark_ms, INCR_MAX_KEYS, &got, &more, err);
     if (rc == SFR_ENOTFOUND || (rc == SFR_OK && more)) {
         sfr_log_info("%s: %s; every chunk is compared whole", c->co->proj->obj->name,
                      more ? "too many records changed since the last audit"
@@ -144,9 +145,9 @@ static void push_quiet_states(struct checker *c, struct incr_plan *ip)
             continue;
         const struct sfr_chunk_state *p = &ip->prev.v[i];
         long sfc = p->sf_count + ip->delta[i];
-        struct sfr_chunk_state *s = sfr_chunk_list_push(&c->st->chunks, p->lo, p->hi, sfc,
-                                                        (long)ip->now[i].count, p->sf_max_ms,
-                                                        ip->now[i].max_mod_ms);
+        struct sfr_chunk_state *s =
+            sfr_chunk_list_push(&c->st->chunks, p->lo, p->hi, sfc, (long)ip->now[i].count,
+                                p->sf_max_ms, ip->now[i].max_mod_ms);
         s->has_sum = true;
         s->pg_sum = ip->now[i].sum;
         c->st->rows_sf += sfc;
@@ -183,8 +184,15 @@ enum sfr_rc sfr_incr_plan(struct checker *c, struct sfr_side *sf, struct sfr_sid
         ip->quiet[i] = !all_whole && p->clean && p->has_sum &&
                        (long)ip->now[i].count == p->pg_count && ip->now[i].sum == p->pg_sum;
     }
+    /* Salesforce as the last run left it (no live record stamped since the
+     * watermark, as many records): no key to ask for */
+    long before = 0;
+    for (size_t i = 0; i < n; i++)
+        before += ip->prev.v[i].sf_count;
+    bool sf_still = rc == SFR_OK && !all_whole && ip->sf_count == before &&
+                    ds.max_mod_ms != INT64_MIN && ds.max_mod_ms <= o->watermark_ms;
     struct sfr_strv keys = {0};
-    if (rc == SFR_OK && !all_whole)
+    if (rc == SFR_OK && !all_whole && !sf_still)
         rc = changed_in_quiet(c, ip, sf, &keys, &all_whole, err);
     if (rc != SFR_OK) {
         sfr_strv_cleanup(&keys);

@@ -447,10 +447,10 @@ enum sfr_rc sfr_history_open_since(PGconn *c, struct sfr_run *run, struct sfr_er
         if (!sfr_cause_parse(PQgetvalue(r, i, 2), &key.cause))
             continue;
         const struct sfr_discrepancy *kp = &key;
-        struct sfr_discrepancy **hit =
-            bsearch(&kp, by, run->discs.n, sizeof(*by), cmp_disc_key);
+        struct sfr_discrepancy **hit = bsearch(&kp, by, run->discs.n, sizeof(*by), cmp_disc_key);
         /* equal keys sit together: mark them all */
-        for (struct sfr_discrepancy **h = hit; h != NULL && h > by && cmp_disc_key(&kp, h - 1) == 0;)
+        for (struct sfr_discrepancy **h = hit;
+             h != NULL && h > by && cmp_disc_key(&kp, h - 1) == 0;)
             hit = --h;
         for (struct sfr_discrepancy **h = hit;
              h != NULL && h < by + run->discs.n && cmp_disc_key(&kp, h) == 0; h++)

@@ -125,6 +125,7 @@ static const char v5_sql[] =
     " 'the mirror side''s content digest: wrapping 64-bit sum of row hashes';\n"
     "COMMENT ON COLUMN sfrecon.watermark.sf_max_mod IS"
     " 'Salesforce-clock time from which the last run saw every change';\n"
+    "ALTER TABLE sfrecon.work_chunk ADD COLUMN pg_sum numeric;\n"
     "ALTER TABLE sfrecon.discrepancy ADD COLUMN open_since bigint;\n"
     "COMMENT ON COLUMN sfrecon.discrepancy.open_since IS"
     " 'first run of the unbroken streak of runs that found this discrepancy';\n";

@@ -524,8 +524,8 @@ static int changed_row(void *ctx, const char *const *values, const size_t *lens)
 
 /* queryAll, so records deleted since come too (IsDeleted = true). */
 static enum sfr_rc sf_changed_keys(struct sfr_side *side, const struct sfr_projection *p,
-                                   int64_t since_ms, long max, struct sfr_strv *keys,
-                                   bool *more, struct sfr_err *err)
+                                   int64_t since_ms, long max, struct sfr_strv *keys, bool *more,
+                                   struct sfr_err *err)
 {
     struct sf_side *s = (struct sf_side *)side;
     char ts[40];

@@ -73,8 +73,8 @@ enum sfr_rc sfr_side_sample_keys(struct sfr_side *s, const struct sfr_projection
 }
 
 enum sfr_rc sfr_side_changed_keys(struct sfr_side *s, const struct sfr_projection *p,
-                                  int64_t since_ms, long max, struct sfr_strv *keys,
-                                  bool *more, struct sfr_err *err)
+                                  int64_t since_ms, long max, struct sfr_strv *keys, bool *more,
+                                  struct sfr_err *err)
 {
     *more = false;
     if (s->ops->changed_keys != NULL && p->idx_modstamp >= 0)
