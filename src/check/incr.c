@@ -174,6 +174,7 @@ enum sfr_rc sfr_incr_plan(struct checker *c, struct sfr_side *sf, struct sfr_sid
     if (!all_whole)
         rc = sfr_side_scan(pg, c->co->proj, digest_row, ip, err);
     struct sfr_digest ds;
+    sfr_digest_init(&ds);
     struct sfr_range everything = {NULL, NULL};
     if (rc == SFR_OK && !all_whole)
         rc = sfr_side_digest(sf, c->co->proj, &everything, SFR_DEPTH_COUNT, &ds, err);
