@@ -58,13 +58,44 @@ void sfr_discrepancy_cleanup(struct sfr_discrepancy *d);
 void sfr_discrepancy_add_field(struct sfr_discrepancy *d, const char *field, const char *sf_value,
                                const char *pg_value);
 
+/* Discrepancies in the order found. A list made spillable keeps at most
+ * SFR_DISC_SPILL of them in memory (v[0..n)): older ones go to a temporary
+ * file (n_spilled of them, before v), so an audit that finds a million
+ * holds a few thousand. Walk a list with sfr_disc_iter, which reads the
+ * spilled ones back one at a time; v[] alone is the whole list only when
+ * n_spilled is 0. */
+#define SFR_DISC_SPILL 16384
 struct sfr_disc_list {
     struct sfr_discrepancy *v;
     size_t n, cap;
+    bool spillable;
+    void *spill; /* FILE *, NULL until the first spill */
+    size_t n_spilled;
+    long by_cause[SFR_CAUSE_N]; /* of every discrepancy pushed */
 };
 /* Appends *d (ownership moves to the list; d is zeroed). */
 void sfr_disc_list_push(struct sfr_disc_list *l, struct sfr_discrepancy *d);
 void sfr_disc_list_cleanup(struct sfr_disc_list *l);
+/* All discrepancies, spilled ones included. */
+size_t sfr_disc_list_count(const struct sfr_disc_list *l);
+
+/* Walks a list in order from the from-th discrepancy (0 = all). The
+ * discrepancy handed out lives until the next call. */
+struct sfr_disc_iter {
+    const struct sfr_disc_list *l;
+    size_t at;                  /* index of the next one */
+    struct sfr_discrepancy cur; /* a spilled one read back */
+    bool err;                   /* the spill file could not be read back */
+};
+void sfr_disc_iter_begin(struct sfr_disc_iter *it, const struct sfr_disc_list *l, size_t from);
+const struct sfr_discrepancy *sfr_disc_iter_next(struct sfr_disc_iter *it);
+void sfr_disc_iter_end(struct sfr_disc_iter *it);
+/* A deep copy of *src. */
+void sfr_discrepancy_copy(struct sfr_discrepancy *dst, const struct sfr_discrepancy *src);
+/* A copy of the whole list held in memory (for the consumers that need
+ * every discrepancy at once: repair plans, the HTML report's groups).
+ * False when spilled ones could not be read back (the copy has the rest). */
+bool sfr_disc_list_materialize(const struct sfr_disc_list *l, struct sfr_disc_list *out);
 
 /* The one conflict rule of the audit and the sync daemon, for a read_write
  * mirror row. pending: the row's _hc_lastop is PENDING (an app's write not

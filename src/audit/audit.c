@@ -124,8 +124,8 @@ static int plan_objects(struct sfr_run_ctx *ctx, const struct sfr_strv *want, in
 }
 
 static void summarize(struct sfr_object_summary *s, const char *object,
-                      const struct sfr_check_stats *st, const struct sfr_disc_list *l, size_t from,
-                      double secs)
+                      const struct sfr_check_stats *st, const struct sfr_disc_list *l,
+                      const long *before, double secs)
 {
     s->object = sfr_strdup(object);
     s->rows_sf = st->rows_sf;
@@ -135,8 +135,8 @@ static void summarize(struct sfr_object_summary *s, const char *object,
     s->complete = st->complete;
     s->changed_during = st->rechecked_changed;
     s->in_flight = (long)st->in_flight.n;
-    for (size_t k = from; k < l->n; k++)
-        s->by_cause[l->v[k].cause]++;
+    for (int c = 0; c < SFR_CAUSE_N; c++)
+        s->by_cause[c] = l->by_cause[c] - before[c];
 }
 
 /* The checker's options for this run. */
@@ -218,9 +218,19 @@ static enum sfr_rc mirror_finish(struct engine *e, struct mirror_job *mj, enum s
     if (rc == SFR_OK && e->full && !mj->started)
         mj->rc = sfr_audit_mirror_checks(e->ctx, mj->i, sfr_disc_list_sink, &mj->found,
                                          &mj->skipped, &mj->err);
-    for (size_t u = 0; u < mj->found.n; u++)
-        sfr_disc_list_push(&e->run->discs, &mj->found.v[u]);
-    mj->found.n = 0;
+    struct sfr_disc_iter it;
+    sfr_disc_iter_begin(&it, &mj->found, 0);
+    const struct sfr_discrepancy *d;
+    while ((d = sfr_disc_iter_next(&it)) != NULL) {
+        struct sfr_discrepancy c;
+        sfr_discrepancy_copy(&c, d);
+        sfr_disc_list_push(&e->run->discs, &c);
+    }
+    if (it.err && rc == SFR_OK)
+        rc = sfr_err_set(e->err, SFR_EIO,
+                         "%s: mirror findings spilled to a temporary file could not be read back",
+                         e->ctx->proj[mj->i].obj->name);
+    sfr_disc_iter_end(&it);
     sfr_disc_list_cleanup(&mj->found);
     for (size_t u = 0; u < mj->skipped.n; u++)
         if (!sfr_strv_contains_ci(&e->run->notes, mj->skipped.v[u]))
@@ -324,10 +334,13 @@ static enum sfr_rc audit_object(struct engine *e, int k)
     struct sfr_check_stats st;
     memset(&st, 0, sizeof(st));
     st.sf_max_mod_ms = st.pg_max_mod_ms = INT64_MIN;
-    size_t from = e->run->discs.n;
+    size_t from = sfr_disc_list_count(&e->run->discs);
+    long before[SFR_CAUSE_N];
+    memcpy(before, e->run->discs.by_cause, sizeof(before));
     int64_t start = now_ms();
 
     struct mirror_job mj = {ctx, i, {0}, {0}, SFR_OK, {0}, 0, false};
+    mj.found.spillable = true; /* a million orphans stay on disk */
     mj.started = rc == SFR_OK && e->full && pthread_create(&mj.th, NULL, mirror_thread, &mj) == 0;
     if (rc == SFR_OK && o->since_ms != INT64_MIN)
         rc =
@@ -346,7 +359,7 @@ static enum sfr_rc audit_object(struct engine *e, int k)
 
     if (rc == SFR_OK && o->store && o->since_ms == INT64_MIN && o->depth == SFR_DEPTH_CONTENT)
         rc = store_state(e, name, &st);
-    summarize(&e->run->objects[e->run->n_objects++], name, &st, &e->run->discs, from,
+    summarize(&e->run->objects[e->run->n_objects++], name, &st, &e->run->discs, before,
               (double)(now_ms() - start) / 1000.0);
     e->run->api_calls += st.api_calls;
     sfr_check_stats_cleanup(&st);
@@ -380,11 +393,11 @@ static enum sfr_rc finish_run(struct engine *e, enum sfr_rc rc)
     if (rc == SFR_ELIMIT)
         rc = SFR_OK;
     snprintf(run->status, sizeof(run->status), "%s",
-             rc == SFR_EINTR    ? "interrupted"
-             : rc != SFR_OK     ? "failed"
-             : !run->complete   ? "partial"
-             : run->discs.n > 0 ? "discrepancies"
-                                : "clean");
+             rc == SFR_EINTR                        ? "interrupted"
+             : rc != SFR_OK                         ? "failed"
+             : !run->complete                       ? "partial"
+             : sfr_disc_list_count(&run->discs) > 0 ? "discrepancies"
+                                                    : "clean");
     utc_now(run->finished_at, sizeof(run->finished_at));
     if (!e->o->store || run->id <= 0)
         return rc;
@@ -442,6 +455,7 @@ enum sfr_rc sfr_audit_run(struct sfr_run_ctx *ctx, const struct sfr_audit_opts *
         return rc;
     }
     run->objects = sfr_calloc((size_t)e.n + 1, sizeof(*run->objects));
+    run->discs.spillable = true; /* memory bounded however many are found */
     check_opts(&e);
     if (o->workers) {
         /* every object's ranges are queued first, so joined processes can

@@ -806,7 +806,7 @@ enum sfr_rc sfr_check_object(const struct sfr_check_object *co, const struct sfr
                              sfr_side_factory factory, void *factory_ctx, struct sfr_disc_list *out,
                              struct sfr_check_stats *stats, struct sfr_err *err)
 {
-    size_t from = out->n;
+    size_t from = sfr_disc_list_count(out);
     /* one sequential pass per side when ranges cost a table scan (scan.c) */
     enum sfr_rc rc = sfr_scan_object(co, o, factory, factory_ctx, out, stats, err);
     if (rc == SFR_ENOTFOUND) {
@@ -974,11 +974,19 @@ void sfr_check_mark_dirty(struct sfr_check_stats *stats, const struct sfr_disc_l
                           size_t from)
 {
     sfr_chunk_list_sort(&stats->chunks);
-    for (size_t k = from; k < out->n; k++) {
-        struct sfr_chunk_state *cs = sfr_chunk_list_find(&stats->chunks, out->v[k].sfid);
+    struct sfr_disc_iter it;
+    sfr_disc_iter_begin(&it, out, from);
+    const struct sfr_discrepancy *d;
+    while ((d = sfr_disc_iter_next(&it)) != NULL) {
+        struct sfr_chunk_state *cs =
+            d->sfid != NULL ? sfr_chunk_list_find(&stats->chunks, d->sfid) : NULL;
         if (cs != NULL)
             cs->clean = false;
     }
+    /* a discrepancy that cannot be read back has no chunk to spare */
+    for (size_t k = 0; it.err && k < stats->chunks.n; k++)
+        stats->chunks.v[k].clean = false;
+    sfr_disc_iter_end(&it);
     for (size_t k = 0; k < stats->in_flight.n; k++) {
         struct sfr_chunk_state *cs = sfr_chunk_list_find(&stats->chunks, stats->in_flight.v[k]);
         if (cs != NULL)

@@ -103,7 +103,7 @@ static void disc_row(struct sfr_buf *b, long run_id, const struct sfr_discrepanc
 /* Stores the run's discrepancies with one COPY (rows sent in ~1 MB pieces). */
 static enum sfr_rc store_discs(PGconn *c, const struct sfr_run *run, struct sfr_err *err)
 {
-    if (run->discs.n == 0)
+    if (sfr_disc_list_count(&run->discs) == 0)
         return SFR_OK;
     enum sfr_rc rc =
         sfr_pg_copy_in_begin(c,
@@ -115,13 +115,22 @@ static enum sfr_rc store_discs(PGconn *c, const struct sfr_run *run, struct sfr_
         return rc;
     struct sfr_buf b = SFR_BUF_INIT;
     enum sfr_rc sent = SFR_OK;
-    for (size_t i = 0; i < run->discs.n && sent == SFR_OK; i++) {
-        disc_row(&b, run->id, &run->discs.v[i]);
-        if (b.len >= (1u << 20) || i + 1 == run->discs.n) {
+    struct sfr_disc_iter it;
+    sfr_disc_iter_begin(&it, &run->discs, 0);
+    const struct sfr_discrepancy *d;
+    while (sent == SFR_OK && (d = sfr_disc_iter_next(&it)) != NULL) {
+        disc_row(&b, run->id, d);
+        if (b.len >= (1u << 20)) {
             sent = sfr_pg_copy_in_put(c, b.data, b.len);
             sfr_buf_reset(&b);
         }
     }
+    if (sent == SFR_OK && b.len > 0)
+        sent = sfr_pg_copy_in_put(c, b.data, b.len);
+    if (it.err && sent == SFR_OK)
+        sent = sfr_err_set(err, SFR_EIO,
+                           "discrepancies spilled to a temporary file could not be read back");
+    sfr_disc_iter_end(&it);
     sfr_buf_cleanup(&b);
     return sfr_pg_copy_in_end(c, sent, err, "storing discrepancies in sfrecon.discrepancy");
 }
@@ -140,7 +149,7 @@ enum sfr_rc sfr_history_finish(PGconn *c, const struct sfr_run *run, struct sfr_
         char id[32], calls[32], n[32];
         snprintf(id, sizeof(id), "%ld", run->id);
         snprintf(calls, sizeof(calls), "%ld", run->api_calls);
-        snprintf(n, sizeof(n), "%zu", run->discs.n);
+        snprintf(n, sizeof(n), "%zu", sfr_disc_list_count(&run->discs));
         long rows = 0;
         for (int i = 0; i < run->n_objects; i++)
             rows += run->objects[i].rows_sf;
@@ -426,13 +435,15 @@ enum sfr_rc sfr_history_open_since(PGconn *c, struct sfr_run *run, struct sfr_er
                           "WHERE run_id = $1::bigint AND open_since IS NULL",
                           1, p, NULL, err, "marking new discrepancies in sfrecon.discrepancy");
     PGresult *r = NULL;
-    if (rc == SFR_OK)
+    if (rc == SFR_OK && run->discs.n_spilled == 0)
         rc = sfr_pg_query(c,
                           "SELECT object, sfid, cause, min(open_since) FROM sfrecon.discrepancy "
                           "WHERE run_id = $1::bigint AND open_since < run_id "
                           "GROUP BY object, sfid, cause",
                           1, p, &r, err, "reading open discrepancies from sfrecon.discrepancy");
-    if (rc != SFR_OK || PQntuples(r) == 0) {
+    /* the in-memory run says since when each one is open; one spilled to
+     * disk says it in the stored run (sfrecon report --run N) */
+    if (rc != SFR_OK || r == NULL || PQntuples(r) == 0) {
         PQclear(r);
         return rc;
     }

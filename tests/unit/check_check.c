@@ -393,6 +393,69 @@ static const struct {
     {SFR_DEPTH_CONTENT, 3, 1000},
 };
 
+/* A spillable list holds at most SFR_DISC_SPILL discrepancies in memory;
+ * the rest come back from the spill file in order, fields and all. */
+START_TEST(test_disc_spill)
+{
+    struct sfr_disc_list l = {0};
+    l.spillable = true;
+    long n = 3L * SFR_DISC_SPILL + 7;
+    for (long i = 0; i < n; i++) {
+        struct sfr_discrepancy d;
+        memset(&d, 0, sizeof(d));
+        d.object = sfr_strdup("Account");
+        d.sfid = sfr_asprintf("001G0%010ldAAA", i);
+        d.cause = i % 2 ? SFR_CAUSE_MISSING_IN_SF : SFR_CAUSE_FIELD_MISMATCH;
+        d.detail = i % 3 ? sfr_strdup("a detail") : NULL;
+        d.pg_id = i;
+        d.open_since = i % 5;
+        d.sf_mod_ms = INT64_MIN;
+        if (i % 2 == 0)
+            sfr_discrepancy_add_field(&d, "Name", "Acme", i % 4 ? NULL : "");
+        sfr_disc_list_push(&l, &d);
+        ck_assert_uint_le(l.n, SFR_DISC_SPILL);
+    }
+    ck_assert_uint_eq(sfr_disc_list_count(&l), (size_t)n);
+    ck_assert_uint_gt(l.n_spilled, 0);
+    ck_assert_int_eq(l.by_cause[SFR_CAUSE_MISSING_IN_SF], n / 2);
+    for (int pass = 0; pass < 2; pass++) {
+        size_t from = pass ? (size_t)SFR_DISC_SPILL + 3 : 0;
+        struct sfr_disc_iter it;
+        sfr_disc_iter_begin(&it, &l, from);
+        const struct sfr_discrepancy *d;
+        long i = (long)from;
+        while ((d = sfr_disc_iter_next(&it)) != NULL) {
+            char want[32];
+            snprintf(want, sizeof(want), "001G0%010ldAAA", i);
+            ck_assert_str_eq(d->sfid, want);
+            ck_assert_int_eq(d->pg_id, i);
+            ck_assert_int_eq(d->open_since, i % 5);
+            ck_assert(d->sf_mod_ms == INT64_MIN);
+            ck_assert(d->cause == (i % 2 ? SFR_CAUSE_MISSING_IN_SF : SFR_CAUSE_FIELD_MISMATCH));
+            ck_assert(i % 3 ? d->detail != NULL && strcmp(d->detail, "a detail") == 0
+                            : d->detail == NULL);
+            ck_assert_int_eq(d->n_fields, i % 2 ? 0 : 1);
+            if (i % 2 == 0) {
+                ck_assert_str_eq(d->fields[0].sf_value, "Acme");
+                ck_assert(i % 4 ? d->fields[0].pg_value == NULL
+                                : strcmp(d->fields[0].pg_value, "") == 0);
+            }
+            i++;
+        }
+        ck_assert(!it.err);
+        sfr_disc_iter_end(&it);
+        ck_assert_int_eq(i, n);
+    }
+    struct sfr_disc_list all;
+    ck_assert(sfr_disc_list_materialize(&l, &all));
+    ck_assert_uint_eq(all.n, (size_t)n);
+    ck_assert_uint_eq(all.n_spilled, 0);
+    ck_assert_str_eq(all.v[n - 1].sfid, l.v[l.n - 1].sfid);
+    sfr_disc_list_cleanup(&all);
+    sfr_disc_list_cleanup(&l);
+}
+END_TEST
+
 START_TEST(test_checker)
 {
     struct sfr_projection p;
@@ -741,6 +804,7 @@ Suite *check_suite(void)
     tcase_add_loop_test(tk, test_checker, 0,
                         (int)(sizeof(checker_cases) / sizeof(checker_cases[0])));
     tcase_add_test(tk, test_incremental);
+    tcase_add_test(tk, test_disc_spill);
     tcase_add_test(tk, test_incremental_quiet_changes);
     tcase_add_test(tk, test_recheck_settled);
     tcase_add_loop_test(tk, test_checker_count, 0, 2);
