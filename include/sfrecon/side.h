@@ -163,6 +163,13 @@ struct sfr_side_ops {
     enum sfr_rc (*changed_keys)(struct sfr_side *s, const struct sfr_projection *p,
                                 int64_t since_ms, long max, struct sfr_strv *keys, bool *more,
                                 struct sfr_err *err);
+    /* As boundaries, from the keys and modstamps alone (no row is hashed),
+     * with the count depth digest of each part between them: *parts gets
+     * keys->n + 1 digests (caller frees). Count depth bisection on a mirror
+     * whose ranges cost a table scan. */
+    enum sfr_rc (*key_digests)(struct sfr_side *s, const struct sfr_projection *p, long every,
+                               struct sfr_strv *keys, struct sfr_digest **parts,
+                               struct sfr_err *err);
 };
 
 struct sfr_side {

@@ -317,10 +317,33 @@ enum sfr_rc sfr_checker_classify_keys(struct checker *c, struct sfr_side *sf, st
     return rc;
 }
 
+/* Keeps a range for the grouped comparison at the end (the caller holds
+ * no lock). */
+static void defer(struct checker *c, const struct task *t)
+{
+    pthread_mutex_lock(&c->mu);
+    struct deferred *d = &c->deferred;
+    if (d->n == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 16;
+        d->r = sfr_realloc(d->r, d->cap * sizeof(*d->r));
+        d->rows = sfr_realloc(d->rows, d->cap * sizeof(*d->rows));
+    }
+    d->r[d->n].lo = sfr_strdup(t->lo);
+    d->r[d->n].hi = sfr_strdup(t->hi);
+    d->rows[d->n++] = t->expect > 0 ? t->expect : 1;
+    pthread_mutex_unlock(&c->mu);
+}
+
 /* Streams both sides of a range and classifies the differing keys. */
 static enum sfr_rc run_content(struct checker *c, struct sfr_side *sf, struct sfr_side *pg,
                                const struct task *t, struct sfr_err *err)
 {
+    /* count depth on a mirror whose ranges cost a table scan: the ranges to
+     * compare row by row are read together at the end */
+    if (c->parts != NULL && c->o->depth == SFR_DEPTH_COUNT) {
+        defer(c, t);
+        return SFR_OK;
+    }
     struct sfr_range r = {t->lo, t->hi};
     struct rowvec a = {0}, b = {0};
     struct sfr_strv diff = {0};
@@ -447,8 +470,11 @@ static enum sfr_rc split_keys_once(struct checker *c, struct sfr_side *pg, struc
 {
     enum sfr_rc rc = SFR_OK;
     pthread_mutex_lock(&c->split_mu);
-    if (!c->split_done && pg->ops->boundaries != NULL) {
-        long every = c->leaf / 4 > 1 ? c->leaf / 4 : 1;
+    long every = c->leaf / 4 > 1 ? c->leaf / 4 : 1;
+    if (!c->split_done && pg->ops->key_digests != NULL &&
+        !sfr_side_ranges_indexed(pg, c->co->proj, NULL)) {
+        rc = pg->ops->key_digests(pg, c->co->proj, every, &c->split_keys, &c->parts, err);
+    } else if (!c->split_done && pg->ops->boundaries != NULL) {
         rc = pg->ops->boundaries(pg, c->co->proj, every, &c->split_keys, NULL, err);
         if (rc == SFR_ENOTFOUND) {
             rc = SFR_OK;
@@ -458,6 +484,32 @@ static enum sfr_rc split_keys_once(struct checker *c, struct sfr_side *pg, struc
     c->split_done = true;
     pthread_mutex_unlock(&c->split_mu);
     return rc;
+}
+
+/* The mirror's count depth digest of [lo, hi) from the parts of the key
+ * pass, when both bounds are split keys (or open): no query. */
+static bool pg_from_parts(struct checker *c, const char *lo, const char *hi, struct sfr_digest *out)
+{
+    const struct sfr_strv *k = &c->split_keys;
+    if (c->parts == NULL)
+        return false;
+    size_t a = 0, b = k->n; /* parts a..b */
+    if (lo != NULL) {
+        size_t i = lower_key(k, lo);
+        if (i >= k->n || strcmp(k->v[i], lo) != 0)
+            return false;
+        a = i + 1;
+    }
+    if (hi != NULL) {
+        size_t i = lower_key(k, hi);
+        if (i >= k->n || strcmp(k->v[i], hi) != 0)
+            return false;
+        b = i;
+    }
+    sfr_digest_init(out);
+    for (size_t j = a; j <= b && j <= k->n; j++)
+        sfr_digest_combine(out, &c->parts[j]);
+    return true;
 }
 
 /* Up to B-1 keys evenly spaced among the object's split keys inside (lo, hi). */
@@ -508,7 +560,7 @@ static enum sfr_rc split_range(struct checker *c, struct sfr_side *sf, struct sf
         pt->known = true;
         struct sfr_range pr = {lo, hi};
         rc = sfr_side_digest(sf, c->co->proj, &pr, SFR_DEPTH_COUNT, &pt->kds, err);
-        if (rc == SFR_OK)
+        if (rc == SFR_OK && !pg_from_parts(c, lo, hi, &pt->kdp))
             rc = sfr_side_digest(pg, c->co->proj, &pr, SFR_DEPTH_COUNT, &pt->kdp, err);
         if (rc == SFR_OK && !sfr_digest_equal_count(&pt->kds, &pt->kdp))
             differ++;
@@ -755,6 +807,45 @@ static enum sfr_rc recheck_moving(struct checker *c, struct sfr_err *err)
     return rc;
 }
 
+static int cmp_range_lo(const void *a, const void *b)
+{
+    const struct sfr_range *x = a, *y = b;
+    if (x->lo == NULL || y->lo == NULL)
+        return (x->lo != NULL) - (y->lo != NULL);
+    return strcmp(x->lo, y->lo);
+}
+
+/* The deferred ranges, sorted, compared in grouped passes (scan.h). */
+static enum sfr_rc compare_deferred(struct checker *c, struct sfr_err *err)
+{
+    struct deferred *d = &c->deferred;
+    /* sort ranges and their row counts together */
+    struct pair_rr {
+        struct sfr_range r;
+        long rows;
+    } *v = sfr_calloc(d->n, sizeof(*v));
+    for (size_t i = 0; i < d->n; i++)
+        v[i] = (struct pair_rr){d->r[i], d->rows[i]};
+    qsort(v, d->n, sizeof(*v), cmp_range_lo);
+    for (size_t i = 0; i < d->n; i++) {
+        d->r[i] = v[i].r;
+        d->rows[i] = v[i].rows;
+    }
+    free(v);
+    sfr_log_info("%s: %zu ranges compared row by row in grouped passes (the mirror's ranges "
+                 "are not index-served)",
+                 c->co->proj->obj->name, d->n);
+    struct sfr_side *sf = NULL, *pg = NULL;
+    enum sfr_rc rc = c->factory(c->fctx, &sf, &pg, err);
+    if (rc == SFR_OK)
+        rc = sfr_scan_compare_ranges(c->co, c->o, sf, pg, d->r, d->rows, d->n, c->out, c->st, err);
+    if (sf != NULL)
+        c->st->api_calls += sf->stats.api_calls;
+    sfr_side_free(sf);
+    sfr_side_free(pg);
+    return rc;
+}
+
 /* Runs the queue, the incremental reconciliation and the rechecks, then
  * cleans the checker up. */
 static enum sfr_rc run_tasks(struct checker *cp, enum sfr_rc rc, struct incr_plan *ip,
@@ -776,6 +867,8 @@ static enum sfr_rc run_tasks(struct checker *cp, enum sfr_rc rc, struct incr_pla
         if (rc == SFR_OK && queued > 0)
             rc = sfr_checker_run_queue(cp, err);
     }
+    if (rc == SFR_OK && cp->deferred.n > 0)
+        rc = compare_deferred(cp, err);
     if (rc == SFR_OK)
         rc = recheck_moving(cp, err);
     if (rc != SFR_OK)
@@ -789,7 +882,19 @@ static enum sfr_rc run_tasks(struct checker *cp, enum sfr_rc rc, struct incr_pla
         sfr_strv_take(&stats->not_covered,
                       sfr_asprintf("%s (changed during the audit)", cp->moving.v[i].sfid));
     sfr_moving_cleanup(&cp->moving);
+    for (size_t i = 0; i < cp->deferred.n; i++) {
+        if (rc != SFR_OK)
+            sfr_strv_take(&stats->not_covered,
+                          sfr_asprintf("[%s, %s)",
+                                       cp->deferred.r[i].lo ? cp->deferred.r[i].lo : "-inf",
+                                       cp->deferred.r[i].hi ? cp->deferred.r[i].hi : "+inf"));
+        free((char *)cp->deferred.r[i].lo);
+        free((char *)cp->deferred.r[i].hi);
+    }
+    free(cp->deferred.r);
+    free(cp->deferred.rows);
     sfr_strv_cleanup(&cp->split_keys);
+    free(cp->parts);
     sfr_incr_free(ip);
     free(cp->q);
     pthread_mutex_destroy(&cp->mu);

@@ -41,6 +41,17 @@ struct checker {
     pthread_mutex_t split_mu;
     bool split_done;
     struct sfr_strv split_keys; /* count depth: keys from one key-only pass */
+    /* and, on a mirror whose ranges cost a table scan, the count depth
+     * digest of each part between them (split_keys.n + 1), so no range of
+     * the mirror is counted again */
+    struct sfr_digest *parts;
+    /* ranges such a mirror would scan once each: compared together at the
+     * end, in as few passes as memory allows */
+    struct deferred {
+        struct sfr_range *r; /* owned bounds */
+        long *rows;
+        size_t n, cap;
+    } deferred;
     long tasks_done, tasks_total;
     long leaf;
     double t0;

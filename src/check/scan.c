@@ -177,6 +177,7 @@ struct scan {
     struct sfr_disc_list *out;
     struct sfr_check_stats *st;
     struct sfr_moving moving; /* changed while the audit ran: compared at the end */
+    bool count_rows;          /* compare_ranges adds the rows it read to the stats */
 };
 
 static struct sfr_range bucket_range(const struct scan *s, size_t b)
@@ -208,17 +209,13 @@ static void merge(const struct rows *a, const struct rows *b, struct sfr_strv *d
     }
 }
 
-/* Reads the buckets idx[0..n) from both sides in one pass each, compares
- * them key by key and classifies what differs. */
-static enum sfr_rc compare_group(struct scan *s, const size_t *idx, size_t n, struct sfr_err *err)
+/* Reads the ranges r[0..n) (sorted, disjoint; es and ep rows expected on
+ * each side) from both sides in one pass each, compares them key by key and
+ * classifies what differs; *ranges_hit counts the ranges that really
+ * differ. */
+static enum sfr_rc compare_ranges(struct scan *s, const struct sfr_range *r, size_t n, long es,
+                                  long ep, long *ranges_hit, struct sfr_err *err)
 {
-    struct sfr_range *r = sfr_calloc(n + 1, sizeof(*r));
-    long es = 0, ep = 0;
-    for (size_t k = 0; k < n; k++) {
-        r[k] = bucket_range(s, idx[k]);
-        es += (long)s->ds[idx[k]].count;
-        ep += (long)s->dp[idx[k]].count;
-    }
     struct pass a = {
         .side = s->sf, .p = s->co->proj, .ranges = r, .n_ranges = (int)n, .expect = es};
     struct pass b = {
@@ -237,19 +234,64 @@ static enum sfr_rc compare_group(struct scan *s, const size_t *idx, size_t n, st
     }
     s->st->keys_differing += (long)diff.n;
     s->st->rechecked_changed += rechecked;
-    /* buckets of the group that really differ */
+    if (s->count_rows) {
+        s->st->rows_sf += (long)a.rows.n;
+        s->st->rows_pg += (long)b.rows.n;
+    }
     for (size_t k = 0, d = 0; k < n && diff.n > 0; k++) {
         bool hit = false;
         while (d < diff.n && (r[k].hi == NULL || strcmp(diff.v[d], r[k].hi) < 0)) {
             hit = hit || r[k].lo == NULL || strcmp(diff.v[d], r[k].lo) >= 0;
             d++;
         }
-        s->st->chunks_mismatched += hit;
+        *ranges_hit += hit;
     }
     sfr_strv_cleanup(&diff);
     free(a.rows.v);
     free(b.rows.v);
+    return rc;
+}
+
+/* Reads the buckets idx[0..n) from both sides in one pass each, compares
+ * them key by key and classifies what differs. */
+static enum sfr_rc compare_group(struct scan *s, const size_t *idx, size_t n, struct sfr_err *err)
+{
+    struct sfr_range *r = sfr_calloc(n + 1, sizeof(*r));
+    long es = 0, ep = 0;
+    for (size_t k = 0; k < n; k++) {
+        r[k] = bucket_range(s, idx[k]);
+        es += (long)s->ds[idx[k]].count;
+        ep += (long)s->dp[idx[k]].count;
+    }
+    enum sfr_rc rc = compare_ranges(s, r, n, es, ep, &s->st->chunks_mismatched, err);
     free(r);
+    return rc;
+}
+
+enum sfr_rc sfr_scan_compare_ranges(const struct sfr_check_object *co,
+                                    const struct sfr_check_opts *o, struct sfr_side *sf,
+                                    struct sfr_side *pg, const struct sfr_range *r,
+                                    const long *rows, size_t n, struct sfr_disc_list *out,
+                                    struct sfr_check_stats *st, struct sfr_err *err)
+{
+    struct scan s = {co,   o,    sf,   pg,   NULL, 0,  NULL, NULL,
+                     NULL, NULL, NULL, NULL, out,  st, {0},  true};
+    long cap = o->chunk_size * 4 > SCAN_MIN_CAP ? o->chunk_size * 4 : SCAN_MIN_CAP;
+    enum sfr_rc rc = SFR_OK;
+    for (size_t from = 0; from < n && rc == SFR_OK;) {
+        size_t to = from;
+        long held = 0;
+        while (to < n && (to == from || held + rows[to] <= cap))
+            held += rows[to++];
+        rc = compare_ranges(&s, r + from, to - from, held, held, &st->chunks_mismatched, err);
+        from = to;
+    }
+    if (rc == SFR_OK && s.moving.n > 0)
+        rc = sfr_check_recheck(co, o, sf, pg, &s.moving, out, st, err);
+    for (size_t k = 0; k < s.moving.n; k++)
+        sfr_strv_take(&st->not_covered,
+                      sfr_asprintf("%s (changed during the audit)", s.moving.v[k].sfid));
+    sfr_moving_cleanup(&s.moving);
     return rc;
 }
 
@@ -440,7 +482,8 @@ enum sfr_rc sfr_scan_object(const struct sfr_check_object *co, const struct sfr_
     if (rc != SFR_OK)
         return rc;
     struct sfr_strv keys = {0};
-    struct scan s = {co, o, sf, pg, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, out, stats, {0}};
+    struct scan s = {co,   o,    sf,   pg,   NULL, 0,     NULL, NULL,
+                     NULL, NULL, NULL, NULL, out,  stats, {0},  false};
     if (o->single_pass == 0) {
         struct sfr_err e = {0};
         bool indexed =
