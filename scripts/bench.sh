@@ -157,6 +157,41 @@ for n in $SIZES; do
         "s, $(grep -c ',missing_in_sf,' "$OUT/e.csv") missing_in_sf, $(calls "$OUT/e.err") calls, peak RSS $(rss "$OUT/e.err") MB"
 done
 
+# Postgres <-> Postgres scaling on Connect's layout: BENCH_PGPG_SIZES rows
+# (default 1M and 10M) written straight into the mirror's table (no sfemu),
+# a copy with 100 rows changed, audited with only Connect's index and with a
+# byte-order index added.
+for n in ${BENCH_PGPG_SIZES:-1000000 10000000}; do
+    PDB=$(mkdb "pgpg_$n" "$LOCALE")
+    curl -s -X POST "$SF/__emu/reset" >/dev/null
+    "$B/orggen" --sf "$SF" --db "$PDB" --mapping "$MAP" --describe "$ORG" --size 10 --seed 1 \
+        --objects Account --manifest "$OUT/p.csv" >"$OUT/gen.out" 2>&1 || { cat "$OUT/gen.out"; exit 3; }
+    psql -q "$PDB" -c "DROP INDEX IF EXISTS salesforce.sfrecon_idx_account_sfid_c" \
+        -c "SET xmlbinary = 'hex'" \
+        -c "INSERT INTO salesforce.account (sfid, name, accountnumber, industry, rating, annualrevenue,
+                numberofemployees, website, phone, systemmodstamp, createddate, isdeleted)
+            SELECT '001Z' || lpad(to_hex(g), 11, '0') || 'IAA', 'Account ' || g, 'AN' || g,
+                'Energy', 'Hot', g * 10.5, g % 5000, 'https://example.com/' || g,
+                '+1 555 ' || g, timestamp '2024-01-01' + g * interval '1 second',
+                timestamp '2023-01-01', false
+            FROM generate_series(1, $n) g" \
+        -c "VACUUM ANALYZE salesforce.account" >/dev/null || exit 3
+    P2=$(tmpl "pgpg2_$n" "pgpg_$n")
+    psql -q "$P2" -c "SET xmlbinary = 'hex'" \
+        -c "UPDATE salesforce.account SET name = name || '!' WHERE id % ($n / 100) = 0" >/dev/null
+    t=$(now)
+    DATABASE_URL="$PDB" "$B/sfrecon" audit -c "$MAP" -o Account --source "$P2" --no-store \
+        --format csv >"$OUT/pp.csv" 2>"$OUT/pp.err"
+    row "PG<->PG, $n rows, 100 differing (Connect's index only)" "$(since "$t")" \
+        "s, $(grep -c ',Account,' "$OUT/pp.csv") found, peak RSS $(rss "$OUT/pp.err") MB"
+    cidx "$PDB"
+    cidx "$P2"
+    t=$(now)
+    DATABASE_URL="$PDB" "$B/sfrecon" audit -c "$MAP" -o Account --source "$P2" --no-store >/dev/null 2>"$OUT/pq.err"
+    row "  C-index: PG<->PG, $n rows, 100 differing" "$(since "$t")" "s, peak RSS $(rss "$OUT/pq.err") MB"
+    psql -q "$CLUSTER" -c "DROP DATABASE pgpg_$n" -c "DROP DATABASE pgpg2_$n" >/dev/null
+done
+
 # The HTML report of 100k discrepancies: a mirror of 100k Accounts where half
 # the rows hold another Name (field_mismatch), a quarter a cut Description
 # (truncation) and a quarter are gone (missing_in_pg); audited and stored,
