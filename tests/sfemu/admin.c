@@ -7,7 +7,8 @@
  * Id column, an Id is generated per record and spliced in front of it (the
  * splitter tracks CSV quoting across chunks). Missing system fields come from
  * the table defaults (the emulator clock via the sfemu.now setting, the admin
- * user). Loads are not validated and produce no change events. */
+ * user). Loads are not validated and produce no change events; the table is
+ * analysed afterwards. */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,6 +234,11 @@ enum MHD_Result emu_load_finish(struct emu_req *r)
             free(sql);
         }
         emu_sync_seq(l->c, l->o);
+        /* planner statistics for what was loaded: without them Postgres reads
+         * a page of Id-ordered results by sorting the whole table */
+        char *an = sfr_asprintf("ANALYZE %s", l->o->qtable);
+        emu_exec(l->c, an);
+        free(an);
     }
     if (l->c != NULL)
         emu_exec(l->c, "RESET sfemu.now");
