@@ -262,25 +262,7 @@ static enum sfr_rc factory(void *ctx, struct sfr_side **sf, struct sfr_side **pg
     return SFR_OK;
 }
 
-/* The dataset: n accounts with deterministic ids; faults applied by callers. */
-static void fill(struct sfr_side *s, const struct sfr_projection *p, int n, bool pg)
-{
-    for (int i = 0; i < n; i++) {
-        const char *v[8] = {0};
-        char id[19], name[32];
-        snprintf(id, sizeof(id), "001G0%010dAAA", i * 7 + 1);
-        snprintf(name, sizeof(name), "Account %d", i);
-        v[0] = id;
-        for (int k = 1; k < p->n_fields; k++) {
-            if (strcmp(p->fields[k]->name, "Name") == 0)
-                v[k] = name;
-            else if (k == p->idx_modstamp)
-                v[k] = pg ? "2024-01-01 00:00:00.123" : "2024-01-01T00:00:00.123+0000";
-        }
-        sfr_memside_put(s, p, v);
-    }
-}
-
+/* Account i of the dataset (deterministic id) with this Name. */
 static void put_one(struct sfr_side *s, const struct sfr_projection *p, int i, const char *name,
                     bool pg)
 {
@@ -295,6 +277,16 @@ static void put_one(struct sfr_side *s, const struct sfr_projection *p, int i, c
             v[k] = pg ? "2024-01-01 00:00:00.123" : "2024-01-01T00:00:00.123+0000";
     }
     sfr_memside_put(s, p, v);
+}
+
+/* The dataset: n accounts named "Account i"; faults applied by callers. */
+static void fill(struct sfr_side *s, const struct sfr_projection *p, int n, bool pg)
+{
+    for (int i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "Account %d", i);
+        put_one(s, p, i, name, pg);
+    }
 }
 
 static struct sfr_side *clone_side(struct sfr_side *src, enum sfr_canon_src kind,
@@ -565,13 +557,19 @@ START_TEST(test_checker_sparse_mirror)
 }
 END_TEST
 
-/* The single-pass audit (scan.c) finds what the chunked path finds: the
- * faults of test_checker, from sketches and from buckets read again. */
-START_TEST(test_scan)
+/* A test of the chunked path, run with the single-pass audit (scan.c). */
+static void with_single_pass(void (*test)(int), int i)
 {
     g_single_pass = 1;
-    test_checker_fn(_i);
+    test(i);
     g_single_pass = 0;
+}
+
+/* The single-pass audit finds what the chunked path finds: the faults of
+ * test_checker, from sketches and from buckets read again. */
+START_TEST(test_scan)
+{
+    with_single_pass(test_checker_fn, _i);
 }
 END_TEST
 
@@ -608,9 +606,7 @@ END_TEST
  * the chunked path cuts it at the row cap, and every missing row is found. */
 START_TEST(test_scan_sparse_mirror)
 {
-    g_single_pass = 1;
-    test_checker_sparse_mirror_fn(_i);
-    g_single_pass = 0;
+    with_single_pass(test_checker_sparse_mirror_fn, _i);
 }
 END_TEST
 
