@@ -44,6 +44,16 @@ enum sfr_rc sfr_history_get_chunks(PGconn *c, const char *object, struct sfr_chu
 enum sfr_rc sfr_history_put_chunks(PGconn *c, const char *object, long run_id,
                                    const struct sfr_chunk_list *chunks,
                                    struct sfr_err *err) SFR_WUR;
+/* Carries the stored run's discrepancies forward: each one the previous
+ * run of the same mapping found too keeps that one's open_since; the others
+ * open now. Sets open_since of the run's discrepancies in memory (0 = new). */
+enum sfr_rc sfr_history_open_since(PGconn *c, struct sfr_run *run, struct sfr_err *err) SFR_WUR;
+/* The Salesforce-clock time from which the last stored audit of object saw
+ * every change (INT64_MIN when none), and storing it. */
+enum sfr_rc sfr_history_get_watermark(PGconn *c, const char *object, int64_t *ms,
+                                      struct sfr_err *err) SFR_WUR;
+enum sfr_rc sfr_history_put_watermark(PGconn *c, const char *object, long run_id, int64_t ms,
+                                      long sf_count, long pg_count, struct sfr_err *err) SFR_WUR;
 /* sfids of mirror rows whose systemmodstamp is at or after since_ms, appended to out. */
 enum sfr_rc sfr_history_changed_since(PGconn *c, const char *schema, const char *table,
                                       int64_t since_ms, struct sfr_strv *out,

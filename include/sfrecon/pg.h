@@ -21,7 +21,7 @@
 #include "sfrecon/side.h"
 
 /* Version of the sfrecon schema that this build creates (sfrecon.schema_version). */
-#define SFR_PG_SCHEMA_VERSION 4
+#define SFR_PG_SCHEMA_VERSION 5
 /* Mirror schema when neither the mapping nor --schema names one. */
 #define SFR_PG_DEFAULT_SCHEMA "salesforce"
 

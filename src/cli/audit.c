@@ -167,7 +167,9 @@ static void print_summary(const struct sfr_run *run)
 /* A run that did not cover everything (budget) is 3 whatever it found. */
 static int exit_code(const struct sfr_run *run)
 {
-    return !run->complete ? SFR_EXIT_RUNTIME : run->discs.n > 0 ? SFR_EXIT_FOUND : SFR_EXIT_OK;
+    return !run->complete                         ? SFR_EXIT_RUNTIME
+           : sfr_disc_list_count(&run->discs) > 0 ? SFR_EXIT_FOUND
+                                                  : SFR_EXIT_OK;
 }
 
 /* The one line of a stop by signal. */
@@ -180,8 +182,8 @@ static void print_interrupted(const struct sfr_run *run)
     fprintf(stderr,
             "sfrecon: audit interrupted by %s: %s; %zu discrepanc%s found so far, %zu range(s) "
             "not covered\n",
-            sfr_cli_stop_name(), stored, run->discs.n, run->discs.n == 1 ? "y" : "ies",
-            run->not_covered.n);
+            sfr_cli_stop_name(), stored, sfr_disc_list_count(&run->discs),
+            sfr_disc_list_count(&run->discs) == 1 ? "y" : "ies", run->not_covered.n);
 }
 
 int sfr_cmd_audit(int argc, char **argv)

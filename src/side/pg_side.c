@@ -704,6 +704,68 @@ static enum sfr_rc pg_boundaries(struct sfr_side *s, const struct sfr_projection
     return rc;
 }
 
+/* One ordered pass over (sfid, systemmodstamp): a key every `every` rows
+ * and the count and max modstamp of each part between them. */
+static enum sfr_rc pg_key_digests(struct sfr_side *s, const struct sfr_projection *p, long every,
+                                  struct sfr_strv *keys, struct sfr_digest **parts,
+                                  struct sfr_err *err)
+{
+    struct pg_side *ps = as_pg(s);
+    *parts = NULL;
+    if (every <= 0)
+        return sfr_err_set(err, SFR_EINVAL, "key digests: part size must be positive, got %ld",
+                           every);
+    struct range_sql q;
+    enum sfr_rc rc = range_sql(ps, p,
+                               p->idx_modstamp >= 0 ? "COPY (SELECT \"sfid\", \"systemmodstamp\""
+                                                    : "COPY (SELECT \"sfid\", NULL",
+                               false, NULL, &q, err);
+    if (rc == SFR_OK) {
+        sfr_buf_printf(&q.sql, " ORDER BY %s) TO STDOUT", q.k->expr);
+        rc = sfr_pg_copy_out_begin(ps->conn, q.sql.data, err, "counting parts of %s", q.t->display);
+        s->stats.queries++;
+    }
+    sfr_buf_cleanup(&q.sql);
+    if (rc != SFR_OK)
+        return rc;
+    const struct sfr_pg_table *t = q.t;
+    size_t cap = 64, n = 1;
+    struct sfr_digest *d = sfr_calloc(cap, sizeof(*d));
+    sfr_digest_init(&d[0]);
+    long total = 0;
+    char *buf, *last = NULL;
+    int len;
+    while ((len = sfr_pg_copy_out_row(ps->conn, &buf)) > 0) {
+        const char *v[2];
+        size_t vl[2];
+        if (sfr_pg_copy_split(buf, (size_t)len, v, vl, 2) == 2 && v[0] != NULL) {
+            if (total > 0 && total % every == 0 && (last == NULL || strcmp(last, v[0]) != 0)) {
+                sfr_strv_push(keys, v[0]);
+                last = keys->v[keys->n - 1];
+                if (n == cap) {
+                    cap *= 2;
+                    d = sfr_realloc(d, cap * sizeof(*d));
+                }
+                sfr_digest_init(&d[n++]);
+            }
+            int64_t ms = INT64_MIN;
+            if (v[1] == NULL || !sfr_parse_datetime_ms(v[1], vl[1], &ms))
+                ms = INT64_MIN;
+            sfr_digest_add_row(&d[n - 1], 0, ms);
+            total++;
+        }
+        PQfreemem(buf);
+    }
+    s->stats.rows_read += total;
+    rc = sfr_pg_copy_out_end(ps->conn, SFR_OK, err, "counting parts of %s", t->display);
+    if (rc != SFR_OK) {
+        free(d);
+        return rc;
+    }
+    *parts = d;
+    return SFR_OK;
+}
+
 /* ---- write ---- */
 
 static enum sfr_rc pg_write(struct sfr_side *s, const struct sfr_projection *p, struct sfr_write *w,
@@ -732,6 +794,44 @@ static void pg_free(struct sfr_side *s)
     sfr_free(ps);
 }
 
+/* ---- changed keys ---- */
+
+/* Rows whose systemmodstamp is after since_ms, deleted ones included (the
+ * mirror as the source of a Postgres-to-Postgres audit). */
+static enum sfr_rc pg_changed_keys(struct sfr_side *s, const struct sfr_projection *p,
+                                   int64_t since_ms, long max, struct sfr_strv *keys, bool *more,
+                                   struct sfr_err *err)
+{
+    struct pg_side *ps = as_pg(s);
+    const struct sfr_pg_table *t;
+    enum sfr_rc rc = table_for(ps, p, &t, err);
+    if (rc != SFR_OK)
+        return rc;
+    char ts[40], lim[32];
+    sfr_format_datetime_pg(since_ms, ts);
+    snprintf(lim, sizeof(lim), "%ld", max + 1);
+    char *sql = sfr_asprintf("SELECT \"sfid\" FROM %s WHERE \"systemmodstamp\" > $1::timestamp "
+                             "AND \"sfid\" IS NOT NULL LIMIT $2::bigint",
+                             t->qname);
+    const char *params[2] = {ts, lim};
+    PGresult *r = NULL;
+    rc = sfr_pg_query(ps->conn, sql, 2, params, &r, err, "reading the changed keys of %s",
+                      t->display);
+    free(sql);
+    s->stats.queries++;
+    if (rc != SFR_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        if ((long)keys->n >= max) {
+            *more = true;
+            break;
+        }
+        sfr_strv_push(keys, PQgetvalue(r, i, 0));
+    }
+    PQclear(r);
+    return SFR_OK;
+}
+
 static const struct sfr_side_ops pg_ops = {
     .name = "postgres",
     .digest = pg_digest,
@@ -745,6 +845,8 @@ static const struct sfr_side_ops pg_ops = {
     .sample_keys = pg_sample_keys,
     .ranges_indexed = pg_ranges_indexed,
     .duplicate_keys = pg_duplicate_keys,
+    .changed_keys = pg_changed_keys,
+    .key_digests = pg_key_digests,
 };
 
 struct sfr_side *sfr_pg_side_new(const char *url, struct sfr_err *err)

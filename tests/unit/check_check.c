@@ -385,6 +385,69 @@ static const struct {
     {SFR_DEPTH_CONTENT, 3, 1000},
 };
 
+/* A spillable list holds at most SFR_DISC_SPILL discrepancies in memory;
+ * the rest come back from the spill file in order, fields and all. */
+START_TEST(test_disc_spill)
+{
+    struct sfr_disc_list l = {0};
+    l.spillable = true;
+    long n = 3L * SFR_DISC_SPILL + 7;
+    for (long i = 0; i < n; i++) {
+        struct sfr_discrepancy d;
+        memset(&d, 0, sizeof(d));
+        d.object = sfr_strdup("Account");
+        d.sfid = sfr_asprintf("001G0%010ldAAA", i);
+        d.cause = i % 2 ? SFR_CAUSE_MISSING_IN_SF : SFR_CAUSE_FIELD_MISMATCH;
+        d.detail = i % 3 ? sfr_strdup("a detail") : NULL;
+        d.pg_id = i;
+        d.open_since = i % 5;
+        d.sf_mod_ms = INT64_MIN;
+        if (i % 2 == 0)
+            sfr_discrepancy_add_field(&d, "Name", "Acme", i % 4 ? NULL : "");
+        sfr_disc_list_push(&l, &d);
+        ck_assert_uint_le(l.n, SFR_DISC_SPILL);
+    }
+    ck_assert_uint_eq(sfr_disc_list_count(&l), (size_t)n);
+    ck_assert_uint_gt(l.n_spilled, 0);
+    ck_assert_int_eq(l.by_cause[SFR_CAUSE_MISSING_IN_SF], n / 2);
+    for (int pass = 0; pass < 2; pass++) {
+        size_t from = pass ? (size_t)SFR_DISC_SPILL + 3 : 0;
+        struct sfr_disc_iter it;
+        sfr_disc_iter_begin(&it, &l, from);
+        const struct sfr_discrepancy *d;
+        long i = (long)from;
+        while ((d = sfr_disc_iter_next(&it)) != NULL) {
+            char want[32];
+            snprintf(want, sizeof(want), "001G0%010ldAAA", i);
+            ck_assert_str_eq(d->sfid, want);
+            ck_assert_int_eq(d->pg_id, i);
+            ck_assert_int_eq(d->open_since, i % 5);
+            ck_assert(d->sf_mod_ms == INT64_MIN);
+            ck_assert(d->cause == (i % 2 ? SFR_CAUSE_MISSING_IN_SF : SFR_CAUSE_FIELD_MISMATCH));
+            ck_assert(i % 3 ? d->detail != NULL && strcmp(d->detail, "a detail") == 0
+                            : d->detail == NULL);
+            ck_assert_int_eq(d->n_fields, i % 2 ? 0 : 1);
+            if (i % 2 == 0) {
+                ck_assert_str_eq(d->fields[0].sf_value, "Acme");
+                ck_assert(i % 4 ? d->fields[0].pg_value == NULL
+                                : strcmp(d->fields[0].pg_value, "") == 0);
+            }
+            i++;
+        }
+        ck_assert(!it.err);
+        sfr_disc_iter_end(&it);
+        ck_assert_int_eq(i, n);
+    }
+    struct sfr_disc_list all;
+    ck_assert(sfr_disc_list_materialize(&l, &all));
+    ck_assert_uint_eq(all.n, (size_t)n);
+    ck_assert_uint_eq(all.n_spilled, 0);
+    ck_assert_str_eq(all.v[n - 1].sfid, l.v[l.n - 1].sfid);
+    sfr_disc_list_cleanup(&all);
+    sfr_disc_list_cleanup(&l);
+}
+END_TEST
+
 START_TEST(test_checker)
 {
     struct sfr_projection p;
@@ -423,6 +486,39 @@ START_TEST(test_checker)
 }
 END_TEST
 
+/* An incremental run against the states of the run before (watermark
+ * after the data's modstamps): returns its discrepancies in *out. */
+static void run_incr(const struct sfr_chunk_list *prev, struct sfr_disc_list *out,
+                     struct sfr_check_stats *st)
+{
+    struct sfr_check_opts o;
+    sfr_check_opts_defaults(&o);
+    o.prev = prev;
+    o.watermark_ms = 1705276800000; /* 2024-01-15 */
+    o.chunk_size = 100;
+    struct sfr_check_object co = {g_p, NULL, NULL, NULL};
+    struct pair pr = {0};
+    struct sfr_err err;
+    memset(st, 0, sizeof(*st));
+    ck_assert_msg(sfr_check_object(&co, &o, factory, &pr, out, st, &err) == SFR_OK, "%s", err.msg);
+}
+
+static struct sfr_chunk_list take_chunks(struct sfr_check_stats *st)
+{
+    struct sfr_chunk_list l = st->chunks;
+    memset(&st->chunks, 0, sizeof(st->chunks));
+    sfr_check_stats_cleanup(st);
+    return l;
+}
+
+static long dirty_chunks(const struct sfr_chunk_list *l)
+{
+    long n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        n += !l->v[i].clean;
+    return n;
+}
+
 START_TEST(test_incremental)
 {
     struct sfr_projection p;
@@ -432,23 +528,20 @@ START_TEST(test_incremental)
     run_checker(SFR_DEPTH_CONTENT, 2, 100, &out, &st);
     ck_assert_int_eq(out.n, 0);
     ck_assert_int_ge(st.chunks.n, 10);
-    struct sfr_chunk_list prev = st.chunks;
-    memset(&st.chunks, 0, sizeof(st.chunks));
-    sfr_check_stats_cleanup(&st);
+    struct sfr_chunk_list prev = take_chunks(&st);
+    ck_assert_int_eq(dirty_chunks(&prev), 0);
+    for (size_t i = 0; i < prev.n; i++)
+        ck_assert(prev.v[i].has_sum);
 
-    struct sfr_check_opts o;
-    sfr_check_opts_defaults(&o);
-    o.prev = &prev;
-    struct sfr_check_object co = {&p, NULL, NULL, NULL};
-    struct pair pr = {0};
-    struct sfr_err err;
-    memset(&st, 0, sizeof(st));
-    ck_assert(sfr_check_object(&co, &o, factory, &pr, &out, &st, &err) == SFR_OK);
-    ck_assert(st.unchanged);
+    /* nothing changed: no chunk compared whole, no key compared */
+    run_incr(&prev, &out, &st);
     ck_assert_int_eq(out.n, 0);
+    ck_assert_int_eq(st.incr_keys, 0);
+    ck_assert_int_eq(st.rows_sf, 1000);
+    ck_assert_int_eq((long)st.chunks.n, (long)prev.n);
     sfr_check_stats_cleanup(&st);
 
-    /* a change made since: newer modstamp in Salesforce */
+    /* a change made since in Salesforce: its key alone is compared */
     const char *v[4] = {0};
     char id[19];
     snprintf(id, sizeof(id), "001G0%010dAAA", 500 * 7 + 1);
@@ -456,15 +549,98 @@ START_TEST(test_incremental)
     v[1] = "Changed";
     v[p.idx_modstamp] = "2024-02-01T00:00:00.000+0000";
     sfr_memside_put(g_sf, &p, v);
-    memset(&st, 0, sizeof(st));
-    ck_assert(sfr_check_object(&co, &o, factory, &pr, &out, &st, &err) == SFR_OK);
-    ck_assert(!st.unchanged);
+    run_incr(&prev, &out, &st);
     ck_assert_int_eq(out.n, 1);
     ck_assert_int_eq(count_cause(&out, SFR_CAUSE_STALE, id), 1);
-    ck_assert_int_lt(st.rows_sf, 1000); /* only the moved chunk was re-hashed */
+    ck_assert_int_eq(st.incr_keys, 1);
+    struct sfr_chunk_list next = take_chunks(&st);
+    ck_assert_int_eq(dirty_chunks(&next), 1); /* the chunk holding it is not clean */
     sfr_disc_list_cleanup(&out);
+
+    /* and the next run, with nothing new, finds it again (its chunk is
+     * compared whole) instead of going clean */
+    run_incr(&next, &out, &st);
+    ck_assert_int_eq(out.n, 1);
+    ck_assert_int_eq(count_cause(&out, SFR_CAUSE_STALE, id), 1);
+    ck_assert_int_eq(st.incr_keys, 0);
     sfr_check_stats_cleanup(&st);
+    sfr_disc_list_cleanup(&out);
+    sfr_chunk_list_cleanup(&next);
     sfr_chunk_list_cleanup(&prev);
+    sides_down(&p);
+}
+END_TEST
+
+/* An edit in the mirror that does not move systemmodstamp, and a record
+ * purged from Salesforce without a trace: both found incrementally. */
+START_TEST(test_incremental_quiet_changes)
+{
+    struct sfr_projection p;
+    sides_up(&p, 1000, 1000);
+    struct sfr_disc_list out = {0};
+    struct sfr_check_stats st;
+    run_checker(SFR_DEPTH_CONTENT, 2, 100, &out, &st);
+    ck_assert_int_eq(out.n, 0);
+    struct sfr_chunk_list prev = take_chunks(&st);
+
+    put_one(g_pg, &p, 321, "Edited behind Connect's back", true); /* same modstamp */
+    char purged[19];
+    snprintf(purged, sizeof(purged), "001G0%010dAAA", 777 * 7 + 1);
+    sfr_memside_remove(g_sf, purged);
+    run_incr(&prev, &out, &st);
+    char edited[19];
+    snprintf(edited, sizeof(edited), "001G0%010dAAA", 321 * 7 + 1);
+    ck_assert_msg(out.n == 2, "%zu discrepancies", out.n);
+    ck_assert_int_eq(count_cause(&out, SFR_CAUSE_FIELD_MISMATCH, edited), 1);
+    ck_assert_int_eq(count_cause(&out, SFR_CAUSE_MISSING_IN_SF, purged), 1);
+    ck_assert_int_eq(st.incr_keys, 0);
+    ck_assert_int_lt(st.rows_sf, 1000); /* only two chunks were read whole */
+    sfr_check_stats_cleanup(&st);
+    sfr_disc_list_cleanup(&out);
+
+    /* without a watermark every chunk is compared whole */
+    struct sfr_check_opts o;
+    sfr_check_opts_defaults(&o);
+    o.prev = &prev;
+    struct sfr_check_object co = {g_p, NULL, NULL, NULL};
+    struct pair pr = {0};
+    struct sfr_err err;
+    memset(&st, 0, sizeof(st));
+    ck_assert(sfr_check_object(&co, &o, factory, &pr, &out, &st, &err) == SFR_OK);
+    ck_assert_int_eq(out.n, 2);
+    ck_assert_int_eq(st.rows_sf, 999);
+    sfr_check_stats_cleanup(&st);
+    sfr_disc_list_cleanup(&out);
+    sfr_chunk_list_cleanup(&prev);
+    sides_down(&p);
+}
+END_TEST
+
+/* A record changed while the audit ran (its modstamp after the start) is
+ * compared again at the end, and reported when it stopped moving. */
+START_TEST(test_recheck_settled)
+{
+    struct sfr_projection p;
+    sides_up(&p, 200, 200);
+    put_one(g_pg, &p, 50, "Old name", true);
+    struct sfr_check_opts o;
+    sfr_check_opts_defaults(&o);
+    o.chunk_size = 100;
+    o.audit_start_ms = 1704067200000; /* 2024-01-01 00:00:00.000: every row "changed during" */
+    o.recheck_wait_ms = 0;
+    struct sfr_check_object co = {g_p, NULL, NULL, NULL};
+    struct pair pr = {0};
+    struct sfr_err err;
+    struct sfr_disc_list out = {0};
+    struct sfr_check_stats st;
+    memset(&st, 0, sizeof(st));
+    ck_assert(sfr_check_object(&co, &o, factory, &pr, &out, &st, &err) == SFR_OK);
+    ck_assert_int_eq(out.n, 1);
+    ck_assert_int_eq(st.rechecked_changed, 1);
+    ck_assert_int_eq((long)st.in_flight.n, 0);
+    ck_assert_int_eq(dirty_chunks(&st.chunks), 1);
+    sfr_check_stats_cleanup(&st);
+    sfr_disc_list_cleanup(&out);
     sides_down(&p);
 }
 END_TEST
@@ -624,6 +800,9 @@ Suite *check_suite(void)
     tcase_add_loop_test(tk, test_checker, 0,
                         (int)(sizeof(checker_cases) / sizeof(checker_cases[0])));
     tcase_add_test(tk, test_incremental);
+    tcase_add_test(tk, test_disc_spill);
+    tcase_add_test(tk, test_incremental_quiet_changes);
+    tcase_add_test(tk, test_recheck_settled);
     tcase_add_loop_test(tk, test_checker_count, 0, 2);
     tcase_add_test(tk, test_checker_count_dense);
     tcase_add_test(tk, test_checker_sparse_mirror);
