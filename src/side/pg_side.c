@@ -660,6 +660,25 @@ static enum sfr_rc pg_fetch(struct sfr_side *s, const struct sfr_projection *p,
 
 /* ---- boundaries ---- */
 
+/* Starts one COPY of head's columns over every live row in key order (one
+ * ordered pass over the byte-order index, a sort without one); *t receives
+ * the table. what names the read in errors. */
+static enum sfr_rc copy_in_key_order(struct pg_side *ps, const struct sfr_projection *p,
+                                     const char *head, const char *what,
+                                     const struct sfr_pg_table **t, struct sfr_err *err)
+{
+    struct range_sql q;
+    enum sfr_rc rc = range_sql(ps, p, head, false, NULL, &q, err);
+    if (rc == SFR_OK) {
+        *t = q.t;
+        sfr_buf_printf(&q.sql, " ORDER BY %s) TO STDOUT", q.k->expr);
+        rc = sfr_pg_copy_out_begin(ps->conn, q.sql.data, err, "%s %s", what, q.t->display);
+        ps->base.stats.queries++;
+    }
+    sfr_buf_cleanup(&q.sql);
+    return rc;
+}
+
 static enum sfr_rc pg_boundaries(struct sfr_side *s, const struct sfr_projection *p, long every,
                                  struct sfr_strv *keys, long *total_rows, struct sfr_err *err)
 {
@@ -667,20 +686,12 @@ static enum sfr_rc pg_boundaries(struct sfr_side *s, const struct sfr_projection
     if (every <= 0)
         return sfr_err_set(err, SFR_EINVAL, "boundaries: chunk size must be positive, got %ld",
                            every);
-    /* One ordered pass over the byte-order index (a sort without one); the
-     * keys are picked here, which is cheaper than a window function that
-     * numbers every row. */
-    struct range_sql q;
-    enum sfr_rc rc = range_sql(ps, p, "COPY (SELECT \"sfid\"", false, NULL, &q, err);
-    if (rc == SFR_OK) {
-        sfr_buf_printf(&q.sql, " ORDER BY %s) TO STDOUT", q.k->expr);
-        rc = sfr_pg_copy_out_begin(ps->conn, q.sql.data, err, "sampling keys of %s", q.t->display);
-        s->stats.queries++;
-    }
-    sfr_buf_cleanup(&q.sql);
+    /* the keys are picked here, which is cheaper than a window function
+     * that numbers every row */
+    const struct sfr_pg_table *t;
+    enum sfr_rc rc = copy_in_key_order(ps, p, "COPY (SELECT \"sfid\"", "sampling keys of", &t, err);
     if (rc != SFR_OK)
         return rc;
-    const struct sfr_pg_table *t = q.t;
     long total = 0;
     char *buf, *last = NULL;
     int len;
@@ -715,20 +726,14 @@ static enum sfr_rc pg_key_digests(struct sfr_side *s, const struct sfr_projectio
     if (every <= 0)
         return sfr_err_set(err, SFR_EINVAL, "key digests: part size must be positive, got %ld",
                            every);
-    struct range_sql q;
-    enum sfr_rc rc = range_sql(ps, p,
-                               p->idx_modstamp >= 0 ? "COPY (SELECT \"sfid\", \"systemmodstamp\""
-                                                    : "COPY (SELECT \"sfid\", NULL",
-                               false, NULL, &q, err);
-    if (rc == SFR_OK) {
-        sfr_buf_printf(&q.sql, " ORDER BY %s) TO STDOUT", q.k->expr);
-        rc = sfr_pg_copy_out_begin(ps->conn, q.sql.data, err, "counting parts of %s", q.t->display);
-        s->stats.queries++;
-    }
-    sfr_buf_cleanup(&q.sql);
+    const struct sfr_pg_table *t;
+    enum sfr_rc rc =
+        copy_in_key_order(ps, p,
+                          p->idx_modstamp >= 0 ? "COPY (SELECT \"sfid\", \"systemmodstamp\""
+                                               : "COPY (SELECT \"sfid\", NULL",
+                          "counting parts of", &t, err);
     if (rc != SFR_OK)
         return rc;
-    const struct sfr_pg_table *t = q.t;
     size_t cap = 64, n = 1;
     struct sfr_digest *d = sfr_calloc(cap, sizeof(*d));
     sfr_digest_init(&d[0]);

@@ -262,13 +262,19 @@ static enum sfr_rc factory(void *ctx, struct sfr_side **sf, struct sfr_side **pg
     return SFR_OK;
 }
 
-/* Account i of the dataset (deterministic id) with this Name. */
+/* The id of account i of the dataset. */
+static void acc_id(char id[19], int i)
+{
+    snprintf(id, 19, "001G0%010dAAA", i * 7 + 1);
+}
+
+/* Account i of the dataset with this Name. */
 static void put_one(struct sfr_side *s, const struct sfr_projection *p, int i, const char *name,
                     bool pg)
 {
     const char *v[8] = {0};
     char id[19];
-    snprintf(id, sizeof(id), "001G0%010dAAA", i * 7 + 1);
+    acc_id(id, i);
     v[0] = id;
     for (int k = 1; k < p->n_fields; k++) {
         if (strcmp(p->fields[k]->name, "Name") == 0)
@@ -454,11 +460,11 @@ START_TEST(test_checker)
     sides_up(&p, 3000, 3000);
     /* faults: one missing in pg, one extra in pg, one changed name */
     char gone[19], extra[19], changed[19];
-    snprintf(gone, sizeof(gone), "001G0%010dAAA", 1234 * 7 + 1);
-    snprintf(changed, sizeof(changed), "001G0%010dAAA", 2999 * 7 + 1);
+    acc_id(gone, 1234);
+    acc_id(changed, 2999);
     sfr_memside_remove(g_pg, gone);
     put_one(g_pg, &p, 5000, "Ghost", true);
-    snprintf(extra, sizeof(extra), "001G0%010dAAA", 5000 * 7 + 1);
+    acc_id(extra, 5000);
     put_one(g_pg, &p, 2999, "Renamed", true);
 
     struct sfr_disc_list out = {0};
@@ -519,16 +525,24 @@ static long dirty_chunks(const struct sfr_chunk_list *l)
     return n;
 }
 
+/* 1000 accounts on both sides audited in full, clean: the chunk states an
+ * incremental run starts from. */
+static struct sfr_chunk_list clean_full_run(struct sfr_projection *p, struct sfr_disc_list *out,
+                                            struct sfr_check_stats *st)
+{
+    sides_up(p, 1000, 1000);
+    run_checker(SFR_DEPTH_CONTENT, 2, 100, out, st);
+    ck_assert_int_eq(out->n, 0);
+    return take_chunks(st);
+}
+
 START_TEST(test_incremental)
 {
     struct sfr_projection p;
-    sides_up(&p, 1000, 1000);
     struct sfr_disc_list out = {0};
     struct sfr_check_stats st;
-    run_checker(SFR_DEPTH_CONTENT, 2, 100, &out, &st);
-    ck_assert_int_eq(out.n, 0);
-    ck_assert_int_ge(st.chunks.n, 10);
-    struct sfr_chunk_list prev = take_chunks(&st);
+    struct sfr_chunk_list prev = clean_full_run(&p, &out, &st);
+    ck_assert_int_ge(prev.n, 10);
     ck_assert_int_eq(dirty_chunks(&prev), 0);
     for (size_t i = 0; i < prev.n; i++)
         ck_assert(prev.v[i].has_sum);
@@ -544,7 +558,7 @@ START_TEST(test_incremental)
     /* a change made since in Salesforce: its key alone is compared */
     const char *v[4] = {0};
     char id[19];
-    snprintf(id, sizeof(id), "001G0%010dAAA", 500 * 7 + 1);
+    acc_id(id, 500);
     v[0] = id;
     v[1] = "Changed";
     v[p.idx_modstamp] = "2024-02-01T00:00:00.000+0000";
@@ -576,20 +590,17 @@ END_TEST
 START_TEST(test_incremental_quiet_changes)
 {
     struct sfr_projection p;
-    sides_up(&p, 1000, 1000);
     struct sfr_disc_list out = {0};
     struct sfr_check_stats st;
-    run_checker(SFR_DEPTH_CONTENT, 2, 100, &out, &st);
-    ck_assert_int_eq(out.n, 0);
-    struct sfr_chunk_list prev = take_chunks(&st);
+    struct sfr_chunk_list prev = clean_full_run(&p, &out, &st);
 
     put_one(g_pg, &p, 321, "Edited behind Connect's back", true); /* same modstamp */
     char purged[19];
-    snprintf(purged, sizeof(purged), "001G0%010dAAA", 777 * 7 + 1);
+    acc_id(purged, 777);
     sfr_memside_remove(g_sf, purged);
     run_incr(&prev, &out, &st);
     char edited[19];
-    snprintf(edited, sizeof(edited), "001G0%010dAAA", 321 * 7 + 1);
+    acc_id(edited, 321);
     ck_assert_msg(out.n == 2, "%zu discrepancies", out.n);
     ck_assert_int_eq(count_cause(&out, SFR_CAUSE_FIELD_MISMATCH, edited), 1);
     ck_assert_int_eq(count_cause(&out, SFR_CAUSE_MISSING_IN_SF, purged), 1);
@@ -654,8 +665,8 @@ START_TEST(test_checker_count)
     struct sfr_projection p;
     sides_up(&p, 5000, 5000);
     char gone[19], newer[19];
-    snprintf(gone, sizeof(gone), "001G0%010dAAA", 4321 * 7 + 1);
-    snprintf(newer, sizeof(newer), "001G0%010dAAA", 17 * 7 + 1);
+    acc_id(gone, 4321);
+    acc_id(newer, 17);
     sfr_memside_remove(g_pg, gone);
     const char *v[4] = {0};
     v[0] = newer;
@@ -683,7 +694,7 @@ START_TEST(test_checker_count_dense)
     sides_up(&p, 6000, 6000);
     for (int i = 3; i < 6000; i += 20) {
         char id[19];
-        snprintf(id, sizeof(id), "001G0%010dAAA", i * 7 + 1);
+        acc_id(id, i);
         sfr_memside_remove(g_pg, id);
     }
     struct sfr_disc_list out = {0};
@@ -715,7 +726,7 @@ START_TEST(test_checker_sparse_mirror)
                   count_cause(&out, SFR_CAUSE_FIELD_MISMATCH, NULL), out.n);
     for (int i = 0; i < 5000; i += 500) {
         char id[19];
-        snprintf(id, sizeof(id), "001G0%010dAAA", i * 7 + 1);
+        acc_id(id, i);
         ck_assert_msg(count_cause(&out, SFR_CAUSE_FIELD_MISMATCH, id) == 1,
                       "row %d (%s) not reported", i, id);
     }
