@@ -128,6 +128,33 @@ for n in $SIZES; do
         row "repair $k broken mirror rows (journaled, re-verified)" "$(since "$t")" \
             "s, $(sed -n 's/.*; \([0-9]*\) API calls.*/\1/p' "$OUT/r.out") calls, exit $code"
     done
+    # a night's changes: 100 records edited in Salesforce, one mirror row
+    # edited behind Connect's back (systemmodstamp untouched)
+    TOK=$(curl -s -X POST "$SF/services/oauth2/token" -d grant_type=password -d client_id=b \
+        -d client_secret=b -d username=admin@example.com -d password=password |
+        sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+    for id in $(psql -Atq "$MDB" -c "SELECT sfid FROM salesforce.account WHERE id % ($n / 100) = 1 LIMIT 100"); do
+        curl -s -o /dev/null -X PATCH -H "Authorization: Bearer $TOK" -H 'Content-Type: application/json' \
+            -d '{"Name":"Changed tonight"}' "$SF/services/data/v60.0/sobjects/Account/$id"
+    done
+    psql -q "$MDB" -c "SET xmlbinary = 'hex'" \
+        -c "UPDATE salesforce.account SET name = name || ' (script)' WHERE id = (SELECT min(id) + 7 FROM salesforce.account)" >/dev/null
+    t=$(now)
+    DATABASE_URL="$MDB" "$B/sfrecon" audit -c "$MAP" -o Account --since last --format csv >"$OUT/i2.csv" 2>"$OUT/i2.err"
+    row "incremental after 100 Salesforce edits + 1 mirror-only edit" "$(since "$t")" \
+        "s, $(calls "$OUT/i2.err") calls, $(grep -c ',Account,' "$OUT/i2.csv") found, peak RSS $(rss "$OUT/i2.err") MB"
+    t=$(now)
+    DATABASE_URL="$MDB" "$B/sfrecon" audit -c "$MAP" -o Account --since last >/dev/null 2>"$OUT/i3.err"
+    row "  and the next night, nothing new (101 still open)" "$(since "$t")" "s, $(calls "$OUT/i3.err") calls"
+    t=$(now)
+    DATABASE_URL="$MDB" "$B/sfrecon" audit -c "$MAP" -o Account --no-store >/dev/null 2>"$OUT/i4.err"
+    row "  full audit of the same" "$(since "$t")" "s, $(calls "$OUT/i4.err") calls"
+    # the whole mirror against an empty org: n missing_in_sf, memory bounded
+    curl -s -X POST "$SF/__emu/reset" >/dev/null
+    t=$(now)
+    DATABASE_URL="$MDB" "$B/sfrecon" audit -c "$MAP" -o Account --no-store --format csv --out "$OUT/e.csv" 2>"$OUT/e.err"
+    row "audit of $n mirror rows against an empty org" "$(since "$t")" \
+        "s, $(grep -c ',missing_in_sf,' "$OUT/e.csv") missing_in_sf, $(calls "$OUT/e.err") calls, peak RSS $(rss "$OUT/e.err") MB"
 done
 
 # The HTML report of 100k discrepancies: a mirror of 100k Accounts where half

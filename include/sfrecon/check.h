@@ -175,9 +175,14 @@ struct sfr_check_opts {
      * changed since the watermark are compared. */
     const struct sfr_chunk_list *prev;
     int64_t watermark_ms;
-    bool progress;                   /* draw progress on stderr */
-    const char *progress_label;      /* "[2/7]" before the object name, or NULL */
-    long (*api_calls_fn)(void *ctx); /* API calls so far, for the progress line */
+    /* the keys of the discrepancies the run that left those states found
+     * (sorted; NULL = unknown): a chunk that held only these is compared
+     * key by key, not whole */
+    const struct sfr_strv *prev_keys;
+    const struct sfr_strv *prev_absent_sf; /* of those, missing_in_sf (sorted) */
+    bool progress;                         /* draw progress on stderr */
+    const char *progress_label;            /* "[2/7]" before the object name, or NULL */
+    long (*api_calls_fn)(void *ctx);       /* API calls so far, for the progress line */
     void *api_calls_ctx;
     /* set by a signal handler: no new range is started, the check returns
      * SFR_EINTR with the ranges not compared in not_covered (NULL = none) */

@@ -48,6 +48,13 @@ enum sfr_rc sfr_history_put_chunks(PGconn *c, const char *object, long run_id,
  * run of the same mapping found too keeps that one's open_since; the others
  * open now. Sets open_since of the run's discrepancies in memory (0 = new). */
 enum sfr_rc sfr_history_open_since(PGconn *c, struct sfr_run *run, struct sfr_err *err) SFR_WUR;
+/* The keys (sorted, byte order) of the discrepancies of object found by the
+ * run whose chunk states are stored, and those of them Salesforce had no
+ * live record of (missing_in_sf); *known is false (and both empty) when
+ * there are more than max. */
+enum sfr_rc sfr_history_state_keys(PGconn *c, const char *object, long max, struct sfr_strv *out,
+                                   struct sfr_strv *absent_sf, bool *known,
+                                   struct sfr_err *err) SFR_WUR;
 /* The Salesforce-clock time from which the last stored audit of object saw
  * every change (INT64_MIN when none), and storing it. */
 enum sfr_rc sfr_history_get_watermark(PGconn *c, const char *object, int64_t *ms,

@@ -322,7 +322,14 @@ static enum sfr_rc audit_object(struct engine *e, int k)
         rc = sfr_history_get_chunks(ctx->conn, name, &prev, e->err);
     if (rc == SFR_OK && o->since_last)
         rc = sfr_history_get_watermark(ctx->conn, name, &e->co.watermark_ms, e->err);
+    struct sfr_strv prev_keys = {0}, prev_absent = {0};
+    bool keys_known = false;
+    if (rc == SFR_OK && o->since_last && prev.n > 0)
+        rc = sfr_history_state_keys(ctx->conn, name, 50000, &prev_keys, &prev_absent, &keys_known,
+                                    e->err);
     e->co.prev = o->since_last && prev.n > 0 ? &prev : NULL;
+    e->co.prev_keys = keys_known ? &prev_keys : NULL;
+    e->co.prev_absent_sf = keys_known ? &prev_absent : NULL;
     /* "during the audit" on Salesforce's clock, never the host's */
     e->co.audit_start_ms = ctx->sf != NULL ? sfr_sf_server_now_ms(ctx->sf) : now_ms();
     struct sfr_check_object cobj;
@@ -364,6 +371,8 @@ static enum sfr_rc audit_object(struct engine *e, int k)
     e->run->api_calls += st.api_calls;
     sfr_check_stats_cleanup(&st);
     sfr_chunk_list_cleanup(&prev);
+    sfr_strv_cleanup(&prev_keys);
+    sfr_strv_cleanup(&prev_absent);
     return rc;
 }
 

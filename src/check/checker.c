@@ -1092,9 +1092,11 @@ void sfr_check_mark_dirty(struct sfr_check_stats *stats, const struct sfr_disc_l
     for (size_t k = 0; it.err && k < stats->chunks.n; k++)
         stats->chunks.v[k].clean = false;
     sfr_disc_iter_end(&it);
+    /* a record in flight is no stored discrepancy: its chunk is compared
+     * whole next time */
     for (size_t k = 0; k < stats->in_flight.n; k++) {
         struct sfr_chunk_state *cs = sfr_chunk_list_find(&stats->chunks, stats->in_flight.v[k]);
         if (cs != NULL)
-            cs->clean = false;
+            cs->clean = cs->has_sum = false;
     }
 }

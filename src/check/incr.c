@@ -11,9 +11,11 @@
  *     when either moved since the last run, for the keys of the records
  *     changed since the watermark (SystemModstamp, queryAll so deletes come
  *     too): one or two queries whatever the object's size;
- *  3. compares whole (as a full audit would) every chunk that was not
- *     clean, whose mirror digest moved, or that no state covers; in the
- *     other ("quiet") chunks only the changed keys are compared;
+ *  3. compares whole (as a full audit would) every chunk whose mirror digest
+ *     moved, that no state covers, or that was not clean for a reason
+ *     other than the discrepancies the last run stored; in the other
+ *     ("quiet") chunks only the changed keys and those discrepancies' keys
+ *     are compared;
  *  4. once those ran, checks that Salesforce's count is what the states
  *     account for; a record purged without a trace (hard delete, emptied
  *     recycle bin) makes them differ, and then each quiet chunk is counted
@@ -39,6 +41,8 @@ struct incr_plan {
     bool *quiet;                /* per state: only the changed keys compared */
     long *delta;                /* per state: Salesforce records gained since (net) */
     long sf_count;              /* Salesforce's count when the plan was made */
+    struct sfr_strv changed;    /* keys Salesforce changed since the watermark (sorted) */
+    const struct sfr_strv *prev_keys, *prev_absent;
 };
 
 void sfr_incr_free(struct incr_plan *ip)
@@ -49,6 +53,7 @@ void sfr_incr_free(struct incr_plan *ip)
     free(ip->now);
     free(ip->quiet);
     free(ip->delta);
+    sfr_strv_cleanup(&ip->changed);
     free(ip);
 }
 
@@ -67,12 +72,33 @@ static int digest_row(void *ctx, const struct sfr_row_summary *row)
     return 0;
 }
 
+static bool has_key(const struct sfr_strv *l, const char *key)
+{
+    size_t lo = 0, hi = l != NULL ? l->n : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(l->v[mid], key);
+        if (c == 0)
+            return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* Salesforce's count of a quiet chunk moves by what its changed keys did:
+ * live now, less live when the last run looked (the mirror's row then,
+ * which was equal, or what the discrepancy it held says). */
 static void seen(void *ctx, const char *sfid, bool sf_live, bool pg_live)
 {
     struct incr_plan *ip = ctx;
     long i = index_of(ip, sfid);
-    if (i >= 0)
-        ip->delta[i] += (long)sf_live - (long)pg_live;
+    if (i < 0 || !has_key(&ip->changed, sfid))
+        return;
+    bool then = has_key(ip->prev_keys, sfid) ? !has_key(ip->prev_absent, sfid) : pg_live;
+    ip->delta[i] += (long)sf_live - (long)then;
 }
 
 static long max_l(long a, long b)
@@ -131,6 +157,31 @@ static enum sfr_rc changed_in_quiet(struct checker *c, struct incr_plan *ip, str
     return rc;
 }
 
+/* The open discrepancies of the last run in quiet chunks that were not
+ * clean: compared again one by one. */
+static void open_in_quiet(struct checker *c, struct incr_plan *ip, struct sfr_strv *keys)
+{
+    const struct sfr_strv *pk = c->o->prev_keys;
+    for (size_t k = 0; pk != NULL && k < pk->n; k++) {
+        long i = index_of(ip, pk->v[k]);
+        if (i >= 0 && ip->quiet[i] && !ip->prev.v[i].clean)
+            sfr_strv_push(keys, pk->v[k]);
+    }
+}
+
+static void unique(struct sfr_strv *keys)
+{
+    size_t m = 0;
+    for (size_t k = 0; k < keys->n; k++) {
+        if (m > 0 && strcmp(keys->v[m - 1], keys->v[k]) == 0) {
+            free(keys->v[k]);
+            continue;
+        }
+        keys->v[m++] = keys->v[k];
+    }
+    keys->n = m;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -182,7 +233,9 @@ enum sfr_rc sfr_incr_plan(struct checker *c, struct sfr_side *sf, struct sfr_sid
         ip->sf_count = (long)ds.count;
     for (size_t i = 0; rc == SFR_OK && i < n; i++) {
         const struct sfr_chunk_state *p = &ip->prev.v[i];
-        ip->quiet[i] = !all_whole && p->clean && p->has_sum &&
+        /* a chunk that held discrepancies is quiet too when their keys are
+         * known: they are compared one by one with the changed ones */
+        ip->quiet[i] = !all_whole && (p->clean || o->prev_keys != NULL) && p->has_sum &&
                        (long)ip->now[i].count == p->pg_count && ip->now[i].sum == p->pg_sum;
     }
     /* Salesforce as the last run left it (no live record stamped since the
@@ -212,9 +265,19 @@ enum sfr_rc sfr_incr_plan(struct checker *c, struct sfr_side *sf, struct sfr_sid
     queue_gaps(c, &ip->prev);
     if (keys.n > 1)
         qsort(keys.v, keys.n, sizeof(*keys.v), cmp_str);
-    sfr_log_info("%s: incremental: %ld of %zu chunks compared whole, %zu changed record%s "
-                 "compared one by one",
-                 c->co->proj->obj->name, whole, n, keys.n, keys.n == 1 ? "" : "s");
+    unique(&keys);
+    for (size_t k = 0; k < keys.n; k++)
+        sfr_strv_push(&ip->changed, keys.v[k]);
+    ip->prev_keys = o->prev_keys;
+    ip->prev_absent = o->prev_absent_sf;
+    if (!all_whole)
+        open_in_quiet(c, ip, &keys);
+    if (keys.n > 1)
+        qsort(keys.v, keys.n, sizeof(*keys.v), cmp_str);
+    unique(&keys);
+    sfr_log_info("%s: incremental: %ld of %zu chunks compared whole, %zu record%s compared one "
+                 "by one (%zu changed since the last run, the rest open discrepancies)",
+                 c->co->proj->obj->name, whole, n, keys.n, keys.n == 1 ? "" : "s", ip->changed.n);
     if (keys.n > 0)
         rc = sfr_checker_classify_keys(c, sf, pg, (const char *const *)keys.v, (int)keys.n, c->out,
                                        &c->moving, seen, ip, err);

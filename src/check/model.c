@@ -115,7 +115,7 @@ static void write_disc(FILE *f, const struct sfr_discrepancy *d)
 
 static bool read_disc(FILE *f, struct sfr_discrepancy *d)
 {
-    int64_t cause, pg_id, nf;
+    int64_t cause = 0, pg_id = 0, nf = 0;
     memset(d, 0, sizeof(*d));
     bool ok = get_i64(f, &cause) && get_i64(f, &pg_id) && get_i64(f, &d->sf_mod_ms) &&
               get_i64(f, &d->pg_mod_ms);

@@ -462,6 +462,35 @@ enum sfr_rc sfr_history_open_since(PGconn *c, struct sfr_run *run, struct sfr_er
     return SFR_OK;
 }
 
+enum sfr_rc sfr_history_state_keys(PGconn *c, const char *object, long max, struct sfr_strv *out,
+                                   struct sfr_strv *absent_sf, bool *known, struct sfr_err *err)
+{
+    char lim[32];
+    snprintf(lim, sizeof(lim), "%ld", max + 1);
+    const char *p[2] = {object, lim};
+    PGresult *r;
+    *known = false;
+    enum sfr_rc rc = sfr_pg_query(
+        c,
+        "SELECT d.sfid, bool_and(d.cause = 'missing_in_sf') FROM sfrecon.discrepancy d "
+        "WHERE d.object = $1 AND d.run_id = "
+        "(SELECT max(run_id) FROM sfrecon.chunk_digest WHERE object = $1) AND d.sfid <> '' "
+        "GROUP BY d.sfid ORDER BY d.sfid COLLATE \"C\" LIMIT $2::bigint",
+        2, p, &r, err, "reading the last run's discrepancies from sfrecon.discrepancy");
+    if (rc != SFR_OK)
+        return rc;
+    if (PQntuples(r) <= max) {
+        for (int i = 0; i < PQntuples(r); i++) {
+            sfr_strv_push(out, PQgetvalue(r, i, 0));
+            if (strcmp(PQgetvalue(r, i, 1), "t") == 0)
+                sfr_strv_push(absent_sf, PQgetvalue(r, i, 0));
+        }
+        *known = true;
+    }
+    PQclear(r);
+    return SFR_OK;
+}
+
 enum sfr_rc sfr_history_get_watermark(PGconn *c, const char *object, int64_t *ms,
                                       struct sfr_err *err)
 {

@@ -579,6 +579,29 @@ START_TEST(test_incremental)
     ck_assert_int_eq(st.incr_keys, 0);
     sfr_check_stats_cleanup(&st);
     sfr_disc_list_cleanup(&out);
+
+    /* with the keys of the discrepancies the last run stored, its chunk is
+     * compared key by key instead, and the finding is the same */
+    struct sfr_strv keys = {0};
+    sfr_strv_push(&keys, id);
+    struct sfr_check_opts o;
+    sfr_check_opts_defaults(&o);
+    o.prev = &next;
+    o.prev_keys = &keys;
+    o.watermark_ms = 1706745600000; /* 2024-02-01: the change is older */
+    o.chunk_size = 100;
+    struct sfr_check_object co = {g_p, NULL, NULL, NULL};
+    struct pair pr = {0};
+    struct sfr_err err;
+    memset(&st, 0, sizeof(st));
+    ck_assert(sfr_check_object(&co, &o, factory, &pr, &out, &st, &err) == SFR_OK);
+    ck_assert_int_eq(out.n, 1);
+    ck_assert_int_eq(count_cause(&out, SFR_CAUSE_STALE, id), 1);
+    ck_assert_int_eq(st.incr_keys, 1);
+    ck_assert_int_eq(st.rows_sf, 1000); /* accounted, none read whole */
+    sfr_strv_cleanup(&keys);
+    sfr_check_stats_cleanup(&st);
+    sfr_disc_list_cleanup(&out);
     sfr_chunk_list_cleanup(&next);
     sfr_chunk_list_cleanup(&prev);
     sides_down(&p);
