@@ -492,21 +492,31 @@ START_TEST(test_checker)
 }
 END_TEST
 
-/* An incremental run against the states of the run before (watermark
- * after the data's modstamps): returns its discrepancies in *out. */
-static void run_incr(const struct sfr_chunk_list *prev, struct sfr_disc_list *out,
-                     struct sfr_check_stats *st)
+/* An incremental run against the states of the run before, the keys of
+ * the discrepancies it stored (NULL: none) and a watermark: returns its
+ * discrepancies in *out. */
+static void run_incr_from(const struct sfr_chunk_list *prev, const struct sfr_strv *prev_keys,
+                          int64_t watermark_ms, struct sfr_disc_list *out,
+                          struct sfr_check_stats *st)
 {
     struct sfr_check_opts o;
     sfr_check_opts_defaults(&o);
     o.prev = prev;
-    o.watermark_ms = 1705276800000; /* 2024-01-15 */
+    o.prev_keys = prev_keys;
+    o.watermark_ms = watermark_ms;
     o.chunk_size = 100;
     struct sfr_check_object co = {g_p, NULL, NULL, NULL};
     struct pair pr = {0};
     struct sfr_err err;
     memset(st, 0, sizeof(*st));
     ck_assert_msg(sfr_check_object(&co, &o, factory, &pr, out, st, &err) == SFR_OK, "%s", err.msg);
+}
+
+/* The same with the watermark after the data's modstamps. */
+static void run_incr(const struct sfr_chunk_list *prev, struct sfr_disc_list *out,
+                     struct sfr_check_stats *st)
+{
+    run_incr_from(prev, NULL, 1705276800000 /* 2024-01-15 */, out, st);
 }
 
 static struct sfr_chunk_list take_chunks(struct sfr_check_stats *st)
@@ -584,17 +594,7 @@ START_TEST(test_incremental)
      * compared key by key instead, and the finding is the same */
     struct sfr_strv keys = {0};
     sfr_strv_push(&keys, id);
-    struct sfr_check_opts o;
-    sfr_check_opts_defaults(&o);
-    o.prev = &next;
-    o.prev_keys = &keys;
-    o.watermark_ms = 1706745600000; /* 2024-02-01: the change is older */
-    o.chunk_size = 100;
-    struct sfr_check_object co = {g_p, NULL, NULL, NULL};
-    struct pair pr = {0};
-    struct sfr_err err;
-    memset(&st, 0, sizeof(st));
-    ck_assert(sfr_check_object(&co, &o, factory, &pr, &out, &st, &err) == SFR_OK);
+    run_incr_from(&next, &keys, 1706745600000 /* 2024-02-01: the change is older */, &out, &st);
     ck_assert_int_eq(out.n, 1);
     ck_assert_int_eq(count_cause(&out, SFR_CAUSE_STALE, id), 1);
     ck_assert_int_eq(st.incr_keys, 1);
