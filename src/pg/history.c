@@ -40,28 +40,7 @@ enum sfr_rc sfr_history_begin(PGconn *c, struct sfr_run *run, const char *mappin
 /* Appends v to a COPY text-format row (\N for NULL; \, tab, newline, CR escaped). */
 static void copy_field(struct sfr_buf *b, const char *v, bool last)
 {
-    if (v == NULL) {
-        sfr_buf_puts(b, "\\N");
-    } else {
-        for (const char *p = v; *p; p++) {
-            switch (*p) {
-            case '\\':
-                sfr_buf_puts(b, "\\\\");
-                break;
-            case '\t':
-                sfr_buf_puts(b, "\\t");
-                break;
-            case '\n':
-                sfr_buf_puts(b, "\\n");
-                break;
-            case '\r':
-                sfr_buf_puts(b, "\\r");
-                break;
-            default:
-                sfr_buf_putc(b, *p);
-            }
-        }
-    }
+    sfr_pg_copy_escape(b, v);
     sfr_buf_putc(b, last ? '\n' : '\t');
 }
 
