@@ -6,11 +6,15 @@
 #include <libpq-fe.h>
 #include "sfrecon/report.h"
 
-/* Inserts a 'running' audit_run row and returns its id in run->id. */
 /* Decodes one stored discrepancy from row i of r, columns col..col+7:
  * object, sfid, cause, fields (JSON array), detail, parent_object,
  * parent_sfid, pg_id. *d owns copies (sfr_discrepancy cleanup frees them). */
 void sfr_history_disc_from_row(PGresult *r, int i, int col, struct sfr_discrepancy *d);
+/* Decodes the head of a stored audit_run from row 0 of r: columns 0..5 id,
+ * started_at, finished_at, status, depth, api_calls (times as text), and
+ * column nc_col the not_covered JSON array; complete when that is empty. */
+void sfr_history_run_from_row(PGresult *r, int nc_col, struct sfr_run *run);
+/* Inserts a 'running' audit_run row and returns its id in run->id. */
 enum sfr_rc sfr_history_begin(PGconn *c, struct sfr_run *run, const char *mapping,
                               struct sfr_err *err) SFR_WUR;
 /* Stores the discrepancies and the final status/summary of run. */

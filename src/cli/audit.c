@@ -131,8 +131,7 @@ const struct sfr_cli_spec sfr_spec_audit = {
     .about = "Compares every mapped object between Salesforce and its Postgres mirror and\n"
              "reports each mismatched record with its cause.",
     .common = SFR_CLI_MAPPED | SFR_CLI_DESCRIBE | SFR_CLI_FORMAT | SFR_CLI_OUT,
-    .formats = SFR_CLI_FMT(SFR_FMT_TEXT) | SFR_CLI_FMT(SFR_FMT_JSON) | SFR_CLI_FMT(SFR_FMT_CSV) |
-               SFR_CLI_FMT(SFR_FMT_HTML) | SFR_CLI_FMT(SFR_FMT_PROMETHEUS),
+    .formats = SFR_CLI_FMT_RUN,
     .opts = audit_opts,
     .notes = "Environment: DATABASE_URL, SF_INSTANCE_URL + SF_ACCESS_TOKEN or SF_LOGIN_URL +\n"
              "SF_CLIENT_ID + SF_CLIENT_SECRET [+ SF_USERNAME + SF_PASSWORD].\n"

@@ -40,28 +40,7 @@ enum sfr_rc sfr_history_begin(PGconn *c, struct sfr_run *run, const char *mappin
 /* Appends v to a COPY text-format row (\N for NULL; \, tab, newline, CR escaped). */
 static void copy_field(struct sfr_buf *b, const char *v, bool last)
 {
-    if (v == NULL) {
-        sfr_buf_puts(b, "\\N");
-    } else {
-        for (const char *p = v; *p; p++) {
-            switch (*p) {
-            case '\\':
-                sfr_buf_puts(b, "\\\\");
-                break;
-            case '\t':
-                sfr_buf_puts(b, "\\t");
-                break;
-            case '\n':
-                sfr_buf_puts(b, "\\n");
-                break;
-            case '\r':
-                sfr_buf_puts(b, "\\r");
-                break;
-            default:
-                sfr_buf_putc(b, *p);
-            }
-        }
-    }
+    sfr_pg_copy_escape(b, v);
     sfr_buf_putc(b, last ? '\n' : '\t');
 }
 
@@ -275,18 +254,8 @@ enum sfr_rc sfr_history_load(PGconn *c, long id, struct sfr_run *run, struct sfr
                       : sfr_err_set(err, SFR_ENOTFOUND, "no audit run stored yet");
     if (rc != SFR_OK)
         return rc;
-    run->id = atol(PQgetvalue(r, 0, 0));
-    snprintf(run->started_at, sizeof(run->started_at), "%s", PQgetvalue(r, 0, 1));
-    snprintf(run->finished_at, sizeof(run->finished_at), "%s", PQgetvalue(r, 0, 2));
-    snprintf(run->status, sizeof(run->status), "%s", PQgetvalue(r, 0, 3));
-    snprintf(run->depth, sizeof(run->depth), "%s", PQgetvalue(r, 0, 4));
-    run->api_calls = atol(PQgetvalue(r, 0, 5));
+    sfr_history_run_from_row(r, 7, run);
     load_summary(PQgetvalue(r, 0, 6), run);
-    json_object *nc = json_tokener_parse(PQgetvalue(r, 0, 7));
-    for (size_t i = 0; nc != NULL && i < json_object_array_length(nc); i++)
-        sfr_strv_push(&run->not_covered, json_object_get_string(json_object_array_get_idx(nc, i)));
-    json_object_put(nc);
-    run->complete = run->not_covered.n == 0;
     snprintf(run->mapping, sizeof(run->mapping), "%s", PQgetvalue(r, 0, 8));
     snprintf(run->organization_id, sizeof(run->organization_id), "%s", PQgetvalue(r, 0, 9));
     snprintf(run->app_name, sizeof(run->app_name), "%s", PQgetvalue(r, 0, 10));
@@ -572,4 +541,20 @@ enum sfr_rc sfr_history_latest_of(PGconn *c, const char *mapping, const char *ma
     if (*id <= 0)
         return sfr_err_set(err, SFR_ENOTFOUND, "no audit run of mapping %s stored yet", mapping);
     return SFR_OK;
+}
+
+void sfr_history_run_from_row(PGresult *r, int nc_col, struct sfr_run *run)
+{
+    run->id = atol(PQgetvalue(r, 0, 0));
+    snprintf(run->started_at, sizeof(run->started_at), "%s", PQgetvalue(r, 0, 1));
+    snprintf(run->finished_at, sizeof(run->finished_at), "%s", PQgetvalue(r, 0, 2));
+    snprintf(run->status, sizeof(run->status), "%s", PQgetvalue(r, 0, 3));
+    snprintf(run->depth, sizeof(run->depth), "%s", PQgetvalue(r, 0, 4));
+    run->api_calls = atol(PQgetvalue(r, 0, 5));
+    json_object *nc = json_tokener_parse(PQgetvalue(r, 0, nc_col));
+    for (size_t i = 0;
+         nc && json_object_is_type(nc, json_type_array) && i < json_object_array_length(nc); i++)
+        sfr_strv_push(&run->not_covered, json_object_get_string(json_object_array_get_idx(nc, i)));
+    json_object_put(nc);
+    run->complete = run->not_covered.n == 0;
 }

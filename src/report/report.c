@@ -10,6 +10,7 @@
 
 #include "report_internal.h"
 #include "sfrecon/canon.h"
+#include "sfrecon/json.h"
 #include "sfrecon/log.h"
 #include "sfrecon/report.h"
 
@@ -631,21 +632,12 @@ void sfr_report_write(FILE *out, const struct sfr_run *run, enum sfr_format fmt)
     }
 }
 
-static const char *jget_str(json_object *o, const char *key)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || v == NULL ||
-        !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
-}
-
 static enum sfr_rc load_disc(json_object *jd, size_t i, const char *path, struct sfr_discrepancy *d,
                              struct sfr_err *err)
 {
     memset(d, 0, sizeof(*d));
-    const char *obj = jget_str(jd, "object"), *sfid = jget_str(jd, "sfid");
-    const char *cause = jget_str(jd, "cause");
+    const char *obj = sfr_json_str(jd, "object"), *sfid = sfr_json_str(jd, "sfid");
+    const char *cause = sfr_json_str(jd, "cause");
     if (obj == NULL || sfid == NULL || cause == NULL)
         return sfr_err_set(err, SFR_ECONFIG,
                            "%s: discrepancies[%zu]: needs string keys object, sfid and cause", path,
@@ -655,9 +647,9 @@ static enum sfr_rc load_disc(json_object *jd, size_t i, const char *path, struct
                            path, i, cause);
     d->object = sfr_strdup(obj);
     d->sfid = sfr_strdup(sfid);
-    d->detail = sfr_strdup(jget_str(jd, "detail"));
-    d->parent_object = sfr_strdup(jget_str(jd, "parent_object"));
-    d->parent_sfid = sfr_strdup(jget_str(jd, "parent_sfid"));
+    d->detail = sfr_strdup(sfr_json_str(jd, "detail"));
+    d->parent_object = sfr_strdup(sfr_json_str(jd, "parent_object"));
+    d->parent_sfid = sfr_strdup(sfr_json_str(jd, "parent_sfid"));
     d->sf_mod_ms = d->pg_mod_ms = INT64_MIN;
     json_object *v;
     if (json_object_object_get_ex(jd, "pg_id", &v) && v != NULL)
@@ -665,9 +657,9 @@ static enum sfr_rc load_disc(json_object *jd, size_t i, const char *path, struct
     if (json_object_object_get_ex(jd, "fields", &v) && json_object_is_type(v, json_type_array)) {
         for (size_t f = 0; f < json_object_array_length(v); f++) {
             json_object *jf = json_object_array_get_idx(v, f);
-            const char *name = jget_str(jf, "name");
+            const char *name = sfr_json_str(jf, "name");
             if (name != NULL)
-                sfr_discrepancy_add_field(d, name, jget_str(jf, "sf"), jget_str(jf, "pg"));
+                sfr_discrepancy_add_field(d, name, sfr_json_str(jf, "sf"), sfr_json_str(jf, "pg"));
         }
     }
     return SFR_OK;
@@ -686,9 +678,9 @@ enum sfr_rc sfr_report_load_json(const char *path, struct sfr_run *run, struct s
         json_object *id;
         if (json_object_object_get_ex(r, "id", &id) && id != NULL)
             run->id = (long)json_object_get_int64(id);
-        const char *s = jget_str(r, "status");
+        const char *s = sfr_json_str(r, "status");
         snprintf(run->status, sizeof(run->status), "%s", s ? s : "");
-        s = jget_str(r, "depth");
+        s = sfr_json_str(r, "depth");
         snprintf(run->depth, sizeof(run->depth), "%s", s ? s : "");
     }
     if (!json_object_object_get_ex(root, "discrepancies", &da) ||

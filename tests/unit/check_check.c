@@ -262,31 +262,19 @@ static enum sfr_rc factory(void *ctx, struct sfr_side **sf, struct sfr_side **pg
     return SFR_OK;
 }
 
-/* The dataset: n accounts with deterministic ids; faults applied by callers. */
-static void fill(struct sfr_side *s, const struct sfr_projection *p, int n, bool pg)
+/* The id of account i of the dataset. */
+static void acc_id(char id[19], int i)
 {
-    for (int i = 0; i < n; i++) {
-        const char *v[8] = {0};
-        char id[19], name[32];
-        snprintf(id, sizeof(id), "001G0%010dAAA", i * 7 + 1);
-        snprintf(name, sizeof(name), "Account %d", i);
-        v[0] = id;
-        for (int k = 1; k < p->n_fields; k++) {
-            if (strcmp(p->fields[k]->name, "Name") == 0)
-                v[k] = name;
-            else if (k == p->idx_modstamp)
-                v[k] = pg ? "2024-01-01 00:00:00.123" : "2024-01-01T00:00:00.123+0000";
-        }
-        sfr_memside_put(s, p, v);
-    }
+    snprintf(id, 19, "001G0%010dAAA", i * 7 + 1);
 }
 
+/* Account i of the dataset with this Name. */
 static void put_one(struct sfr_side *s, const struct sfr_projection *p, int i, const char *name,
                     bool pg)
 {
     const char *v[8] = {0};
     char id[19];
-    snprintf(id, sizeof(id), "001G0%010dAAA", i * 7 + 1);
+    acc_id(id, i);
     v[0] = id;
     for (int k = 1; k < p->n_fields; k++) {
         if (strcmp(p->fields[k]->name, "Name") == 0)
@@ -295,6 +283,16 @@ static void put_one(struct sfr_side *s, const struct sfr_projection *p, int i, c
             v[k] = pg ? "2024-01-01 00:00:00.123" : "2024-01-01T00:00:00.123+0000";
     }
     sfr_memside_put(s, p, v);
+}
+
+/* The dataset: n accounts named "Account i"; faults applied by callers. */
+static void fill(struct sfr_side *s, const struct sfr_projection *p, int n, bool pg)
+{
+    for (int i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "Account %d", i);
+        put_one(s, p, i, name, pg);
+    }
 }
 
 static struct sfr_side *clone_side(struct sfr_side *src, enum sfr_canon_src kind,
@@ -462,11 +460,11 @@ START_TEST(test_checker)
     sides_up(&p, 3000, 3000);
     /* faults: one missing in pg, one extra in pg, one changed name */
     char gone[19], extra[19], changed[19];
-    snprintf(gone, sizeof(gone), "001G0%010dAAA", 1234 * 7 + 1);
-    snprintf(changed, sizeof(changed), "001G0%010dAAA", 2999 * 7 + 1);
+    acc_id(gone, 1234);
+    acc_id(changed, 2999);
     sfr_memside_remove(g_pg, gone);
     put_one(g_pg, &p, 5000, "Ghost", true);
-    snprintf(extra, sizeof(extra), "001G0%010dAAA", 5000 * 7 + 1);
+    acc_id(extra, 5000);
     put_one(g_pg, &p, 2999, "Renamed", true);
 
     struct sfr_disc_list out = {0};
@@ -494,21 +492,31 @@ START_TEST(test_checker)
 }
 END_TEST
 
-/* An incremental run against the states of the run before (watermark
- * after the data's modstamps): returns its discrepancies in *out. */
-static void run_incr(const struct sfr_chunk_list *prev, struct sfr_disc_list *out,
-                     struct sfr_check_stats *st)
+/* An incremental run against the states of the run before, the keys of
+ * the discrepancies it stored (NULL: none) and a watermark: returns its
+ * discrepancies in *out. */
+static void run_incr_from(const struct sfr_chunk_list *prev, const struct sfr_strv *prev_keys,
+                          int64_t watermark_ms, struct sfr_disc_list *out,
+                          struct sfr_check_stats *st)
 {
     struct sfr_check_opts o;
     sfr_check_opts_defaults(&o);
     o.prev = prev;
-    o.watermark_ms = 1705276800000; /* 2024-01-15 */
+    o.prev_keys = prev_keys;
+    o.watermark_ms = watermark_ms;
     o.chunk_size = 100;
     struct sfr_check_object co = {g_p, NULL, NULL, NULL};
     struct pair pr = {0};
     struct sfr_err err;
     memset(st, 0, sizeof(*st));
     ck_assert_msg(sfr_check_object(&co, &o, factory, &pr, out, st, &err) == SFR_OK, "%s", err.msg);
+}
+
+/* The same with the watermark after the data's modstamps. */
+static void run_incr(const struct sfr_chunk_list *prev, struct sfr_disc_list *out,
+                     struct sfr_check_stats *st)
+{
+    run_incr_from(prev, NULL, 1705276800000 /* 2024-01-15 */, out, st);
 }
 
 static struct sfr_chunk_list take_chunks(struct sfr_check_stats *st)
@@ -527,16 +535,24 @@ static long dirty_chunks(const struct sfr_chunk_list *l)
     return n;
 }
 
+/* 1000 accounts on both sides audited in full, clean: the chunk states an
+ * incremental run starts from. */
+static struct sfr_chunk_list clean_full_run(struct sfr_projection *p, struct sfr_disc_list *out,
+                                            struct sfr_check_stats *st)
+{
+    sides_up(p, 1000, 1000);
+    run_checker(SFR_DEPTH_CONTENT, 2, 100, out, st);
+    ck_assert_int_eq(out->n, 0);
+    return take_chunks(st);
+}
+
 START_TEST(test_incremental)
 {
     struct sfr_projection p;
-    sides_up(&p, 1000, 1000);
     struct sfr_disc_list out = {0};
     struct sfr_check_stats st;
-    run_checker(SFR_DEPTH_CONTENT, 2, 100, &out, &st);
-    ck_assert_int_eq(out.n, 0);
-    ck_assert_int_ge(st.chunks.n, 10);
-    struct sfr_chunk_list prev = take_chunks(&st);
+    struct sfr_chunk_list prev = clean_full_run(&p, &out, &st);
+    ck_assert_int_ge(prev.n, 10);
     ck_assert_int_eq(dirty_chunks(&prev), 0);
     for (size_t i = 0; i < prev.n; i++)
         ck_assert(prev.v[i].has_sum);
@@ -552,7 +568,7 @@ START_TEST(test_incremental)
     /* a change made since in Salesforce: its key alone is compared */
     const char *v[4] = {0};
     char id[19];
-    snprintf(id, sizeof(id), "001G0%010dAAA", 500 * 7 + 1);
+    acc_id(id, 500);
     v[0] = id;
     v[1] = "Changed";
     v[p.idx_modstamp] = "2024-02-01T00:00:00.000+0000";
@@ -578,17 +594,7 @@ START_TEST(test_incremental)
      * compared key by key instead, and the finding is the same */
     struct sfr_strv keys = {0};
     sfr_strv_push(&keys, id);
-    struct sfr_check_opts o;
-    sfr_check_opts_defaults(&o);
-    o.prev = &next;
-    o.prev_keys = &keys;
-    o.watermark_ms = 1706745600000; /* 2024-02-01: the change is older */
-    o.chunk_size = 100;
-    struct sfr_check_object co = {g_p, NULL, NULL, NULL};
-    struct pair pr = {0};
-    struct sfr_err err;
-    memset(&st, 0, sizeof(st));
-    ck_assert(sfr_check_object(&co, &o, factory, &pr, &out, &st, &err) == SFR_OK);
+    run_incr_from(&next, &keys, 1706745600000 /* 2024-02-01: the change is older */, &out, &st);
     ck_assert_int_eq(out.n, 1);
     ck_assert_int_eq(count_cause(&out, SFR_CAUSE_STALE, id), 1);
     ck_assert_int_eq(st.incr_keys, 1);
@@ -607,20 +613,17 @@ END_TEST
 START_TEST(test_incremental_quiet_changes)
 {
     struct sfr_projection p;
-    sides_up(&p, 1000, 1000);
     struct sfr_disc_list out = {0};
     struct sfr_check_stats st;
-    run_checker(SFR_DEPTH_CONTENT, 2, 100, &out, &st);
-    ck_assert_int_eq(out.n, 0);
-    struct sfr_chunk_list prev = take_chunks(&st);
+    struct sfr_chunk_list prev = clean_full_run(&p, &out, &st);
 
     put_one(g_pg, &p, 321, "Edited behind Connect's back", true); /* same modstamp */
     char purged[19];
-    snprintf(purged, sizeof(purged), "001G0%010dAAA", 777 * 7 + 1);
+    acc_id(purged, 777);
     sfr_memside_remove(g_sf, purged);
     run_incr(&prev, &out, &st);
     char edited[19];
-    snprintf(edited, sizeof(edited), "001G0%010dAAA", 321 * 7 + 1);
+    acc_id(edited, 321);
     ck_assert_msg(out.n == 2, "%zu discrepancies", out.n);
     ck_assert_int_eq(count_cause(&out, SFR_CAUSE_FIELD_MISMATCH, edited), 1);
     ck_assert_int_eq(count_cause(&out, SFR_CAUSE_MISSING_IN_SF, purged), 1);
@@ -685,8 +688,8 @@ START_TEST(test_checker_count)
     struct sfr_projection p;
     sides_up(&p, 5000, 5000);
     char gone[19], newer[19];
-    snprintf(gone, sizeof(gone), "001G0%010dAAA", 4321 * 7 + 1);
-    snprintf(newer, sizeof(newer), "001G0%010dAAA", 17 * 7 + 1);
+    acc_id(gone, 4321);
+    acc_id(newer, 17);
     sfr_memside_remove(g_pg, gone);
     const char *v[4] = {0};
     v[0] = newer;
@@ -714,7 +717,7 @@ START_TEST(test_checker_count_dense)
     sides_up(&p, 6000, 6000);
     for (int i = 3; i < 6000; i += 20) {
         char id[19];
-        snprintf(id, sizeof(id), "001G0%010dAAA", i * 7 + 1);
+        acc_id(id, i);
         sfr_memside_remove(g_pg, id);
     }
     struct sfr_disc_list out = {0};
@@ -746,7 +749,7 @@ START_TEST(test_checker_sparse_mirror)
                   count_cause(&out, SFR_CAUSE_FIELD_MISMATCH, NULL), out.n);
     for (int i = 0; i < 5000; i += 500) {
         char id[19];
-        snprintf(id, sizeof(id), "001G0%010dAAA", i * 7 + 1);
+        acc_id(id, i);
         ck_assert_msg(count_cause(&out, SFR_CAUSE_FIELD_MISMATCH, id) == 1,
                       "row %d (%s) not reported", i, id);
     }
@@ -764,13 +767,19 @@ START_TEST(test_checker_sparse_mirror)
 }
 END_TEST
 
-/* The single-pass audit (scan.c) finds what the chunked path finds: the
- * faults of test_checker, from sketches and from buckets read again. */
-START_TEST(test_scan)
+/* A test of the chunked path, run with the single-pass audit (scan.c). */
+static void with_single_pass(void (*test)(int), int i)
 {
     g_single_pass = 1;
-    test_checker_fn(_i);
+    test(i);
     g_single_pass = 0;
+}
+
+/* The single-pass audit finds what the chunked path finds: the faults of
+ * test_checker, from sketches and from buckets read again. */
+START_TEST(test_scan)
+{
+    with_single_pass(test_checker_fn, _i);
 }
 END_TEST
 
@@ -807,9 +816,7 @@ END_TEST
  * the chunked path cuts it at the row cap, and every missing row is found. */
 START_TEST(test_scan_sparse_mirror)
 {
-    g_single_pass = 1;
-    test_checker_sparse_mirror_fn(_i);
-    g_single_pass = 0;
+    with_single_pass(test_checker_sparse_mirror_fn, _i);
 }
 END_TEST
 
