@@ -25,6 +25,7 @@
 #include <json-c/json.h>
 
 #include "sf_internal.h"
+#include "sfrecon/json.h"
 #include "sfrecon/log.h"
 
 #define BULK_MAX_WAIT_MS (3600L * 1000)
@@ -79,15 +80,6 @@ static long now_ms(void)
     return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static const char *jstr(json_object *j, const char *key)
-{
-    json_object *v;
-    if (j != NULL && json_object_object_get_ex(j, key, &v) &&
-        json_object_is_type(v, json_type_string))
-        return json_object_get_string(v);
-    return NULL;
-}
-
 static enum sfr_rc job_create(struct sfr_sf *c, const char *object, const char *soql, bool all,
                               char *id, size_t id_n, struct sfr_err *err)
 {
@@ -106,7 +98,7 @@ static enum sfr_rc job_create(struct sfr_sf *c, const char *object, const char *
     json_object *j = NULL;
     if (rc == SFR_OK) {
         j = json_tokener_parse(body.data ? body.data : "");
-        const char *jid = jstr(j, "id");
+        const char *jid = sfr_json_str(j, "id");
         if (jid == NULL || jid[0] == '\0' ||
             strspn(jid, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
                         "abcdefghijklmnopqrstuvwxyz") != strlen(jid))
@@ -152,7 +144,7 @@ static enum sfr_rc job_wait(struct sfr_sf *c, const char *object, const char *id
         if ((rc = sfr_sf_request(c, "GET", path.data, NULL, object, &body, NULL, err)) != SFR_OK)
             break;
         json_object *j = json_tokener_parse(body.data ? body.data : "");
-        const char *state = jstr(j, "state");
+        const char *state = sfr_json_str(j, "state");
         if (state == NULL) {
             rc = sfr_err_set(err, SFR_ESF, "Bulk API job %s: answer lacks a state", id);
         } else if (strcmp(state, "JobComplete") == 0) {
@@ -160,7 +152,7 @@ static enum sfr_rc job_wait(struct sfr_sf *c, const char *object, const char *id
             *ended = true;
         } else if (strcmp(state, "Failed") == 0 || strcmp(state, "Aborted") == 0) {
             *ended = true;
-            const char *why = jstr(j, "errorMessage");
+            const char *why = sfr_json_str(j, "errorMessage");
             rc = sfr_err_set(err, SFR_ESF, "Bulk API query job %s on %s %s%s%s", id, object, state,
                              why ? ": " : "", why ? why : "");
         } else if (now_ms() - start > BULK_MAX_WAIT_MS) {
@@ -324,7 +316,7 @@ enum sfr_rc sfr_sf_parse_result_pages(const char *body, size_t len, const char *
     size_t n = json_object_array_length(pages);
     for (size_t i = 0; i < n; i++) {
         json_object *e = json_object_array_get_idx(pages, i);
-        const char *u = jstr(e, "resultUrl");
+        const char *u = sfr_json_str(e, "resultUrl");
         if (u == NULL || !job_url_ok(u, job_id, "results")) {
             rc = sfr_err_set(err, SFR_ESF,
                              "Bulk API job %s: result page %zu has no resultUrl of "
@@ -334,9 +326,9 @@ enum sfr_rc sfr_sf_parse_result_pages(const char *body, size_t len, const char *
         }
         sfr_strv_push(urls, u);
     }
-    const char *nx = jstr(j, "nextRecordsUrl");
+    const char *nx = sfr_json_str(j, "nextRecordsUrl");
     if (nx == NULL)
-        nx = jstr(j, "nextRecordUrl");
+        nx = sfr_json_str(j, "nextRecordUrl");
     if (json_object_object_get_ex(j, "done", &v) && json_object_is_type(v, json_type_boolean))
         *done = json_object_get_boolean(v);
     else
