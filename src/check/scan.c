@@ -484,7 +484,10 @@ enum sfr_rc sfr_scan_object(const struct sfr_check_object *co, const struct sfr_
     struct sfr_strv keys = {0};
     struct scan s = {co,   o,    sf,   pg,   NULL, 0,     NULL, NULL,
                      NULL, NULL, NULL, NULL, out,  stats, {0},  false};
-    if (o->single_pass == 0) {
+    /* Salesforce is read in one query (one Bulk job) instead of a query per
+     * range: fewer API calls whatever the mirror's indexes */
+    bool from_sf = sf->src == SFR_SRC_SF;
+    if (o->single_pass == 0 && !from_sf) {
         struct sfr_err e = {0};
         bool indexed =
             sfr_side_ranges_indexed(sf, co->proj, &e) && sfr_side_ranges_indexed(pg, co->proj, &e);
@@ -496,9 +499,14 @@ enum sfr_rc sfr_scan_object(const struct sfr_check_object *co, const struct sfr_
     rc = sfr_scan_split_keys(sf, pg, co->proj, SCAN_MIN_BUCKET, &keys, err);
     if (rc != SFR_OK)
         goto out;
-    sfr_log_info("%s: single-pass audit (%zu buckets): a side has no index serving byte-order "
-                 "ranges of sfid",
-                 co->proj->obj->name, keys.n + 1);
+    /* routine with Salesforce (debug); a hint about the indexes otherwise */
+    if (from_sf || o->single_pass > 0)
+        sfr_log_debug("%s: single-pass audit (%zu buckets): %s", co->proj->obj->name, keys.n + 1,
+                      from_sf ? "Salesforce is read in one query, not one per range" : "asked for");
+    else
+        sfr_log_info("%s: single-pass audit (%zu buckets): a side has no index serving byte-order "
+                     "ranges of sfid",
+                     co->proj->obj->name, keys.n + 1);
     stats->complete = true;
     s.keys = (const char *const *)keys.v;
     s.n_keys = keys.n;
