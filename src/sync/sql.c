@@ -329,6 +329,7 @@ enum sfr_rc sfr_sync_pending_rows(PGconn *c, const struct sfr_pg_table *t, bool 
     else
         sfr_buf_puts(&sql, "SELECT t.sfid, t.id::text, NULL::text, NULL::text");
     sfr_buf_printf(&sql,
+                   ", (extract(epoch FROM t.systemmodstamp) * 1000)::bigint::text"
                    " FROM %s AS t WHERE t.sfid = ANY($1::text[]) AND t._hc_lastop = 'PENDING'"
                    " AND $2::text IS NOT NULL",
                    t->qname);
