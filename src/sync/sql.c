@@ -299,6 +299,7 @@ enum sfr_rc sfr_sync_rows_by_id(PGconn *c, const struct sfr_pg_table *t,
         else
             sfr_pg_field_expr(&sql, f, "t.");
     }
+    sfr_pg_relext_select(&sql, t, p, "t.");
     sfr_buf_printf(&sql, " FROM %s AS t WHERE t.id = ANY($1::int[])", t->qname);
     id_array(&arr, ids, n);
     const char *params[1] = {arr.data};
