@@ -264,6 +264,21 @@ static void op_set(struct batch *b, struct op *op, int f, int r, const char *hva
     op->set[f] = true;
 }
 
+/* A create of row r (record_id): its current mapped, createable, non-null values. */
+static struct op *create_op(struct batch *b, long record_id, int r)
+{
+    struct op *op = oplist_new(&b->creates, b->p->n_fields);
+    op->record_id = record_id;
+    for (int f = 0; f < b->p->n_fields; f++) {
+        if (!writable(b->p->fields[f], true))
+            continue;
+        op->values[f] = row_value(b, r, f);
+        op->set[f] = op->values[f] != NULL;
+    }
+    op_touch(b, op, -1);
+    return op;
+}
+
 static void plan_insert(struct batch *b, int k)
 {
     const struct sfr_tlog_entry *e = &b->e[k];
@@ -288,17 +303,8 @@ static void plan_insert(struct batch *b, int k)
         op_touch(b, op, -1);
     } else {
         op = by_record(&b->creates, e->record_id);
-        if (op == NULL) {
-            op = oplist_new(&b->creates, b->p->n_fields);
-            op->record_id = e->record_id;
-            for (int f = 0; f < b->p->n_fields; f++) {
-                if (!writable(b->p->fields[f], true))
-                    continue;
-                op->values[f] = row_value(b, r, f);
-                op->set[f] = op->values[f] != NULL;
-            }
-            op_touch(b, op, -1);
-        }
+        if (op == NULL)
+            op = create_op(b, e->record_id, r);
     }
     op_add_entry(op, k);
 }
@@ -605,11 +611,6 @@ static enum sfr_rc push_batch(struct batch *b, struct sfr_sync_stats *st, struct
 
 /* ---- settling creates of unknown outcome ------------------------------------------ */
 
-static char *opt_text(PGresult *r, int row, int col)
-{
-    return PQgetisnull(r, row, col) ? NULL : sfr_strdup(PQgetvalue(r, row, col));
-}
-
 /* The Postgres clock when this process first pushed: entries left PENDING
  * before it were claimed by a process that is gone. */
 static char start_ts[64];
@@ -646,15 +647,7 @@ static enum sfr_rc settle_batch(struct batch *b, PGresult *q, struct sfr_sync_st
             outcome(b, k, "SUCCESS", SFR_ROW_SYNCED, NULL);
             continue;
         }
-        struct op *op = oplist_new(&b->creates, nf);
-        op->record_id = e->record_id;
-        for (int f = 0; f < nf; f++) {
-            if (!writable(b->p->fields[f], true))
-                continue;
-            op->values[f] = row_value(b, r, f);
-            op->set[f] = op->values[f] != NULL;
-        }
-        op_touch(b, op, -1);
+        struct op *op = create_op(b, e->record_id, r);
         op_add_entry(op, k);
         if (xi < 0 || op->values[xi] == NULL) {
             char *soql = sfr_sf_check_soql(
@@ -791,18 +784,8 @@ enum sfr_rc sfr_sync_push_settle(struct sfr_sync *s, int i, bool leftovers,
         return SFR_OK;
     }
     struct sfr_tlog_entry *e = sfr_calloc((size_t)b.n + 1, sizeof(*e));
-    for (int k = 0; k < b.n; k++) {
-        e[k].id = atol(PQgetvalue(q, k, 0));
-        snprintf(e[k].action, sizeof(e[k].action), "%s", PQgetvalue(q, k, 1));
-        e[k].record_id = atol(PQgetvalue(q, k, 2));
-        e[k].sfid = opt_text(q, k, 3);
-        if (e[k].sfid != NULL && e[k].sfid[0] == '\0') {
-            free(e[k].sfid);
-            e[k].sfid = NULL;
-        }
-        e[k].values = opt_text(q, k, 4);
-        e[k].old = opt_text(q, k, 5);
-    }
+    for (int k = 0; k < b.n; k++)
+        sfr_sync_tlog_entry_read(q, k, &e[k]);
     b.e = e;
     b.o = sfr_calloc((size_t)b.n + 1, sizeof(*b.o));
     b.finished = sfr_calloc((size_t)b.n + 1, sizeof(bool));

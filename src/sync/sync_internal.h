@@ -116,6 +116,8 @@ void sfr_tlog_outcome_cleanup(struct sfr_tlog_outcome *o);
 enum sfr_rc sfr_sync_tlog_claim(PGconn *c, const struct sfr_pg_table *t, int limit,
                                 struct sfr_tlog_entry **out, int *n, struct sfr_err *err) SFR_WUR;
 void sfr_sync_tlog_entries_free(struct sfr_tlog_entry *e, int n);
+/* Fills *e from row r of res: columns id, action, record_id, sfid, "values", old. */
+void sfr_sync_tlog_entry_read(PGresult *res, int r, struct sfr_tlog_entry *e);
 /* Entries of table left PENDING (an interrupted sync), into *n. */
 enum sfr_rc sfr_sync_tlog_count_pending(PGconn *c, const struct sfr_pg_table *t, long *n,
                                         struct sfr_err *err) SFR_WUR;

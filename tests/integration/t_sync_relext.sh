@@ -18,12 +18,7 @@ expect_exit 0 "$SFRECON" schema -c "$MAP" --describe "$ORG" --triggers
 DB=$(new_db sync_relext)
 psql -q -v ON_ERROR_STOP=1 "$DB" -f "$TMPD/out" >/dev/null || fail "apply DDL"
 export DATABASE_URL="$DB"
-sql() { psql -Atq "$DB" -c "$1" || fail "psql: $1"; }
 emu() { psql -Atq "$SFEMU_STORE" -c "$1" || fail "emulator store: $1"; }
-sfcall() { # sfcall METHOD PATH [BODY]: prints the HTTP status, body in $TMPD/body
-    curl -s -o "$TMPD/body" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $TOK" \
-        -H "Content-Type: application/json" ${3:+-d "$3"} "$API/$2"
-}
 printf 'Name,External_Id__c\nA1,A-1\nA2,A-2\nA3,A-3\n' >"$TMPD/acc.csv"
 curl -s -X POST -H 'Content-Type: text/csv' --data-binary @"$TMPD/acc.csv" \
     "$SFEMU_URL/__emu/load/Account" | grep -q '"loaded"' || fail "load Account"
