@@ -128,6 +128,68 @@ for n in $SIZES; do
         row "repair $k broken mirror rows (journaled, re-verified)" "$(since "$t")" \
             "s, $(sed -n 's/.*; \([0-9]*\) API calls.*/\1/p' "$OUT/r.out") calls, exit $code"
     done
+    # a night's changes: 100 records edited in Salesforce, one mirror row
+    # edited behind Connect's back (systemmodstamp untouched)
+    TOK=$(curl -s -X POST "$SF/services/oauth2/token" -d grant_type=password -d client_id=b \
+        -d client_secret=b -d username=admin@example.com -d password=password |
+        sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+    for id in $(psql -Atq "$MDB" -c "SELECT sfid FROM salesforce.account WHERE id % ($n / 100) = 1 LIMIT 100"); do
+        curl -s -o /dev/null -X PATCH -H "Authorization: Bearer $TOK" -H 'Content-Type: application/json' \
+            -d '{"Name":"Changed tonight"}' "$SF/services/data/v60.0/sobjects/Account/$id"
+    done
+    psql -q "$MDB" -c "SET xmlbinary = 'hex'" \
+        -c "UPDATE salesforce.account SET name = name || ' (script)' WHERE id = (SELECT min(id) + 7 FROM salesforce.account)" >/dev/null
+    t=$(now)
+    DATABASE_URL="$MDB" "$B/sfrecon" audit -c "$MAP" -o Account --since last --format csv >"$OUT/i2.csv" 2>"$OUT/i2.err"
+    row "incremental after 100 Salesforce edits + 1 mirror-only edit" "$(since "$t")" \
+        "s, $(calls "$OUT/i2.err") calls, $(grep -c ',Account,' "$OUT/i2.csv") found, peak RSS $(rss "$OUT/i2.err") MB"
+    t=$(now)
+    DATABASE_URL="$MDB" "$B/sfrecon" audit -c "$MAP" -o Account --since last >/dev/null 2>"$OUT/i3.err"
+    row "  and the next night, nothing new (101 still open)" "$(since "$t")" "s, $(calls "$OUT/i3.err") calls"
+    t=$(now)
+    DATABASE_URL="$MDB" "$B/sfrecon" audit -c "$MAP" -o Account --no-store >/dev/null 2>"$OUT/i4.err"
+    row "  full audit of the same" "$(since "$t")" "s, $(calls "$OUT/i4.err") calls"
+    # the whole mirror against an empty org: n missing_in_sf, memory bounded
+    curl -s -X POST "$SF/__emu/reset" >/dev/null
+    t=$(now)
+    DATABASE_URL="$MDB" "$B/sfrecon" audit -c "$MAP" -o Account --no-store --format csv --out "$OUT/e.csv" 2>"$OUT/e.err"
+    row "audit of $n mirror rows against an empty org" "$(since "$t")" \
+        "s, $(grep -c ',missing_in_sf,' "$OUT/e.csv") missing_in_sf, $(calls "$OUT/e.err") calls, peak RSS $(rss "$OUT/e.err") MB"
+done
+
+# Postgres <-> Postgres scaling on Connect's layout: BENCH_PGPG_SIZES rows
+# (default 1M and 10M) written straight into the mirror's table (no sfemu),
+# a copy with 100 rows changed, audited with only Connect's index and with a
+# byte-order index added.
+for n in ${BENCH_PGPG_SIZES:-1000000 10000000}; do
+    PDB=$(mkdb "pgpg_$n" "$LOCALE")
+    curl -s -X POST "$SF/__emu/reset" >/dev/null
+    "$B/orggen" --sf "$SF" --db "$PDB" --mapping "$MAP" --describe "$ORG" --size 10 --seed 1 \
+        --objects Account --manifest "$OUT/p.csv" >"$OUT/gen.out" 2>&1 || { cat "$OUT/gen.out"; exit 3; }
+    psql -q "$PDB" -c "DROP INDEX IF EXISTS salesforce.sfrecon_idx_account_sfid_c" \
+        -c "SET xmlbinary = 'hex'" \
+        -c "INSERT INTO salesforce.account (sfid, name, accountnumber, industry, rating, annualrevenue,
+                numberofemployees, website, phone, systemmodstamp, createddate, isdeleted)
+            SELECT '001Z' || lpad(to_hex(g), 11, '0') || 'IAA', 'Account ' || g, 'AN' || g,
+                'Energy', 'Hot', g * 10.5, g % 5000, 'https://example.com/' || g,
+                '+1 555 ' || g, timestamp '2024-01-01' + g * interval '1 second',
+                timestamp '2023-01-01', false
+            FROM generate_series(1, $n) g" \
+        -c "VACUUM ANALYZE salesforce.account" >/dev/null || exit 3
+    P2=$(tmpl "pgpg2_$n" "pgpg_$n")
+    psql -q "$P2" -c "SET xmlbinary = 'hex'" \
+        -c "UPDATE salesforce.account SET name = name || '!' WHERE id % ($n / 100) = 0" >/dev/null
+    t=$(now)
+    DATABASE_URL="$PDB" "$B/sfrecon" audit -c "$MAP" -o Account --source "$P2" --no-store \
+        --format csv >"$OUT/pp.csv" 2>"$OUT/pp.err"
+    row "PG<->PG, $n rows, 100 differing (Connect's index only)" "$(since "$t")" \
+        "s, $(grep -c ',Account,' "$OUT/pp.csv") found, peak RSS $(rss "$OUT/pp.err") MB"
+    cidx "$PDB"
+    cidx "$P2"
+    t=$(now)
+    DATABASE_URL="$PDB" "$B/sfrecon" audit -c "$MAP" -o Account --source "$P2" --no-store >/dev/null 2>"$OUT/pq.err"
+    row "  C-index: PG<->PG, $n rows, 100 differing" "$(since "$t")" "s, peak RSS $(rss "$OUT/pq.err") MB"
+    psql -q "$CLUSTER" -c "DROP DATABASE pgpg_$n" -c "DROP DATABASE pgpg2_$n" >/dev/null
 done
 
 # The HTML report of 100k discrepancies: a mirror of 100k Accounts where half

@@ -3,7 +3,7 @@
 # warnings-as-errors build. Exits non-zero on any finding.
 set -e
 cd "$(dirname "$0")/.."
-files=$(ls src/*.c src/*/*.c include/sfrecon/*.h tests/sfemu/*.c tests/sfemu/*.h tests/fuzz/*.c tests/fuzz/*.h tests/orggen/*.c tests/orggen/*.h tests/unit/*.c tests/bench/*.c tests/pgclient/*.c tests/sfclient/*.c tests/introspect/*.c 2>/dev/null || true)
+files=$(ls src/*.c src/*/*.c include/sfrecon/*.h tests/sfemu/*.c tests/sfemu/*.h tests/fuzz/*.c tests/fuzz/*.h tests/orggen/*.c tests/orggen/*.h tests/unit/*.c tests/unit/*.h tests/bench/*.c tests/pgclient/*.c tests/sfclient/*.c tests/introspect/*.c 2>/dev/null || true)
 status=0
 if command -v clang-format >/dev/null; then
     clang-format --dry-run -Werror $files || status=1

@@ -52,18 +52,50 @@ struct sfr_discrepancy {
     long pg_id;        /* 0 when no Postgres row */
     int64_t sf_mod_ms; /* INT64_MIN when unknown */
     int64_t pg_mod_ms;
+    long open_since; /* run since which it has been found without a break; 0 = new */
 };
 void sfr_discrepancy_cleanup(struct sfr_discrepancy *d);
 void sfr_discrepancy_add_field(struct sfr_discrepancy *d, const char *field, const char *sf_value,
                                const char *pg_value);
 
+/* Discrepancies in the order found. A list made spillable keeps at most
+ * SFR_DISC_SPILL of them in memory (v[0..n)): older ones go to a temporary
+ * file (n_spilled of them, before v), so an audit that finds a million
+ * holds a few thousand. Walk a list with sfr_disc_iter, which reads the
+ * spilled ones back one at a time; v[] alone is the whole list only when
+ * n_spilled is 0. */
+#define SFR_DISC_SPILL 16384
 struct sfr_disc_list {
     struct sfr_discrepancy *v;
     size_t n, cap;
+    bool spillable;
+    void *spill; /* FILE *, NULL until the first spill */
+    size_t n_spilled;
+    long by_cause[SFR_CAUSE_N]; /* of every discrepancy pushed */
 };
 /* Appends *d (ownership moves to the list; d is zeroed). */
 void sfr_disc_list_push(struct sfr_disc_list *l, struct sfr_discrepancy *d);
 void sfr_disc_list_cleanup(struct sfr_disc_list *l);
+/* All discrepancies, spilled ones included. */
+size_t sfr_disc_list_count(const struct sfr_disc_list *l);
+
+/* Walks a list in order from the from-th discrepancy (0 = all). The
+ * discrepancy handed out lives until the next call. */
+struct sfr_disc_iter {
+    const struct sfr_disc_list *l;
+    size_t at;                  /* index of the next one */
+    struct sfr_discrepancy cur; /* a spilled one read back */
+    bool err;                   /* the spill file could not be read back */
+};
+void sfr_disc_iter_begin(struct sfr_disc_iter *it, const struct sfr_disc_list *l, size_t from);
+const struct sfr_discrepancy *sfr_disc_iter_next(struct sfr_disc_iter *it);
+void sfr_disc_iter_end(struct sfr_disc_iter *it);
+/* A deep copy of *src. */
+void sfr_discrepancy_copy(struct sfr_discrepancy *dst, const struct sfr_discrepancy *src);
+/* A copy of the whole list held in memory (for the consumers that need
+ * every discrepancy at once: repair plans, the HTML report's groups).
+ * False when spilled ones could not be read back (the copy has the rest). */
+bool sfr_disc_list_materialize(const struct sfr_disc_list *l, struct sfr_disc_list *out);
 
 /* The one conflict rule of the audit and the sync daemon, for a read_write
  * mirror row. pending: the row's _hc_lastop is PENDING (an app's write not
@@ -100,13 +132,26 @@ struct sfr_chunk_state {
     char *lo, *hi;
     long sf_count, pg_count;
     int64_t sf_max_ms, pg_max_ms; /* INT64_MIN when empty */
+    /* false when the chunk held a discrepancy or a record in flight, or was
+     * not compared whole: an incremental run compares it again */
+    bool clean;
+    bool has_sum;    /* pg_sum is known (content depth) */
+    uint64_t pg_sum; /* the mirror side's content digest: sum of row hashes */
 };
 struct sfr_chunk_list {
     struct sfr_chunk_state *v;
     size_t n, cap;
 };
-void sfr_chunk_list_push(struct sfr_chunk_list *l, const char *lo, const char *hi, long sf_count,
-                         long pg_count, int64_t sf_max_ms, int64_t pg_max_ms);
+/* Appends a state (clean, without a content sum) and returns it, so the
+ * caller can set the rest. */
+struct sfr_chunk_state *sfr_chunk_list_push(struct sfr_chunk_list *l, const char *lo,
+                                            const char *hi, long sf_count, long pg_count,
+                                            int64_t sf_max_ms, int64_t pg_max_ms);
+/* Appends a copy of *s. */
+void sfr_chunk_list_copy(struct sfr_chunk_list *l, const struct sfr_chunk_state *s);
+/* Sorts the states by lo (NULL first) and returns the one holding key, or NULL. */
+void sfr_chunk_list_sort(struct sfr_chunk_list *l);
+struct sfr_chunk_state *sfr_chunk_list_find(struct sfr_chunk_list *l, const char *key);
 void sfr_chunk_list_cleanup(struct sfr_chunk_list *l);
 
 struct sfr_check_opts {
@@ -115,13 +160,29 @@ struct sfr_check_opts {
     int bisect_factor;     /* B */
     long bisect_threshold; /* ranges at or below this are compared row by row */
     int jobs;
-    int64_t audit_start_ms; /* records modified at or after this are rechecked */
-    /* incremental: the chunk states of the last run (NULL = full audit).
-     * Only chunks whose count or max(SystemModstamp) moved are re-hashed. */
+    /* Records modified at or after this (Salesforce's clock) changed while
+     * the audit ran: they are fetched and compared again at the end of the
+     * object, up to recheck_tries times, recheck_wait_ms apart (doubling);
+     * one still moving after that is listed in stats->in_flight. */
+    int64_t audit_start_ms;
+    int recheck_tries;
+    long recheck_wait_ms;
+    /* incremental: the chunk states of the last run (NULL = full audit) and
+     * the Salesforce-clock time from which that run saw every change
+     * (INT64_MIN = unknown: chunks are compared whole). Chunks that were
+     * not clean, whose mirror content moved, or that lost a record without
+     * a trace are compared whole; in the others only the records Salesforce
+     * changed since the watermark are compared. */
     const struct sfr_chunk_list *prev;
-    bool progress;                   /* draw progress on stderr */
-    const char *progress_label;      /* "[2/7]" before the object name, or NULL */
-    long (*api_calls_fn)(void *ctx); /* API calls so far, for the progress line */
+    int64_t watermark_ms;
+    /* the keys of the discrepancies the run that left those states found
+     * (sorted; NULL = unknown): a chunk that held only these is compared
+     * key by key, not whole */
+    const struct sfr_strv *prev_keys;
+    const struct sfr_strv *prev_absent_sf; /* of those, missing_in_sf (sorted) */
+    bool progress;                         /* draw progress on stderr */
+    const char *progress_label;            /* "[2/7]" before the object name, or NULL */
+    long (*api_calls_fn)(void *ctx);       /* API calls so far, for the progress line */
     void *api_calls_ctx;
     /* set by a signal handler: no new range is started, the check returns
      * SFR_EINTR with the ranges not compared in not_covered (NULL = none) */
@@ -138,8 +199,10 @@ struct sfr_check_stats {
     long rows_sf, rows_pg; /* rows compared */
     long chunks_mismatched, ranges_bisected;
     long keys_differing;
-    long rechecked_changed; /* changed during the audit: not reported */
-    long api_calls;         /* Salesforce API calls made by this object's check */
+    long rechecked_changed;    /* changed during the audit: compared again at the end */
+    struct sfr_strv in_flight; /* sfids still changing after every recheck */
+    long incr_keys;            /* incremental: records compared one by one */
+    long api_calls;            /* Salesforce API calls made by this object's check */
     int64_t sf_max_mod_ms, pg_max_mod_ms;
     long sf_count, pg_count;
     bool complete;                /* false when stopped early (budget) */
@@ -171,12 +234,42 @@ enum sfr_rc sfr_check_keys(const struct sfr_check_object *co, struct sfr_side *s
                            int64_t audit_start_ms, struct sfr_disc_list *out,
                            struct sfr_err *err) SFR_WUR;
 
-/* As sfr_check_keys; *rechecked counts the keys skipped because they
- * changed while the audit ran. */
+/* Records that changed while the audit ran (a side's modstamp at or after
+ * the audit's start), with the modstamps last seen, to compare again. */
+struct sfr_moving_key {
+    char sfid[64];
+    int64_t sf_mod_ms, pg_mod_ms;
+};
+struct sfr_moving {
+    struct sfr_moving_key *v;
+    size_t n, cap;
+};
+void sfr_moving_push(struct sfr_moving *m, const char *sfid, int64_t sf_mod_ms, int64_t pg_mod_ms);
+void sfr_moving_cleanup(struct sfr_moving *m);
+
+/* As sfr_check_keys, but the keys that changed while the audit ran are
+ * appended to *moving instead of being classified (NULL: they are skipped
+ * and only counted in *rechecked). */
 enum sfr_rc sfr_check_keys_counted(const struct sfr_check_object *co, struct sfr_side *sf,
                                    struct sfr_side *pg, const char *const *ids, int n_ids,
                                    int64_t audit_start_ms, struct sfr_disc_list *out,
-                                   long *rechecked, struct sfr_err *err) SFR_WUR;
+                                   struct sfr_moving *moving, long *rechecked,
+                                   struct sfr_err *err) SFR_WUR;
+
+/* Compares the moving keys again, up to o->recheck_tries times: a pair that
+ * agrees now is settled; one whose modstamps did not move since the last
+ * look is classified as any other; one still moving after the last try is
+ * listed in stats->in_flight (never reported as a discrepancy, never taken
+ * as clean). Empties *moving. */
+enum sfr_rc sfr_check_recheck(const struct sfr_check_object *co, const struct sfr_check_opts *o,
+                              struct sfr_side *sf, struct sfr_side *pg, struct sfr_moving *moving,
+                              struct sfr_disc_list *out, struct sfr_check_stats *stats,
+                              struct sfr_err *err) SFR_WUR;
+
+/* Marks the chunk states holding a discrepancy of out[from..] or a record
+ * in flight as not clean (sorts stats->chunks). */
+void sfr_check_mark_dirty(struct sfr_check_stats *stats, const struct sfr_disc_list *out,
+                          size_t from);
 
 /* Compares the given ranges (sorted, disjoint; expect[i] rows expected, or
  * NULL) row by row as the chunked path does, on o->jobs threads; stats

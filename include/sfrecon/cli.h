@@ -49,6 +49,10 @@ enum sfr_cli_key {
 
 /* Bits of sfr_cli_spec.formats: which --format values a command accepts. */
 #define SFR_CLI_FMT(f) (1u << (f))
+/* Every format a run's report is written in (sfr_report_write). */
+#define SFR_CLI_FMT_RUN                                                                            \
+    (SFR_CLI_FMT(SFR_FMT_TEXT) | SFR_CLI_FMT(SFR_FMT_JSON) | SFR_CLI_FMT(SFR_FMT_CSV) |            \
+     SFR_CLI_FMT(SFR_FMT_HTML) | SFR_CLI_FMT(SFR_FMT_PROMETHEUS))
 
 /* One option. A row with name NULL and a key of a common option does not
  * add an option: it gives that common option this command's short letter

@@ -6,11 +6,15 @@
 #include <libpq-fe.h>
 #include "sfrecon/report.h"
 
-/* Inserts a 'running' audit_run row and returns its id in run->id. */
 /* Decodes one stored discrepancy from row i of r, columns col..col+7:
  * object, sfid, cause, fields (JSON array), detail, parent_object,
  * parent_sfid, pg_id. *d owns copies (sfr_discrepancy cleanup frees them). */
 void sfr_history_disc_from_row(PGresult *r, int i, int col, struct sfr_discrepancy *d);
+/* Decodes the head of a stored audit_run from row 0 of r: columns 0..5 id,
+ * started_at, finished_at, status, depth, api_calls (times as text), and
+ * column nc_col the not_covered JSON array; complete when that is empty. */
+void sfr_history_run_from_row(PGresult *r, int nc_col, struct sfr_run *run);
+/* Inserts a 'running' audit_run row and returns its id in run->id. */
 enum sfr_rc sfr_history_begin(PGconn *c, struct sfr_run *run, const char *mapping,
                               struct sfr_err *err) SFR_WUR;
 /* Stores the discrepancies and the final status/summary of run. */
@@ -40,6 +44,23 @@ enum sfr_rc sfr_history_get_chunks(PGconn *c, const char *object, struct sfr_chu
 enum sfr_rc sfr_history_put_chunks(PGconn *c, const char *object, long run_id,
                                    const struct sfr_chunk_list *chunks,
                                    struct sfr_err *err) SFR_WUR;
+/* Carries the stored run's discrepancies forward: each one the previous
+ * run of the same mapping found too keeps that one's open_since; the others
+ * open now. Sets open_since of the run's discrepancies in memory (0 = new). */
+enum sfr_rc sfr_history_open_since(PGconn *c, struct sfr_run *run, struct sfr_err *err) SFR_WUR;
+/* The keys (sorted, byte order) of the discrepancies of object found by the
+ * run whose chunk states are stored, and those of them Salesforce had no
+ * live record of (missing_in_sf); *known is false (and both empty) when
+ * there are more than max. */
+enum sfr_rc sfr_history_state_keys(PGconn *c, const char *object, long max, struct sfr_strv *out,
+                                   struct sfr_strv *absent_sf, bool *known,
+                                   struct sfr_err *err) SFR_WUR;
+/* The Salesforce-clock time from which the last stored audit of object saw
+ * every change (INT64_MIN when none), and storing it. */
+enum sfr_rc sfr_history_get_watermark(PGconn *c, const char *object, int64_t *ms,
+                                      struct sfr_err *err) SFR_WUR;
+enum sfr_rc sfr_history_put_watermark(PGconn *c, const char *object, long run_id, int64_t ms,
+                                      long sf_count, long pg_count, struct sfr_err *err) SFR_WUR;
 /* sfids of mirror rows whose systemmodstamp is at or after since_ms, appended to out. */
 enum sfr_rc sfr_history_changed_since(PGconn *c, const char *schema, const char *table,
                                       int64_t since_ms, struct sfr_strv *out,

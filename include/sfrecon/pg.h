@@ -21,7 +21,7 @@
 #include "sfrecon/side.h"
 
 /* Version of the sfrecon schema that this build creates (sfrecon.schema_version). */
-#define SFR_PG_SCHEMA_VERSION 4
+#define SFR_PG_SCHEMA_VERSION 5
 /* Mirror schema when neither the mapping nor --schema names one. */
 #define SFR_PG_DEFAULT_SCHEMA "salesforce"
 
@@ -140,6 +140,9 @@ enum sfr_rc sfr_pg_mirror_ddl(const struct sfr_config *cfg, const struct sfr_sch
  * are stored in vals/lens. Returns the number of fields found (may exceed
  * max, then the extra ones are not stored), or -1 on a malformed escape. */
 int sfr_pg_copy_split(char *line, size_t len, const char **vals, size_t *lens, int max);
+/* Appends v as one field of COPY's text format (\N for NULL; backslash,
+ * tab, newline and carriage return escaped): what sfr_pg_copy_split reads. */
+void sfr_pg_copy_escape(struct sfr_buf *b, const char *v);
 
 /* Converts a value in Salesforce text form into the input text of the
  * mirror column for field f (datetime 2013-05-20T20:49:32.000+0000 ->

@@ -27,7 +27,8 @@ struct sfr_object_summary {
     long api_calls;
     double seconds;
     bool complete;
-    long changed_during; /* records modified after the audit began: rechecked, not reported */
+    long changed_during; /* records modified after the audit began: compared again at the end */
+    long in_flight;      /* of those, still changing after every look: not judged */
 };
 
 struct sfr_run {

@@ -23,6 +23,17 @@ enum sfr_rc sfr_scan_object(const struct sfr_check_object *co, const struct sfr_
                             sfr_side_factory factory, void *factory_ctx, struct sfr_disc_list *out,
                             struct sfr_check_stats *stats, struct sfr_err *err) SFR_WUR;
 
+/* Compares the ranges r[0..n) (sorted, disjoint; rows[i] the larger side's
+ * rows expected in each) in as few passes per side as memory allows
+ * (groups of about 4 x chunk_size rows; the mirror reads a group in one
+ * filtered sequential pass), classifying what differs into out. For a
+ * side whose ranges cost a table scan. */
+enum sfr_rc sfr_scan_compare_ranges(const struct sfr_check_object *co,
+                                    const struct sfr_check_opts *o, struct sfr_side *sf,
+                                    struct sfr_side *pg, const struct sfr_range *r,
+                                    const long *rows, size_t n, struct sfr_disc_list *out,
+                                    struct sfr_check_stats *st, struct sfr_err *err) SFR_WUR;
+
 /* Split keys from a sample of the mirror's keys (else the other side's):
  * sorted, distinct, about one per `rows` rows (at least 500, and at most
  * 16384 keys whatever the table's size). Caller frees keys. */

@@ -92,6 +92,9 @@ long sfr_sf_daily_room(struct sfr_sf *c, const char *object);
 enum sfr_rc sfr_sf_read_usage(struct sfr_sf *c, long *used, long *max, struct sfr_err *err) SFR_WUR;
 /* API calls made by this client (the token call is not counted). */
 long sfr_sf_api_calls(const struct sfr_sf *c);
+/* Now on Salesforce's clock (its responses' Date header, advanced by the
+ * host's clock since); the host's clock before any response. */
+int64_t sfr_sf_server_now_ms(const struct sfr_sf *c);
 /* Calls made through the budget shared by c and its clones. */
 long sfr_sf_budget_used(const struct sfr_sf *c);
 /* Phase name the following calls are counted under ("audit", "repair"...). */

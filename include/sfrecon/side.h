@@ -171,6 +171,19 @@ struct sfr_side_ops {
      * hold the same copies, a merge of sorted streams does. */
     enum sfr_rc (*duplicate_keys)(struct sfr_side *s, const struct sfr_projection *p,
                                   struct sfr_strv *keys, struct sfr_err *err);
+    /* Keys of the records whose SystemModstamp is after since_ms, deleted
+     * records included, at most max of them (*more set when there are
+     * more), any order. Incremental audits. */
+    enum sfr_rc (*changed_keys)(struct sfr_side *s, const struct sfr_projection *p,
+                                int64_t since_ms, long max, struct sfr_strv *keys, bool *more,
+                                struct sfr_err *err);
+    /* As boundaries, from the keys and modstamps alone (no row is hashed),
+     * with the count depth digest of each part between them: *parts gets
+     * keys->n + 1 digests (caller frees). Count depth bisection on a mirror
+     * whose ranges cost a table scan. */
+    enum sfr_rc (*key_digests)(struct sfr_side *s, const struct sfr_projection *p, long every,
+                               struct sfr_strv *keys, struct sfr_digest **parts,
+                               struct sfr_err *err);
 };
 
 struct sfr_side {
@@ -202,6 +215,10 @@ enum sfr_rc sfr_side_sample_keys(struct sfr_side *s, const struct sfr_projection
                                  long max_keys, struct sfr_strv *keys, long *total_est,
                                  struct sfr_err *err) SFR_WUR;
 /* Fallback: none. */
+/* SFR_ENOTFOUND when the side cannot list the keys changed since a time. */
+enum sfr_rc sfr_side_changed_keys(struct sfr_side *s, const struct sfr_projection *p,
+                                  int64_t since_ms, long max, struct sfr_strv *keys, bool *more,
+                                  struct sfr_err *err) SFR_WUR;
 enum sfr_rc sfr_side_duplicate_keys(struct sfr_side *s, const struct sfr_projection *p,
                                     struct sfr_strv *keys, struct sfr_err *err) SFR_WUR;
 /* Fallback: true. */

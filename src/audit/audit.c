@@ -89,7 +89,8 @@ struct engine {
     char worker[96];
     int *idx; /* mapping indexes in audit order */
     int n;
-    bool full; /* the whole of each object: the mirror-only checks run, chunks are kept */
+    bool full; /* the whole of each object (full or incremental): the mirror-only checks run,
+                  chunk states are kept */
     struct sfr_err *err;
 };
 
@@ -123,8 +124,8 @@ static int plan_objects(struct sfr_run_ctx *ctx, const struct sfr_strv *want, in
 }
 
 static void summarize(struct sfr_object_summary *s, const char *object,
-                      const struct sfr_check_stats *st, const struct sfr_disc_list *l, size_t from,
-                      double secs)
+                      const struct sfr_check_stats *st, const struct sfr_disc_list *l,
+                      const long *before, double secs)
 {
     s->object = sfr_strdup(object);
     s->rows_sf = st->rows_sf;
@@ -133,8 +134,9 @@ static void summarize(struct sfr_object_summary *s, const char *object,
     s->seconds = secs;
     s->complete = st->complete;
     s->changed_during = st->rechecked_changed;
-    for (size_t k = from; k < l->n; k++)
-        s->by_cause[l->v[k].cause]++;
+    s->in_flight = (long)st->in_flight.n;
+    for (int c = 0; c < SFR_CAUSE_N; c++)
+        s->by_cause[c] = l->by_cause[c] - before[c];
 }
 
 /* The checker's options for this run. */
@@ -216,9 +218,19 @@ static enum sfr_rc mirror_finish(struct engine *e, struct mirror_job *mj, enum s
     if (rc == SFR_OK && e->full && !mj->started)
         mj->rc = sfr_audit_mirror_checks(e->ctx, mj->i, sfr_disc_list_sink, &mj->found,
                                          &mj->skipped, &mj->err);
-    for (size_t u = 0; u < mj->found.n; u++)
-        sfr_disc_list_push(&e->run->discs, &mj->found.v[u]);
-    mj->found.n = 0;
+    struct sfr_disc_iter it;
+    sfr_disc_iter_begin(&it, &mj->found, 0);
+    const struct sfr_discrepancy *d;
+    while ((d = sfr_disc_iter_next(&it)) != NULL) {
+        struct sfr_discrepancy c;
+        sfr_discrepancy_copy(&c, d);
+        sfr_disc_list_push(&e->run->discs, &c);
+    }
+    if (it.err && rc == SFR_OK)
+        rc = sfr_err_set(e->err, SFR_EIO,
+                         "%s: mirror findings spilled to a temporary file could not be read back",
+                         e->ctx->proj[mj->i].obj->name);
+    sfr_disc_iter_end(&it);
     sfr_disc_list_cleanup(&mj->found);
     for (size_t u = 0; u < mj->skipped.n; u++)
         if (!sfr_strv_contains_ci(&e->run->notes, mj->skipped.v[u]))
@@ -263,6 +275,39 @@ static enum sfr_rc budget_stop(struct engine *e, int k, long per, const struct s
     return SFR_ELIMIT;
 }
 
+/* Changes seen since this time are found again next run: the object's
+ * start on Salesforce's clock, less an overlap for transactions that
+ * commit after they stamp SystemModstamp. */
+#define WATERMARK_OVERLAP_MS (5 * 60 * 1000)
+
+/* The chunk states (each clean or not) and the watermark for the next
+ * incremental run. A chunk a stop left uncompared has no state, so the next
+ * run compares it whole. */
+static enum sfr_rc store_state(struct engine *e, const char *name, const struct sfr_check_stats *st)
+{
+    enum sfr_rc rc = sfr_history_put_chunks(e->ctx->conn, name, e->run->id, &st->chunks, e->err);
+    if (rc == SFR_OK)
+        rc = sfr_history_put_watermark(e->ctx->conn, name, e->run->id,
+                                       e->co.audit_start_ms - WATERMARK_OVERLAP_MS, st->rows_sf,
+                                       st->rows_pg, e->err);
+    return rc;
+}
+
+/* Records still changing after every recheck: listed, and the run is not
+ * complete (they were not judged). */
+static void in_flight_notes(struct engine *e, const char *name, const struct sfr_check_stats *st)
+{
+    for (size_t u = 0; u < st->in_flight.n; u++) {
+        sfr_strv_take(&e->run->notes,
+                      sfr_asprintf("%s %s: in flight (still changing after %d looks); compared "
+                                   "again next run",
+                                   name, st->in_flight.v[u], e->co.recheck_tries));
+        sfr_strv_take(&e->run->not_covered,
+                      sfr_asprintf("%s %s (in flight)", name, st->in_flight.v[u]));
+        e->run->complete = false;
+    }
+}
+
 /* Audits the k-th object of the plan into the run. */
 static enum sfr_rc audit_object(struct engine *e, int k)
 {
@@ -272,9 +317,21 @@ static enum sfr_rc audit_object(struct engine *e, int k)
     const char *name = ctx->proj[i].obj->name;
     enum sfr_rc rc = SFR_OK;
     struct sfr_chunk_list prev = {0};
+    e->co.watermark_ms = INT64_MIN;
     if (o->since_last)
         rc = sfr_history_get_chunks(ctx->conn, name, &prev, e->err);
+    if (rc == SFR_OK && o->since_last)
+        rc = sfr_history_get_watermark(ctx->conn, name, &e->co.watermark_ms, e->err);
+    struct sfr_strv prev_keys = {0}, prev_absent = {0};
+    bool keys_known = false;
+    if (rc == SFR_OK && o->since_last && prev.n > 0)
+        rc = sfr_history_state_keys(ctx->conn, name, 50000, &prev_keys, &prev_absent, &keys_known,
+                                    e->err);
     e->co.prev = o->since_last && prev.n > 0 ? &prev : NULL;
+    e->co.prev_keys = keys_known ? &prev_keys : NULL;
+    e->co.prev_absent_sf = keys_known ? &prev_absent : NULL;
+    /* "during the audit" on Salesforce's clock, never the host's */
+    e->co.audit_start_ms = ctx->sf != NULL ? sfr_sf_server_now_ms(ctx->sf) : now_ms();
     struct sfr_check_object cobj;
     sfr_run_ctx_check_object(ctx, i, &cobj);
     char label[32];
@@ -284,31 +341,38 @@ static enum sfr_rc audit_object(struct engine *e, int k)
     struct sfr_check_stats st;
     memset(&st, 0, sizeof(st));
     st.sf_max_mod_ms = st.pg_max_mod_ms = INT64_MIN;
-    size_t from = e->run->discs.n;
+    size_t from = sfr_disc_list_count(&e->run->discs);
+    long before[SFR_CAUSE_N];
+    memcpy(before, e->run->discs.by_cause, sizeof(before));
     int64_t start = now_ms();
 
     struct mirror_job mj = {ctx, i, {0}, {0}, SFR_OK, {0}, 0, false};
+    mj.found.spillable = true; /* a million orphans stay on disk */
     mj.started = rc == SFR_OK && e->full && pthread_create(&mj.th, NULL, mirror_thread, &mj) == 0;
     if (rc == SFR_OK && o->since_ms != INT64_MIN)
         rc =
             sfr_audit_since(ctx, i, o->since_ms, e->co.audit_start_ms, &e->run->discs, &st, e->err);
-    else if (rc == SFR_OK && o->workers)
+    else if (rc == SFR_OK && o->workers) {
         rc = sfr_workers_run_object(&e->w, e->run->id, name, &e->run->discs, &st, e->err);
-    else if (rc == SFR_OK)
+        sfr_check_mark_dirty(&st, &e->run->discs, from);
+    } else if (rc == SFR_OK)
         rc = sfr_check_object(&cobj, &e->co, factory, ctx, &e->run->discs, &st, e->err);
     if (rc == SFR_ELIMIT)
         rc = budget_stop(e, k, per, &st);
     else if (rc == SFR_EINTR)
         not_covered_from(e, k, &st);
     rc = mirror_finish(e, &mj, rc);
+    in_flight_notes(e, name, &st);
 
-    if (rc == SFR_OK && st.complete && o->store && o->since_ms == INT64_MIN)
-        rc = sfr_history_put_chunks(ctx->conn, name, e->run->id, &st.chunks, e->err);
-    summarize(&e->run->objects[e->run->n_objects++], name, &st, &e->run->discs, from,
+    if (rc == SFR_OK && o->store && o->since_ms == INT64_MIN && o->depth == SFR_DEPTH_CONTENT)
+        rc = store_state(e, name, &st);
+    summarize(&e->run->objects[e->run->n_objects++], name, &st, &e->run->discs, before,
               (double)(now_ms() - start) / 1000.0);
     e->run->api_calls += st.api_calls;
     sfr_check_stats_cleanup(&st);
     sfr_chunk_list_cleanup(&prev);
+    sfr_strv_cleanup(&prev_keys);
+    sfr_strv_cleanup(&prev_absent);
     return rc;
 }
 
@@ -338,16 +402,17 @@ static enum sfr_rc finish_run(struct engine *e, enum sfr_rc rc)
     if (rc == SFR_ELIMIT)
         rc = SFR_OK;
     snprintf(run->status, sizeof(run->status), "%s",
-             rc == SFR_EINTR    ? "interrupted"
-             : rc != SFR_OK     ? "failed"
-             : !run->complete   ? "partial"
-             : run->discs.n > 0 ? "discrepancies"
-                                : "clean");
+             rc == SFR_EINTR                        ? "interrupted"
+             : rc != SFR_OK                         ? "failed"
+             : !run->complete                       ? "partial"
+             : sfr_disc_list_count(&run->discs) > 0 ? "discrepancies"
+                                                    : "clean");
     utc_now(run->finished_at, sizeof(run->finished_at));
     if (!e->o->store || run->id <= 0)
         return rc;
     struct sfr_err e2;
-    if (sfr_history_finish(e->ctx->conn, run, &e2) != SFR_OK) {
+    if (sfr_history_finish(e->ctx->conn, run, &e2) != SFR_OK ||
+        sfr_history_open_since(e->ctx->conn, run, &e2) != SFR_OK) {
         sfr_log_err(&e2);
         if (rc == SFR_OK) {
             rc = e2.rc;
@@ -377,7 +442,7 @@ enum sfr_rc sfr_audit_run(struct sfr_run_ctx *ctx, const struct sfr_audit_opts *
                            "--workers shares a stored full content audit: it cannot be "
                            "combined with --no-store, --since or --depth count");
     struct engine e = {ctx, o, run, {0}, {0}, "", NULL, 0, false, err};
-    e.full = !o->since_last && o->since_ms == INT64_MIN;
+    e.full = o->since_ms == INT64_MIN;
     e.idx = sfr_calloc((size_t)ctx->n + 1, sizeof(int));
     e.n = plan_objects(ctx, o->objects, e.idx, err);
     if (e.n < 0) {
@@ -399,6 +464,7 @@ enum sfr_rc sfr_audit_run(struct sfr_run_ctx *ctx, const struct sfr_audit_opts *
         return rc;
     }
     run->objects = sfr_calloc((size_t)e.n + 1, sizeof(*run->objects));
+    run->discs.spillable = true; /* memory bounded however many are found */
     check_opts(&e);
     if (o->workers) {
         /* every object's ranges are queued first, so joined processes can

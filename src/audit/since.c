@@ -79,9 +79,17 @@ enum sfr_rc sfr_audit_since(struct sfr_run_ctx *ctx, int i, int64_t since_ms, in
         rc = sfr_run_ctx_sides(ctx, &sf, &pg, err);
     struct sfr_check_object co;
     sfr_run_ctx_check_object(ctx, i, &co);
+    struct sfr_moving moving = {0};
     if (rc == SFR_OK && ids.n > 0)
-        rc =
-            sfr_check_keys(&co, sf, pg, (const char *const *)ids.v, (int)ids.n, start_ms, out, err);
+        rc = sfr_check_keys_counted(&co, sf, pg, (const char *const *)ids.v, (int)ids.n, start_ms,
+                                    out, &moving, &st->rechecked_changed, err);
+    if (rc == SFR_OK && moving.n > 0) {
+        struct sfr_check_opts o;
+        sfr_check_opts_defaults(&o);
+        o.audit_start_ms = start_ms;
+        rc = sfr_check_recheck(&co, &o, sf, pg, &moving, out, st, err);
+    }
+    sfr_moving_cleanup(&moving);
     st->rows_sf = st->rows_pg = (long)ids.n;
     st->keys_differing = (long)ids.n;
     st->api_calls =

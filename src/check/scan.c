@@ -176,6 +176,8 @@ struct scan {
     bool *reread; /* buckets compared row by row (here or by the chunked path) */
     struct sfr_disc_list *out;
     struct sfr_check_stats *st;
+    struct sfr_moving moving; /* changed while the audit ran: compared at the end */
+    bool count_rows;          /* compare_ranges adds the rows it read to the stats */
 };
 
 static struct sfr_range bucket_range(const struct scan *s, size_t b)
@@ -207,17 +209,13 @@ static void merge(const struct rows *a, const struct rows *b, struct sfr_strv *d
     }
 }
 
-/* Reads the buckets idx[0..n) from both sides in one pass each, compares
- * them key by key and classifies what differs. */
-static enum sfr_rc compare_group(struct scan *s, const size_t *idx, size_t n, struct sfr_err *err)
+/* Reads the ranges r[0..n) (sorted, disjoint; es and ep rows expected on
+ * each side) from both sides in one pass each, compares them key by key and
+ * classifies what differs; *ranges_hit counts the ranges that really
+ * differ. */
+static enum sfr_rc compare_ranges(struct scan *s, const struct sfr_range *r, size_t n, long es,
+                                  long ep, long *ranges_hit, struct sfr_err *err)
 {
-    struct sfr_range *r = sfr_calloc(n + 1, sizeof(*r));
-    long es = 0, ep = 0;
-    for (size_t k = 0; k < n; k++) {
-        r[k] = bucket_range(s, idx[k]);
-        es += (long)s->ds[idx[k]].count;
-        ep += (long)s->dp[idx[k]].count;
-    }
     struct pass a = {
         .side = s->sf, .p = s->co->proj, .ranges = r, .n_ranges = (int)n, .expect = es};
     struct pass b = {
@@ -231,23 +229,69 @@ static enum sfr_rc compare_group(struct scan *s, const size_t *idx, size_t n, st
         merge(&a.rows, &b.rows, &diff);
         if (diff.n > 0)
             rc = sfr_check_keys_counted(s->co, s->sf, s->pg, (const char *const *)diff.v,
-                                        (int)diff.n, s->o->audit_start_ms, s->out, &rechecked, err);
+                                        (int)diff.n, s->o->audit_start_ms, s->out, &s->moving,
+                                        &rechecked, err);
     }
     s->st->keys_differing += (long)diff.n;
     s->st->rechecked_changed += rechecked;
-    /* buckets of the group that really differ */
+    if (s->count_rows) {
+        s->st->rows_sf += (long)a.rows.n;
+        s->st->rows_pg += (long)b.rows.n;
+    }
     for (size_t k = 0, d = 0; k < n && diff.n > 0; k++) {
         bool hit = false;
         while (d < diff.n && (r[k].hi == NULL || strcmp(diff.v[d], r[k].hi) < 0)) {
             hit = hit || r[k].lo == NULL || strcmp(diff.v[d], r[k].lo) >= 0;
             d++;
         }
-        s->st->chunks_mismatched += hit;
+        *ranges_hit += hit;
     }
     sfr_strv_cleanup(&diff);
     free(a.rows.v);
     free(b.rows.v);
+    return rc;
+}
+
+/* Reads the buckets idx[0..n) from both sides in one pass each, compares
+ * them key by key and classifies what differs. */
+static enum sfr_rc compare_group(struct scan *s, const size_t *idx, size_t n, struct sfr_err *err)
+{
+    struct sfr_range *r = sfr_calloc(n + 1, sizeof(*r));
+    long es = 0, ep = 0;
+    for (size_t k = 0; k < n; k++) {
+        r[k] = bucket_range(s, idx[k]);
+        es += (long)s->ds[idx[k]].count;
+        ep += (long)s->dp[idx[k]].count;
+    }
+    enum sfr_rc rc = compare_ranges(s, r, n, es, ep, &s->st->chunks_mismatched, err);
     free(r);
+    return rc;
+}
+
+enum sfr_rc sfr_scan_compare_ranges(const struct sfr_check_object *co,
+                                    const struct sfr_check_opts *o, struct sfr_side *sf,
+                                    struct sfr_side *pg, const struct sfr_range *r,
+                                    const long *rows, size_t n, struct sfr_disc_list *out,
+                                    struct sfr_check_stats *st, struct sfr_err *err)
+{
+    struct scan s = {co,   o,    sf,   pg,   NULL, 0,  NULL, NULL,
+                     NULL, NULL, NULL, NULL, out,  st, {0},  true};
+    long cap = o->chunk_size * 4 > SCAN_MIN_CAP ? o->chunk_size * 4 : SCAN_MIN_CAP;
+    enum sfr_rc rc = SFR_OK;
+    for (size_t from = 0; from < n && rc == SFR_OK;) {
+        size_t to = from;
+        long held = 0;
+        while (to < n && (to == from || held + rows[to] <= cap))
+            held += rows[to++];
+        rc = compare_ranges(&s, r + from, to - from, held, held, &st->chunks_mismatched, err);
+        from = to;
+    }
+    if (rc == SFR_OK && s.moving.n > 0)
+        rc = sfr_check_recheck(co, o, sf, pg, &s.moving, out, st, err);
+    for (size_t k = 0; k < s.moving.n; k++)
+        sfr_strv_take(&st->not_covered,
+                      sfr_asprintf("%s (changed during the audit)", s.moving.v[k].sfid));
+    sfr_moving_cleanup(&s.moving);
     return rc;
 }
 
@@ -273,11 +317,10 @@ static enum sfr_rc compare_large(struct scan *s, const size_t *idx, size_t n,
     s->st->api_calls += st.api_calls;
     for (size_t u = 0; u < st.not_covered.n; u++)
         sfr_strv_push(&s->st->not_covered, st.not_covered.v[u]);
-    for (size_t u = 0; u < st.chunks.n; u++) {
-        const struct sfr_chunk_state *c = &st.chunks.v[u];
-        sfr_chunk_list_push(&s->st->chunks, c->lo, c->hi, c->sf_count, c->pg_count, c->sf_max_ms,
-                            c->pg_max_ms);
-    }
+    for (size_t u = 0; u < st.chunks.n; u++)
+        sfr_chunk_list_copy(&s->st->chunks, &st.chunks.v[u]);
+    for (size_t u = 0; u < st.in_flight.n; u++)
+        sfr_strv_push(&s->st->in_flight, st.in_flight.v[u]);
     for (size_t k = 0; k < n; k++)
         s->large[idx[k]] = true;
     sfr_check_stats_cleanup(&st);
@@ -293,6 +336,7 @@ static void record_chunks(struct scan *s)
     long want = s->o->chunk_size > 0 ? s->o->chunk_size : 50000;
     size_t start = 0;
     long sfc = 0, pgc = 0;
+    uint64_t pgs = 0;
     int64_t sfm = INT64_MIN, pgm = INT64_MIN;
     for (size_t b = 0; b <= s->n_keys; b++) {
         if (s->large[b]) {
@@ -301,14 +345,19 @@ static void record_chunks(struct scan *s)
         }
         sfc += (long)s->ds[b].count;
         pgc += (long)s->dp[b].count;
+        pgs += s->dp[b].sum;
         sfm = max64(sfm, s->ds[b].max_mod_ms);
         pgm = max64(pgm, s->dp[b].max_mod_ms);
         if (b < s->n_keys && !s->large[b + 1] && (sfc > pgc ? sfc : pgc) < want)
             continue;
         struct sfr_range lo = bucket_range(s, start), hi = bucket_range(s, b);
-        sfr_chunk_list_push(&s->st->chunks, lo.lo, hi.hi, sfc, pgc, sfm, pgm);
+        struct sfr_chunk_state *cs =
+            sfr_chunk_list_push(&s->st->chunks, lo.lo, hi.hi, sfc, pgc, sfm, pgm);
+        cs->has_sum = true;
+        cs->pg_sum = pgs;
         start = b + 1;
         sfc = pgc = 0;
+        pgs = 0;
         sfm = pgm = INT64_MIN;
     }
     for (size_t k = 0; k < s->st->chunks.n; k++) {
@@ -336,7 +385,7 @@ static enum sfr_rc classify_decoded(struct scan *s, struct sfr_strv *keys, size_
     long rechecked = 0;
     enum sfr_rc rc =
         sfr_check_keys_counted(s->co, s->sf, s->pg, (const char *const *)keys->v, (int)keys->n,
-                               s->o->audit_start_ms, s->out, &rechecked, err);
+                               s->o->audit_start_ms, s->out, &s->moving, &rechecked, err);
     s->st->keys_differing += (long)keys->n;
     s->st->rechecked_changed += rechecked;
     s->st->chunks_mismatched += (long)buckets;
@@ -409,6 +458,12 @@ static enum sfr_rc scan_run(struct scan *s, sfr_side_factory factory, void *fctx
     sfr_strv_cleanup(&decoded);
     if (rc == SFR_OK && n_large > 0)
         rc = compare_large(s, large, n_large, factory, fctx, err);
+    if (rc == SFR_OK && s->moving.n > 0)
+        rc = sfr_check_recheck(s->co, s->o, s->sf, s->pg, &s->moving, s->out, s->st, err);
+    for (size_t k = 0; k < s->moving.n; k++)
+        sfr_strv_take(&s->st->not_covered,
+                      sfr_asprintf("%s (changed during the audit)", s->moving.v[k].sfid));
+    sfr_moving_cleanup(&s->moving);
     if (rc == SFR_OK)
         record_chunks(s);
     free(small);
@@ -427,7 +482,8 @@ enum sfr_rc sfr_scan_object(const struct sfr_check_object *co, const struct sfr_
     if (rc != SFR_OK)
         return rc;
     struct sfr_strv keys = {0};
-    struct scan s = {co, o, sf, pg, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, out, stats};
+    struct scan s = {co,   o,    sf,   pg,   NULL, 0,     NULL, NULL,
+                     NULL, NULL, NULL, NULL, out,  stats, {0},  false};
     if (o->single_pass == 0) {
         struct sfr_err e = {0};
         bool indexed =

@@ -131,8 +131,7 @@ const struct sfr_cli_spec sfr_spec_audit = {
     .about = "Compares every mapped object between Salesforce and its Postgres mirror and\n"
              "reports each mismatched record with its cause.",
     .common = SFR_CLI_MAPPED | SFR_CLI_DESCRIBE | SFR_CLI_FORMAT | SFR_CLI_OUT,
-    .formats = SFR_CLI_FMT(SFR_FMT_TEXT) | SFR_CLI_FMT(SFR_FMT_JSON) | SFR_CLI_FMT(SFR_FMT_CSV) |
-               SFR_CLI_FMT(SFR_FMT_HTML) | SFR_CLI_FMT(SFR_FMT_PROMETHEUS),
+    .formats = SFR_CLI_FMT_RUN,
     .opts = audit_opts,
     .notes = "Environment: DATABASE_URL, SF_INSTANCE_URL + SF_ACCESS_TOKEN or SF_LOGIN_URL +\n"
              "SF_CLIENT_ID + SF_CLIENT_SECRET [+ SF_USERNAME + SF_PASSWORD].\n"
@@ -168,7 +167,9 @@ static void print_summary(const struct sfr_run *run)
 /* A run that did not cover everything (budget) is 3 whatever it found. */
 static int exit_code(const struct sfr_run *run)
 {
-    return !run->complete ? SFR_EXIT_RUNTIME : run->discs.n > 0 ? SFR_EXIT_FOUND : SFR_EXIT_OK;
+    return !run->complete                         ? SFR_EXIT_RUNTIME
+           : sfr_disc_list_count(&run->discs) > 0 ? SFR_EXIT_FOUND
+                                                  : SFR_EXIT_OK;
 }
 
 /* The one line of a stop by signal. */
@@ -181,8 +182,8 @@ static void print_interrupted(const struct sfr_run *run)
     fprintf(stderr,
             "sfrecon: audit interrupted by %s: %s; %zu discrepanc%s found so far, %zu range(s) "
             "not covered\n",
-            sfr_cli_stop_name(), stored, run->discs.n, run->discs.n == 1 ? "y" : "ies",
-            run->not_covered.n);
+            sfr_cli_stop_name(), stored, sfr_disc_list_count(&run->discs),
+            sfr_disc_list_count(&run->discs) == 1 ? "y" : "ies", run->not_covered.n);
 }
 
 int sfr_cmd_audit(int argc, char **argv)

@@ -95,8 +95,7 @@ const struct sfr_cli_spec sfr_spec_report = {
              "self-contained page, prometheus the text format for node_exporter's textfile\n"
              "collector. --out replaces FILE only once the report is complete.",
     .common = SFR_CLI_CONFIG | SFR_CLI_VERBOSITY | SFR_CLI_FORMAT | SFR_CLI_OUT,
-    .formats = SFR_CLI_FMT(SFR_FMT_TEXT) | SFR_CLI_FMT(SFR_FMT_JSON) | SFR_CLI_FMT(SFR_FMT_CSV) |
-               SFR_CLI_FMT(SFR_FMT_HTML) | SFR_CLI_FMT(SFR_FMT_PROMETHEUS),
+    .formats = SFR_CLI_FMT_RUN,
     .opts = report_opts,
     .notes = "Environment: DATABASE_URL (the mirror holding schema sfrecon); SF_INSTANCE_URL\n"
              "links records for runs that did not store their instance.",
@@ -163,6 +162,24 @@ static void instance_from_env(struct sfr_run *run)
         run->instance_url = sfr_strdup(u);
 }
 
+/* The output once what it shows was read (rc) and run (linked to its
+ * instance) is ready; NULL with *code the exit code when it cannot be. */
+static FILE *open_report(enum sfr_rc rc, const struct sfr_err *err, const struct sfr_cli_common *c,
+                         struct sfr_run *run, int *code)
+{
+    if (rc != SFR_OK) {
+        *code = fail(rc, err);
+        return NULL;
+    }
+    FILE *out = sfr_cli_open_out(c);
+    if (out == NULL) {
+        *code = SFR_EXIT_RUNTIME;
+        return NULL;
+    }
+    instance_from_env(run);
+    return out;
+}
+
 /* clean 0, discrepancies 1; any run that did not finish is 3, flagged. */
 static int exit_code(const struct sfr_run *run)
 {
@@ -196,14 +213,9 @@ static int print_run(PGconn *conn, const struct report_cli *a, const struct sfr_
         rc = sfr_history_load(conn, id, &run, &err);
     if (rc == SFR_OK)
         rc = sfr_history_load_info(conn, &run, &err);
-    FILE *out = NULL;
     int code;
-    if (rc != SFR_OK) {
-        code = fail(rc, &err);
-    } else if ((out = sfr_cli_open_out(c)) == NULL) {
-        code = SFR_EXIT_RUNTIME;
-    } else {
-        instance_from_env(&run);
+    FILE *out = open_report(rc, &err, c, &run, &code);
+    if (out != NULL) {
         write_with_history(out, conn, &run, c->format, a->html_rows);
         code = !sfr_cli_close_out(c, out) ? SFR_EXIT_RUNTIME : exit_code(&run);
     }
@@ -224,14 +236,9 @@ static int print_diff(PGconn *conn, const struct report_cli *a, const struct sfr
         rc = sfr_history_diff(conn, ida, idb, &d, &err);
     if (rc == SFR_OK)
         rc = sfr_history_load_info(conn, &d.b, &err);
-    FILE *out = NULL;
     int code;
-    if (rc != SFR_OK) {
-        code = fail(rc, &err);
-    } else if ((out = sfr_cli_open_out(c)) == NULL) {
-        code = SFR_EXIT_RUNTIME;
-    } else {
-        instance_from_env(&d.b);
+    FILE *out = open_report(rc, &err, c, &d.b, &code);
+    if (out != NULL) {
         sfr_report_write_diff(out, &d, c->format);
         code = !sfr_cli_close_out(c, out) ? SFR_EXIT_RUNTIME
                : d.added.n > 0            ? SFR_EXIT_FOUND

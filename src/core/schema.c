@@ -5,6 +5,7 @@
  * Invariants: every object has table == lowercase(name), every field has
  * column == lowercase(name); all strings are owned by the schema. */
 #include "sfrecon/schema.h"
+#include "sfrecon/json.h"
 #include "sfrecon/mem.h"
 
 #include <ctype.h>
@@ -138,14 +139,6 @@ static char *lower_dup(const char *s)
     return d;
 }
 
-static const char *jstr(json_object *o, const char *key)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
-}
-
 static int jint(json_object *o, const char *key)
 {
     json_object *v;
@@ -179,8 +172,8 @@ static void field_cleanup(struct sfr_field *f)
 static enum sfr_rc field_from_json(json_object *jf, const char *obj, int idx, struct sfr_field *f,
                                    struct sfr_err *err)
 {
-    const char *name = jstr(jf, "name");
-    const char *type = jstr(jf, "type");
+    const char *name = sfr_json_str(jf, "name");
+    const char *type = sfr_json_str(jf, "type");
     if (name == NULL || type == NULL)
         return sfr_err_set(err, SFR_ECONFIG, "describe of %s: fields[%d]: missing \"%s\"", obj, idx,
                            name == NULL ? "name" : "type");
@@ -200,7 +193,7 @@ static enum sfr_rc field_from_json(json_object *jf, const char *obj, int idx, st
     f->id_lookup = jbool(jf, "idLookup");
     f->html_formatted = jbool(jf, "htmlFormatted");
     f->cascade_delete = jbool(jf, "cascadeDelete");
-    const char *rel = jstr(jf, "relationshipName");
+    const char *rel = sfr_json_str(jf, "relationshipName");
     f->relationship_name = sfr_strdup(rel);
     json_object *arr;
     if (json_object_object_get_ex(jf, "referenceTo", &arr) &&
@@ -222,7 +215,7 @@ static enum sfr_rc field_from_json(json_object *jf, const char *obj, int idx, st
             json_object *act;
             bool active =
                 !json_object_object_get_ex(pv, "active", &act) || json_object_get_boolean(act);
-            const char *v = jstr(pv, "value");
+            const char *v = sfr_json_str(pv, "value");
             if (v != NULL && active)
                 f->picklist[f->n_picklist++] = sfr_strdup(v);
         }
@@ -233,7 +226,7 @@ static enum sfr_rc field_from_json(json_object *jf, const char *obj, int idx, st
 static enum sfr_rc object_from_json(json_object *jo, struct sfr_object *obj, struct sfr_err *err)
 {
     memset(obj, 0, sizeof(*obj));
-    const char *name = jstr(jo, "name");
+    const char *name = sfr_json_str(jo, "name");
     if (name == NULL)
         return sfr_err_set(err, SFR_ECONFIG, "describe: missing \"name\"");
     json_object *fields;
@@ -242,9 +235,9 @@ static enum sfr_rc object_from_json(json_object *jo, struct sfr_object *obj, str
         return sfr_err_set(err, SFR_ECONFIG, "describe of %s: \"fields\" is not an array", name);
     obj->name = sfr_strdup(name);
     obj->table = lower_dup(name);
-    obj->label = sfr_strdup(jstr(jo, "label"));
+    obj->label = sfr_strdup(sfr_json_str(jo, "label"));
     obj->custom = jbool(jo, "custom");
-    const char *kp = jstr(jo, "keyPrefix");
+    const char *kp = sfr_json_str(jo, "keyPrefix");
     if (kp != NULL)
         snprintf(obj->key_prefix, sizeof(obj->key_prefix), "%s", kp);
     size_t n = json_object_array_length(fields);
@@ -408,7 +401,7 @@ static enum sfr_rc add_from_json(json_object *doc, const char *path, const char 
     size_t n = arr != NULL ? json_object_array_length(arr) : 1;
     for (size_t i = 0; i < n; i++) {
         json_object *jo = arr != NULL ? json_object_array_get_idx(arr, i) : doc;
-        const char *name = jstr(jo, "name");
+        const char *name = sfr_json_str(jo, "name");
         if (name == NULL || !wanted(name, names, n_names) || sfr_schema_object(out, name))
             continue;
         struct sfr_object obj;

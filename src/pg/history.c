@@ -40,28 +40,7 @@ enum sfr_rc sfr_history_begin(PGconn *c, struct sfr_run *run, const char *mappin
 /* Appends v to a COPY text-format row (\N for NULL; \, tab, newline, CR escaped). */
 static void copy_field(struct sfr_buf *b, const char *v, bool last)
 {
-    if (v == NULL) {
-        sfr_buf_puts(b, "\\N");
-    } else {
-        for (const char *p = v; *p; p++) {
-            switch (*p) {
-            case '\\':
-                sfr_buf_puts(b, "\\\\");
-                break;
-            case '\t':
-                sfr_buf_puts(b, "\\t");
-                break;
-            case '\n':
-                sfr_buf_puts(b, "\\n");
-                break;
-            case '\r':
-                sfr_buf_puts(b, "\\r");
-                break;
-            default:
-                sfr_buf_putc(b, *p);
-            }
-        }
-    }
+    sfr_pg_copy_escape(b, v);
     sfr_buf_putc(b, last ? '\n' : '\t');
 }
 
@@ -103,7 +82,7 @@ static void disc_row(struct sfr_buf *b, long run_id, const struct sfr_discrepanc
 /* Stores the run's discrepancies with one COPY (rows sent in ~1 MB pieces). */
 static enum sfr_rc store_discs(PGconn *c, const struct sfr_run *run, struct sfr_err *err)
 {
-    if (run->discs.n == 0)
+    if (sfr_disc_list_count(&run->discs) == 0)
         return SFR_OK;
     enum sfr_rc rc =
         sfr_pg_copy_in_begin(c,
@@ -115,13 +94,22 @@ static enum sfr_rc store_discs(PGconn *c, const struct sfr_run *run, struct sfr_
         return rc;
     struct sfr_buf b = SFR_BUF_INIT;
     enum sfr_rc sent = SFR_OK;
-    for (size_t i = 0; i < run->discs.n && sent == SFR_OK; i++) {
-        disc_row(&b, run->id, &run->discs.v[i]);
-        if (b.len >= (1u << 20) || i + 1 == run->discs.n) {
+    struct sfr_disc_iter it;
+    sfr_disc_iter_begin(&it, &run->discs, 0);
+    const struct sfr_discrepancy *d;
+    while (sent == SFR_OK && (d = sfr_disc_iter_next(&it)) != NULL) {
+        disc_row(&b, run->id, d);
+        if (b.len >= (1u << 20)) {
             sent = sfr_pg_copy_in_put(c, b.data, b.len);
             sfr_buf_reset(&b);
         }
     }
+    if (sent == SFR_OK && b.len > 0)
+        sent = sfr_pg_copy_in_put(c, b.data, b.len);
+    if (it.err && sent == SFR_OK)
+        sent = sfr_err_set(err, SFR_EIO,
+                           "discrepancies spilled to a temporary file could not be read back");
+    sfr_disc_iter_end(&it);
     sfr_buf_cleanup(&b);
     return sfr_pg_copy_in_end(c, sent, err, "storing discrepancies in sfrecon.discrepancy");
 }
@@ -140,7 +128,7 @@ enum sfr_rc sfr_history_finish(PGconn *c, const struct sfr_run *run, struct sfr_
         char id[32], calls[32], n[32];
         snprintf(id, sizeof(id), "%ld", run->id);
         snprintf(calls, sizeof(calls), "%ld", run->api_calls);
-        snprintf(n, sizeof(n), "%zu", run->discs.n);
+        snprintf(n, sizeof(n), "%zu", sfr_disc_list_count(&run->discs));
         long rows = 0;
         for (int i = 0; i < run->n_objects; i++)
             rows += run->objects[i].rows_sf;
@@ -199,6 +187,8 @@ static enum sfr_rc load_summary(const char *js, struct sfr_run *run)
             s->seconds = json_object_get_double(v);
         if (json_object_object_get_ex(o, "changed_during_audit", &v))
             s->changed_during = (long)json_object_get_int64(v);
+        if (json_object_object_get_ex(o, "in_flight", &v))
+            s->in_flight = (long)json_object_get_int64(v);
         s->complete = !json_object_object_get_ex(o, "complete", &v) || json_object_get_boolean(v);
         json_object *bc;
         if (json_object_object_get_ex(o, "by_cause", &bc))
@@ -264,18 +254,8 @@ enum sfr_rc sfr_history_load(PGconn *c, long id, struct sfr_run *run, struct sfr
                       : sfr_err_set(err, SFR_ENOTFOUND, "no audit run stored yet");
     if (rc != SFR_OK)
         return rc;
-    run->id = atol(PQgetvalue(r, 0, 0));
-    snprintf(run->started_at, sizeof(run->started_at), "%s", PQgetvalue(r, 0, 1));
-    snprintf(run->finished_at, sizeof(run->finished_at), "%s", PQgetvalue(r, 0, 2));
-    snprintf(run->status, sizeof(run->status), "%s", PQgetvalue(r, 0, 3));
-    snprintf(run->depth, sizeof(run->depth), "%s", PQgetvalue(r, 0, 4));
-    run->api_calls = atol(PQgetvalue(r, 0, 5));
+    sfr_history_run_from_row(r, 7, run);
     load_summary(PQgetvalue(r, 0, 6), run);
-    json_object *nc = json_tokener_parse(PQgetvalue(r, 0, 7));
-    for (size_t i = 0; nc != NULL && i < json_object_array_length(nc); i++)
-        sfr_strv_push(&run->not_covered, json_object_get_string(json_object_array_get_idx(nc, i)));
-    json_object_put(nc);
-    run->complete = run->not_covered.n == 0;
     snprintf(run->mapping, sizeof(run->mapping), "%s", PQgetvalue(r, 0, 8));
     snprintf(run->organization_id, sizeof(run->organization_id), "%s", PQgetvalue(r, 0, 9));
     snprintf(run->app_name, sizeof(run->app_name), "%s", PQgetvalue(r, 0, 10));
@@ -290,14 +270,16 @@ enum sfr_rc sfr_history_load(PGconn *c, long id, struct sfr_run *run, struct sfr
     snprintf(ids, sizeof(ids), "%ld", run->id);
     rc = sfr_pg_query(c,
                       "SELECT object, sfid, cause, fields::text, detail, parent_object, "
-                      "parent_sfid, coalesce(pg_id, 0) FROM sfrecon.discrepancy WHERE run_id = $1 "
-                      "ORDER BY id",
+                      "parent_sfid, coalesce(pg_id, 0), "
+                      "CASE WHEN open_since < run_id THEN open_since ELSE 0 END "
+                      "FROM sfrecon.discrepancy WHERE run_id = $1 ORDER BY id",
                       1, p, &r, err, "reading sfrecon.discrepancy");
     if (rc != SFR_OK)
         return rc;
     for (int i = 0; i < PQntuples(r); i++) {
         struct sfr_discrepancy d;
         sfr_history_disc_from_row(r, i, 0, &d);
+        d.open_since = PQgetisnull(r, i, 8) ? 0 : atol(PQgetvalue(r, i, 8));
         sfr_disc_list_push(&run->discs, &d);
     }
     PQclear(r);
@@ -319,7 +301,8 @@ enum sfr_rc sfr_history_get_chunks(PGconn *c, const char *object, struct sfr_chu
     const char *p[1] = {object};
     PGresult *r;
     enum sfr_rc rc = sfr_pg_query(c,
-                                  "SELECT lo, hi, sf_count, pg_count, sf_max_mod, pg_max_mod "
+                                  "SELECT lo, hi, sf_count, pg_count, sf_max_mod, pg_max_mod, "
+                                  "clean, content_sum "
                                   "FROM sfrecon.chunk_digest WHERE object = $1 "
                                   "ORDER BY lo COLLATE \"C\"",
                                   1, p, &r, err, "reading sfrecon.chunk_digest");
@@ -327,9 +310,13 @@ enum sfr_rc sfr_history_get_chunks(PGconn *c, const char *object, struct sfr_chu
         return rc;
     for (int i = 0; i < PQntuples(r); i++) {
         const char *lo = PQgetvalue(r, i, 0);
-        sfr_chunk_list_push(out, *lo ? lo : NULL, PQgetisnull(r, i, 1) ? NULL : PQgetvalue(r, i, 1),
-                            atol(PQgetvalue(r, i, 2)), atol(PQgetvalue(r, i, 3)),
-                            ms_or_min(r, i, 4), ms_or_min(r, i, 5));
+        struct sfr_chunk_state *s = sfr_chunk_list_push(
+            out, *lo ? lo : NULL, PQgetisnull(r, i, 1) ? NULL : PQgetvalue(r, i, 1),
+            atol(PQgetvalue(r, i, 2)), atol(PQgetvalue(r, i, 3)), ms_or_min(r, i, 4),
+            ms_or_min(r, i, 5));
+        s->clean = strcmp(PQgetvalue(r, i, 6), "t") == 0;
+        s->has_sum = !PQgetisnull(r, i, 7);
+        s->pg_sum = s->has_sum ? strtoull(PQgetvalue(r, i, 7), NULL, 10) : 0;
     }
     PQclear(r);
     return SFR_OK;
@@ -354,28 +341,167 @@ enum sfr_rc sfr_history_put_chunks(PGconn *c, const char *object, long run_id,
             sfr_format_datetime_pg(s->sf_max_ms, sm);
         if (s->pg_max_ms != INT64_MIN)
             sfr_format_datetime_pg(s->pg_max_ms, pm);
-        const char *p[8] = {object,
-                            s->lo ? s->lo : "",
-                            s->hi,
-                            sc,
-                            pc,
-                            s->sf_max_ms != INT64_MIN ? sm : NULL,
-                            s->pg_max_ms != INT64_MIN ? pm : NULL,
-                            run};
+        char sum[32];
+        snprintf(sum, sizeof(sum), "%llu", (unsigned long long)s->pg_sum);
+        const char *p[10] = {object,
+                             s->lo ? s->lo : "",
+                             s->hi,
+                             sc,
+                             pc,
+                             s->sf_max_ms != INT64_MIN ? sm : NULL,
+                             s->pg_max_ms != INT64_MIN ? pm : NULL,
+                             run,
+                             s->clean ? "t" : "f",
+                             s->has_sum ? sum : NULL};
         rc = sfr_pg_query(c,
                           "INSERT INTO sfrecon.chunk_digest (object, lo, hi, sf_count, "
-                          "pg_count, sf_max_mod, pg_max_mod, run_id) VALUES "
-                          "($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (object, lo) DO UPDATE "
+                          "pg_count, sf_max_mod, pg_max_mod, run_id, clean, content_sum) VALUES "
+                          "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (object, lo) DO UPDATE "
                           "SET hi = EXCLUDED.hi, sf_count = EXCLUDED.sf_count, "
                           "pg_count = EXCLUDED.pg_count, sf_max_mod = EXCLUDED.sf_max_mod, "
-                          "pg_max_mod = EXCLUDED.pg_max_mod, run_id = EXCLUDED.run_id",
-                          8, p, NULL, err, "storing sfrecon.chunk_digest");
+                          "pg_max_mod = EXCLUDED.pg_max_mod, run_id = EXCLUDED.run_id, "
+                          "clean = EXCLUDED.clean, content_sum = EXCLUDED.content_sum",
+                          10, p, NULL, err, "storing sfrecon.chunk_digest");
     }
     if (sfr_pg_query(c, rc == SFR_OK ? "COMMIT" : "ROLLBACK", 0, NULL, NULL, NULL, "COMMIT") !=
             SFR_OK &&
         rc == SFR_OK)
         rc = sfr_err_set(err, SFR_EPG, "committing sfrecon.chunk_digest failed");
     return rc;
+}
+
+/* (object, sfid, cause) order of discrepancies, for matching stored rows. */
+static int cmp_disc_key(const void *a, const void *b)
+{
+    const struct sfr_discrepancy *x = *(const struct sfr_discrepancy *const *)a;
+    const struct sfr_discrepancy *y = *(const struct sfr_discrepancy *const *)b;
+    int c = strcmp(x->object, y->object);
+    if (c == 0)
+        c = strcmp(x->sfid ? x->sfid : "", y->sfid ? y->sfid : "");
+    if (c == 0)
+        c = strcmp(sfr_cause_name(x->cause), sfr_cause_name(y->cause));
+    return c;
+}
+
+enum sfr_rc sfr_history_open_since(PGconn *c, struct sfr_run *run, struct sfr_err *err)
+{
+    char id[32];
+    snprintf(id, sizeof(id), "%ld", run->id);
+    const char *p[1] = {id};
+    /* the previous run of the same mapping that judged its objects */
+    enum sfr_rc rc = sfr_pg_query(
+        c,
+        "WITH prev AS (SELECT max(r.id) AS id FROM sfrecon.audit_run r, sfrecon.audit_run me "
+        " WHERE me.id = $1::bigint AND r.id < me.id AND r.mapping IS NOT DISTINCT FROM me.mapping"
+        " AND r.status IN ('clean', 'discrepancies', 'partial')) "
+        "UPDATE sfrecon.discrepancy d SET open_since = coalesce(o.open_since, o.run_id) "
+        "FROM sfrecon.discrepancy o, prev WHERE d.run_id = $1::bigint AND o.run_id = prev.id "
+        "AND o.object = d.object AND o.sfid = d.sfid AND o.cause = d.cause",
+        1, p, NULL, err, "carrying open discrepancies forward in sfrecon.discrepancy");
+    if (rc == SFR_OK)
+        rc = sfr_pg_query(c,
+                          "UPDATE sfrecon.discrepancy SET open_since = run_id "
+                          "WHERE run_id = $1::bigint AND open_since IS NULL",
+                          1, p, NULL, err, "marking new discrepancies in sfrecon.discrepancy");
+    PGresult *r = NULL;
+    if (rc == SFR_OK && run->discs.n_spilled == 0)
+        rc = sfr_pg_query(c,
+                          "SELECT object, sfid, cause, min(open_since) FROM sfrecon.discrepancy "
+                          "WHERE run_id = $1::bigint AND open_since < run_id "
+                          "GROUP BY object, sfid, cause",
+                          1, p, &r, err, "reading open discrepancies from sfrecon.discrepancy");
+    /* the in-memory run says since when each one is open; one spilled to
+     * disk says it in the stored run (sfrecon report --run N) */
+    if (rc != SFR_OK || r == NULL || PQntuples(r) == 0) {
+        PQclear(r);
+        return rc;
+    }
+    struct sfr_discrepancy **by = sfr_calloc(run->discs.n + 1, sizeof(*by));
+    for (size_t i = 0; i < run->discs.n; i++)
+        by[i] = &run->discs.v[i];
+    qsort(by, run->discs.n, sizeof(*by), cmp_disc_key);
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct sfr_discrepancy key = {0};
+        key.object = PQgetvalue(r, i, 0);
+        key.sfid = PQgetvalue(r, i, 1);
+        if (!sfr_cause_parse(PQgetvalue(r, i, 2), &key.cause))
+            continue;
+        const struct sfr_discrepancy *kp = &key;
+        struct sfr_discrepancy **hit = bsearch(&kp, by, run->discs.n, sizeof(*by), cmp_disc_key);
+        /* equal keys sit together: mark them all */
+        for (struct sfr_discrepancy **h = hit;
+             h != NULL && h > by && cmp_disc_key(&kp, h - 1) == 0;)
+            hit = --h;
+        for (struct sfr_discrepancy **h = hit;
+             h != NULL && h < by + run->discs.n && cmp_disc_key(&kp, h) == 0; h++)
+            (*h)->open_since = atol(PQgetvalue(r, i, 3));
+    }
+    free(by);
+    PQclear(r);
+    return SFR_OK;
+}
+
+enum sfr_rc sfr_history_state_keys(PGconn *c, const char *object, long max, struct sfr_strv *out,
+                                   struct sfr_strv *absent_sf, bool *known, struct sfr_err *err)
+{
+    char lim[32];
+    snprintf(lim, sizeof(lim), "%ld", max + 1);
+    const char *p[2] = {object, lim};
+    PGresult *r;
+    *known = false;
+    enum sfr_rc rc = sfr_pg_query(
+        c,
+        "SELECT d.sfid, bool_and(d.cause = 'missing_in_sf') FROM sfrecon.discrepancy d "
+        "WHERE d.object = $1 AND d.run_id = "
+        "(SELECT max(run_id) FROM sfrecon.chunk_digest WHERE object = $1) AND d.sfid <> '' "
+        "GROUP BY d.sfid ORDER BY d.sfid COLLATE \"C\" LIMIT $2::bigint",
+        2, p, &r, err, "reading the last run's discrepancies from sfrecon.discrepancy");
+    if (rc != SFR_OK)
+        return rc;
+    if (PQntuples(r) <= max) {
+        for (int i = 0; i < PQntuples(r); i++) {
+            sfr_strv_push(out, PQgetvalue(r, i, 0));
+            if (strcmp(PQgetvalue(r, i, 1), "t") == 0)
+                sfr_strv_push(absent_sf, PQgetvalue(r, i, 0));
+        }
+        *known = true;
+    }
+    PQclear(r);
+    return SFR_OK;
+}
+
+enum sfr_rc sfr_history_get_watermark(PGconn *c, const char *object, int64_t *ms,
+                                      struct sfr_err *err)
+{
+    const char *p[1] = {object};
+    PGresult *r;
+    *ms = INT64_MIN;
+    enum sfr_rc rc = sfr_pg_query(c, "SELECT sf_max_mod FROM sfrecon.watermark WHERE object = $1",
+                                  1, p, &r, err, "reading sfrecon.watermark");
+    if (rc != SFR_OK)
+        return rc;
+    if (PQntuples(r) == 1)
+        *ms = ms_or_min(r, 0, 0);
+    PQclear(r);
+    return SFR_OK;
+}
+
+enum sfr_rc sfr_history_put_watermark(PGconn *c, const char *object, long run_id, int64_t ms,
+                                      long sf_count, long pg_count, struct sfr_err *err)
+{
+    char ts[32], run[32], sc[32], pc[32];
+    sfr_format_datetime_pg(ms, ts);
+    snprintf(run, sizeof(run), "%ld", run_id);
+    snprintf(sc, sizeof(sc), "%ld", sf_count);
+    snprintf(pc, sizeof(pc), "%ld", pg_count);
+    const char *p[5] = {object, run, ts, sc, pc};
+    return sfr_pg_query(c,
+                        "INSERT INTO sfrecon.watermark (object, run_id, sf_max_mod, sf_count, "
+                        "pg_count, audited_at) VALUES ($1, $2, $3, $4, $5, now()) "
+                        "ON CONFLICT (object) DO UPDATE SET run_id = EXCLUDED.run_id, "
+                        "sf_max_mod = EXCLUDED.sf_max_mod, sf_count = EXCLUDED.sf_count, "
+                        "pg_count = EXCLUDED.pg_count, audited_at = now()",
+                        5, p, NULL, err, "storing sfrecon.watermark");
 }
 
 enum sfr_rc sfr_history_changed_since(PGconn *c, const char *schema, const char *table,
@@ -415,4 +541,20 @@ enum sfr_rc sfr_history_latest_of(PGconn *c, const char *mapping, const char *ma
     if (*id <= 0)
         return sfr_err_set(err, SFR_ENOTFOUND, "no audit run of mapping %s stored yet", mapping);
     return SFR_OK;
+}
+
+void sfr_history_run_from_row(PGresult *r, int nc_col, struct sfr_run *run)
+{
+    run->id = atol(PQgetvalue(r, 0, 0));
+    snprintf(run->started_at, sizeof(run->started_at), "%s", PQgetvalue(r, 0, 1));
+    snprintf(run->finished_at, sizeof(run->finished_at), "%s", PQgetvalue(r, 0, 2));
+    snprintf(run->status, sizeof(run->status), "%s", PQgetvalue(r, 0, 3));
+    snprintf(run->depth, sizeof(run->depth), "%s", PQgetvalue(r, 0, 4));
+    run->api_calls = atol(PQgetvalue(r, 0, 5));
+    json_object *nc = json_tokener_parse(PQgetvalue(r, 0, nc_col));
+    for (size_t i = 0;
+         nc && json_object_is_type(nc, json_type_array) && i < json_object_array_length(nc); i++)
+        sfr_strv_push(&run->not_covered, json_object_get_string(json_object_array_get_idx(nc, i)));
+    json_object_put(nc);
+    run->complete = run->not_covered.n == 0;
 }

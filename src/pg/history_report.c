@@ -217,12 +217,7 @@ static enum sfr_rc diff_header(PGconn *c, long id, struct sfr_run *run, struct s
         PQclear(r);
         return sfr_err_set(err, SFR_ENOTFOUND, "audit run %ld not found", id);
     }
-    run->id = atol(PQgetvalue(r, 0, 0));
-    snprintf(run->started_at, sizeof(run->started_at), "%s", PQgetvalue(r, 0, 1));
-    snprintf(run->finished_at, sizeof(run->finished_at), "%s", PQgetvalue(r, 0, 2));
-    snprintf(run->status, sizeof(run->status), "%s", PQgetvalue(r, 0, 3));
-    snprintf(run->depth, sizeof(run->depth), "%s", PQgetvalue(r, 0, 4));
-    run->api_calls = atol(PQgetvalue(r, 0, 5));
+    sfr_history_run_from_row(r, 7, run);
     json_object *objs = json_tokener_parse(PQgetvalue(r, 0, 6));
     int n = objs && json_object_is_type(objs, json_type_array) ? (int)json_object_array_length(objs)
                                                                : 0;
@@ -232,12 +227,6 @@ static enum sfr_rc diff_header(PGconn *c, long id, struct sfr_run *run, struct s
         run->objects[run->n_objects++].object = sfr_strdup(o ? o : "");
     }
     json_object_put(objs);
-    json_object *nc = json_tokener_parse(PQgetvalue(r, 0, 7));
-    for (size_t i = 0;
-         nc && json_object_is_type(nc, json_type_array) && i < json_object_array_length(nc); i++)
-        sfr_strv_push(&run->not_covered, json_object_get_string(json_object_array_get_idx(nc, i)));
-    json_object_put(nc);
-    run->complete = run->not_covered.n == 0;
     PQclear(r);
     return SFR_OK;
 }

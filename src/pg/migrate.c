@@ -114,6 +114,22 @@ static const char v4_sql[] =
     " 'running | clean | discrepancies | partial | interrupted | failed;"
     " a running row whose process holds no advisory lock on it reads as abandoned';\n";
 
+/* v5: incremental audits that are never falsely clean. A chunk state says
+ * whether the chunk compared clean (states stored before this version did
+ * not, so they read as not clean and are compared again) and carries the
+ * mirror's content digest; a discrepancy names the run since which it has
+ * been open without a break. */
+static const char v5_sql[] =
+    "ALTER TABLE sfrecon.chunk_digest ADD COLUMN clean boolean NOT NULL DEFAULT false;\n"
+    "COMMENT ON COLUMN sfrecon.chunk_digest.content_sum IS"
+    " 'the mirror side''s content digest: wrapping 64-bit sum of row hashes';\n"
+    "COMMENT ON COLUMN sfrecon.watermark.sf_max_mod IS"
+    " 'Salesforce-clock time from which the last run saw every change';\n"
+    "ALTER TABLE sfrecon.work_chunk ADD COLUMN pg_sum numeric;\n"
+    "ALTER TABLE sfrecon.discrepancy ADD COLUMN open_since bigint;\n"
+    "COMMENT ON COLUMN sfrecon.discrepancy.open_since IS"
+    " 'first run of the unbroken streak of runs that found this discrepancy';\n";
+
 static const struct migration migrations[] = {
     {1, "audit runs, discrepancies, chunk digests, watermarks, repair journal, sync cursors",
      v1_sql},
@@ -121,6 +137,7 @@ static const struct migration migrations[] = {
     {3, "audit runs: instance URL and daily API usage for reports", v3_sql},
     {4, "run context (organization, app, mirror schema and database) and lifecycle statuses",
      v4_sql},
+    {5, "clean chunk states with the mirror's digest, discrepancies open since a run", v5_sql},
 };
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 

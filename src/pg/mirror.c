@@ -82,6 +82,32 @@ static long unescape(char *p, size_t n)
     return (long)w;
 }
 
+void sfr_pg_copy_escape(struct sfr_buf *b, const char *v)
+{
+    if (v == NULL) {
+        sfr_buf_puts(b, "\\N");
+        return;
+    }
+    for (const char *p = v; *p; p++) {
+        switch (*p) {
+        case '\\':
+            sfr_buf_puts(b, "\\\\");
+            break;
+        case '\t':
+            sfr_buf_puts(b, "\\t");
+            break;
+        case '\n':
+            sfr_buf_puts(b, "\\n");
+            break;
+        case '\r':
+            sfr_buf_puts(b, "\\r");
+            break;
+        default:
+            sfr_buf_putc(b, *p);
+        }
+    }
+}
+
 int sfr_pg_copy_split(char *line, size_t len, const char **vals, size_t *lens, int max)
 {
     if (len > 0 && line[len - 1] == '\n')

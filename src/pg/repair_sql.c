@@ -41,6 +41,17 @@ static PGresult *pgq(PGconn *c, const char *sql, int n, const char *const *param
     return res;
 }
 
+/* Runs sql with params for its effect alone. */
+static enum sfr_rc exec1(PGconn *c, const char *sql, int n, const char *const *params,
+                         const char *what, struct sfr_err *err)
+{
+    PGresult *res = pgq(c, sql, n, params, err, what);
+    if (res == NULL)
+        return SFR_EPG;
+    PQclear(res);
+    return SFR_OK;
+}
+
 static enum sfr_rc begin_hex(PGconn *c, struct sfr_err *err)
 {
     enum sfr_rc rc = sfr_pg_exec(c, "BEGIN", err);
@@ -57,8 +68,6 @@ static enum sfr_rc finish(PGconn *c, enum sfr_rc rc, struct sfr_err *err)
     return rc;
 }
 
-/* Runs sql with params; the result when it succeeded (caller clears), else NULL + err. */
-
 static char *qualified(const char *schema, const char *table)
 {
     struct sfr_buf b = SFR_BUF_INIT;
@@ -66,32 +75,61 @@ static char *qualified(const char *schema, const char *table)
     return sfr_buf_steal(&b);
 }
 
+/* A mirror table as SQL names it (quoted, schema-qualified) and as it is
+ * shown and journaled (schema.table). */
+struct table_names {
+    char *sql, *shown;
+};
+
+static struct table_names table_names(const char *schema, const char *table)
+{
+    struct table_names t = {qualified(schema, table), sfr_asprintf("%s.%s", schema, table)};
+    return t;
+}
+
+static void table_names_free(struct table_names *t)
+{
+    sfr_free(t->sql);
+    sfr_free(t->shown);
+}
+
 /* ---- runs ---- */
 
-/* One repair at a time per database: a session advisory lock, released when
- * the connection ends (also when the process is killed). Holding it proves
- * that runs still marked 'running' were interrupted. */
-static enum sfr_rc lock_runs(PGconn *c, struct sfr_err *err)
+/* One repair or undo at a time per database: a session advisory lock,
+ * released when the connection ends (also when the process is killed), or
+ * by take false. Taking it when another session holds it fails with busy
+ * and its hint. */
+static enum sfr_rc repair_lock(PGconn *c, bool take, const char *busy, const char *hint,
+                               struct sfr_err *err)
 {
-    PGresult *res = pgq(c, "SELECT pg_try_advisory_lock(hashtext('sfrecon.repair'))", 0, NULL, err,
-                        "taking the repair lock");
+    PGresult *res = pgq(c,
+                        take ? "SELECT pg_try_advisory_lock(hashtext('sfrecon.repair'))"
+                             : "SELECT pg_advisory_unlock(hashtext('sfrecon.repair'))",
+                        0, NULL, err, "taking the repair lock");
     if (res == NULL)
         return SFR_EPG;
     bool got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
-    if (!got) {
-        sfr_err_set(err, SFR_EPG, "another sfrecon repair is running on this database");
-        sfr_err_hint(err, "wait for it to finish; runs are serialised by an advisory lock");
+    if (take && !got) {
+        sfr_err_set(err, SFR_EPG, "%s", busy);
+        sfr_err_hint(err, "%s", hint);
         return SFR_EPG;
     }
-    res = pgq(c,
-              "UPDATE sfrecon.repair_run SET status = 'interrupted', finished_at = now()"
-              " WHERE status = 'running'",
-              0, NULL, err, "marking interrupted repair runs");
-    if (res == NULL)
-        return SFR_EPG;
-    PQclear(res);
     return SFR_OK;
+}
+
+/* Holding the lock proves that runs still marked 'running' were interrupted. */
+static enum sfr_rc lock_runs(PGconn *c, struct sfr_err *err)
+{
+    enum sfr_rc rc =
+        repair_lock(c, true, "another sfrecon repair is running on this database",
+                    "wait for it to finish; runs are serialised by an advisory lock", err);
+    if (rc != SFR_OK)
+        return rc;
+    return exec1(c,
+                 "UPDATE sfrecon.repair_run SET status = 'interrupted', finished_at = now()"
+                 " WHERE status = 'running'",
+                 0, NULL, "marking interrupted repair runs", err);
 }
 
 enum sfr_rc sfr_repair_run_begin(PGconn *c, long audit_run_id, const char *plan_json, long *run_id,
@@ -120,14 +158,10 @@ enum sfr_rc sfr_repair_run_finish(PGconn *c, long run_id, const char *status,
     char id[24];
     snprintf(id, sizeof(id), "%ld", run_id);
     const char *params[3] = {id, status, summary_json};
-    PGresult *res = pgq(c,
-                        "UPDATE sfrecon.repair_run SET status = $2, summary = $3::jsonb,"
-                        " finished_at = now() WHERE id = $1::bigint",
-                        3, params, err, "finishing the repair run");
-    if (res == NULL)
-        return SFR_EPG;
-    PQclear(res);
-    return SFR_OK;
+    return exec1(c,
+                 "UPDATE sfrecon.repair_run SET status = $2, summary = $3::jsonb,"
+                 " finished_at = now() WHERE id = $1::bigint",
+                 3, params, "finishing the repair run", err);
 }
 
 enum sfr_rc sfr_repair_run_latest(PGconn *c, long *run_id, struct sfr_err *err)
@@ -149,8 +183,7 @@ enum sfr_rc sfr_repair_sql_dedupe(PGconn *c, long run_id, const char *schema,
 {
     char run[24];
     snprintf(run, sizeof(run), "%ld", run_id);
-    char *qt = qualified(schema, obj->table);
-    char *display = sfr_asprintf("%s.%s", schema, obj->table);
+    struct table_names t = table_names(schema, obj->table);
     char *sql = sfr_asprintf(
         "WITH del AS (DELETE FROM %s AS t WHERE t.sfid = $4"
         "   AND t.id < (SELECT max(k.id) FROM %s AS k WHERE k.sfid = $4)"
@@ -159,15 +192,15 @@ enum sfr_rc sfr_repair_sql_dedupe(PGconn *c, long run_id, const char *schema,
         " ch AS (SELECT rid, sfid, old, jsonb_build_object('kept_id',"
         "   (SELECT max(k.id) FROM %s AS k WHERE k.sfid = $4)) AS new FROM del)" JOURNAL_FROM_CH(
             "delete") " RETURNING 1",
-        qt, qt, qt);
-    const char *params[4] = {run, obj->name, display, sfid};
+        t.sql, t.sql, t.sql);
+    const char *params[4] = {run, obj->name, t.shown, sfid};
     *n_deleted = 0;
     enum sfr_rc rc = begin_hex(c, err);
     if (rc == SFR_OK) {
         PGresult *res = pgq(c, sql, 4, params, err, "deleting duplicate rows");
         if (res == NULL) {
             rc = SFR_EPG;
-            sfr_err_prefix(err, "%s %s", display, sfid);
+            sfr_err_prefix(err, "%s %s", t.shown, sfid);
         } else {
             *n_deleted = PQntuples(res);
             PQclear(res);
@@ -175,8 +208,7 @@ enum sfr_rc sfr_repair_sql_dedupe(PGconn *c, long run_id, const char *schema,
     }
     rc = finish(c, rc, err);
     sfr_free(sql);
-    sfr_free(display);
-    sfr_free(qt);
+    table_names_free(&t);
     return rc;
 }
 
@@ -210,12 +242,9 @@ static enum sfr_rc clear_rows(PGconn *c, const char *const *params, const char *
                      "   row_to_json(t)::jsonb AS new),"
                      " ch AS (SELECT * FROM upd)" JOURNAL_FROM_CH("update"),
                      qt, qt);
-    PGresult *res = pgq(c, sql, 4, params, err, "clearing _hc_lastop FAILED");
+    enum sfr_rc rc = exec1(c, sql, 4, params, "clearing _hc_lastop FAILED", err);
     sfr_free(sql);
-    if (res == NULL)
-        return SFR_EPG;
-    PQclear(res);
-    return SFR_OK;
+    return rc;
 }
 
 static enum sfr_rc clear_trigger_log(PGconn *c, const char *const *params, const char *schema,
@@ -234,15 +263,12 @@ static enum sfr_rc clear_trigger_log(PGconn *c, const char *const *params, const
         ql, qt, ql);
     char *log_display = sfr_asprintf("%s._trigger_log", schema);
     const char *p2[6] = {params[0], params[1], log_display, params[3], table, params[2]};
-    PGresult *res = pgq(c, sql, 6, p2, err, "setting FAILED _trigger_log entries to IGNORED");
+    enum sfr_rc rc = exec1(c, sql, 6, p2, "setting FAILED _trigger_log entries to IGNORED", err);
     sfr_free(sql);
     sfr_free(ql);
     sfr_free(qt);
     sfr_free(log_display);
-    if (res == NULL)
-        return SFR_EPG;
-    PQclear(res);
-    return SFR_OK;
+    return rc;
 }
 
 enum sfr_rc sfr_repair_sql_clear_sync_error(PGconn *c, long run_id, const char *schema,
@@ -259,23 +285,21 @@ enum sfr_rc sfr_repair_sql_clear_sync_error(PGconn *c, long run_id, const char *
         return rc;
     char run[24];
     snprintf(run, sizeof(run), "%ld", run_id);
-    char *qt = qualified(schema, obj->table);
-    char *display = sfr_asprintf("%s.%s", schema, obj->table);
+    struct table_names t = table_names(schema, obj->table);
     struct sfr_buf idb = SFR_BUF_INIT;
     sfr_pg_array_append(&idb, sfids, n);
     char *ids = sfr_buf_steal(&idb);
-    const char *params[4] = {run, obj->name, display, ids};
+    const char *params[4] = {run, obj->name, t.shown, ids};
     rc = begin_hex(c, err);
     if (rc == SFR_OK && lastop && hcerr)
-        rc = clear_rows(c, params, qt, err);
+        rc = clear_rows(c, params, t.sql, err);
     if (rc == SFR_OK && log)
         rc = clear_trigger_log(c, params, schema, obj->table, err);
     if (rc != SFR_OK)
-        sfr_err_prefix(err, "%s", display);
+        sfr_err_prefix(err, "%s", t.shown);
     rc = finish(c, rc, err);
     sfr_free(ids);
-    sfr_free(display);
-    sfr_free(qt);
+    table_names_free(&t);
     return rc;
 }
 
@@ -286,26 +310,20 @@ static enum sfr_rc set_sfid_in_tx(PGconn *c, const char *run, const char *schema
 {
     char id[24];
     snprintf(id, sizeof(id), "%ld", pg_id);
-    char *qt = qualified(schema, obj->table);
-    char *display = sfr_asprintf("%s.%s", schema, obj->table);
+    struct table_names t = table_names(schema, obj->table);
     char *sql = sfr_asprintf(
         "WITH old AS (SELECT t.id, row_to_json(t)::jsonb AS j FROM %s AS t"
         "   WHERE t.id = $5::bigint AND t.sfid IS DISTINCT FROM $4 FOR UPDATE),"
         " upd AS (UPDATE %s AS t SET sfid = $4 FROM old WHERE t.id = old.id"
         "   RETURNING t.id AS rid, t.sfid, old.j AS old, row_to_json(t)::jsonb AS new),"
         " ch AS (SELECT * FROM upd)" JOURNAL_FROM_CH("update"),
-        qt, qt);
-    const char *params[5] = {run, obj->name, display, sfid, id};
-    enum sfr_rc rc = SFR_OK;
-    PGresult *res = pgq(c, sql, 5, params, err, "putting the new sfid on the row");
-    if (res == NULL) {
-        rc = SFR_EPG;
-        sfr_err_prefix(err, "%s id %ld", display, pg_id);
-    }
-    PQclear(res);
+        t.sql, t.sql);
+    const char *params[5] = {run, obj->name, t.shown, sfid, id};
+    enum sfr_rc rc = exec1(c, sql, 5, params, "putting the new sfid on the row", err);
+    if (rc != SFR_OK)
+        sfr_err_prefix(err, "%s id %ld", t.shown, pg_id);
     sfr_free(sql);
-    sfr_free(display);
-    sfr_free(qt);
+    table_names_free(&t);
     return rc;
 }
 
@@ -368,14 +386,10 @@ enum sfr_rc sfr_repair_sql_journal_sf_id(PGconn *c, long run_id, long seq, const
     snprintf(run, sizeof(run), "%ld", run_id);
     snprintf(s, sizeof(s), "%ld", seq);
     const char *params[3] = {run, s, sfid};
-    PGresult *res = pgq(c,
-                        "UPDATE sfrecon.repair_journal SET sfid = $3 WHERE repair_run_id ="
-                        " $1::bigint AND seq = $2::bigint AND side = 'sf'",
-                        3, params, err, "recording the Id of a created record");
-    if (res == NULL)
-        return SFR_EPG;
-    PQclear(res);
-    return SFR_OK;
+    return exec1(c,
+                 "UPDATE sfrecon.repair_journal SET sfid = $3 WHERE repair_run_id ="
+                 " $1::bigint AND seq = $2::bigint AND side = 'sf'",
+                 3, params, "recording the Id of a created record", err);
 }
 
 static enum sfr_rc commit_creates_once(PGconn *c, const char *run, const char *schema,
@@ -389,29 +403,21 @@ static enum sfr_rc commit_creates_once(PGconn *c, const char *run, const char *s
         snprintf(seq, sizeof(seq), "%ld", o[i].seq);
         snprintf(res_id, sizeof(res_id), "%ld", o[i].resolves);
         const char *p1[4] = {run, seq, o[i].sfid, o[i].outcome};
-        PGresult *res =
-            pgq(c,
-                "UPDATE sfrecon.repair_journal SET sfid = coalesce($3, sfid),"
-                " new_row = coalesce(new_row, '{}') || jsonb_build_object('outcome', $4::text)"
-                " WHERE repair_run_id = $1::bigint AND seq = $2::bigint AND side = 'sf'",
-                4, p1, err, "recording the outcome of a create");
-        if (res == NULL) {
-            rc = SFR_EPG;
-            break;
-        }
-        PQclear(res);
-        if (o[i].sfid != NULL && o[i].pg_id > 0)
+        rc = exec1(c,
+                   "UPDATE sfrecon.repair_journal SET sfid = coalesce($3, sfid),"
+                   " new_row = coalesce(new_row, '{}') || jsonb_build_object('outcome', $4::text)"
+                   " WHERE repair_run_id = $1::bigint AND seq = $2::bigint AND side = 'sf'",
+                   4, p1, "recording the outcome of a create", err);
+        if (rc == SFR_OK && o[i].sfid != NULL && o[i].pg_id > 0)
             rc = set_sfid_in_tx(c, run, schema, obj, o[i].pg_id, o[i].sfid, err);
         if (rc == SFR_OK && o[i].resolves > 0 && o[i].sfid != NULL) {
             const char *p2[3] = {res_id, run, o[i].sfid};
-            res = pgq(c,
-                      "UPDATE sfrecon.repair_journal SET sfid = $3, new_row ="
-                      " coalesce(new_row, '{}') || jsonb_build_object('outcome',"
-                      " 'resolved', 'resolved_by_run', $2::bigint)"
-                      " WHERE id = $1::bigint AND side = 'sf'",
-                      3, p2, err, "settling an earlier create of unknown outcome");
-            rc = res != NULL ? SFR_OK : SFR_EPG;
-            PQclear(res);
+            rc = exec1(c,
+                       "UPDATE sfrecon.repair_journal SET sfid = $3, new_row ="
+                       " coalesce(new_row, '{}') || jsonb_build_object('outcome',"
+                       " 'resolved', 'resolved_by_run', $2::bigint)"
+                       " WHERE id = $1::bigint AND side = 'sf'",
+                       3, p2, "settling an earlier create of unknown outcome", err);
         }
     }
     return finish(c, rc, err);
@@ -514,15 +520,11 @@ enum sfr_rc sfr_repair_sql_settle_unknown(PGconn *c, long journal_id, const char
     char id[24];
     snprintf(id, sizeof(id), "%ld", journal_id);
     const char *params[2] = {id, why};
-    PGresult *res = pgq(c,
-                        "UPDATE sfrecon.repair_journal SET new_row = coalesce(new_row,"
-                        " '{}') || jsonb_build_object('outcome', 'settled', 'settled',"
-                        " $2::text) WHERE id = $1::bigint AND side = 'sf'",
-                        2, params, err, "settling a create of unknown outcome");
-    if (res == NULL)
-        return SFR_EPG;
-    PQclear(res);
-    return SFR_OK;
+    return exec1(c,
+                 "UPDATE sfrecon.repair_journal SET new_row = coalesce(new_row,"
+                 " '{}') || jsonb_build_object('outcome', 'settled', 'settled',"
+                 " $2::text) WHERE id = $1::bigint AND side = 'sf'",
+                 2, params, "settling a create of unknown outcome", err);
 }
 
 /* ---- undo ---- */
@@ -643,19 +645,32 @@ static void json_or_null(struct sfr_buf *b, const char *jsonb_text)
     sfr_buf_puts(b, jsonb_text ? jsonb_text : "null");
 }
 
+/* The start of a listed row: `{"table":...,"id":...,"sfid":...` (JSON, after
+ * a comma unless first) or `  table id N sfid X` (text). */
+static void entry_head(const struct undo *u, struct sfr_buf *b, const char *table,
+                       const char *row_id, const char *sfid)
+{
+    if (!u->json) {
+        sfr_buf_printf(b, "  %s id %s%s%s", table, row_id, sfid && sfid[0] ? " sfid " : "",
+                       sfid ? sfid : "");
+        return;
+    }
+    if (b->len > 0)
+        sfr_buf_putc(b, ',');
+    sfr_buf_puts(b, "{\"table\":");
+    sfr_buf_json_str(b, table);
+    sfr_buf_printf(b, ",\"id\":%s,\"sfid\":", row_id[0] ? row_id : "null");
+    sfr_buf_json_str(b, sfid);
+}
+
 /* Lists a row kept because it changed since the repair. */
 static void add_drift(struct undo *u, const char *table, const char *row_id, const char *sfid,
                       const char *op, const char *why, const struct colinfo *cols, int n)
 {
     u->n_drift++;
     struct sfr_buf *b = &u->drift;
+    entry_head(u, b, table, row_id, sfid);
     if (u->json) {
-        if (b->len > 0)
-            sfr_buf_putc(b, ',');
-        sfr_buf_puts(b, "{\"table\":");
-        sfr_buf_json_str(b, table);
-        sfr_buf_printf(b, ",\"id\":%s,\"sfid\":", row_id[0] ? row_id : "null");
-        sfr_buf_json_str(b, sfid);
         sfr_buf_puts(b, ",\"op\":");
         sfr_buf_json_str(b, op);
         sfr_buf_puts(b, ",\"why\":");
@@ -676,8 +691,7 @@ static void add_drift(struct undo *u, const char *table, const char *row_id, con
         sfr_buf_puts(b, "]}");
         return;
     }
-    sfr_buf_printf(b, "  %s id %s%s%s (%s by the repair): kept, %s\n", table, row_id,
-                   sfid && sfid[0] ? " sfid " : "", sfid ? sfid : "", op, why);
+    sfr_buf_printf(b, " (%s by the repair): kept, %s\n", op, why);
     for (int i = 0; i < n; i++)
         if (cols[i].drifted)
             sfr_buf_printf(b, "    %s: repair wrote %s, now %s\n", cols[i].name,
@@ -690,21 +704,16 @@ static void add_restored(struct undo *u, const char *table, const char *row_id, 
 {
     u->n_restored++;
     struct sfr_buf *b = &u->restored;
-    if (what == NULL) /* already as before the repair: counted, not listed */
+    /* already as before the repair: counted, not listed; in text only a dry run lists */
+    if (what == NULL || (!u->json && !u->dry_run))
         return;
+    entry_head(u, b, table, row_id, sfid);
     if (u->json) {
-        if (b->len > 0)
-            sfr_buf_putc(b, ',');
-        sfr_buf_puts(b, "{\"table\":");
-        sfr_buf_json_str(b, table);
-        sfr_buf_printf(b, ",\"id\":%s,\"sfid\":", row_id[0] ? row_id : "null");
-        sfr_buf_json_str(b, sfid);
         sfr_buf_puts(b, ",\"restore\":");
         sfr_buf_json_str(b, what);
         sfr_buf_putc(b, '}');
-    } else if (u->dry_run) {
-        sfr_buf_printf(b, "  %s id %s%s%s: %s\n", table, row_id, sfid && sfid[0] ? " sfid " : "",
-                       sfid ? sfid : "", what);
+    } else {
+        sfr_buf_printf(b, ": %s\n", what);
     }
 }
 
@@ -731,16 +740,6 @@ static char *col_list(const struct colinfo *cols, int n, bool status, bool data)
         sfr_pg_ident_append(&b, cols[i].name);
     }
     return sfr_buf_steal(&b);
-}
-
-static enum sfr_rc exec1(PGconn *c, const char *sql, int n, const char *const *params,
-                         const char *what, struct sfr_err *err)
-{
-    PGresult *res = pgq(c, sql, n, params, err, what);
-    if (res == NULL)
-        return SFR_EPG;
-    PQclear(res);
-    return SFR_OK;
 }
 
 /* Puts _hc_lastop/_hc_err to what `want` (jsonb) holds where they differ:
@@ -983,24 +982,6 @@ out:
     return rc;
 }
 
-static enum sfr_rc undo_lock(PGconn *c, bool take, struct sfr_err *err)
-{
-    PGresult *res = pgq(c,
-                        take ? "SELECT pg_try_advisory_lock(hashtext('sfrecon.repair'))"
-                             : "SELECT pg_advisory_unlock(hashtext('sfrecon.repair'))",
-                        0, NULL, err, "taking the repair lock");
-    if (res == NULL)
-        return SFR_EPG;
-    bool got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
-    if (take && !got) {
-        sfr_err_set(err, SFR_EPG, "a sfrecon repair is running on this database");
-        sfr_err_hint(err, "undo when it has finished");
-        return SFR_EPG;
-    }
-    return SFR_OK;
-}
-
 static enum sfr_rc undo_pg(struct undo *u, const char *run, struct sfr_err *err)
 {
     const char *params[1] = {run};
@@ -1046,7 +1027,9 @@ enum sfr_rc sfr_repair_undo(PGconn *c, long run_id, const struct sfr_undo_opts *
     PQclear(res);
     if (!found)
         return sfr_err_set(err, SFR_ENOTFOUND, "repair run %ld does not exist", run_id);
-    if ((rc = undo_lock(c, true, err)) != SFR_OK)
+    rc = repair_lock(c, true, "a sfrecon repair is running on this database",
+                     "undo when it has finished", err);
+    if (rc != SFR_OK)
         return rc;
     struct undo u = {c, o->json, o->dry_run, SFR_BUF_INIT, SFR_BUF_INIT, 0, 0, {0}, {0}};
     /* one transaction: every restore or none; a dry run rolls it back */
@@ -1059,7 +1042,7 @@ enum sfr_rc sfr_repair_undo(PGconn *c, long run_id, const struct sfr_undo_opts *
         rc = finish(c, rc, err);
     }
     struct sfr_err e2 = {0};
-    if (undo_lock(c, false, &e2) != SFR_OK && rc == SFR_OK)
+    if (repair_lock(c, false, NULL, NULL, &e2) != SFR_OK && rc == SFR_OK)
         sfr_log_warn("%s", e2.msg);
     if (rc != SFR_OK) {
         sfr_buf_cleanup(&u.drift);

@@ -175,11 +175,14 @@ static enum sfr_rc store_chunk(PGconn *c, const struct task *t, const struct sfr
     snprintf(pc, sizeof(pc), "%ld", k->pg_count);
     snprintf(sm, sizeof(sm), "%lld", (long long)k->sf_max_ms);
     snprintf(pm, sizeof(pm), "%lld", (long long)k->pg_max_ms);
-    const char *params[8] = {t->run, t->object, k->lo, k->hi, sc, pc, sm, pm};
+    char sum[32];
+    snprintf(sum, sizeof(sum), "%llu", (unsigned long long)k->pg_sum);
+    const char *params[9] = {
+        t->run, t->object, k->lo, k->hi, sc, pc, sm, pm, k->has_sum ? sum : NULL};
     return exec(c,
                 "INSERT INTO sfrecon.work_chunk (run_id, object, lo, hi, sf_count, pg_count,"
-                " sf_max_ms, pg_max_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                8, params, "storing a task's chunk states", err);
+                " sf_max_ms, pg_max_ms, pg_sum) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                9, params, "storing a task's chunk states", err);
 }
 
 /* Writes a task's results and marks it done: the task's transaction commits. */
@@ -378,16 +381,20 @@ static enum sfr_rc collect_chunks(PGconn *c, const char *const *params, struct s
                                   struct sfr_err *err)
 {
     PGresult *res = NULL;
-    enum sfr_rc rc = sfr_pg_query(c,
-                                  "SELECT lo, hi, sf_count, pg_count, sf_max_ms, pg_max_ms"
-                                  " FROM sfrecon.work_chunk WHERE run_id = $1 AND object = $2"
-                                  " ORDER BY lo COLLATE \"C\" NULLS FIRST",
-                                  2, params, &res, err, "reading the tasks' chunk states");
+    enum sfr_rc rc =
+        sfr_pg_query(c,
+                     "SELECT lo, hi, sf_count, pg_count, sf_max_ms, pg_max_ms,"
+                     " pg_sum FROM sfrecon.work_chunk WHERE run_id = $1 AND object = $2"
+                     " ORDER BY lo COLLATE \"C\" NULLS FIRST",
+                     2, params, &res, err, "reading the tasks' chunk states");
     for (int i = 0; rc == SFR_OK && i < PQntuples(res); i++) {
         int64_t sm = strtoll(PQgetvalue(res, i, 4), NULL, 10);
         int64_t pm = strtoll(PQgetvalue(res, i, 5), NULL, 10);
-        sfr_chunk_list_push(&st->chunks, val(res, i, 0), val(res, i, 1),
-                            atol(PQgetvalue(res, i, 2)), atol(PQgetvalue(res, i, 3)), sm, pm);
+        struct sfr_chunk_state *k =
+            sfr_chunk_list_push(&st->chunks, val(res, i, 0), val(res, i, 1),
+                                atol(PQgetvalue(res, i, 2)), atol(PQgetvalue(res, i, 3)), sm, pm);
+        k->has_sum = !PQgetisnull(res, i, 6);
+        k->pg_sum = k->has_sum ? strtoull(PQgetvalue(res, i, 6), NULL, 10) : 0;
         st->sf_max_mod_ms = sm > st->sf_max_mod_ms ? sm : st->sf_max_mod_ms;
         st->pg_max_mod_ms = pm > st->pg_max_mod_ms ? pm : st->pg_max_mod_ms;
     }

@@ -885,10 +885,34 @@ static void plan_count(struct sfr_plan *p)
     }
 }
 
+static enum sfr_rc plan_build(const struct sfr_disc_list *discs,
+                              const struct sfr_check_object *objs, int n_objs, struct sfr_side *sf,
+                              struct sfr_side *pg, const struct sfr_repair_opts *o,
+                              struct sfr_plan *out, struct sfr_err *err);
+
+/* A plan needs every discrepancy at once: a list spilled to disk is read
+ * back first. */
 enum sfr_rc sfr_plan_build(const struct sfr_disc_list *discs, const struct sfr_check_object *objs,
                            int n_objs, struct sfr_side *sf, struct sfr_side *pg,
                            const struct sfr_repair_opts *o, struct sfr_plan *out,
                            struct sfr_err *err)
+{
+    if (discs->n_spilled == 0)
+        return plan_build(discs, objs, n_objs, sf, pg, o, out, err);
+    struct sfr_disc_list all;
+    enum sfr_rc rc = sfr_disc_list_materialize(discs, &all)
+                         ? plan_build(&all, objs, n_objs, sf, pg, o, out, err)
+                         : sfr_err_set(err, SFR_EIO,
+                                       "discrepancies spilled to a temporary file "
+                                       "could not be read back");
+    sfr_disc_list_cleanup(&all);
+    return rc;
+}
+
+static enum sfr_rc plan_build(const struct sfr_disc_list *discs,
+                              const struct sfr_check_object *objs, int n_objs, struct sfr_side *sf,
+                              struct sfr_side *pg, const struct sfr_repair_opts *o,
+                              struct sfr_plan *out, struct sfr_err *err)
 {
     enum sfr_rc rc = SFR_OK;
     struct wants extra = {0};

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "html_internal.h"
+#include "sfrecon/log.h"
 #include "report_internal.h"
 #include "sfrecon/report.h"
 
@@ -675,10 +676,24 @@ void sfr_html_filters_for(FILE *out, const struct sfr_disc_list *const *lists, i
     sfr_strv_cleanup(&objects);
 }
 
-static void list(FILE *out, const struct sfr_run *run, long group_rows)
+static void list(FILE *out, const struct sfr_run *whole, long group_rows)
 {
     fputs("<section id=\"list\"><h2>Discrepancies</h2>\n", out);
+    /* the groups need every discrepancy at once: a run spilled to disk is
+     * read back for the page */
+    struct sfr_run copy;
+    const struct sfr_run *run = whole;
+    if (whole->discs.n_spilled > 0) {
+        copy = *whole;
+        if (!sfr_disc_list_materialize(&whole->discs, &copy.discs))
+            sfr_log_warn("report: discrepancies spilled to a temporary file could not be read "
+                         "back; the stored run (sfrecon report --run %ld) has them",
+                         whole->id);
+        run = &copy;
+    }
     if (run->discs.n == 0) {
+        if (run != whole)
+            sfr_disc_list_cleanup(&copy.discs);
         fputs("<p>None.</p></section>\n", out);
         return;
     }
@@ -689,6 +704,8 @@ static void list(FILE *out, const struct sfr_run *run, long group_rows)
     struct sfr_html_list how = {NULL, run->id, true, run->instance_url, NULL, group_rows};
     sfr_html_groups(out, &run->discs, ix, &how);
     free(ix);
+    if (run != whole)
+        sfr_disc_list_cleanup(&copy.discs);
     fputs("</section>\n", out);
 }
 

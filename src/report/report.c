@@ -10,6 +10,8 @@
 
 #include "report_internal.h"
 #include "sfrecon/canon.h"
+#include "sfrecon/json.h"
+#include "sfrecon/log.h"
 #include "sfrecon/report.h"
 
 static const char *const format_names[] = {"text", "json", "csv", "html", "prometheus"};
@@ -238,6 +240,32 @@ size_t *sfr_report_order(const struct sfr_run *run, bool by_cause)
     return sfr_report_order_list(&run->discs, run->objects, run->n_objects, by_cause);
 }
 
+/* Hands each discrepancy of the run to fn in report order: sorted by
+ * object (audit order), cause and sfid when the run is held in memory; in
+ * the order found (object by object) when it spilled to disk, so writing a
+ * million of them holds one at a time. */
+static void each_disc(const struct sfr_run *run, bool by_cause,
+                      void (*fn)(void *ctx, size_t i, const struct sfr_discrepancy *d), void *ctx)
+{
+    if (run->discs.n_spilled == 0) {
+        size_t *ix = sfr_report_order(run, by_cause);
+        for (size_t i = 0; i < run->discs.n; i++)
+            fn(ctx, i, &run->discs.v[ix[i]]);
+        free(ix);
+        return;
+    }
+    struct sfr_disc_iter it;
+    sfr_disc_iter_begin(&it, &run->discs, 0);
+    const struct sfr_discrepancy *d;
+    for (size_t i = 0; (d = sfr_disc_iter_next(&it)) != NULL; i++)
+        fn(ctx, i, d);
+    if (it.err)
+        sfr_log_warn("report: discrepancies spilled to a temporary file could not be read back; "
+                     "the stored run (sfrecon report --run %ld) has them",
+                     run->id);
+    sfr_disc_iter_end(&it);
+}
+
 /* ---- text ---- */
 
 size_t sfr_report_diverge(const char *a, const char *b)
@@ -309,8 +337,11 @@ static void show(FILE *out, const char *v, size_t from)
 static void text_disc(FILE *out, const struct sfr_discrepancy *d)
 {
     char *detail = sfr_report_detail(d);
-    fprintf(out, "%-15s %s %s: %s\n", sfr_cause_name(d->cause), d->object,
+    fprintf(out, "%-15s %s %s: %s", sfr_cause_name(d->cause), d->object,
             d->sfid && *d->sfid ? d->sfid : "(no sfid)", detail);
+    if (d->open_since > 0)
+        fprintf(out, " (still open since run %ld)", d->open_since);
+    fputc('\n', out);
     free(detail);
     if (d->cause == SFR_CAUSE_MISSING_PARENT && d->parent_sfid)
         return; /* the detail names the field and the parent */
@@ -324,6 +355,12 @@ static void text_disc(FILE *out, const struct sfr_discrepancy *d)
         show(out, fd->pg_value, from);
         fputc('\n', out);
     }
+}
+
+static void text_disc_at(void *ctx, size_t i, const struct sfr_discrepancy *d)
+{
+    (void)i;
+    text_disc(ctx, d);
 }
 
 /* The mapping, its org and app, and the mirror the run compared. */
@@ -363,20 +400,19 @@ static void write_text(FILE *out, const struct sfr_run *run)
                 o->complete ? "" : " INCOMPLETE");
         if (o->changed_during > 0)
             fprintf(out,
-                    "%-20s %ld record%s changed while the audit ran: rechecked, not reported\n", "",
-                    o->changed_during, o->changed_during == 1 ? "" : "s");
+                    "%-20s %ld record%s changed while the audit ran: compared again at the end"
+                    "%s\n",
+                    "", o->changed_during, o->changed_during == 1 ? "" : "s",
+                    o->in_flight > 0 ? "; some still changing (in flight, below)" : "");
     }
     fprintf(out, "%ld discrepanc%s\n", grand, grand == 1 ? "y" : "ies");
     for (size_t i = 0; i < run->not_covered.n; i++)
         fprintf(out, "not covered: %s\n", run->not_covered.v[i]);
     for (size_t i = 0; i < run->notes.n; i++)
         fprintf(out, "note: %s\n", run->notes.v[i]);
-    if (run->discs.n > 0)
+    if (sfr_disc_list_count(&run->discs) > 0)
         fputc('\n', out);
-    size_t *ix = sfr_report_order(run, false);
-    for (size_t i = 0; i < run->discs.n; i++)
-        text_disc(out, &run->discs.v[ix[i]]);
-    free(ix);
+    each_disc(run, false, text_disc_at, out);
 }
 
 /* ---- JSON ---- */
@@ -407,6 +443,8 @@ json_object *sfr_report_disc_json(const struct sfr_discrepancy *d)
     json_object_object_add(o, "parent_object", jstr(d->parent_object));
     json_object_object_add(o, "parent_sfid", jstr(d->parent_sfid));
     json_object_object_add(o, "pg_id", d->pg_id ? json_object_new_int64(d->pg_id) : NULL);
+    if (d->open_since > 0)
+        json_object_object_add(o, "open_since", json_object_new_int64(d->open_since));
     return o;
 }
 
@@ -458,13 +496,18 @@ json_object *sfr_report_json(const struct sfr_run *run, bool with_discrepancies)
         json_object_object_add(so, "complete", json_object_new_boolean(o->complete));
         json_object_object_add(so, "changed_during_audit",
                                json_object_new_int64(o->changed_during));
+        json_object_object_add(so, "in_flight", json_object_new_int64(o->in_flight));
         json_object_array_add(sum, so);
     }
     json_object_object_add(root, "summary", sum);
     if (with_discrepancies) {
         json_object *da = json_object_new_array();
-        for (size_t i = 0; i < run->discs.n; i++)
-            json_object_array_add(da, sfr_report_disc_json(&run->discs.v[i]));
+        struct sfr_disc_iter it;
+        sfr_disc_iter_begin(&it, &run->discs, 0);
+        const struct sfr_discrepancy *d;
+        while ((d = sfr_disc_iter_next(&it)) != NULL)
+            json_object_array_add(da, sfr_report_disc_json(d));
+        sfr_disc_iter_end(&it);
         json_object_object_add(root, "discrepancies", da);
     }
     return root;
@@ -479,6 +522,15 @@ void sfr_report_json_put(FILE *out, json_object *o, int indent)
         if (*s == '\n')
             fprintf(out, "%*s", indent, "");
     }
+}
+
+static void json_disc_at(void *ctx, size_t i, const struct sfr_discrepancy *disc)
+{
+    FILE *out = ctx;
+    json_object *d = sfr_report_disc_json(disc);
+    fputs(i ? ",\n    " : "\n    ", out);
+    sfr_report_json_put(out, d, 4);
+    json_object_put(d);
 }
 
 /* {"run":...,"summary":[...],"discrepancies":[...]}, two-space indentation
@@ -496,15 +548,8 @@ static void write_json(FILE *out, const struct sfr_run *run)
     sfr_report_json_put(out, sum, 2);
     json_object_put(head);
     fputs(",\n  \"discrepancies\":[", out);
-    size_t *ix = sfr_report_order(run, false);
-    for (size_t i = 0; i < run->discs.n; i++) {
-        json_object *d = sfr_report_disc_json(&run->discs.v[ix[i]]);
-        fputs(i ? ",\n    " : "\n    ", out);
-        sfr_report_json_put(out, d, 4);
-        json_object_put(d);
-    }
-    free(ix);
-    fputs(run->discs.n ? "\n  ]\n}\n" : "]\n}\n", out);
+    each_disc(run, false, json_disc_at, out);
+    fputs(sfr_disc_list_count(&run->discs) ? "\n  ]\n}\n" : "]\n}\n", out);
 }
 
 /* ---- CSV ---- */
@@ -526,30 +571,38 @@ static void csv_field(FILE *out, const char *s, bool last)
     fputs(last ? "\r\n" : ",", out);
 }
 
+struct csv_ctx {
+    FILE *out;
+    char id[32];
+};
+
+static void csv_disc_at(void *ctx, size_t i, const struct sfr_discrepancy *d)
+{
+    (void)i;
+    struct csv_ctx *c = ctx;
+    FILE *out = c->out;
+    char *detail = sfr_report_detail(d);
+    int n = d->n_fields > 0 ? d->n_fields : 1;
+    for (int f = 0; f < n; f++) {
+        const struct sfr_field_diff *fd = d->n_fields > 0 ? &d->fields[f] : NULL;
+        csv_field(out, c->id, false);
+        csv_field(out, d->object, false);
+        csv_field(out, d->sfid, false);
+        csv_field(out, sfr_cause_name(d->cause), false);
+        csv_field(out, fd ? fd->field : NULL, false);
+        csv_field(out, fd ? fd->sf_value : NULL, false);
+        csv_field(out, fd ? fd->pg_value : NULL, false);
+        csv_field(out, detail, true);
+    }
+    free(detail);
+}
+
 static void write_csv(FILE *out, const struct sfr_run *run)
 {
     fputs("run_id,object,sfid,cause,field,sf_value,pg_value,detail\r\n", out);
-    char id[32];
-    snprintf(id, sizeof(id), "%ld", run->id);
-    size_t *ix = sfr_report_order(run, false);
-    for (size_t i = 0; i < run->discs.n; i++) {
-        const struct sfr_discrepancy *d = &run->discs.v[ix[i]];
-        char *detail = sfr_report_detail(d);
-        int n = d->n_fields > 0 ? d->n_fields : 1;
-        for (int f = 0; f < n; f++) {
-            const struct sfr_field_diff *fd = d->n_fields > 0 ? &d->fields[f] : NULL;
-            csv_field(out, id, false);
-            csv_field(out, d->object, false);
-            csv_field(out, d->sfid, false);
-            csv_field(out, sfr_cause_name(d->cause), false);
-            csv_field(out, fd ? fd->field : NULL, false);
-            csv_field(out, fd ? fd->sf_value : NULL, false);
-            csv_field(out, fd ? fd->pg_value : NULL, false);
-            csv_field(out, detail, true);
-        }
-        free(detail);
-    }
-    free(ix);
+    struct csv_ctx c = {out, ""};
+    snprintf(c.id, sizeof(c.id), "%ld", run->id);
+    each_disc(run, false, csv_disc_at, &c);
 }
 
 void sfr_report_write(FILE *out, const struct sfr_run *run, enum sfr_format fmt)
@@ -579,21 +632,12 @@ void sfr_report_write(FILE *out, const struct sfr_run *run, enum sfr_format fmt)
     }
 }
 
-static const char *jget_str(json_object *o, const char *key)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || v == NULL ||
-        !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
-}
-
 static enum sfr_rc load_disc(json_object *jd, size_t i, const char *path, struct sfr_discrepancy *d,
                              struct sfr_err *err)
 {
     memset(d, 0, sizeof(*d));
-    const char *obj = jget_str(jd, "object"), *sfid = jget_str(jd, "sfid");
-    const char *cause = jget_str(jd, "cause");
+    const char *obj = sfr_json_str(jd, "object"), *sfid = sfr_json_str(jd, "sfid");
+    const char *cause = sfr_json_str(jd, "cause");
     if (obj == NULL || sfid == NULL || cause == NULL)
         return sfr_err_set(err, SFR_ECONFIG,
                            "%s: discrepancies[%zu]: needs string keys object, sfid and cause", path,
@@ -603,9 +647,9 @@ static enum sfr_rc load_disc(json_object *jd, size_t i, const char *path, struct
                            path, i, cause);
     d->object = sfr_strdup(obj);
     d->sfid = sfr_strdup(sfid);
-    d->detail = sfr_strdup(jget_str(jd, "detail"));
-    d->parent_object = sfr_strdup(jget_str(jd, "parent_object"));
-    d->parent_sfid = sfr_strdup(jget_str(jd, "parent_sfid"));
+    d->detail = sfr_strdup(sfr_json_str(jd, "detail"));
+    d->parent_object = sfr_strdup(sfr_json_str(jd, "parent_object"));
+    d->parent_sfid = sfr_strdup(sfr_json_str(jd, "parent_sfid"));
     d->sf_mod_ms = d->pg_mod_ms = INT64_MIN;
     json_object *v;
     if (json_object_object_get_ex(jd, "pg_id", &v) && v != NULL)
@@ -613,9 +657,9 @@ static enum sfr_rc load_disc(json_object *jd, size_t i, const char *path, struct
     if (json_object_object_get_ex(jd, "fields", &v) && json_object_is_type(v, json_type_array)) {
         for (size_t f = 0; f < json_object_array_length(v); f++) {
             json_object *jf = json_object_array_get_idx(v, f);
-            const char *name = jget_str(jf, "name");
+            const char *name = sfr_json_str(jf, "name");
             if (name != NULL)
-                sfr_discrepancy_add_field(d, name, jget_str(jf, "sf"), jget_str(jf, "pg"));
+                sfr_discrepancy_add_field(d, name, sfr_json_str(jf, "sf"), sfr_json_str(jf, "pg"));
         }
     }
     return SFR_OK;
@@ -634,9 +678,9 @@ enum sfr_rc sfr_report_load_json(const char *path, struct sfr_run *run, struct s
         json_object *id;
         if (json_object_object_get_ex(r, "id", &id) && id != NULL)
             run->id = (long)json_object_get_int64(id);
-        const char *s = jget_str(r, "status");
+        const char *s = sfr_json_str(r, "status");
         snprintf(run->status, sizeof(run->status), "%s", s ? s : "");
-        s = jget_str(r, "depth");
+        s = sfr_json_str(r, "depth");
         snprintf(run->depth, sizeof(run->depth), "%s", s ? s : "");
     }
     if (!json_object_object_get_ex(root, "discrepancies", &da) ||

@@ -32,6 +32,7 @@
 
 #include "sf_internal.h"
 #include "sfrecon/cometd.h"
+#include "sfrecon/json.h"
 #include "sfrecon/log.h"
 
 /* ---- messages ---- */
@@ -192,15 +193,6 @@ bool sfr_cdc_origin_is(const char *origin, const char *client)
     return n == strlen(client) && strncmp(p, client, n) == 0;
 }
 
-static const char *jstr(json_object *o, const char *key)
-{
-    json_object *v;
-    if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-        !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
-}
-
 static enum sfr_rc parse_obj(json_object *msg, struct sfr_cdc_msg *m, struct sfr_err *err)
 {
     memset(m, 0, sizeof(*m));
@@ -217,12 +209,13 @@ static enum sfr_rc parse_obj(json_object *msg, struct sfr_cdc_msg *m, struct sfr
     else
         return sfr_err_set(err, SFR_ESF, "a CometD message without data.event.replayId");
     const char *s;
-    if ((s = jstr(h, "changeType")) == NULL || (s[0] == '\0'))
+    if ((s = sfr_json_str(h, "changeType")) == NULL || (s[0] == '\0'))
         return sfr_err_set(err, SFR_ESF, "a change event without changeType");
     snprintf(m->change_type, sizeof(m->change_type), "%s", s);
-    snprintf(m->entity, sizeof(m->entity), "%s", (s = jstr(h, "entityName")) ? s : "");
-    snprintf(m->origin, sizeof(m->origin), "%s", (s = jstr(h, "changeOrigin")) ? s : "");
-    snprintf(m->commit_user, sizeof(m->commit_user), "%s", (s = jstr(h, "commitUser")) ? s : "");
+    snprintf(m->entity, sizeof(m->entity), "%s", (s = sfr_json_str(h, "entityName")) ? s : "");
+    snprintf(m->origin, sizeof(m->origin), "%s", (s = sfr_json_str(h, "changeOrigin")) ? s : "");
+    snprintf(m->commit_user, sizeof(m->commit_user), "%s",
+             (s = sfr_json_str(h, "commitUser")) ? s : "");
     if (json_object_object_get_ex(h, "commitTimestamp", &v))
         m->commit_ms = json_object_get_int64(v);
     m->record_ids = str_array(json_object_object_get_ex(h, "recordIds", &v) ? v : NULL, &m->n_ids);
@@ -457,7 +450,7 @@ static const char *advice_reconnect(json_object *m)
     json_object *a;
     if (!json_object_object_get_ex(m, "advice", &a))
         return NULL;
-    return jstr(a, "reconnect");
+    return sfr_json_str(a, "reconnect");
 }
 
 static long advice_long(json_object *m, const char *key, long dflt)
@@ -504,13 +497,13 @@ static int handshake(struct sfr_cometd *c, struct sfr_err *err)
     }
     int result = 0;
     json_object *r = json_object_array_length(out) > 0 ? json_object_array_get_idx(out, 0) : NULL;
-    const char *cid = jstr(r, "clientId");
+    const char *cid = sfr_json_str(r, "clientId");
     if (r != NULL && msg_ok(r) && cid != NULL) {
         snprintf(c->client_id, sizeof(c->client_id), "%s", cid);
         c->hold_ms = advice_long(r, "timeout", 110000);
         result = 1;
     } else {
-        const char *e = jstr(r, "error");
+        const char *e = sfr_json_str(r, "error");
         sfr_err_set(err, SFR_ESF, "CometD handshake refused: %s", e ? e : "no reason given");
     }
     json_object_put(out);
@@ -560,14 +553,14 @@ static bool subscribe_all(struct sfr_cometd *c, struct sfr_err *err)
         bool again = false;
         for (size_t k = 0; k < json_object_array_length(out); k++) {
             json_object *r = json_object_array_get_idx(out, k);
-            const char *chn = jstr(r, "channel");
+            const char *chn = sfr_json_str(r, "channel");
             if (chn == NULL || strcmp(chn, "/meta/subscribe") != 0)
                 continue;
-            int i = channel_index(c, jstr(r, "subscription"));
+            int i = channel_index(c, sfr_json_str(r, "subscription"));
             if (i < 0)
                 continue;
             struct chan *ch = &c->ch[i];
-            const char *e = jstr(r, "error");
+            const char *e = sfr_json_str(r, "error");
             if (msg_ok(r)) {
                 ch->subscribed = ch->ever_subscribed = true;
                 notice(c, SFR_CDC_SUBSCRIBED, i, ch->replay, NULL);
@@ -598,7 +591,7 @@ static int deliver(struct sfr_cometd *c, json_object *out, long *interval)
     int what = 1;
     for (size_t k = 0; k < json_object_array_length(out); k++) {
         json_object *r = json_object_array_get_idx(out, k);
-        const char *chn = jstr(r, "channel");
+        const char *chn = sfr_json_str(r, "channel");
         if (chn == NULL)
             continue;
         if (strcmp(chn, "/meta/connect") == 0) {

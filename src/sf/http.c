@@ -273,6 +273,14 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud)
             a->c->limit_max = m;
             a->c->usage_read_at = time(NULL); /* a fresh count: no need to ask */
         }
+    } else if (nlen == 4 && strncasecmp(buf, "Date", 4) == 0) {
+        time_t t = curl_getdate(val, NULL);
+        if (t > 0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            a->c->server_date_ms = (int64_t)t * 1000;
+            a->c->server_seen_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        }
     } else if (nlen == 14 && strncasecmp(buf, "Sforce-Locator", 14) == 0) {
         snprintf(a->rs->locator, sizeof(a->rs->locator), "%s", val);
     } else if (nlen == 22 && strncasecmp(buf, "Sforce-NumberOfRecords", 22) == 0) {

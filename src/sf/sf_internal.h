@@ -49,6 +49,9 @@ struct sfr_sf {
     char phase[24];
     struct sfr_sf_calls calls;
     long limit_used, limit_max;
+    /* Salesforce's clock: the Date header of the last response, and the
+     * host's clock when it came (both ms since the epoch; 0 = none yet) */
+    int64_t server_date_ms, server_seen_ms;
     struct sf_describe **desc;
     int n_desc;
     int retry_base_ms;

@@ -319,6 +319,26 @@ static enum sfr_rc mem_sample_keys(struct sfr_side *s, const struct sfr_projecti
     return SFR_OK;
 }
 
+/* Rows whose modstamp is after since_ms (a deleted row stays in memory). */
+static enum sfr_rc mem_changed_keys(struct sfr_side *s, const struct sfr_projection *p,
+                                    int64_t since_ms, long max, struct sfr_strv *keys, bool *more,
+                                    struct sfr_err *err)
+{
+    (void)err;
+    struct memside *m = (struct memside *)s;
+    s->stats.queries++;
+    for (long i = 0; i < m->n; i++) {
+        if (row_mod(&m->rows[i], p) <= since_ms)
+            continue;
+        if ((long)keys->n >= max) {
+            *more = true;
+            break;
+        }
+        sfr_strv_push(keys, m->rows[i].sfid);
+    }
+    return SFR_OK;
+}
+
 static const struct sfr_side_ops memside_ops = {
     .name = "memory",
     .digest = mem_digest,
@@ -328,6 +348,7 @@ static const struct sfr_side_ops memside_ops = {
     .write = mem_write,
     .free = mem_free,
     .sample_keys = mem_sample_keys,
+    .changed_keys = mem_changed_keys,
 };
 
 struct sfr_side *sfr_memside_new(enum sfr_canon_src src)

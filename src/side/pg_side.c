@@ -186,15 +186,22 @@ static bool append_literal(PGconn *conn, struct sfr_buf *b, const char *s)
     return true;
 }
 
+/* " WHERE <live rows>": a key, and not deleted. */
+static void live_rows(struct sfr_buf *b, const struct sfr_pg_table *t)
+{
+    sfr_buf_puts(b, " WHERE \"sfid\" IS NOT NULL");
+    if (t->has_isdeleted)
+        sfr_buf_puts(b, " AND \"isdeleted\" IS NOT TRUE");
+}
+
 /* " FROM t WHERE <live rows of the range>": literals, as COPY takes no
  * parameters. The bounds are written on the key expression k. */
 static enum sfr_rc range_where(struct pg_side *ps, const struct sfr_pg_table *t,
                                const struct keyinfo *k, const struct sfr_range *r,
                                struct sfr_buf *b, struct sfr_err *err)
 {
-    sfr_buf_printf(b, " FROM %s WHERE \"sfid\" IS NOT NULL", t->qname);
-    if (t->has_isdeleted)
-        sfr_buf_puts(b, " AND \"isdeleted\" IS NOT TRUE");
+    sfr_buf_printf(b, " FROM %s", t->qname);
+    live_rows(b, t);
     const char *bound[2] = {r ? r->lo : NULL, r ? r->hi : NULL};
     for (int i = 0; i < 2; i++) {
         if (bound[i] == NULL)
@@ -204,6 +211,31 @@ static enum sfr_rc range_where(struct pg_side *ps, const struct sfr_pg_table *t,
             return sfr_pg_error(NULL, ps->conn, err, "range bound of %s", t->display);
     }
     return SFR_OK;
+}
+
+/* A statement over the live rows of a key range of p's table: the table,
+ * how its key is ordered, and the SQL so far. */
+struct range_sql {
+    const struct sfr_pg_table *t;
+    const struct keyinfo *k;
+    struct sfr_buf sql;
+};
+
+/* q->sql = head, the projection's select list when fields, then range_where
+ * of r (NULL: the whole table). q->sql is the caller's to clean up, also
+ * when this fails. */
+static enum sfr_rc range_sql(struct pg_side *ps, const struct sfr_projection *p, const char *head,
+                             bool fields, const struct sfr_range *r, struct range_sql *q,
+                             struct sfr_err *err)
+{
+    sfr_buf_init(&q->sql);
+    enum sfr_rc rc = table_key_for(ps, p, &q->t, &q->k, err);
+    if (rc != SFR_OK)
+        return rc;
+    sfr_buf_puts(&q->sql, head);
+    if (fields)
+        select_list(&q->sql, q->t, p, "");
+    return range_where(ps, q->t, q->k, r, &q->sql, err);
 }
 
 /* One element of a text[] literal, quoted. */
@@ -270,22 +302,15 @@ static enum sfr_rc copy_range(struct pg_side *ps, const struct sfr_projection *p
                               const struct sfr_range *r, bool ordered, sfr_row_cb cb, void *ctx,
                               struct sfr_err *err)
 {
-    const struct sfr_pg_table *t;
-    const struct keyinfo *k;
-    enum sfr_rc rc = table_key_for(ps, p, &t, &k, err);
-    if (rc != SFR_OK)
-        return rc;
-    struct sfr_buf sql = SFR_BUF_INIT;
-    sfr_buf_puts(&sql, "COPY (SELECT ");
-    select_list(&sql, t, p, "");
-    rc = range_where(ps, t, k, r, &sql, err);
+    struct range_sql q;
+    enum sfr_rc rc = range_sql(ps, p, "COPY (SELECT ", true, r, &q, err);
     if (rc == SFR_OK) {
         if (ordered)
-            sfr_buf_printf(&sql, " ORDER BY %s", k->expr);
-        sfr_buf_puts(&sql, ") TO STDOUT");
-        rc = copy_rows(ps, t, p, sql.data, cb, ctx, err);
+            sfr_buf_printf(&q.sql, " ORDER BY %s", q.k->expr);
+        sfr_buf_puts(&q.sql, ") TO STDOUT");
+        rc = copy_rows(ps, q.t, p, q.sql.data, cb, ctx, err);
     }
-    sfr_buf_cleanup(&sql);
+    sfr_buf_cleanup(&q.sql);
     return rc;
 }
 
@@ -317,13 +342,11 @@ static enum sfr_rc pg_stream_ranges(struct sfr_side *s, const struct sfr_project
 {
     (void)expected_rows;
     struct pg_side *ps = as_pg(s);
-    const struct sfr_pg_table *t;
-    const struct keyinfo *k;
-    enum sfr_rc rc = table_key_for(ps, p, &t, &k, err);
-    if (rc != SFR_OK || n <= 0)
-        return rc;
-    if (k->indexed) {
-        for (int i = 0; i < n && rc == SFR_OK; i++)
+    struct range_sql q;
+    enum sfr_rc rc = range_sql(ps, p, "COPY (SELECT ", true, NULL, &q, err);
+    if (rc != SFR_OK || n <= 0 || q.k->indexed) {
+        sfr_buf_cleanup(&q.sql);
+        for (int i = 0; rc == SFR_OK && i < n && q.k->indexed; i++)
             rc = pg_stream(s, p, &r[i], -1, cb, ctx, err);
         return rc;
     }
@@ -340,7 +363,7 @@ static enum sfr_rc pg_stream_ranges(struct sfr_side *s, const struct sfr_project
         if (r[i].hi == NULL)
             break;
     }
-    struct sfr_buf bounds = SFR_BUF_INIT, sql = SFR_BUF_INIT;
+    struct sfr_buf bounds = SFR_BUF_INIT;
     sfr_buf_putc(&bounds, '{');
     for (int i = 0; i < m && bv[i] != NULL; i++) {
         sfr_buf_puts(&bounds, i ? "," : "");
@@ -348,20 +371,15 @@ static enum sfr_rc pg_stream_ranges(struct sfr_side *s, const struct sfr_project
     }
     sfr_buf_putc(&bounds, '}');
     sfr_free(bv);
-    sfr_buf_puts(&sql, "COPY (SELECT ");
-    select_list(&sql, t, p, "");
-    rc = range_where(ps, t, k, NULL, &sql, err);
+    sfr_buf_printf(&q.sql, " AND width_bucket(%s, ", q.k->expr);
+    if (!append_literal(ps->conn, &q.sql, bounds.data))
+        rc = sfr_pg_error(NULL, ps->conn, err, "range bounds of %s", q.t->display);
     if (rc == SFR_OK) {
-        sfr_buf_printf(&sql, " AND width_bucket(%s, ", k->expr);
-        if (!append_literal(ps->conn, &sql, bounds.data))
-            rc = sfr_pg_error(NULL, ps->conn, err, "range bounds of %s", t->display);
-    }
-    if (rc == SFR_OK) {
-        sfr_buf_puts(&sql, "::text[]) % 2 = 1) TO STDOUT");
-        rc = copy_rows(ps, t, p, sql.data, cb, ctx, err);
+        sfr_buf_puts(&q.sql, "::text[]) % 2 = 1) TO STDOUT");
+        rc = copy_rows(ps, q.t, p, q.sql.data, cb, ctx, err);
     }
     sfr_buf_cleanup(&bounds);
-    sfr_buf_cleanup(&sql);
+    sfr_buf_cleanup(&q.sql);
     return rc;
 }
 
@@ -369,21 +387,16 @@ static enum sfr_rc pg_duplicate_keys(struct sfr_side *s, const struct sfr_projec
                                      struct sfr_strv *keys, struct sfr_err *err)
 {
     struct pg_side *ps = as_pg(s);
-    const struct sfr_pg_table *t;
-    const struct keyinfo *k;
-    enum sfr_rc rc = table_key_for(ps, p, &t, &k, err);
-    if (rc != SFR_OK || k->unique)
-        return rc;
-    struct sfr_buf sql = SFR_BUF_INIT;
-    sfr_buf_puts(&sql, "SELECT \"sfid\"");
-    rc = range_where(ps, t, k, NULL, &sql, err);
-    sfr_buf_puts(&sql, " GROUP BY \"sfid\" HAVING count(*) > 1");
+    struct range_sql q;
+    enum sfr_rc rc = range_sql(ps, p, "SELECT \"sfid\"", false, NULL, &q, err);
     PGresult *res = NULL;
-    if (rc == SFR_OK)
-        rc = sfr_pg_query(ps->conn, sql.data, 0, NULL, &res, err,
-                          "looking for duplicate sfids in %s", t->display);
-    sfr_buf_cleanup(&sql);
-    if (rc != SFR_OK)
+    if (rc == SFR_OK && !q.k->unique) {
+        sfr_buf_puts(&q.sql, " GROUP BY \"sfid\" HAVING count(*) > 1");
+        rc = sfr_pg_query(ps->conn, q.sql.data, 0, NULL, &res, err,
+                          "looking for duplicate sfids in %s", q.t->display);
+    }
+    sfr_buf_cleanup(&q.sql);
+    if (rc != SFR_OK || res == NULL) /* a unique index on sfid: no duplicates */
         return rc;
     s->stats.queries++;
     for (int i = 0; i < PQntuples(res); i++)
@@ -421,20 +434,19 @@ static long estimate_rows(struct pg_side *ps, const struct sfr_pg_table *t)
 }
 
 /* Live rows counted (one sequential pass), -1 on error. */
-static long count_rows(struct pg_side *ps, const struct sfr_pg_table *t, const struct keyinfo *k,
-                       struct sfr_err *err)
+static long count_rows(struct pg_side *ps, const struct sfr_projection *p, struct sfr_err *err)
 {
-    struct sfr_buf sql = SFR_BUF_INIT;
-    sfr_buf_puts(&sql, "SELECT count(*)");
+    struct range_sql q;
     long n = -1;
     PGresult *res;
-    if (range_where(ps, t, k, NULL, &sql, err) == SFR_OK &&
-        sfr_pg_query(ps->conn, sql.data, 0, NULL, &res, err, "counting %s", t->display) == SFR_OK) {
+    if (range_sql(ps, p, "SELECT count(*)", false, NULL, &q, err) == SFR_OK &&
+        sfr_pg_query(ps->conn, q.sql.data, 0, NULL, &res, err, "counting %s", q.t->display) ==
+            SFR_OK) {
         ps->base.stats.queries++;
         n = atol(PQgetvalue(res, 0, 0));
         PQclear(res);
     }
-    sfr_buf_cleanup(&sql);
+    sfr_buf_cleanup(&q.sql);
     return n;
 }
 
@@ -449,14 +461,13 @@ static enum sfr_rc pg_sample_keys(struct sfr_side *s, const struct sfr_projectio
 {
     struct pg_side *ps = as_pg(s);
     const struct sfr_pg_table *t;
-    const struct keyinfo *k;
-    enum sfr_rc rc = table_key_for(ps, p, &t, &k, err);
+    enum sfr_rc rc = table_for(ps, p, &t, err);
     if (rc != SFR_OK)
         return rc;
     if (every < 1)
         every = 1;
     long est = estimate_rows(ps, t);
-    if (est < 0 && (est = count_rows(ps, t, k, err)) < 0)
+    if (est < 0 && (est = count_rows(ps, p, err)) < 0)
         return err != NULL && err->rc != SFR_OK ? err->rc : SFR_EPG;
     double pct = 100.0 / (double)every;
     if (max_keys > 0 && est > 0 && pct * (double)est / 100.0 > (double)max_keys)
@@ -466,9 +477,7 @@ static enum sfr_rc pg_sample_keys(struct sfr_side *s, const struct sfr_projectio
     sfr_buf_printf(&sql, "COPY (SELECT \"sfid\" FROM %s", t->qname);
     if (sampled)
         sfr_buf_printf(&sql, " TABLESAMPLE BERNOULLI (%.6f) REPEATABLE (1)", pct);
-    sfr_buf_puts(&sql, " WHERE \"sfid\" IS NOT NULL");
-    if (t->has_isdeleted)
-        sfr_buf_puts(&sql, " AND \"isdeleted\" IS NOT TRUE");
+    live_rows(&sql, t);
     sfr_buf_puts(&sql, ") TO STDOUT");
     rc = sfr_pg_copy_out_begin(ps->conn, sql.data, err, "sampling keys of %s", t->display);
     sfr_buf_cleanup(&sql);
@@ -513,21 +522,16 @@ static enum sfr_rc pg_digest(struct sfr_side *s, const struct sfr_projection *p,
         return pg_stream(s, p, r, -1, digest_row, out, err);
 
     struct pg_side *ps = as_pg(s);
-    const struct sfr_pg_table *t;
-    const struct keyinfo *k;
-    enum sfr_rc rc = table_key_for(ps, p, &t, &k, err);
-    if (rc != SFR_OK)
-        return rc;
-    struct sfr_buf sql = SFR_BUF_INIT;
-    sfr_buf_puts(&sql, "SELECT count(*), max(\"systemmodstamp\")");
-    rc = range_where(ps, t, k, r, &sql, err);
+    struct range_sql q;
+    enum sfr_rc rc =
+        range_sql(ps, p, "SELECT count(*), max(\"systemmodstamp\")", false, r, &q, err);
     if (rc != SFR_OK) {
-        sfr_buf_cleanup(&sql);
+        sfr_buf_cleanup(&q.sql);
         return rc;
     }
     PGresult *res;
-    rc = sfr_pg_query(ps->conn, sql.data, 0, NULL, &res, err, "counting %s", t->display);
-    sfr_buf_cleanup(&sql);
+    rc = sfr_pg_query(ps->conn, q.sql.data, 0, NULL, &res, err, "counting %s", q.t->display);
+    sfr_buf_cleanup(&q.sql);
     s->stats.queries++;
     if (rc == SFR_OK) {
         out->count = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
@@ -662,6 +666,25 @@ static enum sfr_rc pg_fetch(struct sfr_side *s, const struct sfr_projection *p,
 
 /* ---- boundaries ---- */
 
+/* Starts one COPY of head's columns over every live row in key order (one
+ * ordered pass over the byte-order index, a sort without one); *t receives
+ * the table. what names the read in errors. */
+static enum sfr_rc copy_in_key_order(struct pg_side *ps, const struct sfr_projection *p,
+                                     const char *head, const char *what,
+                                     const struct sfr_pg_table **t, struct sfr_err *err)
+{
+    struct range_sql q;
+    enum sfr_rc rc = range_sql(ps, p, head, false, NULL, &q, err);
+    if (rc == SFR_OK) {
+        *t = q.t;
+        sfr_buf_printf(&q.sql, " ORDER BY %s) TO STDOUT", q.k->expr);
+        rc = sfr_pg_copy_out_begin(ps->conn, q.sql.data, err, "%s %s", what, q.t->display);
+        ps->base.stats.queries++;
+    }
+    sfr_buf_cleanup(&q.sql);
+    return rc;
+}
+
 static enum sfr_rc pg_boundaries(struct sfr_side *s, const struct sfr_projection *p, long every,
                                  struct sfr_strv *keys, long *total_rows, struct sfr_err *err)
 {
@@ -669,23 +692,10 @@ static enum sfr_rc pg_boundaries(struct sfr_side *s, const struct sfr_projection
     if (every <= 0)
         return sfr_err_set(err, SFR_EINVAL, "boundaries: chunk size must be positive, got %ld",
                            every);
+    /* the keys are picked here, which is cheaper than a window function
+     * that numbers every row */
     const struct sfr_pg_table *t;
-    const struct keyinfo *k;
-    enum sfr_rc rc = table_key_for(ps, p, &t, &k, err);
-    if (rc != SFR_OK)
-        return rc;
-    /* One ordered pass over the byte-order index (a sort without one); the
-     * keys are picked here, which is cheaper than a window function that
-     * numbers every row. */
-    struct sfr_buf sql = SFR_BUF_INIT;
-    sfr_buf_puts(&sql, "COPY (SELECT \"sfid\"");
-    rc = range_where(ps, t, k, NULL, &sql, err);
-    sfr_buf_printf(&sql, " ORDER BY %s) TO STDOUT", k->expr);
-    if (rc == SFR_OK) {
-        rc = sfr_pg_copy_out_begin(ps->conn, sql.data, err, "sampling keys of %s", t->display);
-        s->stats.queries++;
-    }
-    sfr_buf_cleanup(&sql);
+    enum sfr_rc rc = copy_in_key_order(ps, p, "COPY (SELECT \"sfid\"", "sampling keys of", &t, err);
     if (rc != SFR_OK)
         return rc;
     long total = 0;
@@ -709,6 +719,62 @@ static enum sfr_rc pg_boundaries(struct sfr_side *s, const struct sfr_projection
     if (total_rows != NULL)
         *total_rows = total;
     return rc;
+}
+
+/* One ordered pass over (sfid, systemmodstamp): a key every `every` rows
+ * and the count and max modstamp of each part between them. */
+static enum sfr_rc pg_key_digests(struct sfr_side *s, const struct sfr_projection *p, long every,
+                                  struct sfr_strv *keys, struct sfr_digest **parts,
+                                  struct sfr_err *err)
+{
+    struct pg_side *ps = as_pg(s);
+    *parts = NULL;
+    if (every <= 0)
+        return sfr_err_set(err, SFR_EINVAL, "key digests: part size must be positive, got %ld",
+                           every);
+    const struct sfr_pg_table *t;
+    enum sfr_rc rc =
+        copy_in_key_order(ps, p,
+                          p->idx_modstamp >= 0 ? "COPY (SELECT \"sfid\", \"systemmodstamp\""
+                                               : "COPY (SELECT \"sfid\", NULL",
+                          "counting parts of", &t, err);
+    if (rc != SFR_OK)
+        return rc;
+    size_t cap = 64, n = 1;
+    struct sfr_digest *d = sfr_calloc(cap, sizeof(*d));
+    sfr_digest_init(&d[0]);
+    long total = 0;
+    char *buf, *last = NULL;
+    int len;
+    while ((len = sfr_pg_copy_out_row(ps->conn, &buf)) > 0) {
+        const char *v[2];
+        size_t vl[2];
+        if (sfr_pg_copy_split(buf, (size_t)len, v, vl, 2) == 2 && v[0] != NULL) {
+            if (total > 0 && total % every == 0 && (last == NULL || strcmp(last, v[0]) != 0)) {
+                sfr_strv_push(keys, v[0]);
+                last = keys->v[keys->n - 1];
+                if (n == cap) {
+                    cap *= 2;
+                    d = sfr_realloc(d, cap * sizeof(*d));
+                }
+                sfr_digest_init(&d[n++]);
+            }
+            int64_t ms = INT64_MIN;
+            if (v[1] == NULL || !sfr_parse_datetime_ms(v[1], vl[1], &ms))
+                ms = INT64_MIN;
+            sfr_digest_add_row(&d[n - 1], 0, ms);
+            total++;
+        }
+        PQfreemem(buf);
+    }
+    s->stats.rows_read += total;
+    rc = sfr_pg_copy_out_end(ps->conn, SFR_OK, err, "counting parts of %s", t->display);
+    if (rc != SFR_OK) {
+        free(d);
+        return rc;
+    }
+    *parts = d;
+    return SFR_OK;
 }
 
 /* ---- write ---- */
@@ -739,6 +805,44 @@ static void pg_free(struct sfr_side *s)
     sfr_free(ps);
 }
 
+/* ---- changed keys ---- */
+
+/* Rows whose systemmodstamp is after since_ms, deleted ones included (the
+ * mirror as the source of a Postgres-to-Postgres audit). */
+static enum sfr_rc pg_changed_keys(struct sfr_side *s, const struct sfr_projection *p,
+                                   int64_t since_ms, long max, struct sfr_strv *keys, bool *more,
+                                   struct sfr_err *err)
+{
+    struct pg_side *ps = as_pg(s);
+    const struct sfr_pg_table *t;
+    enum sfr_rc rc = table_for(ps, p, &t, err);
+    if (rc != SFR_OK)
+        return rc;
+    char ts[40], lim[32];
+    sfr_format_datetime_pg(since_ms, ts);
+    snprintf(lim, sizeof(lim), "%ld", max + 1);
+    char *sql = sfr_asprintf("SELECT \"sfid\" FROM %s WHERE \"systemmodstamp\" > $1::timestamp "
+                             "AND \"sfid\" IS NOT NULL LIMIT $2::bigint",
+                             t->qname);
+    const char *params[2] = {ts, lim};
+    PGresult *r = NULL;
+    rc = sfr_pg_query(ps->conn, sql, 2, params, &r, err, "reading the changed keys of %s",
+                      t->display);
+    free(sql);
+    s->stats.queries++;
+    if (rc != SFR_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        if ((long)keys->n >= max) {
+            *more = true;
+            break;
+        }
+        sfr_strv_push(keys, PQgetvalue(r, i, 0));
+    }
+    PQclear(r);
+    return SFR_OK;
+}
+
 static const struct sfr_side_ops pg_ops = {
     .name = "postgres",
     .digest = pg_digest,
@@ -752,6 +856,8 @@ static const struct sfr_side_ops pg_ops = {
     .sample_keys = pg_sample_keys,
     .ranges_indexed = pg_ranges_indexed,
     .duplicate_keys = pg_duplicate_keys,
+    .changed_keys = pg_changed_keys,
+    .key_digests = pg_key_digests,
 };
 
 struct sfr_side *sfr_pg_side_new(const char *url, struct sfr_err *err)

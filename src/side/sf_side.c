@@ -501,6 +501,48 @@ static void sf_free(struct sfr_side *side)
     free(s);
 }
 
+/* ---- changed keys ---- */
+
+struct changed {
+    struct sfr_strv *keys;
+    long max;
+    bool more;
+};
+
+static int changed_row(void *ctx, const char *const *values, const size_t *lens)
+{
+    (void)lens;
+    struct changed *x = ctx;
+    if (values[0] == NULL)
+        return 0;
+    if ((long)x->keys->n >= x->max) {
+        x->more = true;
+        return 1;
+    }
+    sfr_strv_push(x->keys, values[0]);
+    return 0;
+}
+
+/* queryAll, so records deleted since come too (IsDeleted = true). */
+static enum sfr_rc sf_changed_keys(struct sfr_side *side, const struct sfr_projection *p,
+                                   int64_t since_ms, long max, struct sfr_strv *keys, bool *more,
+                                   struct sfr_err *err)
+{
+    struct sf_side *s = (struct sf_side *)side;
+    char ts[40];
+    sfr_format_datetime_ms(since_ms, ts);
+    char *soql = sfr_asprintf("SELECT Id FROM %s WHERE SystemModstamp > %s", p->obj->name, ts);
+    const char *fields[1] = {"Id"};
+    struct changed x = {keys, max, false};
+    long before = sfr_sf_api_calls(s->c);
+    enum sfr_rc rc = sfr_sf_query(s->c, soql, true, fields, 1, changed_row, &x, NULL, err);
+    side->stats.api_calls += sfr_sf_api_calls(s->c) - before;
+    side->stats.queries++;
+    free(soql);
+    *more = x.more;
+    return rc;
+}
+
 static const struct sfr_side_ops sf_ops = {
     .name = "salesforce",
     .digest = sf_digest,
@@ -510,6 +552,7 @@ static const struct sfr_side_ops sf_ops = {
     .write = sf_write,
     .free = sf_free,
     .stream_ranges = sf_stream_ranges,
+    .changed_keys = sf_changed_keys,
 };
 
 struct sfr_side *sfr_sf_side_new(struct sfr_sf *client, long bulk_threshold, bool owns_client)

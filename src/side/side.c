@@ -75,6 +75,17 @@ enum sfr_rc sfr_side_sample_keys(struct sfr_side *s, const struct sfr_projection
                        p->obj->name);
 }
 
+enum sfr_rc sfr_side_changed_keys(struct sfr_side *s, const struct sfr_projection *p,
+                                  int64_t since_ms, long max, struct sfr_strv *keys, bool *more,
+                                  struct sfr_err *err)
+{
+    *more = false;
+    if (s->ops->changed_keys != NULL && p->idx_modstamp >= 0)
+        return s->ops->changed_keys(s, p, since_ms, max, keys, more, err);
+    return sfr_err_set(err, SFR_ENOTFOUND, "the %s side cannot list the changed keys of %s",
+                       s->ops->name, p->obj->name);
+}
+
 enum sfr_rc sfr_side_duplicate_keys(struct sfr_side *s, const struct sfr_projection *p,
                                     struct sfr_strv *keys, struct sfr_err *err)
 {

@@ -90,11 +90,12 @@ enum sfr_rc sfr_sync_audit_step(struct sfr_sync *s, struct sfr_err *err)
         if (full)
             s->last_full_audit_ms = s->last_audit_ms;
         sfr_log_info("audit run %ld (%s): %zu discrepanc%s, %s, %.2f s", run->id,
-                     full ? "full" : "incremental", run->discs.n, run->discs.n == 1 ? "y" : "ies",
-                     run->status, s->last_audit_s);
+                     full ? "full" : "incremental", sfr_disc_list_count(&run->discs),
+                     sfr_disc_list_count(&run->discs) == 1 ? "y" : "ies", run->status,
+                     s->last_audit_s);
         if (run->complete)
             s->last_audit_ok_ms = s->last_audit_ms;
-        if (s->repair_auto && run->discs.n > 0)
+        if (s->repair_auto && sfr_disc_list_count(&run->discs) > 0)
             rc = repair_run(s, run, err);
     }
     if (rc != SFR_OK)

@@ -1,6 +1,6 @@
 /* soql.c — fuzz target for sfemu's SOQL parser and its translation to SQL
  * (tests/sfemu/soql.c, soql_lex.c, soql_sql.c; compiled in directly, as the unit test
- * does). The schema has a field of every type. An accepted query is
+ * does), over the unit test's schema (a field of every type). An accepted query is
  * translated in every mode the emulator uses (first page, later pages after
  * an Id, counts, queryAll); a rejected one must name a Salesforce errorCode
  * and carry a message. */
@@ -10,48 +10,7 @@
 #include "../sfemu/soql_lex.c"
 #include "../sfemu/soql_sql.c"
 
-static struct sfr_field account_fields[] = {
-    {.name = "Id", .column = "id", .type = SFR_FT_ID, .length = 18},
-    {.name = "IsDeleted", .column = "isdeleted", .type = SFR_FT_BOOLEAN},
-    {.name = "Name", .column = "name", .type = SFR_FT_STRING, .length = 255},
-    {.name = "ParentId", .column = "parentid", .type = SFR_FT_REFERENCE, .length = 18},
-    {.name = "Industry", .column = "industry", .type = SFR_FT_PICKLIST, .length = 40},
-    {.name = "Description", .column = "description", .type = SFR_FT_TEXTAREA, .length = 32000},
-    {.name = "NumberOfEmployees", .column = "numberofemployees", .type = SFR_FT_INT},
-    {.name = "Big__c", .column = "big__c", .type = SFR_FT_LONG},
-    {.name = "AnnualRevenue", .column = "annualrevenue", .type = SFR_FT_CURRENCY, .scale = 2},
-    {.name = "Score__c", .column = "score__c", .type = SFR_FT_DOUBLE, .scale = 4},
-    {.name = "Share__c", .column = "share__c", .type = SFR_FT_PERCENT},
-    {.name = "LastActivityDate", .column = "lastactivitydate", .type = SFR_FT_DATE},
-    {.name = "SystemModstamp", .column = "systemmodstamp", .type = SFR_FT_DATETIME},
-    {.name = "Opens_At__c", .column = "opens_at__c", .type = SFR_FT_TIME},
-    {.name = "Email__c", .column = "email__c", .type = SFR_FT_EMAIL, .length = 80},
-    {.name = "Tags__c", .column = "tags__c", .type = SFR_FT_MULTIPICKLIST, .length = 4099},
-    {.name = "BillingAddress", .column = "billingaddress", .type = SFR_FT_ADDRESS},
-    {.name = "Where__c", .column = "where__c", .type = SFR_FT_LOCATION},
-};
-
-static struct sfr_field order_fields[] = {
-    {.name = "Id", .column = "id", .type = SFR_FT_ID, .length = 18},
-    {.name = "IsDeleted", .column = "isdeleted", .type = SFR_FT_BOOLEAN},
-    {.name = "Group__c", .column = "group__c", .type = SFR_FT_STRING, .length = 80},
-    {.name = "AccountId", .column = "accountid", .type = SFR_FT_REFERENCE, .length = 18},
-};
-
-static struct sfr_object objects[] = {
-    {.name = "Account",
-     .table = "account",
-     .key_prefix = "001",
-     .fields = account_fields,
-     .n_fields = sizeof account_fields / sizeof *account_fields},
-    {.name = "Order",
-     .table = "order",
-     .key_prefix = "801",
-     .fields = order_fields,
-     .n_fields = sizeof order_fields / sizeof *order_fields},
-};
-
-static const struct sfr_schema schema = {objects, 2};
+#include "../unit/soql_schema.h"
 
 static void translate(const struct soql_query *q, int all, const char *after, long limit,
                       long offset)

@@ -25,8 +25,18 @@ static bool matches(const char *want, size_t n, const char *point)
     return strlen(point) == n && strncmp(want, point, n) == 0;
 }
 
+/* SFRECON_TEST_EXEC_AT=POINT runs the shell command SFRECON_TEST_EXEC each
+ * time POINT is reached (a change made "while the audit runs"). */
+static void exec_at(const char *point)
+{
+    const char *at = getenv("SFRECON_TEST_EXEC_AT"), *cmd = getenv("SFRECON_TEST_EXEC");
+    if (at != NULL && cmd != NULL && strcmp(at, point) == 0 && system(cmd) != 0)
+        fprintf(stderr, "sfrecon-test: %s: the command failed\n", point);
+}
+
 void sfr_test_point(const char *point)
 {
+    exec_at(point);
     const char *spec = getenv("SFRECON_TEST_KILL_AT");
     if (spec == NULL || *spec == '\0')
         return;

@@ -5,6 +5,7 @@
 . "$TOP/tests/integration/lib.sh"
 start_sfemu
 sf_login SF_RETRY_BASE_MS=10
+TEST_BIN="$TOP/$BUILD/sfrecon-test"
 
 # found FILE: (object,sfid,cause) of a CSV audit report, sorted and unique
 found() {
@@ -103,17 +104,37 @@ since=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
 DATABASE_URL="$DB" expect_exit 1 "$SFRECON" audit -c "$MAP" --since "$since" --no-store --format csv
 assert_eq "$(found "$TMPD/out")" "Account,$id,stale" "--since $since"
 expect_exit 2 "$SFRECON" audit -c "$MAP" --since yesterday
-# a record modified after the audit began is rechecked, not reported
+# "during the audit" is judged on Salesforce's clock (its Date header), not
+# the host's: with Salesforce an hour ahead, a record changed before the
+# audit began there is stale, not "changed while the audit ran"
 curl -s -X POST "$SFEMU_URL/__emu/clock" -d '{"offset_ms":3600000}' >/dev/null
 id2=$(psql -Atq "$DB" -c "SELECT sfid FROM salesforce.account ORDER BY sfid LIMIT 1 OFFSET 9")
 code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H "Authorization: Bearer $TOKEN" \
-    -H 'Content-Type: application/json' -d '{"Name":"Changed during the audit"}' \
+    -H 'Content-Type: application/json' -d '{"Name":"Changed an hour ahead"}' \
     "$SFEMU_URL/services/data/v60.0/sobjects/Account/$id2")
-assert_eq "$code" 204 "PATCH Account during"
+assert_eq "$code" 204 "PATCH Account ahead"
+# (and 5 s more: the Date header has whole seconds)
+curl -s -X POST "$SFEMU_URL/__emu/clock" -d '{"offset_ms":3605000}' >/dev/null
+DATABASE_URL="$DB" expect_exit 1 "$SFRECON" audit -c "$MAP" -o Account --no-store --format csv
+assert_contains "$TMPD/out" "Account,$id2,stale"
+assert_contains "$TMPD/out" "Account,$id,stale"
+DATABASE_URL="$DB" expect_exit 1 "$SFRECON" audit -c "$MAP" -o Account --no-store
+assert_not_contains "$TMPD/out" "changed while the audit ran"
+# back on the host's clock, that record's modstamp is an hour in the future:
+# it changed "during the audit", is compared again at the end, and reported
+# since it stopped moving
 curl -s -X POST "$SFEMU_URL/__emu/clock" -d '{"offset_ms":0}' >/dev/null
 DATABASE_URL="$DB" expect_exit 1 "$SFRECON" audit -c "$MAP" -o Account --no-store
-assert_contains "$TMPD/out" "1 record changed while the audit ran"
-assert_not_contains "$TMPD/out" "$id2"
+assert_contains "$TMPD/out" "changed while the audit ran: compared again at the end"
+assert_contains "$TMPD/out" "$id2"
+assert_contains "$TMPD/out" "$id"
+# one still moving at every look (the test hook changes it again before each
+# look) is in flight: listed, not judged, and the run is partial
+SFRECON_RECHECK_WAIT_MS=0 SFRECON_TEST_EXEC_AT=check.recheck \
+SFRECON_TEST_EXEC="curl -s -o /dev/null -X PATCH -H 'Authorization: Bearer $TOKEN' -H 'Content-Type: application/json' -d '{\"Name\":\"Moving\"}' $SFEMU_URL/services/data/v60.0/sobjects/Account/$id2" \
+    DATABASE_URL="$DB" expect_exit 3 "$TEST_BIN" audit -c "$MAP" -o Account --no-store
+assert_contains "$TMPD/out" "$id2: in flight"
+assert_contains "$TMPD/out" "partial"
 assert_contains "$TMPD/out" "$id"
 
 # 6. Postgres source with the same layout: the clean mirror against a changed copy

@@ -126,32 +126,6 @@ out:
     return rc;
 }
 
-static void copy_escape(struct sfr_buf *b, const char *v)
-{
-    if (v == NULL) {
-        sfr_buf_puts(b, "\\N");
-        return;
-    }
-    for (const char *p = v; *p; p++) {
-        switch (*p) {
-        case '\\':
-            sfr_buf_puts(b, "\\\\");
-            break;
-        case '\n':
-            sfr_buf_puts(b, "\\n");
-            break;
-        case '\r':
-            sfr_buf_puts(b, "\\r");
-            break;
-        case '\t':
-            sfr_buf_puts(b, "\\t");
-            break;
-        default:
-            sfr_buf_putc(b, *p);
-        }
-    }
-}
-
 /* Appends one COPY text line of record rec (mirror columns in describe order,
  * then _hc_lastop and _hc_err). */
 static void copy_line(struct sfr_buf *b, const struct gen_obj *o, const struct gen_rec *rec)
@@ -160,7 +134,7 @@ static void copy_line(struct sfr_buf *b, const struct gen_obj *o, const struct g
     for (int k = 0; k < o->obj->n_fields; k++) {
         if (!o->in_mirror[k])
             continue;
-        copy_escape(b, gen_pg_value(&o->obj->fields[k], rec->val[k], tmp));
+        sfr_pg_copy_escape(b, gen_pg_value(&o->obj->fields[k], rec->val[k], tmp));
         sfr_buf_putc(b, '\t');
     }
     sfr_buf_puts(b, "SYNCED\t\\N\n");

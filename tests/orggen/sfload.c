@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "orggen.h"
+#include "sfrecon/json.h"
 #include "sfrecon/log.h"
 
 #define LOAD_ROWS  50000
@@ -125,15 +126,6 @@ static enum sfr_rc http_fail(struct gen_http *h, const char *what, long status, 
     return rc;
 }
 
-static const char *jstr(json_object *o, const char *key)
-{
-    json_object *v;
-    if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-        !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
-}
-
 /* Appends s form-urlencoded. */
 static void form_enc(struct sfr_buf *b, const char *s)
 {
@@ -171,7 +163,8 @@ enum sfr_rc gen_http_login(struct gen_http *h, struct gen *g, struct sfr_err *er
     if (st != 200)
         return http_fail(h, "POST /services/oauth2/token", st, err);
     json_object *o = json_tokener_parse(h->resp.data ? h->resp.data : "");
-    const char *tok = jstr(o, "access_token"), *inst = jstr(o, "instance_url"), *id = jstr(o, "id");
+    const char *tok = sfr_json_str(o, "access_token"), *inst = sfr_json_str(o, "instance_url"),
+               *id = sfr_json_str(o, "id");
     if (tok == NULL) {
         json_object_put(o);
         return sfr_err_set(err, SFR_EAUTH, "token response without access_token");
@@ -194,8 +187,8 @@ enum sfr_rc gen_http_login(struct gen_http *h, struct gen *g, struct sfr_err *er
         json_object *arr = json_tokener_parse(h->resp.data ? h->resp.data : "");
         if (arr != NULL && json_object_is_type(arr, json_type_array) &&
             json_object_array_length(arr) > 0) {
-            const char *v =
-                jstr(json_object_array_get_idx(arr, json_object_array_length(arr) - 1), "version");
+            const char *v = sfr_json_str(
+                json_object_array_get_idx(arr, json_object_array_length(arr) - 1), "version");
             if (v != NULL)
                 snprintf(h->api, sizeof(h->api), "%s", v);
         }
@@ -358,7 +351,7 @@ enum sfr_rc gen_sf_create(struct gen_http *h, const char *object, const char *js
         return http_fail(h, what, st, err);
     }
     json_object *j = json_tokener_parse(h->resp.data ? h->resp.data : "");
-    const char *id = jstr(j, "id");
+    const char *id = sfr_json_str(j, "id");
     if (id == NULL || strlen(id) != 18) {
         json_object_put(j);
         return sfr_err_set(err, SFR_ESF, "creating a %s: no id in %.200s", object,

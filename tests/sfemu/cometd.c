@@ -16,7 +16,8 @@
  * carries the writing client's Sforce-Call-Options client name.
  *
  * Events come from sfemu._events, written in the same transaction as the
- * change, so delivery order is replay_id order. Each subscription keeps its
+ * change under a transaction-scoped advisory lock, so replay ids are drawn
+ * in commit order and delivery order is replay_id order, without holes. Each subscription keeps its
  * own cursor (the last replayId delivered). Clients are kept until disconnect
  * (then marked gone) or shutdown; a held connect returns at once on SIGTERM. */
 #include <errno.h>
@@ -578,6 +579,14 @@ bool emu_cdc_insert(PGconn *c, const char *entity, const char *change, const cha
     const char *text =
         json_object_to_json_string_ext(pl, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     const char *p[6] = {entity, type, ids_json, changed_json, ts, text};
+    /* Replay ids in commit order: a bigserial is drawn when the row is
+     * inserted, so two writing transactions could commit in the other
+     * order, and a subscriber that read past the later id would never see
+     * the earlier one. Salesforce delivers in replay order without holes;
+     * so here one writer at a time holds the events from its insert to its
+     * commit. */
+    PGresult *lk = PQexec(c, "SELECT pg_advisory_xact_lock(72616501)");
+    PQclear(lk);
     PGresult *res = PQexecParams(
         c,
         "INSERT INTO sfemu._events (entity, change_type, record_ids, changed_fields, commit_ts, "

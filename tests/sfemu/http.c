@@ -270,6 +270,14 @@ static void add_std_headers(struct emu_req *r, struct MHD_Response *resp)
     }
     for (int i = 0; i < r->n_hdr; i++)
         MHD_add_response_header(resp, r->hdr_name[i], r->hdr_val[i]);
+    /* the Date of the emulator's clock (POST /__admin/clock moves it), as
+     * Salesforce's responses carry its own clock */
+    char date[64];
+    time_t t = (time_t)(emu_now_ms() / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    MHD_add_response_header(resp, "Date", date);
 }
 
 enum MHD_Result emu_send(struct emu_req *r, unsigned status, const char *ctype,

@@ -262,31 +262,19 @@ static enum sfr_rc factory(void *ctx, struct sfr_side **sf, struct sfr_side **pg
     return SFR_OK;
 }
 
-/* The dataset: n accounts with deterministic ids; faults applied by callers. */
-static void fill(struct sfr_side *s, const struct sfr_projection *p, int n, bool pg)
+/* The id of account i of the dataset. */
+static void acc_id(char id[19], int i)
 {
-    for (int i = 0; i < n; i++) {
-        const char *v[8] = {0};
-        char id[19], name[32];
-        snprintf(id, sizeof(id), "001G0%010dAAA", i * 7 + 1);
-        snprintf(name, sizeof(name), "Account %d", i);
-        v[0] = id;
-        for (int k = 1; k < p->n_fields; k++) {
-            if (strcmp(p->fields[k]->name, "Name") == 0)
-                v[k] = name;
-            else if (k == p->idx_modstamp)
-                v[k] = pg ? "2024-01-01 00:00:00.123" : "2024-01-01T00:00:00.123+0000";
-        }
-        sfr_memside_put(s, p, v);
-    }
+    snprintf(id, 19, "001G0%010dAAA", i * 7 + 1);
 }
 
+/* Account i of the dataset with this Name. */
 static void put_one(struct sfr_side *s, const struct sfr_projection *p, int i, const char *name,
                     bool pg)
 {
     const char *v[8] = {0};
     char id[19];
-    snprintf(id, sizeof(id), "001G0%010dAAA", i * 7 + 1);
+    acc_id(id, i);
     v[0] = id;
     for (int k = 1; k < p->n_fields; k++) {
         if (strcmp(p->fields[k]->name, "Name") == 0)
@@ -295,6 +283,16 @@ static void put_one(struct sfr_side *s, const struct sfr_projection *p, int i, c
             v[k] = pg ? "2024-01-01 00:00:00.123" : "2024-01-01T00:00:00.123+0000";
     }
     sfr_memside_put(s, p, v);
+}
+
+/* The dataset: n accounts named "Account i"; faults applied by callers. */
+static void fill(struct sfr_side *s, const struct sfr_projection *p, int n, bool pg)
+{
+    for (int i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "Account %d", i);
+        put_one(s, p, i, name, pg);
+    }
 }
 
 static struct sfr_side *clone_side(struct sfr_side *src, enum sfr_canon_src kind,
@@ -393,17 +391,80 @@ static const struct {
     {SFR_DEPTH_CONTENT, 3, 1000},
 };
 
+/* A spillable list holds at most SFR_DISC_SPILL discrepancies in memory;
+ * the rest come back from the spill file in order, fields and all. */
+START_TEST(test_disc_spill)
+{
+    struct sfr_disc_list l = {0};
+    l.spillable = true;
+    long n = 3L * SFR_DISC_SPILL + 7;
+    for (long i = 0; i < n; i++) {
+        struct sfr_discrepancy d;
+        memset(&d, 0, sizeof(d));
+        d.object = sfr_strdup("Account");
+        d.sfid = sfr_asprintf("001G0%010ldAAA", i);
+        d.cause = i % 2 ? SFR_CAUSE_MISSING_IN_SF : SFR_CAUSE_FIELD_MISMATCH;
+        d.detail = i % 3 ? sfr_strdup("a detail") : NULL;
+        d.pg_id = i;
+        d.open_since = i % 5;
+        d.sf_mod_ms = INT64_MIN;
+        if (i % 2 == 0)
+            sfr_discrepancy_add_field(&d, "Name", "Acme", i % 4 ? NULL : "");
+        sfr_disc_list_push(&l, &d);
+        ck_assert_uint_le(l.n, SFR_DISC_SPILL);
+    }
+    ck_assert_uint_eq(sfr_disc_list_count(&l), (size_t)n);
+    ck_assert_uint_gt(l.n_spilled, 0);
+    ck_assert_int_eq(l.by_cause[SFR_CAUSE_MISSING_IN_SF], n / 2);
+    for (int pass = 0; pass < 2; pass++) {
+        size_t from = pass ? (size_t)SFR_DISC_SPILL + 3 : 0;
+        struct sfr_disc_iter it;
+        sfr_disc_iter_begin(&it, &l, from);
+        const struct sfr_discrepancy *d;
+        long i = (long)from;
+        while ((d = sfr_disc_iter_next(&it)) != NULL) {
+            char want[32];
+            snprintf(want, sizeof(want), "001G0%010ldAAA", i);
+            ck_assert_str_eq(d->sfid, want);
+            ck_assert_int_eq(d->pg_id, i);
+            ck_assert_int_eq(d->open_since, i % 5);
+            ck_assert(d->sf_mod_ms == INT64_MIN);
+            ck_assert(d->cause == (i % 2 ? SFR_CAUSE_MISSING_IN_SF : SFR_CAUSE_FIELD_MISMATCH));
+            ck_assert(i % 3 ? d->detail != NULL && strcmp(d->detail, "a detail") == 0
+                            : d->detail == NULL);
+            ck_assert_int_eq(d->n_fields, i % 2 ? 0 : 1);
+            if (i % 2 == 0) {
+                ck_assert_str_eq(d->fields[0].sf_value, "Acme");
+                ck_assert(i % 4 ? d->fields[0].pg_value == NULL
+                                : strcmp(d->fields[0].pg_value, "") == 0);
+            }
+            i++;
+        }
+        ck_assert(!it.err);
+        sfr_disc_iter_end(&it);
+        ck_assert_int_eq(i, n);
+    }
+    struct sfr_disc_list all;
+    ck_assert(sfr_disc_list_materialize(&l, &all));
+    ck_assert_uint_eq(all.n, (size_t)n);
+    ck_assert_uint_eq(all.n_spilled, 0);
+    ck_assert_str_eq(all.v[n - 1].sfid, l.v[l.n - 1].sfid);
+    sfr_disc_list_cleanup(&all);
+    sfr_disc_list_cleanup(&l);
+}
+END_TEST
+
 START_TEST(test_checker)
 {
     struct sfr_projection p;
     sides_up(&p, 3000, 3000);
     /* faults: one missing in pg, one extra in pg, one changed name */
     char gone[19], extra[19], changed[19];
-    snprintf(gone, sizeof(gone), "001G0%010dAAA", 1234 * 7 + 1);
-    snprintf(changed, sizeof(changed), "001G0%010dAAA", 2999 * 7 + 1);
+    acc_id(gone, 1234);
+    acc_id(changed, 2999);
     sfr_memside_remove(g_pg, gone);
     put_one(g_pg, &p, 5000, "Ghost", true);
-    snprintf(extra, sizeof(extra), "001G0%010dAAA", 5000 * 7 + 1);
+    acc_id(extra, 5000);
     put_one(g_pg, &p, 2999, "Renamed", true);
 
     struct sfr_disc_list out = {0};
@@ -431,48 +492,189 @@ START_TEST(test_checker)
 }
 END_TEST
 
+/* An incremental run against the states of the run before, the keys of
+ * the discrepancies it stored (NULL: none) and a watermark: returns its
+ * discrepancies in *out. */
+static void run_incr_from(const struct sfr_chunk_list *prev, const struct sfr_strv *prev_keys,
+                          int64_t watermark_ms, struct sfr_disc_list *out,
+                          struct sfr_check_stats *st)
+{
+    struct sfr_check_opts o;
+    sfr_check_opts_defaults(&o);
+    o.prev = prev;
+    o.prev_keys = prev_keys;
+    o.watermark_ms = watermark_ms;
+    o.chunk_size = 100;
+    struct sfr_check_object co = {g_p, NULL, NULL, NULL};
+    struct pair pr = {0};
+    struct sfr_err err;
+    memset(st, 0, sizeof(*st));
+    ck_assert_msg(sfr_check_object(&co, &o, factory, &pr, out, st, &err) == SFR_OK, "%s", err.msg);
+}
+
+/* The same with the watermark after the data's modstamps. */
+static void run_incr(const struct sfr_chunk_list *prev, struct sfr_disc_list *out,
+                     struct sfr_check_stats *st)
+{
+    run_incr_from(prev, NULL, 1705276800000 /* 2024-01-15 */, out, st);
+}
+
+static struct sfr_chunk_list take_chunks(struct sfr_check_stats *st)
+{
+    struct sfr_chunk_list l = st->chunks;
+    memset(&st->chunks, 0, sizeof(st->chunks));
+    sfr_check_stats_cleanup(st);
+    return l;
+}
+
+static long dirty_chunks(const struct sfr_chunk_list *l)
+{
+    long n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        n += !l->v[i].clean;
+    return n;
+}
+
+/* 1000 accounts on both sides audited in full, clean: the chunk states an
+ * incremental run starts from. */
+static struct sfr_chunk_list clean_full_run(struct sfr_projection *p, struct sfr_disc_list *out,
+                                            struct sfr_check_stats *st)
+{
+    sides_up(p, 1000, 1000);
+    run_checker(SFR_DEPTH_CONTENT, 2, 100, out, st);
+    ck_assert_int_eq(out->n, 0);
+    return take_chunks(st);
+}
+
 START_TEST(test_incremental)
 {
     struct sfr_projection p;
-    sides_up(&p, 1000, 1000);
     struct sfr_disc_list out = {0};
     struct sfr_check_stats st;
-    run_checker(SFR_DEPTH_CONTENT, 2, 100, &out, &st);
+    struct sfr_chunk_list prev = clean_full_run(&p, &out, &st);
+    ck_assert_int_ge(prev.n, 10);
+    ck_assert_int_eq(dirty_chunks(&prev), 0);
+    for (size_t i = 0; i < prev.n; i++)
+        ck_assert(prev.v[i].has_sum);
+
+    /* nothing changed: no chunk compared whole, no key compared */
+    run_incr(&prev, &out, &st);
     ck_assert_int_eq(out.n, 0);
-    ck_assert_int_ge(st.chunks.n, 10);
-    struct sfr_chunk_list prev = st.chunks;
-    memset(&st.chunks, 0, sizeof(st.chunks));
+    ck_assert_int_eq(st.incr_keys, 0);
+    ck_assert_int_eq(st.rows_sf, 1000);
+    ck_assert_int_eq((long)st.chunks.n, (long)prev.n);
     sfr_check_stats_cleanup(&st);
 
-    struct sfr_check_opts o;
-    sfr_check_opts_defaults(&o);
-    o.prev = &prev;
-    struct sfr_check_object co = {&p, NULL, NULL, NULL};
-    struct pair pr = {0};
-    struct sfr_err err;
-    memset(&st, 0, sizeof(st));
-    ck_assert(sfr_check_object(&co, &o, factory, &pr, &out, &st, &err) == SFR_OK);
-    ck_assert(st.unchanged);
-    ck_assert_int_eq(out.n, 0);
-    sfr_check_stats_cleanup(&st);
-
-    /* a change made since: newer modstamp in Salesforce */
+    /* a change made since in Salesforce: its key alone is compared */
     const char *v[4] = {0};
     char id[19];
-    snprintf(id, sizeof(id), "001G0%010dAAA", 500 * 7 + 1);
+    acc_id(id, 500);
     v[0] = id;
     v[1] = "Changed";
     v[p.idx_modstamp] = "2024-02-01T00:00:00.000+0000";
     sfr_memside_put(g_sf, &p, v);
-    memset(&st, 0, sizeof(st));
-    ck_assert(sfr_check_object(&co, &o, factory, &pr, &out, &st, &err) == SFR_OK);
-    ck_assert(!st.unchanged);
+    run_incr(&prev, &out, &st);
     ck_assert_int_eq(out.n, 1);
     ck_assert_int_eq(count_cause(&out, SFR_CAUSE_STALE, id), 1);
-    ck_assert_int_lt(st.rows_sf, 1000); /* only the moved chunk was re-hashed */
+    ck_assert_int_eq(st.incr_keys, 1);
+    struct sfr_chunk_list next = take_chunks(&st);
+    ck_assert_int_eq(dirty_chunks(&next), 1); /* the chunk holding it is not clean */
     sfr_disc_list_cleanup(&out);
+
+    /* and the next run, with nothing new, finds it again (its chunk is
+     * compared whole) instead of going clean */
+    run_incr(&next, &out, &st);
+    ck_assert_int_eq(out.n, 1);
+    ck_assert_int_eq(count_cause(&out, SFR_CAUSE_STALE, id), 1);
+    ck_assert_int_eq(st.incr_keys, 0);
     sfr_check_stats_cleanup(&st);
+    sfr_disc_list_cleanup(&out);
+
+    /* with the keys of the discrepancies the last run stored, its chunk is
+     * compared key by key instead, and the finding is the same */
+    struct sfr_strv keys = {0};
+    sfr_strv_push(&keys, id);
+    run_incr_from(&next, &keys, 1706745600000 /* 2024-02-01: the change is older */, &out, &st);
+    ck_assert_int_eq(out.n, 1);
+    ck_assert_int_eq(count_cause(&out, SFR_CAUSE_STALE, id), 1);
+    ck_assert_int_eq(st.incr_keys, 1);
+    ck_assert_int_eq(st.rows_sf, 1000); /* accounted, none read whole */
+    sfr_strv_cleanup(&keys);
+    sfr_check_stats_cleanup(&st);
+    sfr_disc_list_cleanup(&out);
+    sfr_chunk_list_cleanup(&next);
     sfr_chunk_list_cleanup(&prev);
+    sides_down(&p);
+}
+END_TEST
+
+/* An edit in the mirror that does not move systemmodstamp, and a record
+ * purged from Salesforce without a trace: both found incrementally. */
+START_TEST(test_incremental_quiet_changes)
+{
+    struct sfr_projection p;
+    struct sfr_disc_list out = {0};
+    struct sfr_check_stats st;
+    struct sfr_chunk_list prev = clean_full_run(&p, &out, &st);
+
+    put_one(g_pg, &p, 321, "Edited behind Connect's back", true); /* same modstamp */
+    char purged[19];
+    acc_id(purged, 777);
+    sfr_memside_remove(g_sf, purged);
+    run_incr(&prev, &out, &st);
+    char edited[19];
+    acc_id(edited, 321);
+    ck_assert_msg(out.n == 2, "%zu discrepancies", out.n);
+    ck_assert_int_eq(count_cause(&out, SFR_CAUSE_FIELD_MISMATCH, edited), 1);
+    ck_assert_int_eq(count_cause(&out, SFR_CAUSE_MISSING_IN_SF, purged), 1);
+    ck_assert_int_eq(st.incr_keys, 0);
+    ck_assert_int_lt(st.rows_sf, 1000); /* only two chunks were read whole */
+    sfr_check_stats_cleanup(&st);
+    sfr_disc_list_cleanup(&out);
+
+    /* without a watermark every chunk is compared whole */
+    struct sfr_check_opts o;
+    sfr_check_opts_defaults(&o);
+    o.prev = &prev;
+    struct sfr_check_object co = {g_p, NULL, NULL, NULL};
+    struct pair pr = {0};
+    struct sfr_err err;
+    memset(&st, 0, sizeof(st));
+    ck_assert(sfr_check_object(&co, &o, factory, &pr, &out, &st, &err) == SFR_OK);
+    ck_assert_int_eq(out.n, 2);
+    ck_assert_int_eq(st.rows_sf, 999);
+    sfr_check_stats_cleanup(&st);
+    sfr_disc_list_cleanup(&out);
+    sfr_chunk_list_cleanup(&prev);
+    sides_down(&p);
+}
+END_TEST
+
+/* A record changed while the audit ran (its modstamp after the start) is
+ * compared again at the end, and reported when it stopped moving. */
+START_TEST(test_recheck_settled)
+{
+    struct sfr_projection p;
+    sides_up(&p, 200, 200);
+    put_one(g_pg, &p, 50, "Old name", true);
+    struct sfr_check_opts o;
+    sfr_check_opts_defaults(&o);
+    o.chunk_size = 100;
+    o.audit_start_ms = 1704067200000; /* 2024-01-01 00:00:00.000: every row "changed during" */
+    o.recheck_wait_ms = 0;
+    struct sfr_check_object co = {g_p, NULL, NULL, NULL};
+    struct pair pr = {0};
+    struct sfr_err err;
+    struct sfr_disc_list out = {0};
+    struct sfr_check_stats st;
+    memset(&st, 0, sizeof(st));
+    ck_assert(sfr_check_object(&co, &o, factory, &pr, &out, &st, &err) == SFR_OK);
+    ck_assert_int_eq(out.n, 1);
+    ck_assert_int_eq(st.rechecked_changed, 1);
+    ck_assert_int_eq((long)st.in_flight.n, 0);
+    ck_assert_int_eq(dirty_chunks(&st.chunks), 1);
+    sfr_check_stats_cleanup(&st);
+    sfr_disc_list_cleanup(&out);
     sides_down(&p);
 }
 END_TEST
@@ -486,8 +688,8 @@ START_TEST(test_checker_count)
     struct sfr_projection p;
     sides_up(&p, 5000, 5000);
     char gone[19], newer[19];
-    snprintf(gone, sizeof(gone), "001G0%010dAAA", 4321 * 7 + 1);
-    snprintf(newer, sizeof(newer), "001G0%010dAAA", 17 * 7 + 1);
+    acc_id(gone, 4321);
+    acc_id(newer, 17);
     sfr_memside_remove(g_pg, gone);
     const char *v[4] = {0};
     v[0] = newer;
@@ -515,7 +717,7 @@ START_TEST(test_checker_count_dense)
     sides_up(&p, 6000, 6000);
     for (int i = 3; i < 6000; i += 20) {
         char id[19];
-        snprintf(id, sizeof(id), "001G0%010dAAA", i * 7 + 1);
+        acc_id(id, i);
         sfr_memside_remove(g_pg, id);
     }
     struct sfr_disc_list out = {0};
@@ -547,7 +749,7 @@ START_TEST(test_checker_sparse_mirror)
                   count_cause(&out, SFR_CAUSE_FIELD_MISMATCH, NULL), out.n);
     for (int i = 0; i < 5000; i += 500) {
         char id[19];
-        snprintf(id, sizeof(id), "001G0%010dAAA", i * 7 + 1);
+        acc_id(id, i);
         ck_assert_msg(count_cause(&out, SFR_CAUSE_FIELD_MISMATCH, id) == 1,
                       "row %d (%s) not reported", i, id);
     }
@@ -565,13 +767,19 @@ START_TEST(test_checker_sparse_mirror)
 }
 END_TEST
 
-/* The single-pass audit (scan.c) finds what the chunked path finds: the
- * faults of test_checker, from sketches and from buckets read again. */
-START_TEST(test_scan)
+/* A test of the chunked path, run with the single-pass audit (scan.c). */
+static void with_single_pass(void (*test)(int), int i)
 {
     g_single_pass = 1;
-    test_checker_fn(_i);
+    test(i);
     g_single_pass = 0;
+}
+
+/* The single-pass audit finds what the chunked path finds: the faults of
+ * test_checker, from sketches and from buckets read again. */
+START_TEST(test_scan)
+{
+    with_single_pass(test_checker_fn, _i);
 }
 END_TEST
 
@@ -608,9 +816,7 @@ END_TEST
  * the chunked path cuts it at the row cap, and every missing row is found. */
 START_TEST(test_scan_sparse_mirror)
 {
-    g_single_pass = 1;
-    test_checker_sparse_mirror_fn(_i);
-    g_single_pass = 0;
+    with_single_pass(test_checker_sparse_mirror_fn, _i);
 }
 END_TEST
 
@@ -628,6 +834,9 @@ Suite *check_suite(void)
     tcase_add_loop_test(tk, test_checker, 0,
                         (int)(sizeof(checker_cases) / sizeof(checker_cases[0])));
     tcase_add_test(tk, test_incremental);
+    tcase_add_test(tk, test_disc_spill);
+    tcase_add_test(tk, test_incremental_quiet_changes);
+    tcase_add_test(tk, test_recheck_settled);
     tcase_add_loop_test(tk, test_checker_count, 0, 2);
     tcase_add_test(tk, test_checker_count_dense);
     tcase_add_test(tk, test_checker_sparse_mirror);

@@ -134,6 +134,14 @@ static int collect_rec(void *ctx, const char *json, size_t len)
     return c->stop_after > 0 && (int)c->recs.n >= c->stop_after ? 1 : 0;
 }
 
+/* A scanner that hands every record to c. */
+static void jscan_collect(struct sfr_sf_jscan *s, struct collect *c)
+{
+    sfr_sf_jscan_init(s);
+    s->on_record = collect_rec;
+    s->ctx = c;
+}
+
 static const size_t chunk_sizes[] = {1, 2, 3, 7, 13, 64, 100000};
 
 START_TEST(test_jscan_chunks)
@@ -142,9 +150,7 @@ START_TEST(test_jscan_chunks)
     struct sfr_sf_jscan s;
     struct collect c = {{0}, 0};
     struct sfr_err err;
-    sfr_sf_jscan_init(&s);
-    s.on_record = collect_rec;
-    s.ctx = &c;
+    jscan_collect(&s, &c);
     for (size_t off = 0; off < n; off += step) {
         size_t k = n - off < step ? n - off : step;
         ck_assert_int_eq(sfr_sf_jscan_feed(&s, page + off, k, &err), 0);
@@ -173,9 +179,7 @@ START_TEST(test_jscan_order_and_stop)
     struct sfr_sf_jscan s;
     struct collect c = {{0}, 0};
     struct sfr_err err;
-    sfr_sf_jscan_init(&s);
-    s.on_record = collect_rec;
-    s.ctx = &c;
+    jscan_collect(&s, &c);
     ck_assert_int_eq(sfr_sf_jscan_feed(&s, body, strlen(body), &err), 0);
     ck_assert(sfr_sf_jscan_complete(&s));
     ck_assert_uint_eq(c.recs.n, 3);
@@ -234,9 +238,7 @@ START_TEST(test_recparse)
     struct sfr_err err;
     struct collect c = {{0}, 0};
     struct sfr_sf_jscan s;
-    sfr_sf_jscan_init(&s);
-    s.on_record = collect_rec;
-    s.ctx = &c;
+    jscan_collect(&s, &c);
     ck_assert_int_eq(sfr_sf_jscan_feed(&s, page, strlen(page), &err), 0);
     sfr_sf_recparse_init(&r, fields, 7);
     ck_assert_int_eq(sfr_sf_recparse_run(&r, c.recs.v[0], strlen(c.recs.v[0]), &err), SFR_OK);
@@ -300,6 +302,14 @@ static int collect_row(void *ctx, const char *const *v, const size_t *lens)
     return r->stop_after > 0 && r->n >= r->stop_after;
 }
 
+/* A CSV parser of fields (in this order) that hands every row to r. */
+static void csv_collect(struct sfr_sf_csv *p, const char *const *fields, int n, struct rows *r)
+{
+    sfr_sf_csv_init(p, fields, n);
+    p->on_row = collect_row;
+    p->ctx = r;
+}
+
 static const char csv_expect[] = "[Plain]|[a01]|<null>\n"
                                  "[Say \"hi\"]|[a02]|[two\nlines, with comma]\n"
                                  "[unquoted]|[a03]|<null>\n"
@@ -313,9 +323,7 @@ START_TEST(test_csv_chunks)
     struct sfr_sf_csv p;
     struct rows r = {SFR_BUF_INIT, 0, 0};
     struct sfr_err err;
-    sfr_sf_csv_init(&p, fields, 3);
-    p.on_row = collect_row;
-    p.ctx = &r;
+    csv_collect(&p, fields, 3, &r);
     for (int page_no = 0; page_no < 2; page_no++) { /* a second page repeats the header */
         sfr_sf_csv_reset(&p);
         for (size_t off = 0; off < n; off += step) {
@@ -362,9 +370,7 @@ START_TEST(test_csv_errors)
     struct sfr_sf_csv p;
     struct rows r = {SFR_BUF_INIT, 0, 0};
     struct sfr_err err;
-    sfr_sf_csv_init(&p, csv_bad[_i].fields, csv_bad[_i].n_fields);
-    p.on_row = collect_row;
-    p.ctx = &r;
+    csv_collect(&p, csv_bad[_i].fields, csv_bad[_i].n_fields, &r);
     if (csv_bad[_i].max_row > 0)
         p.max_row = csv_bad[_i].max_row;
     const char *page = csv_bad[_i].page;
@@ -385,9 +391,7 @@ START_TEST(test_csv_stop)
     struct sfr_sf_csv p;
     struct rows r = {SFR_BUF_INIT, 2, 0};
     struct sfr_err err;
-    sfr_sf_csv_init(&p, fields, 3);
-    p.on_row = collect_row;
-    p.ctx = &r;
+    csv_collect(&p, fields, 3, &r);
     ck_assert_int_eq(sfr_sf_csv_feed(&p, csv_page, strlen(csv_page), &err), 1);
     ck_assert_int_eq(r.n, 2);
     sfr_buf_cleanup(&r.out);

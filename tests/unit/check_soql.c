@@ -1,5 +1,5 @@
 /* check_soql.c — the sfemu SOQL parser and its SQL translation, table-driven
- * over a hand-built Account/Contact schema with a field of every type.
+ * over a hand-built schema with a field of every type (soql_schema.h).
  *
  * soql.c, soql_lex.c and soql_sql.c belong to the sfemu binary, so they are compiled into
  * this test directly. With SOQL_TEST_PGURL set (a throwaway database), every
@@ -15,52 +15,7 @@
 
 #define NOW_2024_03_15 1710504000 /* 2024-03-15T12:00:00Z, a Friday */
 
-static struct sfr_field account_fields[] = {
-    {.name = "Id", .column = "id", .type = SFR_FT_ID, .length = 18},
-    {.name = "IsDeleted", .column = "isdeleted", .type = SFR_FT_BOOLEAN},
-    {.name = "Name", .column = "name", .type = SFR_FT_STRING, .length = 255},
-    {.name = "ParentId", .column = "parentid", .type = SFR_FT_REFERENCE, .length = 18},
-    {.name = "Industry", .column = "industry", .type = SFR_FT_PICKLIST, .length = 40},
-    {.name = "Description", .column = "description", .type = SFR_FT_TEXTAREA, .length = 32000},
-    {.name = "Short_Note__c", .column = "short_note__c", .type = SFR_FT_TEXTAREA, .length = 255},
-    {.name = "NumberOfEmployees", .column = "numberofemployees", .type = SFR_FT_INT},
-    {.name = "Big__c", .column = "big__c", .type = SFR_FT_LONG},
-    {.name = "AnnualRevenue", .column = "annualrevenue", .type = SFR_FT_CURRENCY},
-    {.name = "Score__c", .column = "score__c", .type = SFR_FT_DOUBLE},
-    {.name = "Share__c", .column = "share__c", .type = SFR_FT_PERCENT},
-    {.name = "Active__c", .column = "active__c", .type = SFR_FT_BOOLEAN},
-    {.name = "LastActivityDate", .column = "lastactivitydate", .type = SFR_FT_DATE},
-    {.name = "CreatedDate", .column = "createddate", .type = SFR_FT_DATETIME},
-    {.name = "SystemModstamp", .column = "systemmodstamp", .type = SFR_FT_DATETIME},
-    {.name = "Opens_At__c", .column = "opens_at__c", .type = SFR_FT_TIME},
-    {.name = "Website", .column = "website", .type = SFR_FT_URL, .length = 255},
-    {.name = "Phone", .column = "phone", .type = SFR_FT_PHONE, .length = 40},
-    {.name = "Email__c", .column = "email__c", .type = SFR_FT_EMAIL, .length = 80},
-    {.name = "Tags__c", .column = "tags__c", .type = SFR_FT_MULTIPICKLIST, .length = 4099},
-    {.name = "BillingAddress", .column = "billingaddress", .type = SFR_FT_ADDRESS},
-};
-
-static struct sfr_field contact_fields[] = {
-    {.name = "Id", .column = "id", .type = SFR_FT_ID, .length = 18},
-    {.name = "IsDeleted", .column = "isdeleted", .type = SFR_FT_BOOLEAN},
-    {.name = "LastName", .column = "lastname", .type = SFR_FT_STRING, .length = 80},
-    {.name = "AccountId", .column = "accountid", .type = SFR_FT_REFERENCE, .length = 18},
-};
-
-static struct sfr_object objects[] = {
-    {.name = "Account",
-     .table = "account",
-     .key_prefix = "001",
-     .fields = account_fields,
-     .n_fields = sizeof account_fields / sizeof *account_fields},
-    {.name = "Contact",
-     .table = "contact",
-     .key_prefix = "003",
-     .fields = contact_fields,
-     .n_fields = sizeof contact_fields / sizeof *contact_fields},
-};
-
-static const struct sfr_schema schema = {objects, 2};
+#include "soql_schema.h"
 
 /* expect_err NULL: parse succeeds and the SQL contains `sql` (when not NULL).
  * Otherwise: parse fails with that errcode and a message containing `sql`. */
@@ -596,8 +551,8 @@ static PGconn *pg_setup(void)
     struct sfr_buf ddl = SFR_BUF_INIT;
     sfr_buf_puts(&ddl, "SET client_min_messages = warning; DROP SCHEMA IF EXISTS sfemu CASCADE; "
                        "CREATE SCHEMA sfemu;");
-    for (int o = 0; o < 2; o++) {
-        sfr_buf_printf(&ddl, "CREATE TABLE sfemu.%s (", objects[o].table);
+    for (int o = 0; o < schema.n_objects; o++) {
+        sfr_buf_printf(&ddl, "CREATE TABLE sfemu.\"%s\" (", objects[o].table);
         for (int k = 0; k < objects[o].n_fields; k++)
             if (field_class(&objects[o].fields[k]) != FC_COMPOUND)
                 sfr_buf_printf(&ddl, "%s%s %s%s", k ? ", " : "", objects[o].fields[k].column,
