@@ -318,6 +318,20 @@ static bool is_system_key(const char *k)
     return strcmp(k, "attributes") == 0;
 }
 
+/* True when f cannot be written by this call (create: createable, else
+ * updateable); its name then goes to the list ro and its JSON to rof. */
+static bool read_only(const struct sfr_field *f, bool create, struct sfr_buf *ro,
+                      struct sfr_buf *rof)
+{
+    if ((create && f->createable) || (!create && f->updateable))
+        return false;
+    sfr_buf_printf(ro, "%s%s", ro->len ? ", " : "", f->name);
+    if (rof->len)
+        sfr_buf_putc(rof, ',');
+    emu_json_str(rof, f->name);
+    return true;
+}
+
 /* The reference field of ob whose relationshipName is key (Account for
  * AccountId, Parent__r for Parent__c), -1 when none. */
 static int relationship_index(const struct emu_object *o, const char *key)
@@ -424,13 +438,8 @@ bool rec_prepare(struct emu_object *o, json_object *rec, bool create, struct row
         int ri = idx < 0 ? relationship_index(o, key) : -1;
         if (ri >= 0) {
             const struct sfr_field *f = &ob->fields[ri];
-            if ((create && !f->createable) || (!create && !f->updateable)) {
-                sfr_buf_printf(&ro, "%s%s", ro.len ? ", " : "", f->name);
-                if (rof.len)
-                    sfr_buf_putc(&rof, ',');
-                emu_json_str(&rof, f->name);
+            if (read_only(f, create, &ro, &rof))
                 continue;
-            }
             if (!parse_ref(o, ri, val, rv, e))
                 goto fail;
             continue;
@@ -445,13 +454,8 @@ bool rec_prepare(struct emu_object *o, json_object *rec, bool create, struct row
             rec_set_err(e, "INVALID_FIELD", NULL, "cannot specify Id in an insert call");
             goto fail;
         }
-        if ((create && !f->createable) || (!create && !f->updateable)) {
-            sfr_buf_printf(&ro, "%s%s", ro.len ? ", " : "", f->name);
-            if (rof.len)
-                sfr_buf_putc(&rof, ',');
-            emu_json_str(&rof, f->name);
+        if (read_only(f, create, &ro, &rof))
             continue;
-        }
         if (rv->n >= MAX_VALS) {
             rec_set_err(e, "INVALID_FIELD", NULL, "too many fields");
             goto fail;
