@@ -63,7 +63,8 @@ const struct sfr_sf_calls *sfr_sf_get_calls(const struct sfr_sf *c);
  * With login credentials the client (re)authenticates on first use and once
  * on a 401 INVALID_SESSION_ID. API version: SF_API_VERSION, else api_version,
  * else "60.0". Tuning: SF_RETRY_BASE_MS (backoff base, default 200),
- * SF_BULK_POLL_MS (first Bulk poll interval, default 100). No network I/O
+ * SF_BULK_POLL_MS (first Bulk poll interval, default 100), SF_BULK_STREAMS
+ * (result pages of a Bulk job read at once, default 4). No network I/O
  * happens here. SFR_ECONFIG names the missing variable. Caller frees. */
 enum sfr_rc sfr_sf_from_env(const char *api_version, struct sfr_sf **out,
                             struct sfr_err *err) SFR_WUR;
@@ -106,6 +107,12 @@ bool sfr_sf_limit_info(const struct sfr_sf *c, long *used, long *max);
  * larger pages cost fewer API calls and are much faster to serve (records
  * stream through, so memory does not grow with the page). */
 void sfr_sf_set_bulk_page(struct sfr_sf *c, long max_records);
+/* Result pages of one Bulk API 2.0 query read at once by
+ * sfr_sf_bulk_query_parallel (1..SFR_SF_MAX_STREAMS; clones keep it). */
+#define SFR_SF_BULK_STREAMS 4
+#define SFR_SF_MAX_STREAMS  16
+void sfr_sf_set_bulk_streams(struct sfr_sf *c, int streams);
+int sfr_sf_bulk_streams(const struct sfr_sf *c);
 const char *sfr_sf_api_version(const struct sfr_sf *c);
 /* The instance URL in use (from SF_INSTANCE_URL or the token response), no
  * trailing slash; NULL before the first login. For record links in reports. */
@@ -158,6 +165,24 @@ enum sfr_rc sfr_sf_aggregate(struct sfr_sf *c, const char *soql, int n_exprs, ch
 enum sfr_rc sfr_sf_bulk_query(struct sfr_sf *c, const char *soql, bool all,
                               const char *const *fields, int n_fields, sfr_sf_row_cb cb, void *ctx,
                               long *n_rows, struct sfr_err *err) SFR_WUR;
+/* A record of a parallel read, from result stream `stream` (0..streams-1):
+ * the calls of one stream come from one thread, those of different streams
+ * from different threads at once. Return 0 to go on, non-zero to stop every
+ * stream (the call then returns SFR_OK). */
+typedef int (*sfr_sf_stream_row_cb)(void *ctx, int stream, const char *const *values,
+                                    const size_t *lens);
+/* Bulk API 2.0 query whose result pages are read by up to `streams` clones
+ * of c at once (API version 58.0 and later: GET .../resultPages lists the
+ * pages' result URLs, five an answer). Records come in no particular order;
+ * every record of the job exactly once. With one stream, an older API
+ * version or an org that does not serve resultPages (404), the pages are
+ * read one after another by Sforce-Locator, all as stream 0. Memory: one
+ * record per stream. Every call of the clones (each result page, each list
+ * of pages) is counted on c, under c's phase. */
+enum sfr_rc sfr_sf_bulk_query_parallel(struct sfr_sf *c, const char *soql, bool all,
+                                       const char *const *fields, int n_fields, int streams,
+                                       sfr_sf_stream_row_cb cb, void *ctx, long *n_rows,
+                                       struct sfr_err *err) SFR_WUR;
 
 /* ---- writes (sObject Collections, 200 records a call) -------------------- */
 
@@ -330,6 +355,16 @@ int sfr_sf_csv_finish(struct sfr_sf_csv *p, struct sfr_err *err);
  * (localhost, 127.0.0.0/8, [::1]); anything else (or a URL with
  * user:password@) is SFR_ECONFIG with a message naming `what`. */
 enum sfr_rc sfr_sf_url_check(const char *what, const char *url, struct sfr_err *err) SFR_WUR;
+
+/* Parses an answer of GET .../jobs/query/{job_id}/resultPages: pushes each
+ * resultUrl (a path of job_id's results under /services/data/, or an
+ * absolute URL) onto urls; *next gets nextRecordsUrl ("" when null or
+ * absent; the key is also accepted as nextRecordUrl), *done the done flag.
+ * SFR_ESF on anything else (a URL of another job, no resultPages array, more
+ * pages announced without a next URL). */
+enum sfr_rc sfr_sf_parse_result_pages(const char *body, size_t len, const char *job_id,
+                                      struct sfr_strv *urls, char *next, size_t next_n, bool *done,
+                                      struct sfr_err *err) SFR_WUR;
 
 /* Parses "api-usage=18/15000" (a Sforce-Limit-Info value). */
 bool sfr_sf_parse_limit_info(const char *value, long *used, long *max);

@@ -163,6 +163,16 @@ void sfr_sf_set_bulk_page(struct sfr_sf *c, long max_records)
     c->bulk_page = max_records > 0 ? max_records : 500000;
 }
 
+void sfr_sf_set_bulk_streams(struct sfr_sf *c, int streams)
+{
+    c->bulk_streams = streams < 1 ? 1 : streams > SFR_SF_MAX_STREAMS ? SFR_SF_MAX_STREAMS : streams;
+}
+
+int sfr_sf_bulk_streams(const struct sfr_sf *c)
+{
+    return c->bulk_streams;
+}
+
 const char *sfr_sf_api_version(const struct sfr_sf *c)
 {
     return c->api_version;
@@ -229,6 +239,7 @@ static struct sfr_sf *client_alloc(void)
     c->poll_ms = (int)env_long("SF_BULK_POLL_MS", 100, 1, 60000);
     c->usage_reread_s = (int)env_long("SF_USAGE_REREAD_S", 300, 1, 86400);
     c->bulk_page = 500000;
+    c->bulk_streams = (int)env_long("SF_BULK_STREAMS", SFR_SF_BULK_STREAMS, 1, SFR_SF_MAX_STREAMS);
     c->rnd = (unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)c;
     return c;
 }
@@ -334,6 +345,7 @@ enum sfr_rc sfr_sf_clone(const struct sfr_sf *src, struct sfr_sf **out, struct s
     c->retry_base_ms = src->retry_base_ms;
     c->poll_ms = src->poll_ms;
     c->bulk_page = src->bulk_page;
+    c->bulk_streams = src->bulk_streams;
     memcpy(c->phase, src->phase, sizeof(c->phase));
     memcpy(c->call_client, src->call_client, sizeof(c->call_client));
     c->budget = src->budget;

@@ -57,6 +57,7 @@ struct sfr_sf {
     int retry_base_ms;
     int poll_ms;
     long bulk_page;
+    int bulk_streams; /* result pages of one Bulk job fetched at once */
     unsigned rnd;
     char call_client[64]; /* Sforce-Call-Options client name, "" = none */
     char curl_err[CURL_ERROR_SIZE];

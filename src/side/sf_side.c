@@ -7,9 +7,16 @@
  * Rows are hashed as they arrive (values are Salesforce text), so memory is
  * one record whatever the range holds. fetch uses queryAll (deleted records
  * included) with ~300 ids a call; write uses sObject Collections.
+ * scan (every live row once, in any order, for the single-pass audit): the
+ * same SELECT without ORDER BY, by REST query below bulk_threshold rows, else
+ * by one Bulk API 2.0 job whose result pages are read by several streams at
+ * once (sfr_sf_bulk_query_parallel); each stream hashes its rows with its
+ * own state, and the rows are handed to the caller's callback one at a time
+ * (under a mutex), so that callback need not be thread-safe.
  * Salesforce cannot sample keys cheaply: boundaries returns SFR_ENOTFOUND.
  * Not thread-safe (neither is the client): one side per job. */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -237,6 +244,110 @@ static enum sfr_rc sf_digest(struct sfr_side *side, const struct sfr_projection 
         struct sctx x = {.s = s, .p = p, .digest = out};
         rc = stream_rows(s, p, r, NULL, -1, &x, err);
     }
+    side->stats.api_calls += sfr_sf_api_calls(s->c) - before;
+    return rc;
+}
+
+/* ---- scan: every live row once, any order ---- */
+
+struct pscan {
+    struct sf_side *s;
+    const struct sfr_projection *p;
+    sfr_row_cb cb;
+    void *ctx;
+    struct sfr_rowhash h[SFR_SF_MAX_STREAMS];
+    pthread_mutex_t mu; /* the caller's callback, rows_read, rc/err */
+    enum sfr_rc rc;
+    struct sfr_err err;
+};
+
+static int scan_row(void *ctx, int stream, const char *const *values, const size_t *lens)
+{
+    struct pscan *x = ctx;
+    const struct sfr_projection *p = x->p;
+    const char *id = values[0];
+    if (stream < 0 || stream >= SFR_SF_MAX_STREAMS || id == NULL || lens[0] >= 64) {
+        pthread_mutex_lock(&x->mu);
+        if (x->rc == SFR_OK)
+            x->rc = sfr_err_set(&x->err, SFR_ESF, "%s record without a valid Id", p->obj->name);
+        pthread_mutex_unlock(&x->mu);
+        return 1;
+    }
+    struct sfr_row_summary row;
+    memcpy(row.sfid, id, lens[0] + 1);
+    row.hash = sfr_projection_hash(p, &x->h[stream], SFR_SRC_SF, values, lens);
+    row.mod_ms = INT64_MIN;
+    int m = p->idx_modstamp;
+    int64_t ms;
+    if (m >= 0 && values[m] != NULL && sfr_parse_datetime_ms(values[m], lens[m], &ms))
+        row.mod_ms = ms;
+    pthread_mutex_lock(&x->mu);
+    x->s->base.stats.rows_read++;
+    int r = x->cb(x->ctx, &row);
+    pthread_mutex_unlock(&x->mu);
+    return r != 0 ? 1 : 0;
+}
+
+static int scan_row_serial(void *ctx, const char *const *values, const size_t *lens)
+{
+    return scan_row(ctx, 0, values, lens);
+}
+
+static enum sfr_rc sf_scan(struct sfr_side *side, const struct sfr_projection *p, sfr_row_cb cb,
+                           void *ctx, struct sfr_err *err)
+{
+    struct sf_side *s = (struct sf_side *)side;
+    long before = sfr_sf_api_calls(s->c);
+    struct sfr_buf q = SFR_BUF_INIT;
+    const char **names = sfr_calloc((size_t)p->n_fields + 1, sizeof(*names));
+    struct pscan *x = sfr_calloc(1, sizeof(*x));
+    x->s = s;
+    x->p = p;
+    x->cb = cb;
+    x->ctx = ctx;
+    pthread_mutex_init(&x->mu, NULL);
+    for (int i = 0; i < SFR_SF_MAX_STREAMS; i++)
+        sfr_rowhash_init(&x->h[i]);
+    enum sfr_rc rc = select_list(p, &q, err);
+    if (rc != SFR_OK)
+        goto out;
+    if (p->n_fields == 0 || strcasecmp(p->fields[0]->name, "Id") != 0) {
+        rc = sfr_err_set(err, SFR_EINVAL, "projection of %s does not start with Id", p->obj->name);
+        goto out;
+    }
+    for (int i = 0; i < p->n_fields; i++)
+        names[i] = p->fields[i]->name;
+    long expected = 0;
+    if (s->bulk_threshold > 0) {
+        struct sfr_digest d;
+        if ((rc = count_range(s, p, NULL, false, &d, err)) != SFR_OK)
+            goto out;
+        expected = (long)d.count;
+        if (expected == 0)
+            goto out; /* nothing to read */
+    }
+    bool bulk = s->bulk_threshold > 0 && expected >= s->bulk_threshold;
+    int streams = sfr_sf_bulk_streams(s->c);
+    sfr_log_debug("%s: every row, any order: %s (%ld rows expected)", p->obj->name,
+                  bulk ? "Bulk API 2.0" : "REST query", expected);
+    s->base.stats.queries++;
+    if (bulk)
+        rc = sfr_sf_bulk_query_parallel(s->c, q.data, false, names, p->n_fields, streams, scan_row,
+                                        x, NULL, err);
+    else
+        rc = sfr_sf_query(s->c, q.data, false, names, p->n_fields, scan_row_serial, x, NULL, err);
+    if (rc == SFR_OK && x->rc != SFR_OK) {
+        rc = x->rc;
+        if (err != NULL)
+            *err = x->err;
+    }
+out:
+    for (int i = 0; i < SFR_SF_MAX_STREAMS; i++)
+        sfr_rowhash_cleanup(&x->h[i]);
+    pthread_mutex_destroy(&x->mu);
+    free(x);
+    free(names);
+    sfr_buf_cleanup(&q);
     side->stats.api_calls += sfr_sf_api_calls(s->c) - before;
     return rc;
 }
@@ -552,6 +663,7 @@ static const struct sfr_side_ops sf_ops = {
     .write = sf_write,
     .free = sf_free,
     .stream_ranges = sf_stream_ranges,
+    .scan = sf_scan,
     .changed_keys = sf_changed_keys,
 };
 

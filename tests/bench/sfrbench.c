@@ -2,6 +2,8 @@
  *   sfrbench hash                      XXH3 row hashing rate over canonical bytes
  *   sfrbench canon                     canonicalise + hash rate of Account-shaped rows
  *   sfrbench stream pg|rest|bulk OBJ   rows/s streaming a whole object through a side
+ *   sfrbench stream bulkscan OBJ       rows/s of the side's scan (any order): one Bulk job,
+ *                                      result pages in SF_BULK_STREAMS streams
  * Needs DATABASE_URL (pg) or the SF_* environment (rest, bulk), and
  * SFRECON_DESCRIBE (the describe file). Prints "name value unit" lines. */
 #include <stdio.h>
@@ -141,7 +143,7 @@ static int bench_stream(const char *how, const char *object)
     } else {
         struct sfr_sf *c = NULL;
         if (sfr_sf_from_env("60.0", &c, &err) == SFR_OK)
-            side = sfr_sf_side_new(c, strcmp(how, "bulk") == 0 ? 1 : 0, true);
+            side = sfr_sf_side_new(c, strncmp(how, "bulk", 4) == 0 ? 1 : 0, true);
     }
     if (side == NULL) {
         fprintf(stderr, "sfrbench: %s\n", err.msg);
@@ -152,8 +154,10 @@ static int bench_stream(const char *how, const char *object)
     memset(&t, 0, sizeof(t));
     sfr_digest_init(&t.d);
     double t0 = now();
-    enum sfr_rc rc = sfr_side_stream(side, &p, &r, strcmp(how, "bulk") == 0 ? 1000000 : 100,
-                                     count_row, &t, &err);
+    bool scan = strcmp(how, "bulkscan") == 0;
+    enum sfr_rc rc = scan ? sfr_side_scan(side, &p, count_row, &t, &err)
+                          : sfr_side_stream(side, &p, &r, strcmp(how, "bulk") == 0 ? 1000000 : 100,
+                                            count_row, &t, &err);
     double dt = now() - t0;
     if (rc != SFR_OK)
         fprintf(stderr, "sfrbench: %s\n", err.msg);
@@ -180,6 +184,6 @@ int main(int argc, char **argv)
         return bench_canon();
     if (argc >= 4 && strcmp(argv[1], "stream") == 0)
         return bench_stream(argv[2], argv[3]);
-    fprintf(stderr, "usage: sfrbench hash | canon | stream pg|rest|bulk OBJECT\n");
+    fprintf(stderr, "usage: sfrbench hash | canon | stream pg|rest|bulk|bulkscan OBJECT\n");
     return 2;
 }

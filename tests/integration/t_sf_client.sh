@@ -71,6 +71,52 @@ LC_ALL=C sort -c "$TMPD/rest.rows" || fail "rows not in Id order"
 admin GET /__emu/counters >"$TMPD/counters"
 grep -q '"bulk":[1-9]' "$TMPD/counters" || fail "no Bulk API calls counted: $(cat "$TMPD/counters")"
 
+note "Bulk result pages read in parallel (resultPages): every row exactly once"
+# 5000 records in pages of 700: 8 pages, listed five at a time (2 listings)
+admin POST /__emu/config '{"bulk_result_page":700}' >"$TMPD/config"
+assert_contains "$TMPD/config" '"bulk_result_page":700'
+admin POST /__emu/counters/reset >/dev/null
+SF_BULK_STREAMS=4 SFPROBE_ROWS="$TMPD/par.rows" probe 0 "$PROBE" scan Account "$FIELDS"
+cat "$TMPD/err"
+cmp -s "$TMPD/out" "$TMPD/rest.out" || fail "parallel scan sum differs: $(cat "$TMPD/out") vs $(cat "$TMPD/rest.out")"
+assert_eq "$(wc -l <"$TMPD/par.rows" | tr -d ' ')" 5000 "rows of the parallel scan"
+LC_ALL=C sort "$TMPD/par.rows" >"$TMPD/par.sorted"
+cmp -s "$TMPD/par.sorted" "$TMPD/rest.rows" || { diff "$TMPD/par.sorted" "$TMPD/rest.rows" | head; fail "parallel scan rows differ from the serial read"; }
+# describe, COUNT(), job create, status, 2 lists of pages, 8 pages: each a call
+assert_contains "$TMPD/err" "api calls: 14 (Account: test 14)"
+assert_contains "$TMPD/err" "side stats: calls 13 queries 2 rows 5000"
+admin GET /__emu/counters >"$TMPD/counters"
+assert_contains "$TMPD/counters" '"bulk":12'
+# one stream: the pages one after another by Sforce-Locator (one page of 500000)
+SF_BULK_STREAMS=1 SFPROBE_ROWS="$TMPD/ser.rows" probe 0 "$PROBE" scan Account "$FIELDS"
+cmp -s "$TMPD/out" "$TMPD/rest.out" || fail "serial scan sum differs"
+assert_contains "$TMPD/err" "api calls: 5 (Account: test 5)"
+LC_ALL=C sort "$TMPD/ser.rows" | cmp -s - "$TMPD/rest.rows" || fail "serial scan rows differ"
+# before API 58.0 there is no resultPages: serial, same rows
+SF_API_VERSION=57.0 SF_BULK_STREAMS=4 probe 0 "$PROBE" scan Account "$FIELDS"
+cmp -s "$TMPD/out" "$TMPD/rest.out" || fail "v57 scan sum differs"
+assert_contains "$TMPD/err" "api calls: 5 (Account: test 5)"
+# more streams than pages, and every page its own stream
+SF_BULK_STREAMS=16 probe 0 "$PROBE" scan Account "$FIELDS"
+cmp -s "$TMPD/out" "$TMPD/rest.out" || fail "16-stream scan sum differs"
+# dropped connections and 503s on pages and lists: retried, still exactly once
+for n in 5 6 8 11; do
+    admin POST /__emu/fault "{\"drop_nth\":$n}" >/dev/null
+    SF_BULK_STREAMS=4 SFPROBE_ROWS="$TMPD/drop.rows" probe 0 "$PROBE" scan Account "$FIELDS"
+    cmp -s "$TMPD/out" "$TMPD/rest.out" || fail "parallel scan after drop $n: $(cat "$TMPD/out")"
+    LC_ALL=C sort "$TMPD/drop.rows" | cmp -s - "$TMPD/rest.rows" || fail "rows after drop $n"
+done
+admin POST /__emu/fault '{"fail_nth":7,"fail_status":503,"fail_count":3}' >/dev/null
+SF_BULK_STREAMS=4 probe 0 "$PROBE" scan Account "$FIELDS"
+cmp -s "$TMPD/out" "$TMPD/rest.out" || fail "parallel scan after 503s"
+assert_contains "$TMPD/err" "HTTP 503"
+# a stream that keeps failing stops them all with its error (no hang)
+admin POST /__emu/fault '{"fail_nth":7,"fail_status":503,"fail_count":100}' >/dev/null
+SF_BULK_STREAMS=4 probe 3 "$PROBE" scan Account "$FIELDS"
+assert_contains "$TMPD/err" "after 5 attempts"
+admin POST /__emu/fault '{}' >/dev/null
+admin POST /__emu/config '{"bulk_result_page":100000}' >/dev/null
+
 note "digests: count depth (one aggregate call) and content depth agree with the read"
 probe 0 "$PROBE" digest Account count "$FIELDS"
 assert_contains "$TMPD/out" "count 5000 "

@@ -1,6 +1,6 @@
 #!/bin/sh
 # sfemu Bulk API 2.0 query jobs (several result pages of CSV with
-# Sforce-Locator), the admin CSV load (given Ids, IsDeleted, generated Ids),
+# Sforce-Locator; the result pages for parallel retrieval), the admin CSV load (given Ids, IsDeleted, generated Ids),
 # and that the store survives a restart of sfemu.
 . "$TOP/tests/integration/sfemu_lib.sh"
 
@@ -62,6 +62,73 @@ assert_eq "$(header Sforce-Locator)" null "single page locator"
 assert_eq "$(header Sforce-NumberOfRecords)" 5000 "single page count"
 assert_eq "$(header Content-Type)" text/csv "content type"
 
+# ---- result pages for parallel retrieval (resultPages, API 58.0 and later) ----
+admin POST /__emu/config -d '{"bulk_result_page":900}'
+expect_status 200 "page size"
+api GET "$V/jobs/query/$JOB/resultPages"
+expect_status 200 "result pages"
+assert_eq "$(count '"resultUrl"')" 5 "five result URLs an answer"
+body_has "{\"resultUrl\":\"$V/jobs/query/$JOB/results?locator=p0\"}"
+body_has "\"nextRecordsUrl\":\"$V/jobs/query/$JOB/resultPages?locator=p5\""
+body_has '"done":false'
+grep -o '"resultUrl":"[^"]*"' "$TMPD/body" | cut -d'"' -f4 >"$TMPD/urls"
+api GET "$V/jobs/query/$JOB/resultPages?locator=p5"
+expect_status 200 "next result pages"
+assert_eq "$(count '"resultUrl"')" 1 "the sixth page"
+body_has '"nextRecordsUrl":null,"done":true'
+grep -o '"resultUrl":"[^"]*"' "$TMPD/body" | cut -d'"' -f4 >>"$TMPD/urls"
+# fetched in reverse order, the pages partition the result
+: >"$TMPD/pages.csv"
+k=0
+for u in $(tac "$TMPD/urls"); do
+    api GET "$u" -H 'Accept: text/csv'
+    expect_status 200 "page $u"
+    assert_eq "$(head -n 1 "$TMPD/body")" '"Id","Name","AnnualRevenue","ParentId"' "page header"
+    rows=$(($(grep -c '^"001' "$TMPD/body")))
+    assert_eq "$rows" "$(header Sforce-NumberOfRecords)" "Sforce-NumberOfRecords of $u"
+    case $u in *p5) assert_eq "$rows" 500 "last page"; assert_eq "$(header Sforce-Locator)" null "last locator" ;;
+    *p0) assert_eq "$rows" 900 "first page"; assert_eq "$(header Sforce-Locator)" p1 "next of p0" ;;
+    esac
+    tail -n +2 "$TMPD/body" >>"$TMPD/pages.csv"
+    k=$((k + 1))
+done
+assert_eq "$k" 6 "result pages listed"
+LC_ALL=C sort "$TMPD/pages.csv" | cmp -s - "$TMPD/all.csv" || fail "result pages differ from the locator pages"
+# errors: not in this API version, another version, bad locators, not complete
+api GET "/services/data/v57.0/jobs/query/$JOB/resultPages"
+expect_status 404 "resultPages before v58"
+body_has NOT_FOUND
+api GET "/services/data/v59.0/jobs/query/$JOB/resultPages"
+expect_status 409 "resultPages in another API version"
+api GET "$V/jobs/query/$JOB/resultPages?locator=p99"
+expect_status 400 "resultPages bad locator"
+body_has INVALIDLOCATOR
+api GET "$V/jobs/query/$JOB/results?locator=p99"
+expect_status 400 "results bad page locator"
+body_has INVALIDLOCATOR
+api GET "$V/jobs/query/750000000000000AAA/resultPages"
+expect_status 404 "resultPages of no job"
+api POST "$V/jobs/query" -d '{"operation":"query","query":"SELECT Id FROM Account"}'
+JP=$(jstr id)
+api GET "$V/jobs/query/$JP/resultPages"
+expect_status 412 "resultPages before completion"
+body_has JOB_NOT_COMPLETE
+api GET "$V/jobs/query/$JP/results?locator=p1"
+expect_status 412 "page before completion"
+api GET "$V/jobs/query/$JP"
+api GET "$V/jobs/query/$JP/results?locator=p1"
+expect_status 400 "a page not listed yet"
+# a job without records: one empty page
+api POST "$V/jobs/query" -d '{"operation":"query","query":"SELECT Id FROM Account WHERE Name = '"'"'nobody'"'"'"}'
+JE=$(jstr id)
+api GET "$V/jobs/query/$JE"
+api GET "$V/jobs/query/$JE/resultPages"
+assert_eq "$(count '"resultUrl"')" 1 "pages of an empty result"
+body_has '"done":true'
+api GET "$V/jobs/query/$JE/results?locator=p0" -H 'Accept: text/csv'
+assert_eq "$(header Sforce-NumberOfRecords)" 0 "empty page"
+assert_eq "$(wc -l <"$TMPD/body" | tr -d ' ')" 1 "empty page: the header only"
+
 # non-Id order pages too
 api POST "$V/jobs/query" -d '{"operation":"query","query":"SELECT Name FROM Account WHERE Industry = '"'"'Energy'"'"' ORDER BY Name"}'
 J2=$(jstr id)
@@ -74,6 +141,18 @@ l2=$(header Sforce-Locator)
 api GET "$V/jobs/query/$J2/results?maxRecords=600&locator=$l2"
 assert_eq "$(header Sforce-NumberOfRecords)" 400 "ordered page 2"
 assert_eq "$(header Sforce-Locator)" null "ordered last page"
+
+api GET "$V/jobs/query/$J2/resultPages"
+assert_eq "$(count '"resultUrl"')" 2 "ordered job: two pages of 900"
+api GET "$V/jobs/query/$J2/results?locator=p1" -H 'Accept: text/csv'
+assert_eq "$(header Sforce-NumberOfRecords)" 100 "ordered job: last page"
+tail -n +2 "$TMPD/body" >"$TMPD/o1.csv"
+api GET "$V/jobs/query/$J2/results?locator=p0" -H 'Accept: text/csv'
+tail -n +2 "$TMPD/body" >"$TMPD/o0.csv"
+api GET "$V/jobs/query/$J2/results" -H 'Accept: text/csv'
+tail -n +2 "$TMPD/body" >"$TMPD/oall.csv"
+cat "$TMPD/o0.csv" "$TMPD/o1.csv" | cmp -s - "$TMPD/oall.csv" || fail "ordered pages are not the result in order"
+admin POST /__emu/config -d '{"bulk_result_page":100000}'
 
 # queryAll sees deletions, query does not
 api DELETE "$V/composite/sobjects?ids=$(sed -n 1p "$TMPD/ids" | tr -d '"')"

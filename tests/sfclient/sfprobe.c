@@ -4,6 +4,8 @@
  *
  *   sfprobe describe OBJ
  *   sfprobe read OBJ rest|bulk FIELDS [LO [HI]]   stdout: rows N sum HEX; rows to $SFPROBE_ROWS
+ *   sfprobe scan OBJ FIELDS                        every row once, any order (the side's scan:
+ *        Bulk API 2.0 result pages read in SF_BULK_STREAMS streams); output as read
  *   sfprobe digest OBJ count|content FIELDS [LO [HI]]
  *   sfprobe query SOQL FIELDS | bulkq SOQL FIELDS  stdout: rows N, then each row v1|v2...
  *   sfprobe fetch OBJ FIELDS ID...                 stdout: one line per record: v1|v2|...
@@ -114,6 +116,32 @@ static enum sfr_rc cmd_read(struct probe *pr, int argc, char **argv, struct sfr_
             "read %s: %ld rows in %.3f s = %.0f rows/s; side stats: calls %ld queries %ld\n",
             argv[2], x.rows, dt, dt > 0 ? (double)x.rows / dt : 0.0, side->stats.api_calls,
             side->stats.queries);
+    sfr_side_free(side);
+    return rc;
+}
+
+static enum sfr_rc cmd_scan(struct probe *pr, int argc, char **argv, struct sfr_err *err)
+{
+    if (argc < 3)
+        return sfr_err_set(err, SFR_EUSAGE, "scan OBJ FIELDS");
+    enum sfr_rc rc = project(pr, argv[1], argv[2], err);
+    if (rc != SFR_OK)
+        return rc;
+    struct sfr_side *side = sfr_sf_side_new(pr->c, 1, false);
+    struct readctx x = {0, 0, NULL};
+    const char *rows = getenv("SFPROBE_ROWS");
+    if (rows != NULL && (x.out = fopen(rows, "w")) == NULL)
+        return sfr_err_set(err, SFR_EIO, "%s: cannot write", rows);
+    double t0 = now_s();
+    rc = sfr_side_scan(side, &pr->p, on_row, &x, err);
+    double dt = now_s() - t0;
+    if (x.out != NULL)
+        fclose(x.out);
+    printf("rows %ld sum %016" PRIx64 "\n", x.rows, x.sum);
+    fprintf(stderr,
+            "scan: %ld rows in %.3f s = %.0f rows/s; side stats: calls %ld queries %ld rows %ld\n",
+            x.rows, dt, dt > 0 ? (double)x.rows / dt : 0.0, side->stats.api_calls,
+            side->stats.queries, side->stats.rows_read);
     sfr_side_free(side);
     return rc;
 }
@@ -242,7 +270,8 @@ static enum sfr_rc cmd_write(struct probe *pr, int argc, char **argv, struct sfr
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: sfprobe describe|read|digest|query|bulkq|fetch|write|raw ...\n");
+        fprintf(stderr,
+                "usage: sfprobe describe|read|scan|digest|query|bulkq|fetch|write|raw ...\n");
         return 2;
     }
     struct probe pr;
@@ -267,6 +296,8 @@ int main(int argc, char **argv)
             printf("%s fields %d prefix %s\n", pr.obj->name, pr.obj->n_fields, pr.obj->key_prefix);
     } else if (strcmp(cmd, "read") == 0) {
         rc = cmd_read(&pr, argc, argv, &err);
+    } else if (strcmp(cmd, "scan") == 0) {
+        rc = cmd_scan(&pr, argc, argv, &err);
     } else if (strcmp(cmd, "digest") == 0) {
         rc = cmd_digest(&pr, argc, argv, &err);
     } else if (strcmp(cmd, "query") == 0 || strcmp(cmd, "bulkq") == 0) {

@@ -7,7 +7,8 @@
  * Id column, an Id is generated per record and spliced in front of it (the
  * splitter tracks CSV quoting across chunks). Missing system fields come from
  * the table defaults (the emulator clock via the sfemu.now setting, the admin
- * user). Loads are not validated and produce no change events. */
+ * user). Loads are not validated and produce no change events; the table is
+ * analysed afterwards. */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,6 +234,11 @@ enum MHD_Result emu_load_finish(struct emu_req *r)
             free(sql);
         }
         emu_sync_seq(l->c, l->o);
+        /* planner statistics for what was loaded: without them Postgres reads
+         * a page of Id-ordered results by sorting the whole table */
+        char *an = sfr_asprintf("ANALYZE %s", l->o->qtable);
+        emu_exec(l->c, an);
+        free(an);
     }
     if (l->c != NULL)
         emu_exec(l->c, "RESET sfemu.now");
@@ -472,9 +478,12 @@ static enum MHD_Result config(struct emu_req *r)
     pthread_mutex_lock(&EMU.lock);
     EMU.connect_timeout_ms = jlong(j, "connect_timeout_ms", EMU.connect_timeout_ms);
     EMU.daily_limit = jlong(j, "daily_limit", EMU.daily_limit);
+    long page = jlong(j, "bulk_result_page", EMU.bulk_result_page);
+    if (page > 0)
+        EMU.bulk_result_page = page;
     struct sfr_buf b = SFR_BUF_INIT;
-    sfr_buf_printf(&b, "{\"connect_timeout_ms\":%ld,\"daily_limit\":%ld}", EMU.connect_timeout_ms,
-                   EMU.daily_limit);
+    sfr_buf_printf(&b, "{\"connect_timeout_ms\":%ld,\"daily_limit\":%ld,\"bulk_result_page\":%ld}",
+                   EMU.connect_timeout_ms, EMU.daily_limit, EMU.bulk_result_page);
     pthread_mutex_unlock(&EMU.lock);
     json_object_put(j);
     return emu_send_json(r, 200, &b);

@@ -1,5 +1,6 @@
 /* bulk.c — Bulk API 2.0 query jobs in sfemu: create, status, abort, delete,
- * list, and CSV results paged by maxRecords with Sforce-Locator.
+ * list, CSV results paged by maxRecords with Sforce-Locator, and the result
+ * pages for parallel retrieval (resultPages, API 58.0 and later).
  *
  * A job is created in state UploadComplete and completes on its first status
  * poll (the record count becomes numberRecordsProcessed); results before that
@@ -8,7 +9,15 @@
  * so memory is bounded by libmicrohttpd's buffer whatever maxRecords is.
  * COPY takes no parameters, so the query's literals are inlined with
  * PQescapeLiteral. Locators: for Id-ordered queries the last Id of the page
- * (the next page is `id > locator`), otherwise "o<offset>". */
+ * (the next page is `id > locator`), otherwise "o<offset>".
+ *
+ * resultPages splits the job's records into pages of EMU.bulk_result_page
+ * records, planned once per job (the last Id of every page but the last; one
+ * pass over the Ids), and lists five result URLs per answer with
+ * nextRecordsUrl for the next five. Their locators are "p<page>": such a page
+ * is bounded on both sides (Id order) or by offset, so the pages partition
+ * the result whatever order they are fetched in; its Sforce-Locator names
+ * the next page. */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,15 +33,23 @@ enum MHD_Result emu_send_stream(struct emu_req *r, unsigned status, const char *
                                 MHD_ContentReaderCallback cb, void *cls,
                                 MHD_ContentReaderFreeCallback fcb);
 
+#define RESULT_URLS_PER_ANSWER 5 /* "up to five URIs in one response" */
+
 struct emu_job {
     char id[19];
     char operation[16];
     char state[16];
+    char version[16]; /* "v60.0": the API version the job was created with */
     char *query;
     struct soql_query *q;
     long processed;
     int64_t created_ms;
     int in_use;
+    /* page plan of resultPages (under EMU.lock once planned) */
+    bool planned;
+    long page_size, n_pages;
+    char (*bounds)[19]; /* Id-ordered: last Id of pages 0..n_bounds-1 */
+    long n_bounds;
     struct emu_job *next;
 };
 
@@ -43,6 +60,7 @@ void emu_jobs_free(void)
         EMU.jobs = j->next;
         soql_free(j->q);
         free(j->query);
+        free(j->bounds);
         free(j);
     }
 }
@@ -118,6 +136,7 @@ static enum MHD_Result job_create(struct emu_req *r)
     sfr_sfid_to18(id15, 15, j->id);
     snprintf(j->operation, sizeof j->operation, "%s", ops);
     snprintf(j->state, sizeof j->state, "UploadComplete");
+    snprintf(j->version, sizeof j->version, "%s", r->seg[2]);
     j->query = sfr_strdup(json_object_get_string(qv));
     j->q = q;
     j->created_ms = emu_now_ms();
@@ -151,11 +170,6 @@ static void job_put(struct emu_job *j)
     pthread_mutex_lock(&EMU.lock);
     j->in_use--;
     pthread_mutex_unlock(&EMU.lock);
-}
-
-static int ncols_sql(const struct soql_query *q)
-{
-    return soql_ncols(q) + 1;
 }
 
 /* "s(c1, ..., cN, cid)" */
@@ -201,6 +215,8 @@ static char *inline_params(PGconn *c, const char *sql, char **params, int np)
     return sfr_buf_steal(&b);
 }
 
+/* Records of the job's query (after = NULL: all of them, counted without
+ * formatting or sorting anything), or those with Id > after. */
 static long job_count(PGconn *c, struct emu_job *j, const char *after, char msg[512])
 {
     struct sfr_buf sql = SFR_BUF_INIT, w = SFR_BUF_INIT;
@@ -208,11 +224,16 @@ static long job_count(PGconn *c, struct emu_job *j, const char *after, char msg[
     int np = 0;
     long n = -1;
     int incl = strcmp(j->operation, "queryAll") == 0;
-    if (soql_to_sql(j->q, incl, after, -1, -1, &sql, params, &np) != 0) {
+    int bad = after == NULL ? soql_count_sql(j->q, incl, &sql, params, &np)
+                            : soql_to_sql(j->q, incl, after, -1, -1, &sql, params, &np);
+    if (bad != 0) {
         snprintf(msg, 512, "query too complex");
         goto out;
     }
-    sfr_buf_printf(&w, "SELECT count(*) FROM (%s) s", sql.data);
+    if (after == NULL)
+        sfr_buf_puts(&w, sql.data);
+    else
+        sfr_buf_printf(&w, "SELECT count(*) FROM (%s) s", sql.data);
     PGresult *res = PQexecParams(c, w.data, np, NULL, (const char *const *)params, NULL, NULL, 0);
     if (PQresultStatus(res) == PGRES_TUPLES_OK)
         n = atol(PQgetvalue(res, 0, 0));
@@ -298,6 +319,7 @@ static enum MHD_Result job_delete(struct emu_req *r, const char *id)
         return bulk_error(r, 404, "NOT_FOUND", "Job not found or in use");
     soql_free(gone->q);
     free(gone->query);
+    free(gone->bounds);
     free(gone);
     return emu_send(r, 204, NULL, NULL);
 }
@@ -384,7 +406,8 @@ static void stream_free(void *cls)
     free(s);
 }
 
-/* Finds how many records the page holds and the next locator. */
+/* Finds how many records the page holds and the next locator: Id-ordered,
+ * one pass over at most max + 1 Ids after the locator. */
 static bool page_bounds(PGconn *c, struct emu_job *j, bool keyset, const char *after, long off,
                         long max, long *count, char next[64], char msg[512])
 {
@@ -400,7 +423,7 @@ static bool page_bounds(PGconn *c, struct emu_job *j, bool keyset, const char *a
         return true;
     }
     if (max <= 0) {
-        *count = job_count(c, j, after, msg);
+        *count = after == NULL ? j->processed : job_count(c, j, after, msg);
         return *count >= 0;
     }
     struct sfr_buf sql = SFR_BUF_INIT, w = SFR_BUF_INIT;
@@ -411,28 +434,23 @@ static bool page_bounds(PGconn *c, struct emu_job *j, bool keyset, const char *a
         snprintf(msg, 512, "query too complex");
         goto out;
     }
-    sfr_buf_printf(&w, "SELECT cid FROM (%s) ", sql.data);
+    sfr_buf_printf(&w,
+                   "SELECT count(*), max(cid) FILTER (WHERE rn = %ld) FROM (SELECT cid, "
+                   "row_number() OVER (ORDER BY cid) AS rn FROM (%s) ",
+                   max, sql.data);
     alias_list(&w, j->q);
-    sfr_buf_printf(&w, " ORDER BY cid OFFSET %ld", max - 1);
+    sfr_buf_puts(&w, ") t");
     PGresult *res = PQexecParams(c, w.data, np, NULL, (const char *const *)params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         snprintf(msg, 512, "%s", PQresultErrorMessage(res));
         PQclear(res);
         goto out;
     }
-    int got = PQntuples(res);
-    if (got == 2)
-        snprintf(next, 64, "%s", PQgetvalue(res, 0, 0));
+    long got = atol(PQgetvalue(res, 0, 0));
+    *count = got > max ? max : got;
+    if (got > max)
+        snprintf(next, 64, "%s", PQgetvalue(res, 0, 1));
     PQclear(res);
-    if (got == 2) {
-        *count = max;
-    } else if (got == 1) {
-        *count = max;
-    } else {
-        *count = job_count(c, j, after, msg);
-        if (*count < 0)
-            goto out;
-    }
     ok = true;
 out:
     for (int i = 0; i < np; i++)
@@ -442,16 +460,18 @@ out:
     return ok;
 }
 
-/* Starts COPY of one page on c; false with msg on error. */
-static bool start_copy(PGconn *c, struct emu_job *j, bool keyset, const char *after, long off,
-                       long count, char msg[512])
+/* Starts COPY of one page on c: `count` records after `after` (Id order, up
+ * to and including Id `upto` when not NULL) or from `off`; false with msg on
+ * error. */
+static bool start_copy(PGconn *c, struct emu_job *j, bool keyset, const char *after,
+                       const char *upto, long off, long count, char msg[512])
 {
     int incl = strcmp(j->operation, "queryAll") == 0;
     struct sfr_buf sql = SFR_BUF_INIT, w = SFR_BUF_INIT;
     char *params[SOQL_MAX_PARAMS];
     int np = 0;
     bool ok = false;
-    char *lit = NULL;
+    char *lit = NULL, *ulit = NULL;
     if (soql_to_sql(j->q, incl, keyset ? after : NULL, count, keyset ? -1 : off, &sql, params,
                     &np) != 0) {
         snprintf(msg, 512, "query too complex");
@@ -463,6 +483,10 @@ static bool start_copy(PGconn *c, struct emu_job *j, bool keyset, const char *af
         sfr_buf_printf(&w, "%scoalesce(c%d, '')", i ? ", " : "", i + 1);
     sfr_buf_printf(&w, " FROM (%s) ", lit);
     alias_list(&w, j->q);
+    if (keyset && upto != NULL) {
+        ulit = PQescapeLiteral(c, upto, strlen(upto));
+        sfr_buf_printf(&w, " WHERE cid <= %s COLLATE \"C\"", ulit ? ulit : "NULL");
+    }
     sfr_buf_puts(&w, ") TO STDOUT (FORMAT csv, FORCE_QUOTE *)");
     PGresult *res = PQexec(c, w.data);
     ok = PQresultStatus(res) == PGRES_COPY_OUT;
@@ -471,6 +495,7 @@ static bool start_copy(PGconn *c, struct emu_job *j, bool keyset, const char *af
     PQclear(res);
 out:
     free(lit);
+    PQfreemem(ulit);
     for (int i = 0; i < np; i++)
         free(params[i]);
     sfr_buf_cleanup(&sql);
@@ -478,39 +503,153 @@ out:
     return ok;
 }
 
-static enum MHD_Result job_results(struct emu_req *r, struct emu_job *j)
+/* The page plan of resultPages: pages of EMU.bulk_result_page records (at
+ * least one page, empty for no records), fixed on the first call. Id-ordered,
+ * the last Id of every page but the last is found as the pages are listed:
+ * those up to page `to` from one pass over the Ids after the last one known. */
+static bool plan_pages(PGconn *c, struct emu_job *j, bool keyset, long to, char msg[512])
+{
+    pthread_mutex_lock(&EMU.lock);
+    if (!j->planned) {
+        long size = EMU.bulk_result_page > 0 ? EMU.bulk_result_page : 1;
+        j->planned = true;
+        j->page_size = size;
+        j->n_pages = j->processed > 0 ? (j->processed + size - 1) / size : 1;
+        j->bounds = sfr_calloc((size_t)j->n_pages, sizeof(*j->bounds));
+        j->n_bounds = 0;
+    }
+    long known = j->n_bounds, size = j->page_size, want = to < j->n_pages - 1 ? to : j->n_pages - 1;
+    char after[19] = "";
+    if (known > 0)
+        snprintf(after, sizeof after, "%s", j->bounds[known - 1]);
+    pthread_mutex_unlock(&EMU.lock);
+    if (!keyset || known >= want)
+        return true;
+    int incl = strcmp(j->operation, "queryAll") == 0;
+    struct sfr_buf sql = SFR_BUF_INIT, w = SFR_BUF_INIT;
+    char *params[SOQL_MAX_PARAMS];
+    int np = 0;
+    bool ok = false;
+    long rows = (want - known) * size;
+    if (soql_to_sql(j->q, incl, after[0] ? after : NULL, rows, -1, &sql, params, &np) != 0) {
+        snprintf(msg, 512, "query too complex");
+        goto out;
+    }
+    sfr_buf_printf(&w,
+                   "SELECT cid FROM (SELECT cid, row_number() OVER (ORDER BY cid) AS rn FROM (%s) ",
+                   sql.data);
+    alias_list(&w, j->q);
+    sfr_buf_printf(&w, ") t WHERE rn %% %ld = 0 ORDER BY cid", size);
+    PGresult *res = PQexecParams(c, w.data, np, NULL, (const char *const *)params, NULL, NULL, 0);
+    ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+    if (!ok)
+        snprintf(msg, 512, "%s", PQresultErrorMessage(res));
+    pthread_mutex_lock(&EMU.lock);
+    if (ok && j->n_bounds == known) {
+        int got = PQntuples(res);
+        for (int i = 0; i < got && known + i < j->n_pages - 1; i++)
+            snprintf(j->bounds[known + i], sizeof(j->bounds[0]), "%s", PQgetvalue(res, i, 0));
+        j->n_bounds = known + got < j->n_pages - 1 ? known + got : j->n_pages - 1;
+        /* fewer: records went away since the job completed */
+        if (known + got < want)
+            j->n_pages = j->n_bounds + 1;
+    }
+    pthread_mutex_unlock(&EMU.lock);
+    PQclear(res);
+out:
+    for (int i = 0; i < np; i++)
+        free(params[i]);
+    sfr_buf_cleanup(&sql);
+    sfr_buf_cleanup(&w);
+    return ok;
+}
+
+/* "p<k>" of a planned job: page k, or -1. Id-ordered, the page must have been
+ * listed: to fetch it, both its bounds are known; to list from it, the one
+ * before it. */
+static long page_of(struct emu_job *j, const char *loc, bool keyset, bool fetch)
+{
+    char *end;
+    if (loc[0] != 'p' || loc[1] < '0' || loc[1] > '9')
+        return -1;
+    long k = strtol(loc + 1, &end, 10);
+    pthread_mutex_lock(&EMU.lock);
+    bool known =
+        fetch ? k < j->n_bounds || (k == j->n_pages - 1 && k <= j->n_bounds) : k <= j->n_bounds;
+    bool ok = *end == '\0' && j->planned && k >= 0 && k < j->n_pages && (!keyset || known);
+    pthread_mutex_unlock(&EMU.lock);
+    return ok ? k : -1;
+}
+
+/* True (the error answer in *ret) unless the job is complete. */
+static bool not_complete(struct emu_req *r, struct emu_job *j, enum MHD_Result *ret)
 {
     pthread_mutex_lock(&EMU.lock);
     char state[16];
     snprintf(state, sizeof state, "%s", j->state);
     pthread_mutex_unlock(&EMU.lock);
-    if (strcmp(state, "JobComplete") != 0)
-        return bulk_error(r, strcmp(state, "Aborted") == 0 ? 400 : 412,
-                          strcmp(state, "Aborted") == 0 ? "INVALIDJOB" : "JOB_NOT_COMPLETE",
-                          "Job is not complete");
+    if (strcmp(state, "JobComplete") == 0)
+        return false;
+    bool aborted = strcmp(state, "Aborted") == 0;
+    *ret = bulk_error(r, aborted ? 400 : 412, aborted ? "INVALIDJOB" : "JOB_NOT_COMPLETE",
+                      "Job is not complete");
+    return true;
+}
+
+static enum MHD_Result job_results(struct emu_req *r, struct emu_job *j)
+{
+    enum MHD_Result ret;
+    if (not_complete(r, j, &ret))
+        return ret;
     const char *ms = emu_arg(r, "maxRecords"), *loc = emu_arg(r, "locator");
     long max = ms ? strtol(ms, NULL, 10) : 0;
     if (ms != NULL && max <= 0)
         return bulk_error(r, 400, "INVALIDJOB", "maxRecords must be a positive integer");
     bool keyset = soql_orders_by_id(j->q) != 0;
-    const char *after = NULL;
-    long off = 0;
+    const char *after = NULL, *upto = NULL;
+    char after_buf[19] = "", upto_buf[19] = "";
+    long off = 0, page = -1;
     if (loc != NULL && *loc != '\0' && strcmp(loc, "null") != 0) {
         char id18[19];
-        if (keyset && sfr_sfid_valid(loc, strlen(loc)) && sfr_sfid_to18(loc, strlen(loc), id18))
+        if (loc[0] == 'p') {
+            if ((page = page_of(j, loc, keyset, true)) < 0)
+                return bulk_error(r, 400, "INVALIDLOCATOR", "invalid locator");
+        } else if (keyset && sfr_sfid_valid(loc, strlen(loc)) &&
+                   sfr_sfid_to18(loc, strlen(loc), id18)) {
             after = loc;
-        else if (!keyset && loc[0] == 'o' && atol(loc + 1) >= 0)
+        } else if (!keyset && loc[0] == 'o' && atol(loc + 1) >= 0) {
             off = atol(loc + 1);
-        else
+        } else {
             return bulk_error(r, 400, "INVALIDLOCATOR", "invalid locator");
+        }
     }
     PGconn *c = emu_pg_get();
     if (c == NULL)
         return bulk_error(r, 503, "SERVER_UNAVAILABLE", "store unavailable");
     long count = 0;
-    char next[64], msg[512] = "";
-    if (!page_bounds(c, j, keyset, after, off, max, &count, next, msg) ||
-        !start_copy(c, j, keyset, after, off, count, msg)) {
+    char next[64] = "", msg[512] = "";
+    if (page >= 0) {
+        /* a page of the plan: its bounds and size are fixed */
+        pthread_mutex_lock(&EMU.lock);
+        long n_pages = j->n_pages, size = j->page_size;
+        if (page > 0 && j->bounds[page - 1][0] != '\0')
+            snprintf(after_buf, sizeof after_buf, "%s", j->bounds[page - 1]);
+        if (page < n_pages - 1)
+            snprintf(upto_buf, sizeof upto_buf, "%s", j->bounds[page]);
+        pthread_mutex_unlock(&EMU.lock);
+        after = after_buf[0] ? after_buf : NULL;
+        upto = upto_buf[0] ? upto_buf : NULL;
+        off = page * size;
+        count = page < n_pages - 1 ? size : j->processed - page * size;
+        if (count < 0)
+            count = 0;
+        if (page < n_pages - 1)
+            snprintf(next, sizeof next, "p%ld", page + 1);
+    } else if (!page_bounds(c, j, keyset, after, off, max, &count, next, msg)) {
+        emu_pg_put(c);
+        return bulk_error(r, 500, "UNKNOWN_EXCEPTION", msg);
+    }
+    if (!start_copy(c, j, keyset, after, upto, off, count, msg)) {
         emu_pg_put(c);
         return bulk_error(r, 500, "UNKNOWN_EXCEPTION", msg);
     }
@@ -528,8 +667,61 @@ static enum MHD_Result job_results(struct emu_req *r, struct emu_job *j)
     snprintf(cnt, sizeof cnt, "%ld", count);
     emu_add_header(r, "Sforce-NumberOfRecords", cnt);
     emu_add_header(r, "Sforce-Locator", next[0] ? next : "null");
-    (void)ncols_sql;
     return emu_send_stream(r, 200, "text/csv", stream_read, s, stream_free);
+}
+
+/* GET .../jobs/query/{id}/resultPages[?locator=p<k>]: up to five result URLs
+ * from page k on, nextRecordsUrl for the next five (null when done). */
+static enum MHD_Result job_result_pages(struct emu_req *r, struct emu_job *j)
+{
+    if (atoi(r->seg[2] + 1) < 58)
+        return emu_send_not_found(r);
+    if (strcmp(r->seg[2], j->version) != 0)
+        return bulk_error(r, 409, "INVALIDJOB",
+                          "Use the API version the query job was created with to get its "
+                          "results");
+    enum MHD_Result ret;
+    if (not_complete(r, j, &ret))
+        return ret;
+    const char *loc = emu_arg(r, "locator");
+    bool keyset = soql_orders_by_id(j->q) != 0;
+    long from = 0;
+    if (loc != NULL) {
+        /* a nextRecordsUrl: the pages before it were listed */
+        pthread_mutex_lock(&EMU.lock);
+        bool planned = j->planned;
+        pthread_mutex_unlock(&EMU.lock);
+        if (!planned || (from = page_of(j, loc, keyset, false)) < 0)
+            return bulk_error(r, 400, "INVALIDLOCATOR", "invalid locator");
+    }
+    PGconn *c = emu_pg_get();
+    if (c == NULL)
+        return bulk_error(r, 503, "SERVER_UNAVAILABLE", "store unavailable");
+    char msg[512] = "";
+    bool ok = plan_pages(c, j, keyset, from + RESULT_URLS_PER_ANSWER, msg);
+    emu_pg_put(c);
+    if (!ok)
+        return bulk_error(r, 500, "UNKNOWN_EXCEPTION", msg);
+    pthread_mutex_lock(&EMU.lock);
+    long n_pages = j->n_pages;
+    pthread_mutex_unlock(&EMU.lock);
+    if (from > n_pages - 1)
+        from = n_pages - 1;
+    long to = from + RESULT_URLS_PER_ANSWER < n_pages ? from + RESULT_URLS_PER_ANSWER : n_pages;
+    struct sfr_buf b = SFR_BUF_INIT;
+    sfr_buf_puts(&b, "{\"resultPages\":[");
+    for (long k = from; k < to; k++)
+        sfr_buf_printf(&b,
+                       "%s{\"resultUrl\":\"/services/data/%s/jobs/query/%s/results?locator=p%ld\"}",
+                       k > from ? "," : "", j->version, j->id, k);
+    sfr_buf_puts(&b, "],\"nextRecordsUrl\":");
+    if (to < n_pages)
+        sfr_buf_printf(&b, "\"/services/data/%s/jobs/query/%s/resultPages?locator=p%ld\"",
+                       j->version, j->id, to);
+    else
+        sfr_buf_puts(&b, "null");
+    sfr_buf_printf(&b, ",\"done\":%s}", to < n_pages ? "false" : "true");
+    return emu_send_json(r, 200, &b);
 }
 
 enum MHD_Result emu_bulk(struct emu_req *r)
@@ -554,6 +746,8 @@ enum MHD_Result emu_bulk(struct emu_req *r)
         ret = job_abort(r, j);
     else if (r->n_seg == 7 && strcmp(r->seg[6], "results") == 0 && strcmp(m, "GET") == 0)
         ret = job_results(r, j);
+    else if (r->n_seg == 7 && strcmp(r->seg[6], "resultPages") == 0 && strcmp(m, "GET") == 0)
+        ret = job_result_pages(r, j);
     else
         ret = emu_send_not_found(r);
     job_put(j);

@@ -21,13 +21,14 @@
 #include "sfrecon/mem.h"
 #include "sfrecon/schema.h"
 
-#define EMU_MAX_BODY     (50L * 1024 * 1024)
-#define EMU_MAX_BATCH    200
-#define EMU_PAGE_DEFAULT 2000
-#define EMU_PAGE_MIN     200
-#define EMU_POOL_MAX     64
-#define EMU_MAX_LOCATORS 2000
-#define EMU_MAX_HDRS     8
+#define EMU_MAX_BODY         (50L * 1024 * 1024)
+#define EMU_MAX_BATCH        200
+#define EMU_PAGE_DEFAULT     2000
+#define EMU_PAGE_MIN         200
+#define EMU_POOL_MAX         64
+#define EMU_MAX_LOCATORS     2000
+#define EMU_MAX_HDRS         8
+#define EMU_BULK_RESULT_PAGE 100000
 
 /* Extras of a describe field that struct sfr_field does not carry. */
 struct emu_fieldx {
@@ -115,6 +116,7 @@ struct emu {
     char *token_instance_url; /* --instance-url: what token answers name (NULL = base_url) */
     char org_id[19], user_id[19];
     long connect_timeout_ms; /* CometD /meta/connect hold */
+    long bulk_result_page;   /* records per page of a Bulk job's resultPages */
 
     pthread_mutex_t lock;
     pthread_cond_t event_cond; /* broadcast after every commit that wrote events */

@@ -310,6 +310,7 @@ int main(int argc, char **argv)
     EMU.user = sfr_strdup("admin@example.com");
     EMU.password = sfr_strdup("password");
     EMU.connect_timeout_ms = 110000;
+    EMU.bulk_result_page = EMU_BULK_RESULT_PAGE;
     EMU.cdc.retention_ms = 72LL * 3600 * 1000;
     if (!parse_args(argc, argv, &org)) {
         rc = 2;

@@ -434,8 +434,9 @@ END_TEST
 
 static void clear_env(void)
 {
-    const char *vars[] = {"SF_ACCESS_TOKEN",  "SF_INSTANCE_URL", "SF_LOGIN_URL", "SF_CLIENT_ID",
-                          "SF_CLIENT_SECRET", "SF_USERNAME",     "SF_PASSWORD",  "SF_API_VERSION"};
+    const char *vars[] = {"SF_ACCESS_TOKEN", "SF_INSTANCE_URL",  "SF_LOGIN_URL",
+                          "SF_CLIENT_ID",    "SF_CLIENT_SECRET", "SF_USERNAME",
+                          "SF_PASSWORD",     "SF_API_VERSION",   "SF_BULK_STREAMS"};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
         unsetenv(vars[i]);
 }
@@ -524,6 +525,132 @@ START_TEST(test_budget_refuses_before_sending)
 }
 END_TEST
 
+/* Answers of GET .../jobs/query/{id}/resultPages */
+#define RP_JOB    "750R0000000zxr8IAA"
+#define RP_URL(l) "\"/services/data/v60.0/jobs/query/" RP_JOB "/results?locator=" l "\""
+
+START_TEST(test_result_pages)
+{
+    struct sfr_strv urls = {0};
+    char next[256];
+    bool done;
+    struct sfr_err err;
+    const char *a =
+        "{\"resultPages\":[{\"resultUrl\":" RP_URL("aBcDeFg4N") "},{\"resultUrl\":" RP_URL(
+            "HiJkLmN4N") "}],\"nextRecordsUrl\":\"/services/data/v60.0/jobs/"
+                         "query/" RP_JOB "/resultPages?locator=oPQ\",\"done\":false}";
+    ck_assert_int_eq(
+        sfr_sf_parse_result_pages(a, strlen(a), RP_JOB, &urls, next, sizeof(next), &done, &err),
+        SFR_OK);
+    ck_assert_int_eq((int)urls.n, 2);
+    ck_assert_str_eq(urls.v[0],
+                     "/services/data/v60.0/jobs/query/" RP_JOB "/results?locator=aBcDeFg4N");
+    ck_assert_str_eq(urls.v[1],
+                     "/services/data/v60.0/jobs/query/" RP_JOB "/results?locator=HiJkLmN4N");
+    ck_assert(!done);
+    ck_assert_str_eq(next, "/services/data/v60.0/jobs/query/" RP_JOB "/resultPages?locator=oPQ");
+    sfr_strv_cleanup(&urls);
+    /* the last answer: null next, done; the key as the table spells it */
+    const char *b = "{\"resultPages\":[{\"resultUrl\":" RP_URL(
+        "vWxYzz4N") "}],"
+                    "\"nextRecordUrl\":null,\"done\":true}";
+    ck_assert_int_eq(
+        sfr_sf_parse_result_pages(b, strlen(b), RP_JOB, &urls, next, sizeof(next), &done, &err),
+        SFR_OK);
+    ck_assert_int_eq((int)urls.n, 1);
+    ck_assert(done);
+    ck_assert_str_eq(next, "");
+    sfr_strv_cleanup(&urls);
+    /* no pages at all (an empty result), done absent: done because no next */
+    const char *c = "{\"resultPages\":[]}";
+    ck_assert_int_eq(
+        sfr_sf_parse_result_pages(c, strlen(c), RP_JOB, &urls, next, sizeof(next), &done, &err),
+        SFR_OK);
+    ck_assert_int_eq((int)urls.n, 0);
+    ck_assert(done);
+    /* an absolute URL of the job is taken (sf_do checks its host) */
+    const char *d = "{\"resultPages\":[{\"resultUrl\":\"https://x.my.salesforce.com/services/"
+                    "data/v60.0/jobs/query/" RP_JOB "/results\"}],\"done\":true}";
+    ck_assert_int_eq(
+        sfr_sf_parse_result_pages(d, strlen(d), RP_JOB, &urls, next, sizeof(next), &done, &err),
+        SFR_OK);
+    ck_assert_int_eq((int)urls.n, 1);
+    sfr_strv_cleanup(&urls);
+}
+END_TEST
+
+static const char *const rp_bad[] = {
+    "",
+    "[]",
+    "{\"done\":true}",
+    "{\"resultPages\":{}}",
+    "{\"resultPages\":[{\"resultUrl\":" RP_URL("x") "}",
+    /* another job's results, or no results at all */
+    "{\"resultPages\":[{\"resultUrl\":\"/services/data/v60.0/jobs/query/750OTHER0000000AAA/"
+    "results?locator=x\"}],\"done\":true}",
+    "{\"resultPages\":[{\"resultUrl\":\"/services/data/v60.0/jobs/query/" RP_JOB "\"}],"
+    "\"done\":true}",
+    "{\"resultPages\":[{\"resultUrl\":\"/services/data/v60.0/jobs/query/" RP_JOB
+    "/resultsX\"}],\"done\":true}",
+    /* not under /services/data/, or with blanks */
+    "{\"resultPages\":[{\"resultUrl\":\"/other/jobs/query/" RP_JOB "/results\"}],\"done\":true}",
+    "{\"resultPages\":[{\"resultUrl\":\"/services/data/v60.0/jobs/query/" RP_JOB
+    "/results?locator=a b\"}],\"done\":true}",
+    "{\"resultPages\":[{\"url\":" RP_URL("x") "}],\"done\":true}",
+    "{\"resultPages\":[{\"resultUrl\":7}],\"done\":true}",
+    /* more announced, but no next, or a next that is not the job's result pages */
+    "{\"resultPages\":[{\"resultUrl\":" RP_URL("x") "}],\"done\":false}",
+    "{\"resultPages\":[{\"resultUrl\":" RP_URL("x") "}],\"nextRecordsUrl\":null,\"done\":false}",
+    "{\"resultPages\":[{\"resultUrl\":" RP_URL("x") "}],\"nextRecordsUrl\":\"/services/data/"
+                                                    "v60.0/jobs/query/" RP_JOB
+                                                    "/results?locator=y\",\"done\":false}",
+};
+
+START_TEST(test_result_pages_bad)
+{
+    struct sfr_strv urls = {0};
+    char next[256];
+    bool done;
+    struct sfr_err err;
+    const char *in = rp_bad[_i];
+    ck_assert_msg(sfr_sf_parse_result_pages(in, strlen(in), RP_JOB, &urls, next, sizeof(next),
+                                            &done, &err) == SFR_ESF,
+                  "%s", in);
+    ck_assert(strstr(err.msg, RP_JOB) != NULL);
+    sfr_strv_cleanup(&urls);
+}
+END_TEST
+
+START_TEST(test_bulk_streams)
+{
+    struct sfr_sf *c = NULL, *c2 = NULL;
+    struct sfr_err err;
+    clear_env();
+    setenv("SF_INSTANCE_URL", "http://127.0.0.1:9", 1);
+    setenv("SF_ACCESS_TOKEN", "tok", 1);
+    ck_assert_int_eq(sfr_sf_from_env(NULL, &c, &err), SFR_OK);
+    ck_assert_int_eq(sfr_sf_bulk_streams(c), SFR_SF_BULK_STREAMS);
+    sfr_sf_free(c);
+    setenv("SF_BULK_STREAMS", "3", 1);
+    ck_assert_int_eq(sfr_sf_from_env(NULL, &c, &err), SFR_OK);
+    ck_assert_int_eq(sfr_sf_bulk_streams(c), 3);
+    ck_assert_int_eq(sfr_sf_clone(c, &c2, &err), SFR_OK);
+    ck_assert_int_eq(sfr_sf_bulk_streams(c2), 3);
+    sfr_sf_set_bulk_streams(c, 0);
+    ck_assert_int_eq(sfr_sf_bulk_streams(c), 1);
+    sfr_sf_set_bulk_streams(c, 1000);
+    ck_assert_int_eq(sfr_sf_bulk_streams(c), SFR_SF_MAX_STREAMS);
+    sfr_sf_free(c2);
+    sfr_sf_free(c);
+    sfr_log_set_level(SFR_LOG_ERROR); /* the bad value warns */
+    setenv("SF_BULK_STREAMS", "0", 1);
+    ck_assert_int_eq(sfr_sf_from_env(NULL, &c, &err), SFR_OK);
+    ck_assert_int_eq(sfr_sf_bulk_streams(c), SFR_SF_BULK_STREAMS);
+    sfr_sf_free(c);
+    clear_env();
+}
+END_TEST
+
 Suite *sf_suite(void)
 {
     Suite *s = suite_create("sf");
@@ -540,6 +667,8 @@ Suite *sf_suite(void)
     tcase_add_test(t, test_jscan_order_and_stop);
     tcase_add_test(t, test_jscan_errors);
     tcase_add_test(t, test_recparse);
+    tcase_add_test(t, test_result_pages);
+    tcase_add_loop_test(t, test_result_pages_bad, 0, sizeof(rp_bad) / sizeof(rp_bad[0]));
     suite_add_tcase(s, t);
     t = tcase_create("csv");
     tcase_add_loop_test(t, test_csv_chunks, 0, sizeof(chunk_sizes) / sizeof(chunk_sizes[0]));
@@ -550,6 +679,7 @@ Suite *sf_suite(void)
     tcase_add_test(t, test_calls_print);
     tcase_add_test(t, test_from_env);
     tcase_add_test(t, test_budget_refuses_before_sending);
+    tcase_add_test(t, test_bulk_streams);
     tcase_set_timeout(t, 30);
     suite_add_tcase(s, t);
     return s;
