@@ -32,7 +32,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 EMU_OBJ  := $(EMU_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all check unit integration asan demo bench lint clean deps fuzz fuzz-build fuzz-bins \
+.PHONY: all check unit integration asan demo bench soak lint clean deps fuzz fuzz-build fuzz-bins \
         fuzz-corpus valgrind
 all: $(BUILD)/sfrecon $(BUILD)/sfrecon-test $(BUILD)/sfemu $(BUILD)/orggen $(BUILD)/sfrbench
 
@@ -131,6 +131,11 @@ demo: deps
 bench: deps
 	$(MAKE) all
 	sh scripts/bench.sh
+
+# not a test: SOAK_SECONDS (default 600) of sync under load, faults and kills
+soak: deps
+	$(MAKE) all
+	sh tests/bench/soak.sh
 
 lint:
 	@sh scripts/lint.sh

@@ -153,6 +153,11 @@ char *sfr_pg_input_value(const struct sfr_field *f, const char *sf_value);
  * geolocation -> "lat,lon" of the two columns), appended to b with the given
  * table alias prefix ("" or "t."). */
 void sfr_pg_field_expr(struct sfr_buf *b, const struct sfr_field *f, const char *alias);
+/* Appends ", <alias><column>::text" for each relationship external Id of p
+ * (", NULL::text" when table t lacks its column): p->n_relext columns. */
+struct sfr_pg_table;
+void sfr_pg_relext_select(struct sfr_buf *b, const struct sfr_pg_table *t,
+                          const struct sfr_projection *p, const char *alias);
 
 /* ---- mirror tables (mirror.c) ---- */
 

@@ -64,6 +64,9 @@ struct sfr_plan_item {
     char **before;  /* current values on the side written (raw); NULL when absent */
     bool *set;      /* fields written in the first pass */
     bool *deferred; /* reference fields written in the second pass */
+    /* pg->sf: lookups the mirror row sets only through a relationship
+     * external Id, as nested references (sfr_relext_refs); NULL none */
+    char *refs;
     bool has_deferred;
     bool dedupe;           /* delete the other rows holding sfid (keep the highest id) first */
     bool clear_sync_error; /* _hc_lastop SYNCED, _hc_err NULL, FAILED _trigger_log IGNORED */

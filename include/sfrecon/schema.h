@@ -128,6 +128,13 @@ bool sfr_relext_resolve(const struct sfr_schema *s, const struct sfr_object *obj
  * external Id: {"Account":{"ExternalId__c":"value"}} (value JSON-escaped). */
 struct sfr_buf;
 void sfr_relext_json(const struct sfr_relext *r, const char *value, struct sfr_buf *out);
+/* The nested references of one record as one JSON object, for the
+ * relationship external Ids rx[0..n) whose value (values[i], NULL = none)
+ * is set and whose lookup is not written otherwise (lookup_set[i] false;
+ * lookup_set may be NULL): {"Account":{"External_Id__c":"A-1"},...}.
+ * NULL when there is none (caller frees). */
+char *sfr_relext_refs(const struct sfr_relext *rx, int n, const char *const *values,
+                      const bool *lookup_set);
 
 /* A reference that the load order cannot satisfy in one pass. */
 struct sfr_deferred_ref {

@@ -192,6 +192,9 @@ struct sfr_sf_rec {
     const char *id;            /* update: record Id; create/upsert: NULL */
     const char *const *values; /* per field of the call, Salesforce text; NULL = null */
     const bool *set;           /* NULL = every field set; unset fields are omitted */
+    /* a JSON object whose members are added to the record: nested
+     * references by a parent's external Id (sfr_relext_refs); NULL = none */
+    const char *refs;
 };
 
 /* Per-record result. status_code is "" on success. */

@@ -37,6 +37,13 @@ struct sfr_projection {
     int idx_modstamp;   /* index of SystemModstamp in fields, -1 if absent */
     int idx_isdeleted;  /* index of IsDeleted, -1 if absent */
     const char *schema; /* Postgres mirror schema (pg side) */
+    /* The mapped relationship external Ids (Account__External_Id__c): no
+     * Salesforce fields, so neither compared nor hashed; the Postgres side
+     * reads their mirror columns into sfr_record.rel_values, and writes to
+     * Salesforce set a lookup through them (sfr_relext_refs). Owned; each
+     * name is borrowed from the field list given to sfr_projection_init. */
+    struct sfr_relext *relext;
+    int n_relext;
 };
 
 struct sfr_range {
@@ -72,6 +79,10 @@ struct sfr_record {
     int64_t queued_ms; /* created_at of its earliest NEW/PENDING log entry, INT64_MIN none */
     bool has_status;   /* the table has _hc_lastop (sync status known) */
     bool has_tlog;     /* the table's schema has a _trigger_log */
+    /* Postgres side: the mirror's text of each projection relext (NULL =
+     * null, or the table lacks the column); NULL elsewhere. Owned. */
+    char **rel_values;
+    int n_rel;
 };
 void sfr_record_cleanup(struct sfr_record *r);
 /* Returns 0 to go on. The record is borrowed: it dies when the callback returns. */
@@ -87,6 +98,9 @@ struct sfr_write {
     const char *sfid; /* NULL for an insert into Salesforce */
     const char *const *values;
     const bool *set;
+    /* Salesforce: nested references set by the parent's external Id, a JSON
+     * object merged into the record (sfr_relext_refs); NULL = none. */
+    const char *refs;
     /* results */
     bool ok;
     char new_id[19];     /* id of a created Salesforce record */

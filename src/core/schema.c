@@ -717,3 +717,32 @@ void sfr_relext_json(const struct sfr_relext *r, const char *value, struct sfr_b
     sfr_buf_json_str(out, value);
     sfr_buf_puts(out, "}}");
 }
+
+char *sfr_relext_refs(const struct sfr_relext *rx, int n, const char *const *values,
+                      const bool *lookup_set)
+{
+    struct sfr_buf b = SFR_BUF_INIT, one = SFR_BUF_INIT;
+    for (int i = 0; i < n; i++) {
+        if (values == NULL || values[i] == NULL || values[i][0] == '\0' ||
+            (lookup_set != NULL && lookup_set[i]))
+            continue;
+        bool dup = false; /* one reference per relationship: the first mapped wins */
+        for (int k = 0; k < i && !dup; k++)
+            dup = rx[k].ref == rx[i].ref && values[k] != NULL && values[k][0] != '\0' &&
+                  (lookup_set == NULL || !lookup_set[k]);
+        if (dup)
+            continue;
+        sfr_buf_reset(&one);
+        sfr_relext_json(&rx[i], values[i], &one);
+        /* {"Account":{...}} -> "Account":{...} */
+        sfr_buf_putc(&b, b.len == 0 ? '{' : ',');
+        sfr_buf_append(&b, one.data + 1, one.len - 2);
+    }
+    sfr_buf_cleanup(&one);
+    if (b.len == 0) {
+        sfr_buf_cleanup(&b);
+        return NULL;
+    }
+    sfr_buf_putc(&b, '}');
+    return sfr_buf_steal(&b);
+}

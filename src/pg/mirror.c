@@ -181,6 +181,23 @@ void sfr_pg_field_expr(struct sfr_buf *b, const struct sfr_field *f, const char 
     }
 }
 
+void sfr_pg_relext_select(struct sfr_buf *b, const struct sfr_pg_table *t,
+                          const struct sfr_projection *p, const char *alias)
+{
+    for (int i = 0; i < p->n_relext; i++) {
+        bool have = false;
+        for (size_t k = 0; k < t->columns.n && !have; k++)
+            have = strcmp(t->columns.v[k], p->relext[i].column) == 0;
+        if (!have) {
+            sfr_buf_puts(b, ", NULL::text");
+            continue;
+        }
+        sfr_buf_printf(b, ", %s", alias);
+        sfr_pg_ident_append(b, p->relext[i].column);
+        sfr_buf_puts(b, "::text");
+    }
+}
+
 /* ---- table facts ---- */
 
 void sfr_pg_table_cleanup(struct sfr_pg_table *t)

@@ -262,6 +262,12 @@ static char *values_json(const struct sfr_projection *p, const struct sfr_plan_i
         sfr_buf_putc(&b, ':');
         sfr_buf_json_str(&b, vals ? vals[i] : NULL);
     }
+    size_t rl = it->refs != NULL && vals == it->after ? strlen(it->refs) : 0;
+    if (rl > 2) { /* the nested references written, as sent */
+        if (!first)
+            sfr_buf_putc(&b, ',');
+        sfr_buf_append(&b, it->refs + 1, rl - 2);
+    }
     sfr_buf_putc(&b, '}');
     return sfr_buf_steal(&b);
 }
@@ -480,7 +486,7 @@ static enum sfr_rc sf_create_batch(struct apply *a, struct sfr_plan_object *po, 
         bool *mask = masks + (size_t)k * (size_t)nf;
         for (int i = 0; i < nf; i++)
             mask[i] = it->set[i] && create_writable(p->fields[i]);
-        recs[k] = (struct sfr_sf_rec){NULL, (const char *const *)it->after, mask};
+        recs[k] = (struct sfr_sf_rec){NULL, (const char *const *)it->after, mask, it->refs};
         news[k] = values_json(p, it, it->after);
         j[k] =
             (struct sfr_sf_journal){p->obj->name, "", "insert", NULL, news[k], it->pg_id, it->sfid};
@@ -606,6 +612,7 @@ static enum sfr_rc sf_batch(struct apply *a, struct sfr_plan_object *po, const s
         w[k].sfid = create ? NULL : it->sfid;
         w[k].values = (const char *const *)it->after;
         w[k].set = it->set;
+        w[k].refs = it->refs;
         olds[k] = create ? NULL : values_json(p, it, it->before);
         news[k] = values_json(p, it, it->after);
         j[k] = (struct sfr_sf_journal){

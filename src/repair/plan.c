@@ -175,18 +175,6 @@ struct recset {
     bool sorted;
 };
 
-static void rec_free(struct sfr_record *r)
-{
-    sfr_free(r->sfid);
-    for (int i = 0; i < r->n_values; i++)
-        sfr_free(r->values[i]);
-    sfr_free(r->values);
-    sfr_free(r->hc_lastop);
-    sfr_free(r->hc_err);
-    sfr_free(r->trigger_failed);
-    memset(r, 0, sizeof(*r));
-}
-
 static int recset_add(void *ctx, const struct sfr_record *r)
 {
     struct recset *s = ctx;
@@ -207,6 +195,12 @@ static int recset_add(void *ctx, const struct sfr_record *r)
     c->hc_lastop = sfr_strdup(r->hc_lastop);
     c->hc_err = sfr_strdup(r->hc_err);
     c->trigger_failed = sfr_strdup(r->trigger_failed);
+    if (r->rel_values != NULL && r->n_rel > 0) {
+        c->n_rel = r->n_rel;
+        c->rel_values = sfr_calloc((size_t)r->n_rel, sizeof(char *));
+        for (int i = 0; i < r->n_rel; i++)
+            c->rel_values[i] = sfr_strdup(r->rel_values[i]);
+    }
     s->sorted = false;
     return 0;
 }
@@ -231,7 +225,7 @@ static const struct sfr_record *recset_find(struct recset *s, const char *sfid)
 static void recset_cleanup(struct recset *s)
 {
     for (size_t i = 0; i < s->n; i++)
-        rec_free(&s->v[i]);
+        sfr_record_cleanup(&s->v[i]);
     sfr_free(s->v);
     memset(s, 0, sizeof(*s));
 }
@@ -346,6 +340,7 @@ static void item_cleanup(struct sfr_plan_item *it)
     sfr_free(it->before);
     sfr_free(it->set);
     sfr_free(it->deferred);
+    sfr_free(it->refs);
     sfr_free(it->sfid);
     sfr_free(it->note);
     memset(it, 0, sizeof(*it));
@@ -406,6 +401,8 @@ static void item_reset(struct sfr_plan_item *it)
     }
     sfr_free(it->before);
     it->before = NULL;
+    sfr_free(it->refs);
+    it->refs = NULL;
 }
 
 static void item_before(struct sfr_plan_item *it, const struct sfr_record *r)
@@ -509,6 +506,45 @@ static int plan_pg_update(struct sfr_plan_item *it, const struct sfr_projection 
     return n;
 }
 
+static int field_index(const struct sfr_projection *p, const struct sfr_field *f)
+{
+    for (int i = 0; i < p->n_fields; i++)
+        if (p->fields[i] == f)
+            return i;
+    return -1;
+}
+
+/* A lookup the mirror row sets only through its relationship external Id
+ * column (the lookup's column null, the external Id's set) is written to
+ * Salesforce as a nested reference, which Salesforce resolves to the
+ * parent's Id. create: the lookup is not written otherwise; an update only
+ * where it would write the lookup null. */
+static void plan_refs(struct sfr_plan_item *it, const struct sfr_projection *p,
+                      const struct sfr_record *g, bool create)
+{
+    if (p->n_relext == 0 || g->rel_values == NULL || g->n_rel < p->n_relext)
+        return;
+    const char **vals = sfr_calloc((size_t)p->n_relext + 1, sizeof(char *));
+    bool *lookup_set = sfr_calloc((size_t)p->n_relext + 1, sizeof(bool));
+    for (int j = 0; j < p->n_relext; j++) {
+        int li = field_index(p, p->relext[j].ref);
+        bool nulls = li >= 0 && it->set[li] && it->after[li] == NULL;
+        if (!create && !nulls)
+            continue;
+        lookup_set[j] = li >= 0 && it->set[li] && it->after[li] != NULL;
+        vals[j] = g->rel_values[j];
+    }
+    sfr_free(it->refs);
+    it->refs = sfr_relext_refs(p->relext, p->n_relext, vals, lookup_set);
+    for (int j = 0; it->refs != NULL && j < p->n_relext; j++) {
+        int li = field_index(p, p->relext[j].ref);
+        if (vals[j] != NULL && vals[j][0] != '\0' && !lookup_set[j] && li >= 0)
+            it->set[li] = false; /* the reference sets it */
+    }
+    sfr_free(vals);
+    sfr_free(lookup_set);
+}
+
 /* Salesforce record := mirror row, differing updateable fields only. */
 static int plan_sf_update(struct sfr_plan_item *it, const struct sfr_projection *p,
                           const struct sfr_record *s, const struct sfr_record *g)
@@ -525,6 +561,7 @@ static int plan_sf_update(struct sfr_plan_item *it, const struct sfr_projection 
         it->set[i] = true;
         n++;
     }
+    plan_refs(it, p, g, false);
     return n;
 }
 
@@ -541,6 +578,7 @@ static void plan_sf_create(struct sfr_plan_item *it, const struct sfr_projection
         it->after[i] = sfr_value_to_sf(p->fields[i], g->values[i]);
         it->set[i] = it->after[i] != NULL;
     }
+    plan_refs(it, p, g, true);
 }
 
 static const char *winner_why(enum sfr_policy pol)

@@ -79,6 +79,8 @@ static void print_item(FILE *out, const struct sfr_plan_object *po, const struct
             fputs("  (second pass)", out);
         fputc('\n', out);
     }
+    if (it->refs != NULL)
+        fprintf(out, "      by external Id: %s\n", it->refs);
 }
 
 void sfr_plan_print_text(FILE *out, const struct sfr_plan *p, bool outcome)
@@ -131,6 +133,10 @@ static void json_item(struct sfr_buf *b, const struct sfr_plan_object *po,
         sfr_buf_printf(b, ",\"deferred\":%s}", it->deferred[i] ? "true" : "false");
     }
     sfr_buf_putc(b, ']');
+    if (it->refs != NULL) { /* nested references: a JSON object, as sent */
+        sfr_buf_puts(b, ",\"refs\":");
+        sfr_buf_puts(b, it->refs);
+    }
     if (outcome) {
         sfr_buf_printf(b, ",\"status\":\"%s\"", sfr_item_status_name(it->status));
         if (it->new_sfid[0]) {

@@ -304,6 +304,12 @@ static void summary(FILE *out, const struct sfr_run *run, const long *by_cause, 
         sfr_html_esc(out, run->not_covered.v[i]);
         fputs(i + 1 == run->not_covered.n ? "</li></ul>\n" : "</li>", out);
     }
+    for (size_t i = 0; i < run->notes.n; i++) {
+        fputs(i == 0 ? "<p><b>Notes</b> (checks that did not run):</p><ul id=\"notes\">" : "", out);
+        fputs("<li>", out);
+        sfr_html_esc(out, run->notes.v[i]);
+        fputs(i + 1 == run->notes.n ? "</li></ul>\n" : "</li>", out);
+    }
     for (int i = 0; i < run->n_objects; i++)
         if (run->objects[i].changed_during > 0) {
             fputs("<p class=\"mut\">", out);

@@ -193,6 +193,11 @@ static void build_body(const struct savecall *s, const int *idx, int m, struct s
             sfr_buf_putc(b, ':');
             json_value(b, s->fields[i], r->values[i]);
         }
+        size_t rl = r->refs != NULL ? strlen(r->refs) : 0;
+        if (rl > 2 && r->refs[0] == '{' && r->refs[rl - 1] == '}') {
+            sfr_buf_putc(b, ',');
+            sfr_buf_append(b, r->refs + 1, rl - 2);
+        }
         sfr_buf_putc(b, '}');
     }
     sfr_buf_puts(b, "]}");

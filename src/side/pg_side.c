@@ -554,13 +554,13 @@ static char *fetch_sql(const struct sfr_pg_table *t, const struct sfr_projection
     sfr_buf_puts(&b, "SELECT ");
     select_list(&b, t, p, "t.");
     sfr_buf_printf(
-        &b,
-        ", t.id::text, %s, %s, count(*) OVER (PARTITION BY t.\"sfid\"), %s, %s"
-        " FROM %s AS t",
+        &b, ", t.id::text, %s, %s, count(*) OVER (PARTITION BY t.\"sfid\"), %s, %s",
         t->has_hc_lastop ? "t.\"_hc_lastop\"" : "NULL", t->has_hc_err ? "t.\"_hc_err\"" : "NULL",
         t->has_trigger_log ? "CASE WHEN tl.state = 'FAILED' THEN coalesce(tl.sf_message, '') END"
                            : "NULL",
-        t->has_trigger_log ? "tq.ms" : "NULL", t->qname);
+        t->has_trigger_log ? "tq.ms" : "NULL");
+    sfr_pg_relext_select(&b, t, p, "t.");
+    sfr_buf_printf(&b, " FROM %s AS t", t->qname);
     if (t->has_trigger_log) {
         const char *entries = "SELECT l.id, l.state, l.sf_message FROM %s AS l"
                               " WHERE l.table_name = $2 AND l.state NOT IN ('IGNORE', 'MERGED')"
@@ -593,6 +593,7 @@ static int emit_records(struct pg_side *ps, const struct sfr_pg_table *t,
 {
     int n = p->n_fields;
     char **values = sfr_calloc((size_t)n, sizeof(*values));
+    char **rel = sfr_calloc((size_t)p->n_relext + 1, sizeof(*rel));
     int stop = 0;
     const char *prev = NULL;
     for (int i = 0; i < PQntuples(res) && !stop; i++) {
@@ -620,9 +621,14 @@ static int emit_records(struct pg_side *ps, const struct sfr_pg_table *t,
         rec.queued_ms = PQgetisnull(res, i, n + 5) ? INT64_MIN : atoll(PQgetvalue(res, i, n + 5));
         rec.has_status = t->has_hc_lastop;
         rec.has_tlog = t->has_trigger_log;
+        for (int k = 0; k < p->n_relext; k++)
+            rel[k] = opt_value(res, i, n + 6 + k);
+        rec.rel_values = p->n_relext > 0 ? rel : NULL;
+        rec.n_rel = p->n_relext;
         stop = cb(ctx, &rec);
     }
     sfr_free(values);
+    sfr_free(rel);
     return stop;
 }
 

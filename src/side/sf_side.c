@@ -511,6 +511,7 @@ static enum sfr_rc save_group(struct sf_side *s, const struct sfr_projection *p,
         recs[k].id = create ? NULL : x->sfid;
         recs[k].values = x->values;
         recs[k].set = mask;
+        recs[k].refs = x->refs;
     }
     enum sfr_rc rc = sfr_sf_save(s->c, create ? SFR_SF_CREATE : SFR_SF_UPDATE, p->obj->name,
                                  p->fields, nf, NULL, recs, m, false, res, err);

@@ -17,6 +17,9 @@ void sfr_record_cleanup(struct sfr_record *r)
     sfr_free(r->hc_lastop);
     sfr_free(r->hc_err);
     sfr_free(r->trigger_failed);
+    for (int i = 0; r->rel_values != NULL && i < r->n_rel; i++)
+        sfr_free(r->rel_values[i]);
+    sfr_free(r->rel_values);
     memset(r, 0, sizeof(*r));
 }
 
@@ -132,8 +135,12 @@ void sfr_projection_init(struct sfr_projection *p, const struct sfr_object *obj,
     for (int i = 0; i < n_fields; i++) {
         const struct sfr_field *f = sfr_object_field(obj, fields[i]);
         struct sfr_relext rx;
-        if (f == NULL && sfr_relext_resolve(NULL, obj, fields[i], &rx))
-            continue; /* a relationship external Id is no Salesforce field: checked apart */
+        if (f == NULL && sfr_relext_resolve(NULL, obj, fields[i], &rx)) {
+            /* a relationship external Id is no Salesforce field: not compared */
+            p->relext = sfr_realloc(p->relext, sizeof(*p->relext) * (size_t)(p->n_relext + 1));
+            p->relext[p->n_relext++] = rx;
+            continue;
+        }
         if (f == NULL || !comparable(f)) {
             if (missing != NULL)
                 sfr_strv_push(missing, fields[i]);
@@ -159,6 +166,7 @@ void sfr_projection_cleanup(struct sfr_projection *p)
     if (p == NULL)
         return;
     sfr_free((void *)p->fields);
+    sfr_free(p->relext);
     memset(p, 0, sizeof(*p));
     p->idx_modstamp = p->idx_isdeleted = -1;
 }

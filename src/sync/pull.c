@@ -12,8 +12,10 @@
  * SystemModstamp applied.
  *
  * A mirror row whose _hc_lastop is PENDING holds an app write not pushed
- * yet. If Salesforce's change is older than that write (typically the echo
- * of an earlier push) the row is kept: the push carries the write and the
+ * yet. sfr_conflict_judge, the audit's rule, decides: if Salesforce's
+ * version is not newer than the row's systemmodstamp (already applied), or
+ * its change is older than the app's first queued write (typically the echo
+ * of an earlier push), the row is kept: the push carries the write and the
  * next pull brings the merged record. Otherwise both sides changed: a
  * conflict, settled by the policy — sf_wins overwrites the row and sets its
  * NEW log entries IGNORED, pg_wins keeps the row, newest_wins compares the
@@ -24,6 +26,7 @@
 #include <strings.h>
 #include <sys/time.h>
 
+#include "sfrecon/check.h"
 #include "sfrecon/log.h"
 #include "sfrecon/repair.h"
 #include "sync_internal.h"
@@ -92,13 +95,16 @@ static enum sfr_rc settle_pending(struct pull *pl)
     for (int r = 0; r < PQntuples(res); r++) {
         const char *sfid = PQgetvalue(res, r, 0);
         long pg_id = atol(PQgetvalue(res, r, 1));
-        int64_t first = opt_ms(res, r, 2), last = opt_ms(res, r, 3);
+        int64_t first = opt_ms(res, r, 2), last = opt_ms(res, r, 3), row_ms = opt_ms(res, r, 4);
         for (int k = 0; k < pl->n; k++) {
             struct prec *x = &pl->batch[k];
             if (strcmp(x->sfid, sfid) != 0)
                 continue;
-            if (first != INT64_MIN && x->mod_ms < first) {
-                x->keep = true; /* Salesforce's change predates the app's write */
+            /* the audit's rule: unchanged since the mirror's version (the
+             * overlap window, sfrecon's own push coming back) or older than
+             * the app's write, the row is kept and the push carries it */
+            if (sfr_conflict_judge(true, first, x->mod_ms, row_ms) != SFR_CONFLICT_BOTH) {
+                x->keep = true;
                 continue;
             }
             bool sf = pol == SFR_POLICY_SF_WINS ||

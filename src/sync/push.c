@@ -10,6 +10,8 @@
  *    Entries of one record in a batch are merged into one write. An UPDATE
  *    of a row inserted in the same batch rides on its create.
  *  - DELETE: deletes the entry's sfid (already deleted counts as done).
+ * A lookup the app sets only through its relationship external Id column
+ * goes as Salesforce's nested reference by the parent's external Id (op_refs).
  * Outcomes: SUCCESS (sf_result 0, row SYNCED), FAILED (sf_message
  * "<errorCode>: <message>", row FAILED with _hc_err JSON), IGNORED (nothing
  * to write). A call that fails as a whole (connection, auth, limit) puts its
@@ -37,10 +39,12 @@
 /* One Salesforce write: a create, an update or a delete of one record. */
 struct op {
     char *sfid;     /* update/delete: the record; create: NULL */
-    long record_id; /* create: the row */
+    long record_id; /* the row (0 unknown) */
     char **values;  /* per projection field, Salesforce text */
     bool *set;
-    int *entries; /* indexes into the batch */
+    bool *rel_touch; /* per relationship external Id: written by this op */
+    char *refs;      /* nested references (op_refs), NULL none */
+    int *entries;    /* indexes into the batch */
     int n_entries;
 };
 
@@ -137,6 +141,8 @@ static void oplist_cleanup(struct oplist *l, int nf)
             free(l->v[i].values[f]);
         free(l->v[i].values);
         free(l->v[i].set);
+        free(l->v[i].rel_touch);
+        free(l->v[i].refs);
         free(l->v[i].entries);
     }
     free(l->v);
@@ -190,6 +196,56 @@ static char *row_value(const struct batch *b, int r, int f)
     return sfr_value_to_sf(b->p->fields[f], PQgetvalue(b->rows, r, f + 2));
 }
 
+/* Marks relationship external Id j as written by op (all of them: j < 0). */
+static void op_touch(struct batch *b, struct op *op, int j)
+{
+    int n = b->p->n_relext;
+    if (n == 0)
+        return;
+    if (op->rel_touch == NULL)
+        op->rel_touch = sfr_calloc((size_t)n, sizeof(bool));
+    for (int k = 0; k < n; k++)
+        if (j < 0 || k == j)
+            op->rel_touch[k] = true;
+}
+
+/* A lookup the app set only through its relationship external Id column
+ * (that column written, the lookup null or not written) goes to Salesforce
+ * as the nested reference {"Account":{"External_Id__c":"..."}}: Salesforce
+ * resolves it to the parent's Id. A lookup written with a value wins. */
+static void op_refs(struct batch *b, struct op *op)
+{
+    const struct sfr_projection *p = b->p;
+    free(op->refs);
+    op->refs = NULL;
+    int r = op->rel_touch != NULL ? row_of(b, op->record_id) : -1;
+    if (r < 0)
+        return;
+    const char **vals = sfr_calloc((size_t)p->n_relext + 1, sizeof(char *));
+    bool *lookup_set = sfr_calloc((size_t)p->n_relext + 1, sizeof(bool));
+    for (int j = 0; j < p->n_relext; j++) {
+        int col = p->n_fields + 2 + j;
+        if (!op->rel_touch[j] || PQgetisnull(b->rows, r, col))
+            continue;
+        int li = -1;
+        for (int f = 0; f < p->n_fields && li < 0; f++)
+            if (p->fields[f] == p->relext[j].ref)
+                li = f;
+        lookup_set[j] = li >= 0 && op->set[li] && op->values[li] != NULL;
+        vals[j] = PQgetvalue(b->rows, r, col);
+    }
+    op->refs = sfr_relext_refs(p->relext, p->n_relext, vals, lookup_set);
+    for (int j = 0; op->refs != NULL && j < p->n_relext; j++) {
+        if (vals[j] == NULL || vals[j][0] == '\0' || lookup_set[j])
+            continue;
+        for (int f = 0; f < p->n_fields; f++)
+            if (p->fields[f] == p->relext[j].ref)
+                op->set[f] = false; /* the reference sets it, not a null */
+    }
+    free(vals);
+    free(lookup_set);
+}
+
 static void outcome(struct batch *b, int k, const char *state, enum sfr_row_mark row, char *message)
 {
     struct sfr_tlog_outcome *o = &b->o[k];
@@ -206,6 +262,21 @@ static void op_set(struct batch *b, struct op *op, int f, int r, const char *hva
     op->values[f] = r >= 0 ? row_value(b, r, f)
                            : (hval != NULL ? sfr_value_to_sf(b->p->fields[f], hval) : NULL);
     op->set[f] = true;
+}
+
+/* A create of row r (record_id): its current mapped, createable, non-null values. */
+static struct op *create_op(struct batch *b, long record_id, int r)
+{
+    struct op *op = oplist_new(&b->creates, b->p->n_fields);
+    op->record_id = record_id;
+    for (int f = 0; f < b->p->n_fields; f++) {
+        if (!writable(b->p->fields[f], true))
+            continue;
+        op->values[f] = row_value(b, r, f);
+        op->set[f] = op->values[f] != NULL;
+    }
+    op_touch(b, op, -1);
+    return op;
 }
 
 static void plan_insert(struct batch *b, int k)
@@ -225,21 +296,15 @@ static void plan_insert(struct batch *b, int k)
             op = oplist_new(&b->updates, b->p->n_fields);
             op->sfid = sfr_strdup(sfid);
         }
+        op->record_id = e->record_id;
         for (int f = 0; f < b->p->n_fields; f++)
             if (writable(b->p->fields[f], false))
                 op_set(b, op, f, r, NULL);
+        op_touch(b, op, -1);
     } else {
         op = by_record(&b->creates, e->record_id);
-        if (op == NULL) {
-            op = oplist_new(&b->creates, b->p->n_fields);
-            op->record_id = e->record_id;
-            for (int f = 0; f < b->p->n_fields; f++) {
-                if (!writable(b->p->fields[f], true))
-                    continue;
-                op->values[f] = row_value(b, r, f);
-                op->set[f] = op->values[f] != NULL;
-            }
-        }
+        if (op == NULL)
+            op = create_op(b, e->record_id, r);
     }
     op_add_entry(op, k);
 }
@@ -284,6 +349,18 @@ static void plan_update(struct batch *b, int k)
         op_set(b, op, f, r, h.vals[hk]);
         n_set++;
     }
+    for (int j = 0; j < b->p->n_relext; j++) {
+        if (sfr_hstore_find(&h, b->p->relext[j].column) < 0 || r < 0)
+            continue;
+        if (op == NULL) {
+            op = oplist_new(&b->updates, b->p->n_fields);
+            op->sfid = sfr_strdup(sfid);
+        }
+        op_touch(b, op, j);
+        n_set++;
+    }
+    if (op != NULL && r >= 0)
+        op->record_id = e->record_id;
     sfr_hstore_cleanup(&h);
     if (n_set == 0 && fresh) {
         outcome(b, k, "IGNORED", SFR_ROW_SYNCED,
@@ -377,8 +454,10 @@ static enum sfr_rc send_creates(struct batch *b, struct sfr_err *err)
     struct sfr_sf_rec *recs = sfr_calloc((size_t)l->n, sizeof(*recs));
     struct sfr_sf_result *res = sfr_calloc((size_t)l->n, sizeof(*res));
     for (int i = 0; i < l->n; i++) {
+        op_refs(b, &l->v[i]);
         recs[i].values = (const char *const *)l->v[i].values;
         recs[i].set = l->v[i].set;
+        recs[i].refs = l->v[i].refs;
     }
     enum sfr_rc rc = sfr_sf_create_idempotent(
         b->s->ctx->sf, b->p->obj->name, (const struct sfr_field *const *)b->p->fields,
@@ -424,9 +503,11 @@ static enum sfr_rc send_saves(struct batch *b, struct oplist *l, bool create, st
     struct sfr_sf_rec *recs = sfr_calloc((size_t)l->n, sizeof(*recs));
     struct sfr_sf_result *res = sfr_calloc((size_t)l->n, sizeof(*res));
     for (int i = 0; i < l->n; i++) {
+        op_refs(b, &l->v[i]);
         recs[i].id = l->v[i].sfid;
         recs[i].values = (const char *const *)l->v[i].values;
         recs[i].set = l->v[i].set;
+        recs[i].refs = l->v[i].refs;
     }
     enum sfr_rc rc = sfr_sf_save(b->s->ctx->sf, create ? SFR_SF_CREATE : SFR_SF_UPDATE,
                                  b->p->obj->name, (const struct sfr_field *const *)b->p->fields,
@@ -530,11 +611,6 @@ static enum sfr_rc push_batch(struct batch *b, struct sfr_sync_stats *st, struct
 
 /* ---- settling creates of unknown outcome ------------------------------------------ */
 
-static char *opt_text(PGresult *r, int row, int col)
-{
-    return PQgetisnull(r, row, col) ? NULL : sfr_strdup(PQgetvalue(r, row, col));
-}
-
 /* The Postgres clock when this process first pushed: entries left PENDING
  * before it were claimed by a process that is gone. */
 static char start_ts[64];
@@ -571,14 +647,7 @@ static enum sfr_rc settle_batch(struct batch *b, PGresult *q, struct sfr_sync_st
             outcome(b, k, "SUCCESS", SFR_ROW_SYNCED, NULL);
             continue;
         }
-        struct op *op = oplist_new(&b->creates, nf);
-        op->record_id = e->record_id;
-        for (int f = 0; f < nf; f++) {
-            if (!writable(b->p->fields[f], true))
-                continue;
-            op->values[f] = row_value(b, r, f);
-            op->set[f] = op->values[f] != NULL;
-        }
+        struct op *op = create_op(b, e->record_id, r);
         op_add_entry(op, k);
         if (xi < 0 || op->values[xi] == NULL) {
             char *soql = sfr_sf_check_soql(
@@ -607,8 +676,10 @@ static enum sfr_rc settle_batch(struct batch *b, PGresult *q, struct sfr_sync_st
     for (int i = 0; i < l->n; i++) {
         if (l->v[i].n_entries == 0)
             continue;
+        op_refs(b, &l->v[i]);
         recs[m].values = (const char *const *)l->v[i].values;
         recs[m].set = l->v[i].set;
+        recs[m].refs = l->v[i].refs;
         which[m++] = i;
     }
     enum sfr_rc call_rc =
@@ -713,18 +784,8 @@ enum sfr_rc sfr_sync_push_settle(struct sfr_sync *s, int i, bool leftovers,
         return SFR_OK;
     }
     struct sfr_tlog_entry *e = sfr_calloc((size_t)b.n + 1, sizeof(*e));
-    for (int k = 0; k < b.n; k++) {
-        e[k].id = atol(PQgetvalue(q, k, 0));
-        snprintf(e[k].action, sizeof(e[k].action), "%s", PQgetvalue(q, k, 1));
-        e[k].record_id = atol(PQgetvalue(q, k, 2));
-        e[k].sfid = opt_text(q, k, 3);
-        if (e[k].sfid != NULL && e[k].sfid[0] == '\0') {
-            free(e[k].sfid);
-            e[k].sfid = NULL;
-        }
-        e[k].values = opt_text(q, k, 4);
-        e[k].old = opt_text(q, k, 5);
-    }
+    for (int k = 0; k < b.n; k++)
+        sfr_sync_tlog_entry_read(q, k, &e[k]);
     b.e = e;
     b.o = sfr_calloc((size_t)b.n + 1, sizeof(*b.o));
     b.finished = sfr_calloc((size_t)b.n + 1, sizeof(bool));

@@ -29,16 +29,15 @@ static void id_array(struct sfr_buf *b, const long *ids, int n)
     sfr_buf_putc(b, '}');
 }
 
-enum sfr_rc sfr_sync_cursor_get(PGconn *c, const char *object, const char *direction, char **out,
-                                struct sfr_err *err)
+/* One value of the cursor row (object, direction) read by sql ($1 object,
+ * $2 direction): *out its text, NULL without a row or when null (caller frees). */
+static enum sfr_rc cursor_read(PGconn *c, const char *sql, const char *object,
+                               const char *direction, char **out, struct sfr_err *err)
 {
     *out = NULL;
     const char *params[2] = {object, direction};
     PGresult *res;
-    enum sfr_rc rc = sfr_pg_query(c,
-                                  "SELECT cursor FROM sfrecon.sync_cursor WHERE object = $1"
-                                  " AND direction = $2",
-                                  2, params, &res, err, "reading sfrecon.sync_cursor");
+    enum sfr_rc rc = sfr_pg_query(c, sql, 2, params, &res, err, "reading sfrecon.sync_cursor");
     if (rc != SFR_OK)
         return rc;
     if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
@@ -47,57 +46,64 @@ enum sfr_rc sfr_sync_cursor_get(PGconn *c, const char *object, const char *direc
     return SFR_OK;
 }
 
+/* Writes the cursor row by sql ($1 object, $2 direction, $3 cursor). */
+static enum sfr_rc cursor_write(PGconn *c, const char *sql, const char *object,
+                                const char *direction, const char *cursor, struct sfr_err *err)
+{
+    const char *params[3] = {object, direction, cursor};
+    return sfr_pg_query(c, sql, cursor ? 3 : 2, params, NULL, err, "writing sfrecon.sync_cursor");
+}
+
+#define CURSOR_UPSERT                                                                              \
+    "INSERT INTO sfrecon.sync_cursor (object, direction, cursor, updated_at)"                      \
+    " VALUES ($1, $2, $3, now()) ON CONFLICT (object, direction)"                                  \
+    " DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()"
+
+enum sfr_rc sfr_sync_cursor_get(PGconn *c, const char *object, const char *direction, char **out,
+                                struct sfr_err *err)
+{
+    return cursor_read(c,
+                       "SELECT cursor FROM sfrecon.sync_cursor WHERE object = $1"
+                       " AND direction = $2",
+                       object, direction, out, err);
+}
+
 enum sfr_rc sfr_sync_cursor_set(PGconn *c, const char *object, const char *direction,
                                 const char *cursor, struct sfr_err *err)
 {
-    const char *params[3] = {object, direction, cursor};
-    return sfr_pg_query(c,
-                        "INSERT INTO sfrecon.sync_cursor (object, direction, cursor, updated_at)"
-                        " VALUES ($1, $2, $3, now()) ON CONFLICT (object, direction)"
-                        " DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()",
-                        3, params, NULL, err, "writing sfrecon.sync_cursor");
+    return cursor_write(c, CURSOR_UPSERT, object, direction, cursor, err);
 }
 
 enum sfr_rc sfr_sync_cursor_age(PGconn *c, const char *object, const char *direction, long *age_s,
                                 struct sfr_err *err)
 {
-    *age_s = -1;
-    const char *params[2] = {object, direction};
-    PGresult *res = NULL;
-    enum sfr_rc rc = sfr_pg_query(c,
-                                  "SELECT extract(epoch FROM now() - updated_at)::bigint"
-                                  " FROM sfrecon.sync_cursor WHERE object = $1 AND direction = $2",
-                                  2, params, &res, err, "reading sfrecon.sync_cursor");
-    if (rc != SFR_OK)
-        return rc;
-    if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
-        *age_s = atol(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return SFR_OK;
+    char *v = NULL;
+    enum sfr_rc rc = cursor_read(c,
+                                 "SELECT extract(epoch FROM now() - updated_at)::bigint"
+                                 " FROM sfrecon.sync_cursor WHERE object = $1 AND direction = $2",
+                                 object, direction, &v, err);
+    *age_s = v != NULL ? atol(v) : -1;
+    free(v);
+    return rc;
 }
 
 enum sfr_rc sfr_sync_cursor_del(PGconn *c, const char *object, const char *direction,
                                 struct sfr_err *err)
 {
-    const char *params[2] = {object, direction};
-    return sfr_pg_query(c,
-                        "DELETE FROM sfrecon.sync_cursor WHERE object = $1"
-                        " AND direction = $2",
-                        2, params, NULL, err, "writing sfrecon.sync_cursor");
+    return cursor_write(c, "DELETE FROM sfrecon.sync_cursor WHERE object = $1 AND direction = $2",
+                        object, direction, NULL, err);
 }
 
 enum sfr_rc sfr_sync_cursor_advance(PGconn *c, const char *object, const char *direction,
                                     const char *cursor, struct sfr_err *err)
 {
-    const char *params[3] = {object, direction, cursor};
-    return sfr_pg_query(c,
-                        "INSERT INTO sfrecon.sync_cursor (object, direction, cursor, updated_at)"
-                        " VALUES ($1, $2, $3, now()) ON CONFLICT (object, direction)"
-                        " DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()"
-                        " WHERE sfrecon.sync_cursor.cursor IS NULL"
-                        " OR length(sfrecon.sync_cursor.cursor) <> length(EXCLUDED.cursor)"
-                        " OR sfrecon.sync_cursor.cursor < EXCLUDED.cursor COLLATE \"C\"",
-                        3, params, NULL, err, "writing sfrecon.sync_cursor");
+    return cursor_write(c,
+                        CURSOR_UPSERT " WHERE sfrecon.sync_cursor.cursor IS NULL"
+                                      " OR length(sfrecon.sync_cursor.cursor) <>"
+                                      " length(EXCLUDED.cursor)"
+                                      " OR sfrecon.sync_cursor.cursor < EXCLUDED.cursor"
+                                      " COLLATE \"C\"",
+                        object, direction, cursor, err);
 }
 
 enum sfr_rc sfr_sync_mirror_max_mod(PGconn *c, const char *schema, const char *table, int64_t *ms,
@@ -145,6 +151,20 @@ static char *opt_value(PGresult *res, int r, int col)
     return PQgetisnull(res, r, col) ? NULL : sfr_strdup(PQgetvalue(res, r, col));
 }
 
+void sfr_sync_tlog_entry_read(PGresult *res, int r, struct sfr_tlog_entry *e)
+{
+    e->id = atol(PQgetvalue(res, r, 0));
+    snprintf(e->action, sizeof(e->action), "%s", PQgetvalue(res, r, 1));
+    e->record_id = PQgetisnull(res, r, 2) ? 0 : atol(PQgetvalue(res, r, 2));
+    e->sfid = opt_value(res, r, 3);
+    if (e->sfid != NULL && e->sfid[0] == '\0') {
+        free(e->sfid);
+        e->sfid = NULL;
+    }
+    e->values = opt_value(res, r, 4);
+    e->old = opt_value(res, r, 5);
+}
+
 enum sfr_rc sfr_sync_tlog_claim(PGconn *c, const struct sfr_pg_table *t, int limit,
                                 struct sfr_tlog_entry **out, int *n, struct sfr_err *err)
 {
@@ -168,18 +188,8 @@ enum sfr_rc sfr_sync_tlog_claim(PGconn *c, const struct sfr_pg_table *t, int lim
     }
     int m = PQntuples(res);
     struct sfr_tlog_entry *e = sfr_calloc((size_t)m + 1, sizeof(*e));
-    for (int r = 0; r < m; r++) {
-        e[r].id = atol(PQgetvalue(res, r, 0));
-        snprintf(e[r].action, sizeof(e[r].action), "%s", PQgetvalue(res, r, 1));
-        e[r].record_id = PQgetisnull(res, r, 2) ? 0 : atol(PQgetvalue(res, r, 2));
-        e[r].sfid = opt_value(res, r, 3);
-        if (e[r].sfid != NULL && e[r].sfid[0] == '\0') {
-            free(e[r].sfid);
-            e[r].sfid = NULL;
-        }
-        e[r].values = opt_value(res, r, 4);
-        e[r].old = opt_value(res, r, 5);
-    }
+    for (int r = 0; r < m; r++)
+        sfr_sync_tlog_entry_read(res, r, &e[r]);
     PQclear(res);
     qsort(e, (size_t)m, sizeof(*e), cmp_entry);
     *out = e;
@@ -285,6 +295,21 @@ enum sfr_rc sfr_sync_tlog_ignore_row(PGconn *c, const struct sfr_pg_table *t, lo
 
 /* ---- mirror rows ---- */
 
+/* Runs sql with $1 the array literal arr and, unless NULL, $2 = p2; both
+ * buffers are freed; an error names the table. */
+static enum sfr_rc rows_query(PGconn *c, const struct sfr_pg_table *t, struct sfr_buf *sql,
+                              struct sfr_buf *arr, const char *p2, const char *what, PGresult **out,
+                              struct sfr_err *err)
+{
+    const char *params[2] = {arr->data, p2};
+    enum sfr_rc rc = sfr_pg_query(c, sql->data, p2 ? 2 : 1, params, out, err, "%s", what);
+    sfr_buf_cleanup(sql);
+    sfr_buf_cleanup(arr);
+    if (rc != SFR_OK)
+        sfr_err_prefix(err, "%s", t->display);
+    return rc;
+}
+
 enum sfr_rc sfr_sync_rows_by_id(PGconn *c, const struct sfr_pg_table *t,
                                 const struct sfr_projection *p, const long *ids, int n,
                                 PGresult **out, struct sfr_err *err)
@@ -299,15 +324,10 @@ enum sfr_rc sfr_sync_rows_by_id(PGconn *c, const struct sfr_pg_table *t,
         else
             sfr_pg_field_expr(&sql, f, "t.");
     }
+    sfr_pg_relext_select(&sql, t, p, "t.");
     sfr_buf_printf(&sql, " FROM %s AS t WHERE t.id = ANY($1::int[])", t->qname);
     id_array(&arr, ids, n);
-    const char *params[1] = {arr.data};
-    enum sfr_rc rc = sfr_pg_query(c, sql.data, 1, params, out, err, "reading mirror rows");
-    sfr_buf_cleanup(&sql);
-    sfr_buf_cleanup(&arr);
-    if (rc != SFR_OK)
-        sfr_err_prefix(err, "%s", t->display);
-    return rc;
+    return rows_query(c, t, &sql, &arr, NULL, "reading mirror rows", out, err);
 }
 
 enum sfr_rc sfr_sync_pending_rows(PGconn *c, const struct sfr_pg_table *t, bool has_tlog,
@@ -329,17 +349,12 @@ enum sfr_rc sfr_sync_pending_rows(PGconn *c, const struct sfr_pg_table *t, bool 
     else
         sfr_buf_puts(&sql, "SELECT t.sfid, t.id::text, NULL::text, NULL::text");
     sfr_buf_printf(&sql,
+                   ", (extract(epoch FROM t.systemmodstamp) * 1000)::bigint::text"
                    " FROM %s AS t WHERE t.sfid = ANY($1::text[]) AND t._hc_lastop = 'PENDING'"
                    " AND $2::text IS NOT NULL",
                    t->qname);
     sfr_pg_array_append(&arr, sfids, n);
-    const char *params[2] = {arr.data, t->table};
-    enum sfr_rc rc = sfr_pg_query(c, sql.data, 2, params, out, err, "reading PENDING mirror rows");
-    sfr_buf_cleanup(&sql);
-    sfr_buf_cleanup(&arr);
-    if (rc != SFR_OK)
-        sfr_err_prefix(err, "%s", t->display);
-    return rc;
+    return rows_query(c, t, &sql, &arr, t->table, "reading PENDING mirror rows", out, err);
 }
 
 /* ---- LISTEN ---- */
@@ -414,11 +429,5 @@ enum sfr_rc sfr_sync_applied_rows(PGconn *c, const struct sfr_pg_table *t, const
                    " FROM %s AS t WHERE t.sfid = ANY($1::text[]) GROUP BY t.sfid",
                    t->qname);
     sfr_pg_array_append(&arr, sfids, n);
-    const char *params[1] = {arr.data};
-    enum sfr_rc rc = sfr_pg_query(c, sql.data, 1, params, out, err, "reading applied mirror rows");
-    sfr_buf_cleanup(&sql);
-    sfr_buf_cleanup(&arr);
-    if (rc != SFR_OK)
-        sfr_err_prefix(err, "%s", t->display);
-    return rc;
+    return rows_query(c, t, &sql, &arr, NULL, "reading applied mirror rows", out, err);
 }

@@ -43,6 +43,7 @@
 #include <strings.h>
 #include <sys/time.h>
 
+#include "sfrecon/check.h"
 #include "sfrecon/cometd.h"
 #include "sfrecon/log.h"
 #include "sfrecon/repair.h"
@@ -230,8 +231,8 @@ static enum sfr_rc settle(struct sfr_sync *s, int i, struct item *it, int n,
             if (strcmp(PQgetvalue(pe, r, 0), x->sfid) != 0)
                 continue;
             long pg_id = atol(PQgetvalue(pe, r, 1));
-            int64_t first = opt_ms(pe, r, 2), last = opt_ms(pe, r, 3);
-            if (x->own || (first != INT64_MIN && x->stamp < first)) {
+            int64_t first = opt_ms(pe, r, 2), last = opt_ms(pe, r, 3), row_ms = opt_ms(pe, r, 4);
+            if (x->own || sfr_conflict_judge(true, first, x->stamp, row_ms) != SFR_CONFLICT_BOTH) {
                 x->what = IT_SKIP; /* the app's newer write is pushed next; no conflict */
                 continue;
             }

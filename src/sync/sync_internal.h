@@ -112,12 +112,12 @@ struct sfr_tlog_outcome {
 };
 void sfr_tlog_outcome_cleanup(struct sfr_tlog_outcome *o);
 
-/* Appends a Postgres array literal ({"a","b"}) of n strings. */
-
 /* Claims up to limit NEW entries of table (state PENDING), in id order. */
 enum sfr_rc sfr_sync_tlog_claim(PGconn *c, const struct sfr_pg_table *t, int limit,
                                 struct sfr_tlog_entry **out, int *n, struct sfr_err *err) SFR_WUR;
 void sfr_sync_tlog_entries_free(struct sfr_tlog_entry *e, int n);
+/* Fills *e from row r of res: columns id, action, record_id, sfid, "values", old. */
+void sfr_sync_tlog_entry_read(PGresult *res, int r, struct sfr_tlog_entry *e);
 /* Entries of table left PENDING (an interrupted sync), into *n. */
 enum sfr_rc sfr_sync_tlog_count_pending(PGconn *c, const struct sfr_pg_table *t, long *n,
                                         struct sfr_err *err) SFR_WUR;
@@ -131,16 +131,17 @@ enum sfr_rc sfr_sync_tlog_ignore_row(PGconn *c, const struct sfr_pg_table *t, lo
                                      const char *message, struct sfr_err *err) SFR_WUR;
 
 /* Mirror rows by id: columns id, sfid, then one per projection field (the
- * Postgres text of field i in column i + 2). Caller PQclears. */
+ * Postgres text of field i in column i + 2), then one per relationship
+ * external Id (relext j in column n_fields + 2 + j). Caller PQclears. */
 enum sfr_rc sfr_sync_rows_by_id(PGconn *c, const struct sfr_pg_table *t,
                                 const struct sfr_projection *p, const long *ids, int n,
                                 PGresult **out, struct sfr_err *err) SFR_WUR;
-/* Rows among sfids whose _hc_lastop is PENDING: columns sfid, id, and the
- * first and last created_at (ms, may be NULL) of their NEW/PENDING log
- * entries. Caller PQclears. */
 /* sfid and max(systemmodstamp) in ms (text) of the mirror rows holding sfids. */
 enum sfr_rc sfr_sync_applied_rows(PGconn *c, const struct sfr_pg_table *t, const char *const *sfids,
                                   int n, PGresult **out, struct sfr_err *err) SFR_WUR;
+/* Rows among sfids whose _hc_lastop is PENDING: columns sfid, id, the first
+ * and last created_at (ms, may be NULL) of their NEW/PENDING log entries,
+ * and the row's systemmodstamp (ms, may be NULL). Caller PQclears. */
 enum sfr_rc sfr_sync_pending_rows(PGconn *c, const struct sfr_pg_table *t, bool has_tlog,
                                   const char *const *sfids, int n, PGresult **out,
                                   struct sfr_err *err) SFR_WUR;

@@ -3,7 +3,8 @@
 # start_sfemu [ARGS] -> starts build/sfemu (admin on) on a free port with its
 # own store database, sets SFEMU_URL, and stops it at exit; sf_login, sf_token,
 # need_token for Salesforce credentials; gen_org / orggen_into for generated
-# orgs; cc_driver for test drivers; check/expect helpers.
+# orgs; sync_org and the sql/sfcall/wait_for/wait_log helpers of the sync
+# tests; cc_driver for test drivers; check/expect helpers.
 # MAP, ORG and ORGGEN name the sample mapping, the sample org's describe and
 # the generator; a test may set its own after sourcing this file.
 set -u
@@ -94,6 +95,53 @@ gen_org() {
     curl -s -X POST "$SFEMU_URL/__emu/reset" >/dev/null || fail "reset"
     orggen_into "$3" "$TMPD/gen.out" --size 300 --seed "$1" ${2:+--faults "$2"} \
         --manifest "$TMPD/manifest.csv" --triggers
+}
+
+# sync_org NAME SIZE SEED: what the sync tests start from: sfemu started and
+# logged in (SF_RETRY_BASE_MS=10), database NAME holding a generated org of
+# SIZE records (seed SEED, Connect's triggers, manifest $TMPD/m.csv) exported
+# as DATABASE_URL (and in DB), a token in TOK, the REST base in API.
+sync_org() {
+    start_sfemu
+    sf_login SF_RETRY_BASE_MS=10
+    DB=$(new_db "$1")
+    orggen_into "$DB" "$TMPD/gen.out" --size "$2" --seed "$3" --manifest "$TMPD/m.csv" --triggers
+    export DATABASE_URL="$DB"
+    need_token TOK "no token"
+    API="$SFEMU_URL/services/data/v60.0"
+}
+# sql SQL: runs SQL on $DB, rows unaligned; a failing statement fails the test
+sql() { psql -Atq "$DB" -c "$1" || fail "psql: $1"; }
+# sfcall METHOD PATH [BODY]: a REST call under $API with $TOK; prints the
+# HTTP status, the body in $TMPD/body
+sfcall() {
+    curl -s -o "$TMPD/body" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $TOK" \
+        -H "Content-Type: application/json" ${3:+-d "$3"} "$API/$2"
+}
+# wait_for DESC SQL WANT: polls $DB until SQL gives WANT (0.1 s steps, at
+# most WAIT_STEPS of them, default 200); fails, showing the daemon's
+# $TMPD/d.err, when time runs out or the daemon $DPID exits
+wait_for() {
+    _i=0
+    while [ "$(psql -Atq "$DB" -c "$2")" != "$3" ]; do
+        _i=$((_i + 1))
+        if [ $_i -gt "${WAIT_STEPS:-200}" ]; then
+            cat "$TMPD/d.err"
+            fail "$1: got '$(psql -Atq "$DB" -c "$2")', want '$3'"
+        fi
+        kill -0 "$DPID" 2>/dev/null || { cat "$TMPD/d.err"; fail "$1: the daemon exited"; }
+        sleep 0.1
+    done
+}
+# wait_log STRING: the daemon's $TMPD/d.err gets STRING (at most 20 s)
+wait_log() {
+    _i=0
+    while ! grep -qF -- "$1" "$TMPD/d.err"; do
+        _i=$((_i + 1))
+        [ $_i -gt 200 ] && { cat "$TMPD/d.err"; fail "the daemon never logged: $1"; }
+        kill -0 "$DPID" 2>/dev/null || { cat "$TMPD/d.err"; fail "the daemon exited"; }
+        sleep 0.1
+    done
 }
 
 # expect_exit CODE CMD...: runs CMD, stdout/stderr to $TMPD/out,$TMPD/err

@@ -101,7 +101,14 @@ DATABASE_URL="$DB" expect_exit 0 "$SFRECON" audit -c "$MAP" --no-store
 assert_contains "$TMPD/out" "0 discrepancies"
 assert_contains "$TMPD/out" "note: User: refused inserts and _hc_lastop FAILED rows not checked"
 assert_not_contains "$TMPD/err" "mapped but not compared"
-note "clean variant mirror: exit 0, skipped checks noted"
+# the JSON and HTML reports carry the same notes
+DATABASE_URL="$DB" expect_exit 0 "$SFRECON" audit -c "$MAP" --no-store --format json
+tr -d ' \n' <"$TMPD/out" | grep -qF '"notes":["User:refusedinsertsand_hc_lastopFAILEDrowsnotchecked' ||
+    fail "JSON report lacks the note"
+DATABASE_URL="$DB" expect_exit 0 "$SFRECON" audit -c "$MAP" --no-store --format html \
+    --out "$TMPD/clean.html"
+assert_contains "$TMPD/clean.html" '<ul id="notes"><li>User: refused inserts and _hc_lastop FAILED rows not checked'
+note "clean variant mirror: exit 0, skipped checks noted (text, JSON, HTML)"
 
 # 4. the findings, each from its evidence
 A3=$(sfid account "name = 'A3'"); A4=$(sfid account "name = 'A4'"); A5=$(sfid account "name = 'A5'")

@@ -1,7 +1,8 @@
 # sync re-reads a window before its cursor: a record that Salesforce stamped a
 # little earlier than the last one pulled, but committed after that pull, still
-# reaches the mirror; records already there are not written again. The
-# emulator's clock makes the out-of-order commit deterministic.
+# reaches the mirror; records already there are not written again, and a
+# PENDING row whose record comes back through the window unchanged is no
+# conflict. The emulator's clock makes the out-of-order commit deterministic.
 . "$TOP/tests/integration/lib.sh"
 start_sfemu
 sf_login
@@ -31,4 +32,34 @@ assert_eq "$(psql -Atq "$DB" -c "SELECT name FROM salesforce.account WHERE sfid 
     "Stamped earlier, committed later" "the late commit reached the mirror"
 expect_exit 0 "$SFRECON" sync -c "$MAP" --once
 assert_contains "$TMPD/err" "pulled 0, deleted 0"
+
+# An app write queued after the pull of a record that Salesforce stamped
+# ahead of the database's clock: the overlap window reads the record again
+# at the row's own systemmodstamp. Salesforce has not moved past the row, so
+# by sfr_conflict_judge (the audit's rule) this is no conflict: the row is
+# kept and pushed. (Comparing the stamp with the queued time alone, it was
+# a conflict.)
+clock "2030-01-01T00:01:00.000Z"
+patch_name "$A" "Pulled, then edited by the app"
+expect_exit 0 "$SFRECON" sync -c "$MAP" --once
+assert_contains "$TMPD/err" "pulled 1, deleted 0"
+psql -Atq "$DB" -c "UPDATE salesforce.account SET phone = '555-0199' WHERE sfid = '$A'" ||
+    fail "app update"
+assert_eq "$(psql -Atq "$DB" -c "SELECT _hc_lastop FROM salesforce.account WHERE sfid = '$A'")" \
+    PENDING "app write queued"
+expect_exit 0 "$SFRECON" sync -c "$MAP" --once
+assert_contains "$TMPD/err" "pushed 1, failed 0, ignored 0, conflicts 0"
+assert_not_contains "$TMPD/err" "conflict:"
+assert_eq "$(psql -Atq "$DB" -c "SELECT state FROM salesforce._trigger_log WHERE sfid = '$A'")" \
+    SUCCESS "the app's write pushed"
+curl -s -H "Authorization: Bearer $TOK" "$API/sobjects/Account/$A" >"$TMPD/a.json"
+assert_contains "$TMPD/a.json" '"Phone":"555-0199"'
+assert_contains "$TMPD/a.json" '"Name":"Pulled, then edited by the app"'
+# the push coming back is no conflict either, and both sides agree
+expect_exit 0 "$SFRECON" sync -c "$MAP" --once
+assert_contains "$TMPD/err" "conflicts 0"
+assert_eq "$(psql -Atq "$DB" -c "SELECT phone || '|' || _hc_lastop FROM salesforce.account
+                                 WHERE sfid = '$A'")" "555-0199|SYNCED" "row synced"
+expect_exit 0 "$SFRECON" audit -c "$MAP" --no-store
+assert_contains "$TMPD/out" "0 discrepancies"
 exit 0

@@ -6,35 +6,8 @@
 # processed entries older than an hour move to _trigger_log_archive, archive
 # rows older than sfrecon.archive_days are deleted, younger ones kept.
 . "$TOP/tests/integration/lib.sh"
-MAP="$TOP/tests/data/mapping-sample.json"
-ORG="$TOP/tests/sfemu/org/sample-org.json"
-ORGGEN="$TOP/$BUILD/orggen"
-start_sfemu
-export SF_LOGIN_URL="$SFEMU_URL" SF_USERNAME=admin@example.com SF_PASSWORD=password \
-       SF_CLIENT_ID=test SF_CLIENT_SECRET=test SF_RETRY_BASE_MS=10 SF_BULK_POLL_MS=10
-DB=$(new_db sync_recover)
-"$ORGGEN" --sf "$SFEMU_URL" --db "$DB" --mapping "$MAP" --describe "$ORG" --size 30 --seed 4 \
-    --manifest "$TMPD/m.csv" --triggers >"$TMPD/gen.out" 2>&1 || { cat "$TMPD/gen.out"; fail "orggen"; }
-export DATABASE_URL="$DB"
-TOK=$(sf_token)
-API="$SFEMU_URL/services/data/v60.0"
-sql() { psql -Atq "$DB" -c "$1" || fail "psql: $1"; }
-sfcall() {
-    curl -s -o "$TMPD/body" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $TOK" \
-        -H "Content-Type: application/json" ${3:+-d "$3"} "$API/$2"
-}
-wait_for() {
-    _i=0
-    while [ "$(psql -Atq "$DB" -c "$2")" != "$3" ]; do
-        _i=$((_i + 1))
-        if [ $_i -gt 300 ]; then
-            cat "$TMPD/d.err"
-            fail "$1: got '$(psql -Atq "$DB" -c "$2")', want '$3'"
-        fi
-        kill -0 "$DPID" 2>/dev/null || { cat "$TMPD/d.err"; fail "$1: the daemon exited"; }
-        sleep 0.1
-    done
-}
+sync_org sync_recover 30 4
+WAIT_STEPS=300
 sed '1s/^{/{"sfrecon": {"archive_days": 5},/' "$MAP" >"$TMPD/map.json"
 expect_exit 0 "$SFRECON" sync -c "$TMPD/map.json" --once
 A1=$(sql "SELECT sfid FROM salesforce.account ORDER BY sfid LIMIT 1")

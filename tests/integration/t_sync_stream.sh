@@ -11,50 +11,10 @@
 # a live record arrives as DELETE; an object whose channel is not available
 # is polled while the others stream; --no-stream polls.
 . "$TOP/tests/integration/lib.sh"
-MAP="$TOP/tests/data/mapping-sample.json"
-ORG="$TOP/tests/sfemu/org/sample-org.json"
-ORGGEN="$TOP/$BUILD/orggen"
-start_sfemu
-export SF_LOGIN_URL="$SFEMU_URL" SF_USERNAME=admin@example.com SF_PASSWORD=password \
-       SF_CLIENT_ID=test SF_CLIENT_SECRET=test SF_RETRY_BASE_MS=10 SF_BULK_POLL_MS=10
-DB=$(new_db sync_stream)
-"$ORGGEN" --sf "$SFEMU_URL" --db "$DB" --mapping "$MAP" --describe "$ORG" --size 40 --seed 3 \
-    --manifest "$TMPD/m.csv" --triggers >"$TMPD/gen.out" 2>&1 || { cat "$TMPD/gen.out"; fail "orggen"; }
-export DATABASE_URL="$DB"
-TOK=$(sf_token)
-[ -n "$TOK" ] || fail "no token"
-API="$SFEMU_URL/services/data/v60.0"
-sql() { psql -Atq "$DB" -c "$1" || fail "psql: $1"; }
-sfcall() { # sfcall METHOD PATH [BODY]: prints the HTTP status, body in $TMPD/body
-    curl -s -o "$TMPD/body" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $TOK" \
-        -H "Content-Type: application/json" ${3:+-d "$3"} "$API/$2"
-}
+sync_org sync_stream 40 3
 admin() { curl -s -o "$TMPD/admin" -w '%{http_code}' -X POST -H "Content-Type: application/json" \
     ${2:+-d "$2"} "$SFEMU_URL/__emu/$1"; }
 queries() { curl -s "$SFEMU_URL/__emu/counters" | sed -n 's/.*"query":\([0-9]*\).*/\1/p'; }
-# wait_for DESC SQL WANT: polls the mirror (0.1 s steps, at most 20 s)
-wait_for() {
-    _i=0
-    while [ "$(psql -Atq "$DB" -c "$2")" != "$3" ]; do
-        _i=$((_i + 1))
-        if [ $_i -gt 200 ]; then
-            cat "$TMPD/d.err"
-            fail "$1: got '$(psql -Atq "$DB" -c "$2")', want '$3'"
-        fi
-        kill -0 "$DPID" 2>/dev/null || { cat "$TMPD/d.err"; fail "$1: the daemon exited"; }
-        sleep 0.1
-    done
-}
-# wait_log STRING: the daemon's stderr gets STRING (at most 20 s)
-wait_log() {
-    _i=0
-    while ! grep -qF -- "$1" "$TMPD/d.err"; do
-        _i=$((_i + 1))
-        [ $_i -gt 200 ] && { cat "$TMPD/d.err"; fail "the daemon never logged: $1"; }
-        kill -0 "$DPID" 2>/dev/null || { cat "$TMPD/d.err"; fail "the daemon exited"; }
-        sleep 0.1
-    done
-}
 start_daemon() { # start_daemon [ARGS]: waits until every streamed object is subscribed
     : >"$TMPD/d.err"
     "$SFRECON" sync -c "$MAP" "$@" >"$TMPD/d.out" 2>"$TMPD/d.err" &

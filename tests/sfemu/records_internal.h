@@ -20,11 +20,23 @@ struct rec_err {
     bool request_level;
 };
 
+#define MAX_REFS 16
+
+/* A lookup set by the parent's external Id: {"Account":{"External_Id__c":"A-1"}}. */
+struct rowref {
+    int fidx;                  /* the lookup (AccountId) */
+    struct emu_object *parent; /* the object searched */
+    int pidx;                  /* its external Id field */
+    char *val;
+};
+
 struct rowvals {
     int n;
     int fidx[MAX_VALS];
     char *val[MAX_VALS];  /* NULL = null */
     json_object *payload; /* field name -> value, for the change event */
+    int n_refs;           /* nested references, resolved against the store (records_write.c) */
+    struct rowref refs[MAX_REFS];
 };
 
 struct wctx {

@@ -2,7 +2,8 @@
  * fields of a request's JSON record into the store's column text the way
  * Salesforce checks them against describe (unknown and read-only fields,
  * required fields, lengths, restricted picklists, number ranges, dates and
- * times, lookup key prefixes), for records.c and collections.c. A JSON value
+ * times, lookup key prefixes, nested references by a parent's external Id),
+ * for records.c and collections.c. A JSON value
  * of the wrong kind for its field is a request-level JSON_PARSER_ERROR, as
  * Salesforce's deserializer reports it. Needs no store: the checks that do
  * (lookup existence, unique values) are in records_write.c. */
@@ -22,6 +23,8 @@ void rec_rv_cleanup(struct rowvals *rv)
 {
     for (int i = 0; i < rv->n; i++)
         free(rv->val[i]);
+    for (int i = 0; i < rv->n_refs; i++)
+        free(rv->refs[i].val);
     json_object_put(rv->payload);
     memset(rv, 0, sizeof *rv);
 }
@@ -315,6 +318,108 @@ static bool is_system_key(const char *k)
     return strcmp(k, "attributes") == 0;
 }
 
+/* True when f cannot be written by this call (create: createable, else
+ * updateable); its name then goes to the list ro and its JSON to rof. */
+static bool read_only(const struct sfr_field *f, bool create, struct sfr_buf *ro,
+                      struct sfr_buf *rof)
+{
+    if ((create && f->createable) || (!create && f->updateable))
+        return false;
+    sfr_buf_printf(ro, "%s%s", ro->len ? ", " : "", f->name);
+    if (rof->len)
+        sfr_buf_putc(rof, ',');
+    emu_json_str(rof, f->name);
+    return true;
+}
+
+/* The reference field of ob whose relationshipName is key (Account for
+ * AccountId, Parent__r for Parent__c), -1 when none. */
+static int relationship_index(const struct emu_object *o, const char *key)
+{
+    const struct sfr_object *ob = o->obj;
+    for (int i = 0; i < ob->n_fields; i++) {
+        const struct sfr_field *f = &ob->fields[i];
+        if (f->type == SFR_FT_REFERENCE && f->relationship_name != NULL &&
+            strcasecmp(f->relationship_name, key) == 0 && o->fx[i].has_column)
+            return i;
+    }
+    return -1;
+}
+
+/* A lookup given as a nested reference by the parent's external Id:
+ * "Account": {"External_Id__c": "A-1"} (an "attributes" {"type": ...} names
+ * the parent of a polymorphic lookup). The parent's field must be an
+ * external Id or idLookup field; the value is looked up when the record is
+ * written (records_write.c). Returns false with e set. */
+static bool parse_ref(const struct emu_object *o, int fidx, json_object *v, struct rowvals *rv,
+                      struct rec_err *e)
+{
+    const struct sfr_field *f = &o->obj->fields[fidx];
+    if (!json_object_is_type(v, json_type_object)) {
+        deser_err(e, f->reference_to[0], v);
+        return false;
+    }
+    const char *type = NULL, *key = NULL;
+    json_object *kv = NULL;
+    int n_keys = 0;
+    json_object_object_foreach(v, k, jv)
+    {
+        if (strcmp(k, "attributes") == 0) {
+            json_object *t;
+            if (json_object_is_type(jv, json_type_object) &&
+                json_object_object_get_ex(jv, "type", &t))
+                type = json_object_get_string(t);
+            continue;
+        }
+        key = k;
+        kv = jv;
+        n_keys++;
+    }
+    if (n_keys != 1) {
+        rec_set_err(e, "INVALID_FIELD", NULL,
+                    "A foreign key reference to %s must name exactly one external ID field, "
+                    "found %d",
+                    f->reference_to[0], n_keys);
+        return false;
+    }
+    struct emu_object *parent = NULL;
+    int pidx = -1;
+    for (int r = 0; r < f->n_reference_to && parent == NULL; r++) {
+        if (type != NULL && strcasecmp(type, f->reference_to[r]) != 0)
+            continue;
+        struct emu_object *po = emu_object(f->reference_to[r]);
+        int k = po != NULL ? sfr_object_field_index(po->obj, key) : -1;
+        if (k >= 0) {
+            parent = po;
+            pidx = k;
+        }
+    }
+    if (parent == NULL) {
+        rec_set_err(e, "INVALID_FIELD", NULL, "No such column '%s' on sobject of type %s", key,
+                    type != NULL ? type : f->reference_to[0]);
+        return false;
+    }
+    const struct sfr_field *pf = &parent->obj->fields[pidx];
+    if (!pf->external_id && !pf->id_lookup) {
+        rec_set_err(e, "INVALID_FIELD", NULL,
+                    "Field name provided, %s does not match an External ID, Salesforce Id, or "
+                    "indexed field for %s",
+                    pf->name, parent->obj->name);
+        return false;
+    }
+    if (rv->n_refs >= MAX_REFS) {
+        rec_set_err(e, "INVALID_FIELD", NULL, "too many foreign key references");
+        return false;
+    }
+    const char *val = json_object_is_type(kv, json_type_null) ? "" : json_object_get_string(kv);
+    struct rowref *x = &rv->refs[rv->n_refs++];
+    x->fidx = fidx;
+    x->parent = parent;
+    x->pidx = pidx;
+    x->val = sfr_strdup(val);
+    return true;
+}
+
 /* Converts the fields of rec into rv. create: insert rules, else update rules.
  * skip_field: the upsert key (kept) or NULL. Returns false with e set. */
 bool rec_prepare(struct emu_object *o, json_object *rec, bool create, struct rowvals *rv,
@@ -330,6 +435,15 @@ bool rec_prepare(struct emu_object *o, json_object *rec, bool create, struct row
         if (!create && strcasecmp(key, "id") == 0)
             continue;
         int idx = sfr_object_field_index(ob, key);
+        int ri = idx < 0 ? relationship_index(o, key) : -1;
+        if (ri >= 0) {
+            const struct sfr_field *f = &ob->fields[ri];
+            if (read_only(f, create, &ro, &rof))
+                continue;
+            if (!parse_ref(o, ri, val, rv, e))
+                goto fail;
+            continue;
+        }
         if (idx < 0 || !o->fx[idx].has_column) {
             rec_set_err(e, "INVALID_FIELD", NULL, "No such column '%s' on sobject of type %s", key,
                         ob->name);
@@ -340,13 +454,8 @@ bool rec_prepare(struct emu_object *o, json_object *rec, bool create, struct row
             rec_set_err(e, "INVALID_FIELD", NULL, "cannot specify Id in an insert call");
             goto fail;
         }
-        if ((create && !f->createable) || (!create && !f->updateable)) {
-            sfr_buf_printf(&ro, "%s%s", ro.len ? ", " : "", f->name);
-            if (rof.len)
-                sfr_buf_putc(&rof, ',');
-            emu_json_str(&rof, f->name);
+        if (read_only(f, create, &ro, &rof))
             continue;
-        }
         if (rv->n >= MAX_VALS) {
             rec_set_err(e, "INVALID_FIELD", NULL, "too many fields");
             goto fail;
@@ -368,6 +477,16 @@ bool rec_prepare(struct emu_object *o, json_object *rec, bool create, struct row
         rv->n++;
         json_object_object_add(rv->payload, f->name, pv);
     }
+    for (int r = 0; r < rv->n_refs; r++)
+        for (int k = 0; k < rv->n; k++)
+            if (rv->fidx[k] == rv->refs[r].fidx) {
+                rec_set_err(e, "INVALID_FIELD", NULL,
+                            "Cannot specify both an external ID reference %s and a salesforce "
+                            "id, %s",
+                            ob->fields[rv->refs[r].fidx].relationship_name,
+                            ob->fields[rv->refs[r].fidx].name);
+                goto fail;
+            }
     if (ro.len > 0) {
         rec_set_err(
             e, "INVALID_FIELD_FOR_INSERT_UPDATE", NULL,
@@ -387,6 +506,8 @@ bool rec_prepare(struct emu_object *o, json_object *rec, bool create, struct row
             bool have = false;
             for (int k = 0; k < rv->n && !have; k++)
                 have = rv->fidx[k] == i && rv->val[k] != NULL;
+            for (int k = 0; k < rv->n_refs && !have; k++)
+                have = rv->refs[k].fidx == i;
             if (!have) {
                 sfr_buf_printf(&miss, "%s%s", miss.len ? ", " : "", f->name);
                 if (missf.len)

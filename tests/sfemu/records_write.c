@@ -1,7 +1,8 @@
 /* records_write.c — sfemu's write path, shared by the single-record
  * endpoints (records.c) and sObject Collections (collections.c): lookup and
  * unique-value checks against the store, insert, update and soft delete
- * (master-detail children go with their parent), the CDC event row of each
+ * (master-detail children go with their parent), nested references resolved by
+ * the parent's external Id, the CDC event row of each
  * change, and the transaction and savepoint helpers.
  *
  * Every write runs inside the caller's transaction and inserts its change
@@ -15,6 +16,7 @@
 
 #include "emu.h"
 #include "records_internal.h"
+#include "sfrecon/sfid.h"
 
 PGresult *rec_q1(PGconn *c, const char *sql, int n, const char *const *p)
 {
@@ -27,12 +29,69 @@ void rec_db_err(struct rec_err *e, PGresult *res)
     rec_set_err(e, "UNKNOWN_EXCEPTION", NULL, "store error: %.500s", m);
 }
 
+/* Resolves the nested references of rv to the parents' Ids, as Salesforce
+ * does: the one live record of the parent holding the external Id value
+ * becomes the lookup's value; none is INVALID_FIELD "Foreign key external
+ * ID: ... not found ...", several DUPLICATE_EXTERNAL_ID. */
+static bool resolve_refs(PGconn *c, struct emu_object *o, struct rowvals *rv, struct rec_err *e)
+{
+    const struct sfr_object *ob = o->obj;
+    for (int r = 0; r < rv->n_refs; r++) {
+        struct rowref *x = &rv->refs[r];
+        const struct sfr_field *f = &ob->fields[x->fidx];
+        const struct sfr_field *pf = &x->parent->obj->fields[x->pidx];
+        PGresult *res = NULL;
+        if (x->val[0] != '\0') {
+            char *sql = sfr_asprintf("SELECT id FROM %s WHERE \"%s\" = $1 AND NOT isdeleted "
+                                     "ORDER BY id LIMIT 2",
+                                     x->parent->qtable, pf->type == SFR_FT_ID ? "id" : pf->column);
+            const char *pv = x->val;
+            char id18[19];
+            if (pf->type == SFR_FT_ID && sfr_sfid_to18(x->val, strlen(x->val), id18))
+                pv = id18;
+            res = rec_q1(c, sql, 1, &pv);
+            free(sql);
+            if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                rec_db_err(e, res);
+                PQclear(res);
+                return false;
+            }
+        }
+        int n = res != NULL ? PQntuples(res) : 0;
+        if (n == 0)
+            rec_set_err(e, "INVALID_FIELD", NULL,
+                        "Foreign key external ID: %s not found for field %s in entity %s",
+                        x->val[0] ? x->val : "null", pf->name, x->parent->obj->name);
+        else if (n > 1)
+            rec_set_err(e, "DUPLICATE_EXTERNAL_ID", f->name,
+                        "%s: more than one record found for external id field: [%s, %s]", pf->name,
+                        PQgetvalue(res, 0, 0), PQgetvalue(res, 1, 0));
+        if (e->code[0] == '\0' && rv->n >= MAX_VALS)
+            rec_set_err(e, "INVALID_FIELD", NULL, "too many fields");
+        if (e->code[0] != '\0') {
+            PQclear(res);
+            return false;
+        }
+        rv->fidx[rv->n] = x->fidx;
+        rv->val[rv->n] = sfr_strdup(PQgetvalue(res, 0, 0));
+        json_object_object_add(rv->payload, f->name, json_object_new_string(rv->val[rv->n]));
+        rv->n++;
+        PQclear(res);
+    }
+    for (int r = 0; r < rv->n_refs; r++)
+        free(rv->refs[r].val);
+    rv->n_refs = 0;
+    return true;
+}
+
 /* Lookup existence and unique-value checks (need the store). self = the
  * record's own Id on update, NULL on create. */
 static bool db_checks(PGconn *c, struct emu_object *o, struct rowvals *rv, const char *self,
                       struct rec_err *e)
 {
     const struct sfr_object *ob = o->obj;
+    if (!resolve_refs(c, o, rv, e))
+        return false;
     for (int k = 0; k < rv->n; k++) {
         const struct sfr_field *f = &ob->fields[rv->fidx[k]];
         const char *v = rv->val[k];

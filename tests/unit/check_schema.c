@@ -1,6 +1,7 @@
 /* check_schema.c — describe parsing, loading, Heroku Connect column types and
  * the parents-first object order. */
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,6 +331,38 @@ START_TEST(test_order_synthetic)
 }
 END_TEST
 
+/* Relationship external Ids of the sample org: Invoice__c's Account__r__External_Id__c
+ * resolves through the custom lookup; the nested references of a record
+ * leave out what has no value and what the lookup itself writes. */
+START_TEST(test_relext_refs)
+{
+    struct sfr_schema s = {0};
+    struct sfr_err err = {0};
+    ck_assert_int_eq(sfr_schema_load(ORG, NULL, 0, &s, &err), SFR_OK);
+    const struct sfr_object *inv = sfr_schema_object(&s, "Invoice__c");
+    const struct sfr_object *con = sfr_schema_object(&s, "Contact");
+    struct sfr_relext rx[3];
+    ck_assert(sfr_relext_resolve(&s, inv, "Account__r__External_Id__c", &rx[0]));
+    ck_assert_str_eq(rx[0].relationship, "Account__r");
+    ck_assert_str_eq(rx[0].column, "account__r__external_id__c");
+    ck_assert(!sfr_relext_resolve(&s, inv, "Account__r__Name", &rx[1])); /* no external Id */
+    ck_assert(sfr_relext_resolve(&s, con, "Account__External_Id__c", &rx[1]));
+    ck_assert(sfr_relext_resolve(&s, con, "ReportsTo__External_Id__c", &rx[2]));
+    const char *vals[3] = {"I\"1", "A-1", ""};
+    char *j = sfr_relext_refs(rx, 3, vals, NULL);
+    ck_assert_str_eq(j, "{\"Account__r\":{\"External_Id__c\":\"I\\\"1\"},"
+                        "\"Account\":{\"External_Id__c\":\"A-1\"}}");
+    sfr_free(j);
+    bool lookup_set[3] = {true, false, false};
+    j = sfr_relext_refs(rx, 3, vals, lookup_set);
+    ck_assert_str_eq(j, "{\"Account\":{\"External_Id__c\":\"A-1\"}}");
+    sfr_free(j);
+    lookup_set[1] = true;
+    ck_assert_ptr_null(sfr_relext_refs(rx, 3, vals, lookup_set));
+    sfr_schema_cleanup(&s);
+}
+END_TEST
+
 Suite *schema_suite(void)
 {
     Suite *s = suite_create("schema");
@@ -345,6 +378,7 @@ Suite *schema_suite(void)
                         (int)(sizeof(load_errors) / sizeof(load_errors[0])));
     tcase_add_test(tc, test_order_sample_org);
     tcase_add_loop_test(tc, test_order_synthetic, 0, (int)(sizeof(graphs) / sizeof(graphs[0])));
+    tcase_add_test(tc, test_relext_refs);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -135,7 +135,7 @@ START_TEST(test_lookup_without_key_sends_nothing)
     struct sfr_field name = fld("Name", SFR_FT_STRING), ext = fld("External_Id__c", SFR_FT_STRING);
     const struct sfr_field *fields[2] = {&name, &ext};
     const char *v1[2] = {"Acme", NULL}, *v2[2] = {"Initech", ""};
-    struct sfr_sf_rec recs[2] = {{NULL, v1, NULL}, {NULL, v2, NULL}};
+    struct sfr_sf_rec recs[2] = {{NULL, v1, NULL, NULL}, {NULL, v2, NULL, NULL}};
     struct sfr_sf_result res[2];
     /* with an upsert_field but no values, and without one: never sent */
     ck_assert_int_eq(
