@@ -152,7 +152,7 @@ for n in $SIZES; do
     t=$(now)
     DATABASE_URL="$MDB" "$B/sfrecon" audit -c "$MAP" -o Account --since last --format csv >"$OUT/i2.csv" 2>"$OUT/i2.err"
     row "incremental after 100 Salesforce edits + 1 mirror-only edit" "$(since "$t")" \
-        "s, $(calls "$OUT/i2.err") calls, $(grep -c ',Account,' "$OUT/i2.csv") found, peak RSS $(rss "$OUT/i2.err") MB"
+        "s, $(calls "$OUT/i2.err") calls, $(grep ',Account,' "$OUT/i2.csv" | cut -d, -f3 | sort -u | wc -l) found, peak RSS $(rss "$OUT/i2.err") MB"
     t=$(now)
     DATABASE_URL="$MDB" "$B/sfrecon" audit -c "$MAP" -o Account --since last >/dev/null 2>"$OUT/i3.err"
     row "  and the next night, nothing new (101 still open)" "$(since "$t")" "s, $(calls "$OUT/i3.err") calls"
@@ -193,7 +193,7 @@ for n in ${BENCH_PGPG_SIZES:-1000000 10000000}; do
     DATABASE_URL="$PDB" "$B/sfrecon" audit -c "$MAP" -o Account --source "$P2" --no-store \
         --format csv >"$OUT/pp.csv" 2>"$OUT/pp.err"
     row "PG<->PG, $n rows, 100 differing (Connect's index only)" "$(since "$t")" \
-        "s, $(grep -c ',Account,' "$OUT/pp.csv") found, peak RSS $(rss "$OUT/pp.err") MB"
+        "s, $(grep ',Account,' "$OUT/pp.csv" | cut -d, -f3 | sort -u | wc -l) found, peak RSS $(rss "$OUT/pp.err") MB"
     cidx "$PDB"
     cidx "$P2"
     t=$(now)
