@@ -144,6 +144,13 @@ wait_log() {
     done
 }
 
+# found FILE: (object,sfid,cause) of a CSV audit report, sorted and unique;
+# expected FILE: the same of an orggen manifest
+found() {
+    grep -E '^[0-9]+,[A-Za-z_]+,[0-9A-Za-z]{15,18},[a-z_]+,' "$1" | cut -d, -f2-4 | sort -u
+}
+expected() { tail -n +2 "$1" | cut -d, -f1-3 | sort -u; }
+
 # expect_exit CODE CMD...: runs CMD, stdout/stderr to $TMPD/out,$TMPD/err
 expect_exit() {
     _want=$1; shift

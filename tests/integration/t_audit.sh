@@ -7,13 +7,6 @@ start_sfemu
 sf_login SF_RETRY_BASE_MS=10
 TEST_BIN="$TOP/$BUILD/sfrecon-test"
 
-# found FILE: (object,sfid,cause) of a CSV audit report, sorted and unique
-found() {
-    grep -E '^[0-9]+,[A-Za-z_]+,[0-9A-Za-z]{15,18},[a-z_]+,' "$1" | cut -d, -f2-4 | sort -u
-}
-expected() { tail -n +2 "$1" | cut -d, -f1-3 | sort -u; }
-
-
 # 1. clean org
 DB=$(new_db audit_clean)
 gen_org 11 "" "$DB"

@@ -9,10 +9,6 @@
 start_sfemu
 sf_login SF_RETRY_BASE_MS=10
 
-found() {
-    grep -E '^[0-9]+,[A-Za-z_]+,[0-9A-Za-z]{15,18},[a-z_]+,' "$1" | cut -d, -f2-4 | sort -u
-}
-expected() { tail -n +2 "$1" | cut -d, -f1-3 | sort -u; }
 calls() { sed -n 's/.*api calls: \([0-9]*\).*/\1/p' "$TMPD/err"; }
 q() { psql -Atq "$DB" -c "$1"; }
 

@@ -6,17 +6,9 @@
 # keep whole lines. The emulator's latency fault keeps the audit busy, and the
 # test waits (bounded) for the run's first stored object before it signals.
 . "$TOP/tests/integration/lib.sh"
-MAP="$TOP/tests/data/mapping-sample.json"
-ORG="$TOP/tests/sfemu/org/sample-org.json"
-ORGGEN="$TOP/$BUILD/orggen"
 start_sfemu
-export SF_LOGIN_URL="$SFEMU_URL" SF_USERNAME=admin@example.com SF_PASSWORD=password \
-       SF_CLIENT_ID=test SF_CLIENT_SECRET=test SF_RETRY_BASE_MS=10 SF_BULK_POLL_MS=10
+sf_login SF_RETRY_BASE_MS=10
 
-found() {
-    grep -E '^[0-9]+,[A-Za-z_]+,[0-9A-Za-z]{15,18},[a-z_]+,' "$1" | cut -d, -f2-4 | sort -u
-}
-expected() { tail -n +2 "$1" | cut -d, -f1-3 | sort -u; }
 gen() { # gen SEED FAULTS DB
     curl -s -X POST "$SFEMU_URL/__emu/reset" >/dev/null || fail "reset"
     "$ORGGEN" --sf "$SFEMU_URL" --db "$3" --mapping "$MAP" --describe "$ORG" --size 150 \

@@ -8,12 +8,8 @@
 # One job (--jobs 1) keeps the sequence of calls, and so the faults each call
 # meets, the same from run to run.
 . "$TOP/tests/integration/lib.sh"
-MAP="$TOP/tests/data/mapping-sample.json"
-ORG="$TOP/tests/sfemu/org/sample-org.json"
-ORGGEN="$TOP/$BUILD/orggen"
 start_sfemu
-export SF_LOGIN_URL="$SFEMU_URL" SF_USERNAME=admin@example.com SF_PASSWORD=password \
-       SF_CLIENT_ID=test SF_CLIENT_SECRET=test SF_RETRY_BASE_MS=5 SF_BULK_POLL_MS=10
+sf_login SF_RETRY_BASE_MS=5
 
 # storm JSON: sets sfemu's faults (replacing the previous ones)
 storm() {
@@ -25,11 +21,6 @@ storm() {
 injected() {
     curl -s "$SFEMU_URL/__emu/counters" | sed -n "s/.*\"injected\":{[^}]*\"$1\":\([0-9]*\).*/\1/p"
 }
-# found FILE: (object,sfid,cause) of a CSV report; expected FILE: of a manifest
-found() {
-    grep -E '^[0-9]+,[A-Za-z_]+,[0-9A-Za-z]{15,18},[a-z_]+,' "$1" | cut -d, -f2-4 | sort -u
-}
-expected() { tail -n +2 "$1" | cut -d, -f1-3 | sort -u; }
 last_status() { psql -Atq "$DB" -c "SELECT status FROM sfrecon.audit_run ORDER BY id DESC LIMIT 1"; }
 runs() { psql -Atq "$DB" -c "SELECT count(*) FROM sfrecon.audit_run"; }
 
