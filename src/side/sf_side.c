@@ -135,6 +135,38 @@ struct sctx {
     struct sfr_err err;
 };
 
+/* (sfid, row hash, modstamp) of a record whose Id (values[0]) is known to
+ * fit. */
+static void summarize_row(const struct sfr_projection *p, struct sfr_rowhash *h,
+                          const char *const *values, const size_t *lens,
+                          struct sfr_row_summary *row)
+{
+    memcpy(row->sfid, values[0], lens[0] + 1);
+    row->hash = sfr_projection_hash(p, h, SFR_SRC_SF, values, lens);
+    row->mod_ms = INT64_MIN;
+    int m = p->idx_modstamp;
+    int64_t ms;
+    if (m >= 0 && values[m] != NULL && sfr_parse_datetime_ms(values[m], lens[m], &ms))
+        row->mod_ms = ms;
+}
+
+/* SELECT <projection> FROM <object> into q and the field names into
+ * *names (caller frees); the projection must start with Id. */
+static enum sfr_rc query_head(const struct sfr_projection *p, struct sfr_buf *q,
+                              const char ***names, struct sfr_err *err)
+{
+    *names = sfr_calloc((size_t)p->n_fields + 1, sizeof(**names));
+    enum sfr_rc rc = select_list(p, q, err);
+    if (rc != SFR_OK)
+        return rc;
+    if (p->n_fields == 0 || strcasecmp(p->fields[0]->name, "Id") != 0)
+        return sfr_err_set(err, SFR_EINVAL, "projection of %s does not start with Id",
+                           p->obj->name);
+    for (int i = 0; i < p->n_fields; i++)
+        (*names)[i] = p->fields[i]->name;
+    return SFR_OK;
+}
+
 static int on_row(void *ctx, const char *const *values, const size_t *lens)
 {
     struct sctx *x = ctx;
@@ -153,13 +185,7 @@ static int on_row(void *ctx, const char *const *values, const size_t *lens)
     }
     memcpy(x->prev, id, lens[0] + 1);
     struct sfr_row_summary row;
-    memcpy(row.sfid, id, lens[0] + 1);
-    row.hash = sfr_projection_hash(p, &x->s->h, SFR_SRC_SF, values, lens);
-    row.mod_ms = INT64_MIN;
-    int m = p->idx_modstamp;
-    int64_t ms;
-    if (m >= 0 && values[m] != NULL && sfr_parse_datetime_ms(values[m], lens[m], &ms))
-        row.mod_ms = ms;
+    summarize_row(p, &x->s->h, values, lens, &row);
     x->s->base.stats.rows_read++;
     if (x->digest != NULL) {
         sfr_digest_add_row(x->digest, row.hash, row.mod_ms);
@@ -174,16 +200,10 @@ static enum sfr_rc stream_rows(struct sf_side *s, const struct sfr_projection *p
                                struct sctx *x, struct sfr_err *err)
 {
     struct sfr_buf q = SFR_BUF_INIT;
-    const char **names = sfr_calloc((size_t)p->n_fields + 1, sizeof(*names));
-    enum sfr_rc rc = select_list(p, &q, err);
+    const char **names = NULL;
+    enum sfr_rc rc = query_head(p, &q, &names, err);
     if (rc != SFR_OK)
         goto out;
-    if (p->n_fields == 0 || strcasecmp(p->fields[0]->name, "Id") != 0) {
-        rc = sfr_err_set(err, SFR_EINVAL, "projection of %s does not start with Id", p->obj->name);
-        goto out;
-    }
-    for (int i = 0; i < p->n_fields; i++)
-        names[i] = p->fields[i]->name;
     if (where != NULL)
         sfr_buf_puts(&q, where);
     else
@@ -274,13 +294,7 @@ static int scan_row(void *ctx, int stream, const char *const *values, const size
         return 1;
     }
     struct sfr_row_summary row;
-    memcpy(row.sfid, id, lens[0] + 1);
-    row.hash = sfr_projection_hash(p, &x->h[stream], SFR_SRC_SF, values, lens);
-    row.mod_ms = INT64_MIN;
-    int m = p->idx_modstamp;
-    int64_t ms;
-    if (m >= 0 && values[m] != NULL && sfr_parse_datetime_ms(values[m], lens[m], &ms))
-        row.mod_ms = ms;
+    summarize_row(p, &x->h[stream], values, lens, &row);
     pthread_mutex_lock(&x->mu);
     x->s->base.stats.rows_read++;
     int r = x->cb(x->ctx, &row);
@@ -299,7 +313,7 @@ static enum sfr_rc sf_scan(struct sfr_side *side, const struct sfr_projection *p
     struct sf_side *s = (struct sf_side *)side;
     long before = sfr_sf_api_calls(s->c);
     struct sfr_buf q = SFR_BUF_INIT;
-    const char **names = sfr_calloc((size_t)p->n_fields + 1, sizeof(*names));
+    const char **names = NULL;
     struct pscan *x = sfr_calloc(1, sizeof(*x));
     x->s = s;
     x->p = p;
@@ -308,15 +322,9 @@ static enum sfr_rc sf_scan(struct sfr_side *side, const struct sfr_projection *p
     pthread_mutex_init(&x->mu, NULL);
     for (int i = 0; i < SFR_SF_MAX_STREAMS; i++)
         sfr_rowhash_init(&x->h[i]);
-    enum sfr_rc rc = select_list(p, &q, err);
+    enum sfr_rc rc = query_head(p, &q, &names, err);
     if (rc != SFR_OK)
         goto out;
-    if (p->n_fields == 0 || strcasecmp(p->fields[0]->name, "Id") != 0) {
-        rc = sfr_err_set(err, SFR_EINVAL, "projection of %s does not start with Id", p->obj->name);
-        goto out;
-    }
-    for (int i = 0; i < p->n_fields; i++)
-        names[i] = p->fields[i]->name;
     long expected = 0;
     if (s->bulk_threshold > 0) {
         struct sfr_digest d;
@@ -436,11 +444,9 @@ static enum sfr_rc sf_fetch(struct sfr_side *side, const struct sfr_projection *
     struct sf_side *s = (struct sf_side *)side;
     long before = sfr_sf_api_calls(s->c);
     struct sfr_buf head = SFR_BUF_INIT, q = SFR_BUF_INIT;
-    const char **names = sfr_calloc((size_t)p->n_fields + 1, sizeof(*names));
+    const char **names = NULL;
     struct fctx f = {s, p, cb, ctx};
-    enum sfr_rc rc = select_list(p, &head, err);
-    for (int i = 0; i < p->n_fields; i++)
-        names[i] = p->fields[i]->name;
+    enum sfr_rc rc = query_head(p, &head, &names, err);
     for (int i = 0; rc == SFR_OK && i < n_ids;) {
         sfr_buf_reset(&q);
         sfr_buf_printf(&q, "%s WHERE Id IN (", head.data);
