@@ -39,6 +39,11 @@ cidx() { psql -q "$1" -c 'CREATE INDEX sfrecon_idx_account_sfid_c ON salesforce.
 now() { date +%s.%N; }
 since() { echo "$(now) $1" | awk '{printf "%.2f", $1 - $2}'; }
 row() { printf '%-58s %14s  %s\n' "$1" "$2" "$3"; }
+token() { # a password-flow token from sfemu
+    curl -s -X POST "$SF/services/oauth2/token" -d grant_type=password -d client_id=b \
+        -d client_secret=b -d username=admin@example.com -d password=password |
+        sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p'
+}
 calls() { sed -n 's/.*api calls: \([0-9]*\).*/\1/p' "$1" | tail -n 1; }
 rss() { sed -n 's/.*peak RSS \([0-9]*\) MB.*/\1/p' "$1" | tail -n 1; }
 
@@ -140,9 +145,7 @@ for n in $SIZES; do
     done
     # a night's changes: 100 records edited in Salesforce, one mirror row
     # edited behind Connect's back (systemmodstamp untouched)
-    TOK=$(curl -s -X POST "$SF/services/oauth2/token" -d grant_type=password -d client_id=b \
-        -d client_secret=b -d username=admin@example.com -d password=password |
-        sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+    TOK=$(token)
     for id in $(psql -Atq "$MDB" -c "SELECT sfid FROM salesforce.account WHERE id % ($n / 100) = 1 LIMIT 100"); do
         curl -s -o /dev/null -X PATCH -H "Authorization: Bearer $TOK" -H 'Content-Type: application/json' \
             -d '{"Name":"Changed tonight"}' "$SF/services/data/v60.0/sobjects/Account/$id"
@@ -259,9 +262,7 @@ curl -s -X POST "$SF/__emu/reset" >/dev/null
 "$B/orggen" --sf "$SF" --db "$SDB" --mapping "$MAP" --describe "$ORG" --size 1000 --seed 3 \
     --manifest "$OUT/s.csv" --triggers >"$OUT/gen.out" 2>&1 || { cat "$OUT/gen.out"; exit 3; }
 DATABASE_URL="$SDB" "$B/sfrecon" sync -c "$MAP" --once >/dev/null 2>&1
-TOK=$(curl -s -X POST "$SF/services/oauth2/token" -d grant_type=password -d client_id=b \
-    -d client_secret=b -d username=admin@example.com -d password=password |
-    sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+TOK=$(token)
 start_sync() { # start_sync ARGS: the daemon, waiting until every channel has a position
     DATABASE_URL="$SDB" "$B/sfrecon" sync -c "$MAP" "$@" >/dev/null 2>>"$OUT/sync.err" &
     SYNC_PID=$!
@@ -336,9 +337,7 @@ disc=$(grep -o '[0-9][0-9]* discrepanc' "$OUT/soak.audit" | tail -n 1 | cut -d' 
 [ -n "$disc" ] || { echo "soak audit:"; cat "$OUT/soak.audit"; }
 dups=$(psql -Atq "$SDB" -c "SELECT count(*) FROM (SELECT sfid FROM salesforce.account WHERE sfid IS NOT NULL
     GROUP BY sfid HAVING count(*) > 1) d")
-TOK=$(curl -s -X POST "$SF/services/oauth2/token" -d grant_type=password -d client_id=b \
-    -d client_secret=b -d username=admin@example.com -d password=password |
-    sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+TOK=$(token)
 sfdup=$(curl -s -G -H "Authorization: Bearer $TOK" "$SF/services/data/v60.0/query" \
     --data-urlencode "q=SELECT External_Id__c, COUNT(Id) n FROM Account WHERE External_Id__c LIKE 'soak-%' GROUP BY External_Id__c HAVING COUNT(Id) > 1" |
     sed -n 's/.*"totalSize":\([0-9]*\).*/\1/p')
