@@ -256,15 +256,17 @@ enum sfr_rc sfr_check_keys_counted(const struct sfr_check_object *co, struct sfr
                                    struct sfr_moving *moving, long *rechecked,
                                    struct sfr_err *err) SFR_WUR;
 
-/* Compares the moving keys again, up to o->recheck_tries times: a pair that
- * agrees now is settled; one whose modstamps did not move since the last
- * look is classified as any other; one still moving after the last try is
- * listed in stats->in_flight (never reported as a discrepancy, never taken
- * as clean). Empties *moving. */
-enum sfr_rc sfr_check_recheck(const struct sfr_check_object *co, const struct sfr_check_opts *o,
-                              struct sfr_side *sf, struct sfr_side *pg, struct sfr_moving *moving,
-                              struct sfr_disc_list *out, struct sfr_check_stats *stats,
-                              struct sfr_err *err) SFR_WUR;
+/* Settles the moving keys: when rc is SFR_OK they are compared again, up
+ * to o->recheck_tries times. A pair that agrees now is settled; one whose
+ * modstamps did not move since the last look is classified as any other;
+ * one still moving after the last try is listed in stats->in_flight (never
+ * reported as a discrepancy, never taken as clean). Keys a failure or a
+ * stop left unchecked go to stats->not_covered. Empties *moving; returns
+ * rc, or the rechecks' failure. */
+enum sfr_rc sfr_check_settle(const struct sfr_check_object *co, const struct sfr_check_opts *o,
+                             struct sfr_side *sf, struct sfr_side *pg, struct sfr_moving *moving,
+                             enum sfr_rc rc, struct sfr_disc_list *out,
+                             struct sfr_check_stats *stats, struct sfr_err *err) SFR_WUR;
 
 /* Marks the chunk states holding a discrepancy of out[from..] or a record
  * in flight as not clean (sorts stats->chunks). */

@@ -4,6 +4,7 @@
 #define SFRECON_MEM_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include "sfrecon/err.h"
 
@@ -51,5 +52,11 @@ void sfr_strv_cleanup(struct sfr_strv *s);
 /* Splits "a,b,c" into s (empty items skipped). */
 void sfr_strv_split(struct sfr_strv *s, const char *csv, char sep);
 int sfr_strv_contains_ci(const struct sfr_strv *s, const char *str);
+/* Sorts in byte order and drops repeats. */
+void sfr_strv_sort_unique(struct sfr_strv *s);
+/* In a list sorted in byte order: the index of the first entry at or above
+ * key (s->n when none), and whether key is there. */
+size_t sfr_strv_lower(const struct sfr_strv *s, const char *key);
+bool sfr_strv_sorted_has(const struct sfr_strv *s, const char *key);
 
 #endif

@@ -173,7 +173,7 @@ struct sfr_side_ops {
                                   struct sfr_strv *keys, struct sfr_err *err);
     /* Keys of the records whose SystemModstamp is after since_ms, deleted
      * records included, at most max of them (*more set when there are
-     * more), any order. Incremental audits. */
+     * more; max < 0: all), any order. Incremental audits and --since. */
     enum sfr_rc (*changed_keys)(struct sfr_side *s, const struct sfr_projection *p,
                                 int64_t since_ms, long max, struct sfr_strv *keys, bool *more,
                                 struct sfr_err *err);

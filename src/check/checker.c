@@ -210,6 +210,21 @@ static bool live_sf(const struct sfr_check_object *co, const struct sfr_record *
     return k < 0 || k >= r->n_values || r->values[k] == NULL || strcmp(r->values[k], "true") != 0;
 }
 
+/* Both sides' records of ids[0..n), each side sorted by sfid for find_rec. */
+static enum sfr_rc fetch_pair(struct checker *c, struct sfr_side *sf, struct sfr_side *pg,
+                              const char *const *ids, int n, struct recvec *a, struct recvec *b,
+                              struct sfr_err *err)
+{
+    enum sfr_rc rc = sfr_side_fetch(sf, c->co->proj, ids, n, collect_record, a, err);
+    if (rc == SFR_OK)
+        rc = sfr_side_fetch(pg, c->co->proj, ids, n, collect_record, b, err);
+    if (a->n > 1)
+        qsort(a->v, a->n, sizeof(*a->v), cmp_recs);
+    if (b->n > 1)
+        qsort(b->v, b->n, sizeof(*b->v), cmp_recs);
+    return rc;
+}
+
 /* A mirror row keyed by the 15-character form of a live record's Id is one
  * record stored in the wrong representation, not a missing pair: reported
  * once, and both keys are handled. */
@@ -250,15 +265,9 @@ static enum sfr_rc classify_batch(struct checker *c, struct sfr_side *sf, struct
 {
     struct recvec a = {0}, b = {0};
     struct sfr_strv handled = {0};
-    enum sfr_rc rc = sfr_side_fetch(sf, c->co->proj, ids, n, collect_record, &a, err);
-    if (rc == SFR_OK)
-        rc = sfr_side_fetch(pg, c->co->proj, ids, n, collect_record, &b, err);
+    enum sfr_rc rc = fetch_pair(c, sf, pg, ids, n, &a, &b, err);
     if (rc != SFR_OK)
         goto out;
-    if (a.n > 1)
-        qsort(a.v, a.n, sizeof(*a.v), cmp_recs);
-    if (b.n > 1)
-        qsort(b.v, b.n, sizeof(*b.v), cmp_recs);
     short_ids(c, &a, &b, out, &handled);
     int64_t start = c->o->audit_start_ms;
     for (int i = 0; i < n; i++) {
@@ -448,22 +457,6 @@ static int sample_row(void *ctx, const struct sfr_row_summary *row)
     return 0;
 }
 
-/* First index of a sorted key list at or above key (NULL = the end). */
-static size_t lower_key(const struct sfr_strv *k, const char *key)
-{
-    size_t lo = 0, hi = k->n;
-    if (key == NULL)
-        return k->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(k->v[mid], key) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 /* The split keys of every level at once, from the mirror's keys alone (so
  * a level of bisection moves no rows), made by the first range to split. */
 static enum sfr_rc split_keys_once(struct checker *c, struct sfr_side *pg, struct sfr_err *err)
@@ -495,13 +488,13 @@ static bool pg_from_parts(struct checker *c, const char *lo, const char *hi, str
         return false;
     size_t a = 0, b = k->n; /* parts a..b */
     if (lo != NULL) {
-        size_t i = lower_key(k, lo);
+        size_t i = sfr_strv_lower(k, lo);
         if (i >= k->n || strcmp(k->v[i], lo) != 0)
             return false;
         a = i + 1;
     }
     if (hi != NULL) {
-        size_t i = lower_key(k, hi);
+        size_t i = sfr_strv_lower(k, hi);
         if (i >= k->n || strcmp(k->v[i], hi) != 0)
             return false;
         b = i;
@@ -516,7 +509,8 @@ static bool pg_from_parts(struct checker *c, const char *lo, const char *hi, str
 static void pick_split_keys(const struct sfr_strv *all, const char *lo, const char *hi, int B,
                             struct sfr_strv *out)
 {
-    size_t from = lo == NULL ? 0 : lower_key(all, lo), to = lower_key(all, hi);
+    size_t from = lo == NULL ? 0 : sfr_strv_lower(all, lo);
+    size_t to = hi == NULL ? all->n : sfr_strv_lower(all, hi);
     if (from < to && lo != NULL && strcmp(all->v[from], lo) == 0)
         from++;
     size_t n = to > from ? to - from : 0;
@@ -791,15 +785,13 @@ enum sfr_rc sfr_checker_run_queue(struct checker *cp, struct sfr_err *err)
 }
 
 /* The records that changed while the audit ran, compared again on a pair
- * of sides of its own. */
-static enum sfr_rc recheck_moving(struct checker *c, struct sfr_err *err)
+ * of sides of its own (when rc is SFR_OK), or listed as not covered. */
+static enum sfr_rc settle_moving(struct checker *c, enum sfr_rc rc, struct sfr_err *err)
 {
-    if (c->moving.n == 0)
-        return SFR_OK;
     struct sfr_side *sf = NULL, *pg = NULL;
-    enum sfr_rc rc = c->factory(c->fctx, &sf, &pg, err);
-    if (rc == SFR_OK)
-        rc = sfr_check_recheck(c->co, c->o, sf, pg, &c->moving, c->out, c->st, err);
+    if (rc == SFR_OK && c->moving.n > 0)
+        rc = c->factory(c->fctx, &sf, &pg, err);
+    rc = sfr_check_settle(c->co, c->o, sf, pg, &c->moving, rc, c->out, c->st, err);
     if (sf != NULL)
         c->st->api_calls += sf->stats.api_calls;
     sfr_side_free(sf);
@@ -807,26 +799,28 @@ static enum sfr_rc recheck_moving(struct checker *c, struct sfr_err *err)
     return rc;
 }
 
-static int cmp_range_lo(const void *a, const void *b)
+/* A deferred range and its row hint, sorted together by lo (-inf first). */
+struct range_rows {
+    struct sfr_range r;
+    long rows;
+};
+
+static int cmp_range_rows(const void *a, const void *b)
 {
-    const struct sfr_range *x = a, *y = b;
-    if (x->lo == NULL || y->lo == NULL)
-        return (x->lo != NULL) - (y->lo != NULL);
-    return strcmp(x->lo, y->lo);
+    const char *x = ((const struct range_rows *)a)->r.lo, *y = ((const struct range_rows *)b)->r.lo;
+    if (x == NULL || y == NULL)
+        return (x != NULL) - (y != NULL);
+    return strcmp(x, y);
 }
 
 /* The deferred ranges, sorted, compared in grouped passes (scan.h). */
 static enum sfr_rc compare_deferred(struct checker *c, struct sfr_err *err)
 {
     struct deferred *d = &c->deferred;
-    /* sort ranges and their row counts together */
-    struct pair_rr {
-        struct sfr_range r;
-        long rows;
-    } *v = sfr_calloc(d->n, sizeof(*v));
+    struct range_rows *v = sfr_calloc(d->n, sizeof(*v));
     for (size_t i = 0; i < d->n; i++)
-        v[i] = (struct pair_rr){d->r[i], d->rows[i]};
-    qsort(v, d->n, sizeof(*v), cmp_range_lo);
+        v[i] = (struct range_rows){d->r[i], d->rows[i]};
+    qsort(v, d->n, sizeof(*v), cmp_range_rows);
     for (size_t i = 0; i < d->n; i++) {
         d->r[i] = v[i].r;
         d->rows[i] = v[i].rows;
@@ -869,19 +863,13 @@ static enum sfr_rc run_tasks(struct checker *cp, enum sfr_rc rc, struct incr_pla
     }
     if (rc == SFR_OK && cp->deferred.n > 0)
         rc = compare_deferred(cp, err);
-    if (rc == SFR_OK)
-        rc = recheck_moving(cp, err);
+    rc = settle_moving(cp, rc, err);
     if (rc != SFR_OK)
         stats->complete = false;
     for (size_t i = 0; i < cp->qn; i++) {
         range_text(&cp->q[i], &stats->not_covered);
         free_task(&cp->q[i]);
     }
-    /* keys left unchecked by a stop are not covered either */
-    for (size_t i = 0; i < cp->moving.n; i++)
-        sfr_strv_take(&stats->not_covered,
-                      sfr_asprintf("%s (changed during the audit)", cp->moving.v[i].sfid));
-    sfr_moving_cleanup(&cp->moving);
     for (size_t i = 0; i < cp->deferred.n; i++) {
         if (rc != SFR_OK)
             sfr_strv_take(&stats->not_covered,
@@ -1010,13 +998,7 @@ static enum sfr_rc recheck_once(struct checker *c, struct sfr_side *sf, struct s
         for (size_t k = 0; k < n; k++)
             ids[k] = m->v[i + k].sfid;
         struct recvec a = {0}, b = {0};
-        rc = sfr_side_fetch(sf, c->co->proj, ids, (int)n, collect_record, &a, err);
-        if (rc == SFR_OK)
-            rc = sfr_side_fetch(pg, c->co->proj, ids, (int)n, collect_record, &b, err);
-        if (a.n > 1)
-            qsort(a.v, a.n, sizeof(*a.v), cmp_recs);
-        if (b.n > 1)
-            qsort(b.v, b.n, sizeof(*b.v), cmp_recs);
+        rc = fetch_pair(c, sf, pg, ids, (int)n, &a, &b, err);
         for (size_t k = 0; k < n && rc == SFR_OK; k++) {
             const struct sfr_moving_key *mk = &m->v[i + k];
             const struct sfr_record *rs = find_rec(&a, mk->sfid);
@@ -1049,10 +1031,10 @@ static enum sfr_rc recheck_once(struct checker *c, struct sfr_side *sf, struct s
     return SFR_OK;
 }
 
-enum sfr_rc sfr_check_recheck(const struct sfr_check_object *co, const struct sfr_check_opts *o,
-                              struct sfr_side *sf, struct sfr_side *pg, struct sfr_moving *moving,
-                              struct sfr_disc_list *out, struct sfr_check_stats *stats,
-                              struct sfr_err *err)
+static enum sfr_rc recheck(const struct sfr_check_object *co, const struct sfr_check_opts *o,
+                           struct sfr_side *sf, struct sfr_side *pg, struct sfr_moving *moving,
+                           struct sfr_disc_list *out, struct sfr_check_stats *stats,
+                           struct sfr_err *err)
 {
     struct checker c;
     memset(&c, 0, sizeof(c));
@@ -1072,6 +1054,20 @@ enum sfr_rc sfr_check_recheck(const struct sfr_check_object *co, const struct sf
         sfr_test_point("check.recheck");
         rc = recheck_once(&c, sf, pg, moving, t + 1 == tries, err);
     }
+    return rc;
+}
+
+enum sfr_rc sfr_check_settle(const struct sfr_check_object *co, const struct sfr_check_opts *o,
+                             struct sfr_side *sf, struct sfr_side *pg, struct sfr_moving *moving,
+                             enum sfr_rc rc, struct sfr_disc_list *out,
+                             struct sfr_check_stats *stats, struct sfr_err *err)
+{
+    if (rc == SFR_OK && moving->n > 0)
+        rc = recheck(co, o, sf, pg, moving, out, stats, err);
+    for (size_t k = 0; k < moving->n; k++)
+        sfr_strv_take(&stats->not_covered,
+                      sfr_asprintf("%s (changed during the audit)", moving->v[k].sfid));
+    sfr_moving_cleanup(moving);
     return rc;
 }
 

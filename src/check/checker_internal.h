@@ -73,8 +73,8 @@ enum sfr_rc sfr_checker_run_queue(struct checker *c, struct sfr_err *err) SFR_WU
 
 /* Incremental planning (incr.c): queues the chunks to compare whole,
  * compares the records Salesforce changed in the others, and pushes those
- * others' states. *check_counts is set when Salesforce's count must be
- * reconciled once the queue ran (sfr_incr_reconcile). */
+ * others' states. *out is the plan sfr_incr_reconcile needs once the queue
+ * ran (NULL when every chunk was queued whole). */
 struct incr_plan;
 enum sfr_rc sfr_incr_plan(struct checker *c, struct sfr_side *sf, struct sfr_side *pg,
                           struct incr_plan **out, struct sfr_err *err) SFR_WUR;

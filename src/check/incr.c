@@ -72,22 +72,6 @@ static int digest_row(void *ctx, const struct sfr_row_summary *row)
     return 0;
 }
 
-static bool has_key(const struct sfr_strv *l, const char *key)
-{
-    size_t lo = 0, hi = l != NULL ? l->n : 0;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(l->v[mid], key);
-        if (c == 0)
-            return true;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return false;
-}
-
 /* Salesforce's count of a quiet chunk moves by what its changed keys did:
  * live now, less live when the last run looked (the mirror's row then,
  * which was equal, or what the discrepancy it held says). */
@@ -95,9 +79,11 @@ static void seen(void *ctx, const char *sfid, bool sf_live, bool pg_live)
 {
     struct incr_plan *ip = ctx;
     long i = index_of(ip, sfid);
-    if (i < 0 || !has_key(&ip->changed, sfid))
+    if (i < 0 || !sfr_strv_sorted_has(&ip->changed, sfid))
         return;
-    bool then = has_key(ip->prev_keys, sfid) ? !has_key(ip->prev_absent, sfid) : pg_live;
+    bool then = ip->prev_keys != NULL && sfr_strv_sorted_has(ip->prev_keys, sfid)
+                    ? !sfr_strv_sorted_has(ip->prev_absent, sfid)
+                    : pg_live;
     ip->delta[i] += (long)sf_live - (long)then;
 }
 
@@ -167,24 +153,6 @@ static void open_in_quiet(struct checker *c, struct incr_plan *ip, struct sfr_st
         if (i >= 0 && ip->quiet[i] && !ip->prev.v[i].clean)
             sfr_strv_push(keys, pk->v[k]);
     }
-}
-
-static void unique(struct sfr_strv *keys)
-{
-    size_t m = 0;
-    for (size_t k = 0; k < keys->n; k++) {
-        if (m > 0 && strcmp(keys->v[m - 1], keys->v[k]) == 0) {
-            free(keys->v[k]);
-            continue;
-        }
-        keys->v[m++] = keys->v[k];
-    }
-    keys->n = m;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* The states of the quiet chunks: the mirror's digest now, Salesforce's
@@ -263,18 +231,14 @@ enum sfr_rc sfr_incr_plan(struct checker *c, struct sfr_side *sf, struct sfr_sid
         }
     }
     queue_gaps(c, &ip->prev);
-    if (keys.n > 1)
-        qsort(keys.v, keys.n, sizeof(*keys.v), cmp_str);
-    unique(&keys);
+    sfr_strv_sort_unique(&keys);
     for (size_t k = 0; k < keys.n; k++)
         sfr_strv_push(&ip->changed, keys.v[k]);
     ip->prev_keys = o->prev_keys;
     ip->prev_absent = o->prev_absent_sf;
     if (!all_whole)
         open_in_quiet(c, ip, &keys);
-    if (keys.n > 1)
-        qsort(keys.v, keys.n, sizeof(*keys.v), cmp_str);
-    unique(&keys);
+    sfr_strv_sort_unique(&keys);
     sfr_log_info("%s: incremental: %ld of %zu chunks compared whole, %zu record%s compared one "
                  "by one (%zu changed since the last run, the rest open discrepancies)",
                  c->co->proj->obj->name, whole, n, keys.n, keys.n == 1 ? "" : "s", ip->changed.n);

@@ -286,13 +286,7 @@ enum sfr_rc sfr_scan_compare_ranges(const struct sfr_check_object *co,
         rc = compare_ranges(&s, r + from, to - from, held, held, &st->chunks_mismatched, err);
         from = to;
     }
-    if (rc == SFR_OK && s.moving.n > 0)
-        rc = sfr_check_recheck(co, o, sf, pg, &s.moving, out, st, err);
-    for (size_t k = 0; k < s.moving.n; k++)
-        sfr_strv_take(&st->not_covered,
-                      sfr_asprintf("%s (changed during the audit)", s.moving.v[k].sfid));
-    sfr_moving_cleanup(&s.moving);
-    return rc;
+    return sfr_check_settle(co, o, sf, pg, &s.moving, rc, out, st, err);
 }
 
 /* Hands buckets too large to hold to the chunked path. */
@@ -458,12 +452,7 @@ static enum sfr_rc scan_run(struct scan *s, sfr_side_factory factory, void *fctx
     sfr_strv_cleanup(&decoded);
     if (rc == SFR_OK && n_large > 0)
         rc = compare_large(s, large, n_large, factory, fctx, err);
-    if (rc == SFR_OK && s->moving.n > 0)
-        rc = sfr_check_recheck(s->co, s->o, s->sf, s->pg, &s->moving, s->out, s->st, err);
-    for (size_t k = 0; k < s->moving.n; k++)
-        sfr_strv_take(&s->st->not_covered,
-                      sfr_asprintf("%s (changed during the audit)", s->moving.v[k].sfid));
-    sfr_moving_cleanup(&s->moving);
+    rc = sfr_check_settle(s->co, s->o, s->sf, s->pg, &s->moving, rc, s->out, s->st, err);
     if (rc == SFR_OK)
         record_chunks(s);
     free(small);

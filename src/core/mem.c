@@ -230,6 +230,45 @@ void sfr_strv_split(struct sfr_strv *s, const char *csv, char sep)
     }
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void sfr_strv_sort_unique(struct sfr_strv *s)
+{
+    if (s->n < 2)
+        return;
+    qsort(s->v, s->n, sizeof(*s->v), cmp_str);
+    size_t k = 1;
+    for (size_t j = 1; j < s->n; j++) {
+        if (strcmp(s->v[j], s->v[k - 1]) == 0)
+            free(s->v[j]);
+        else
+            s->v[k++] = s->v[j];
+    }
+    s->n = k;
+}
+
+size_t sfr_strv_lower(const struct sfr_strv *s, const char *key)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(s->v[mid], key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+bool sfr_strv_sorted_has(const struct sfr_strv *s, const char *key)
+{
+    size_t i = sfr_strv_lower(s, key);
+    return i < s->n && strcmp(s->v[i], key) == 0;
+}
+
 int sfr_strv_contains_ci(const struct sfr_strv *s, const char *str)
 {
     for (size_t i = 0; i < s->n; i++)

@@ -327,10 +327,11 @@ static enum sfr_rc mem_changed_keys(struct sfr_side *s, const struct sfr_project
     (void)err;
     struct memside *m = (struct memside *)s;
     s->stats.queries++;
+    long added = 0;
     for (long i = 0; i < m->n; i++) {
         if (row_mod(&m->rows[i], p) <= since_ms)
             continue;
-        if ((long)keys->n >= max) {
+        if (max >= 0 && added++ >= max) {
             *more = true;
             break;
         }

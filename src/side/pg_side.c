@@ -820,11 +820,11 @@ static enum sfr_rc pg_changed_keys(struct sfr_side *s, const struct sfr_projecti
         return rc;
     char ts[40], lim[32];
     sfr_format_datetime_pg(since_ms, ts);
-    snprintf(lim, sizeof(lim), "%ld", max + 1);
+    snprintf(lim, sizeof(lim), "%ld", max + 1); /* one more: are there more? */
     char *sql = sfr_asprintf("SELECT \"sfid\" FROM %s WHERE \"systemmodstamp\" > $1::timestamp "
                              "AND \"sfid\" IS NOT NULL LIMIT $2::bigint",
                              t->qname);
-    const char *params[2] = {ts, lim};
+    const char *params[2] = {ts, max >= 0 ? lim : NULL}; /* LIMIT NULL: all */
     PGresult *r = NULL;
     rc = sfr_pg_query(ps->conn, sql, 2, params, &r, err, "reading the changed keys of %s",
                       t->display);
@@ -833,7 +833,7 @@ static enum sfr_rc pg_changed_keys(struct sfr_side *s, const struct sfr_projecti
     if (rc != SFR_OK)
         return rc;
     for (int i = 0; i < PQntuples(r); i++) {
-        if ((long)keys->n >= max) {
+        if (max >= 0 && i >= max) {
             *more = true;
             break;
         }

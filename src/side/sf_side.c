@@ -622,7 +622,7 @@ static void sf_free(struct sfr_side *side)
 
 struct changed {
     struct sfr_strv *keys;
-    long max;
+    long max, added;
     bool more;
 };
 
@@ -632,7 +632,7 @@ static int changed_row(void *ctx, const char *const *values, const size_t *lens)
     struct changed *x = ctx;
     if (values[0] == NULL)
         return 0;
-    if ((long)x->keys->n >= x->max) {
+    if (x->max >= 0 && x->added++ >= x->max) {
         x->more = true;
         return 1;
     }
@@ -650,7 +650,7 @@ static enum sfr_rc sf_changed_keys(struct sfr_side *side, const struct sfr_proje
     sfr_format_datetime_ms(since_ms, ts);
     char *soql = sfr_asprintf("SELECT Id FROM %s WHERE SystemModstamp > %s", p->obj->name, ts);
     const char *fields[1] = {"Id"};
-    struct changed x = {keys, max, false};
+    struct changed x = {keys, max, 0, false};
     long before = sfr_sf_api_calls(s->c);
     enum sfr_rc rc = sfr_sf_query(s->c, soql, true, fields, 1, changed_row, &x, NULL, err);
     side->stats.api_calls += sfr_sf_api_calls(s->c) - before;
