@@ -60,10 +60,6 @@ enum sfr_rc sfr_history_state_keys(PGconn *c, const char *object, long max, stru
 enum sfr_rc sfr_history_get_watermark(PGconn *c, const char *object, int64_t *ms,
                                       struct sfr_err *err) SFR_WUR;
 enum sfr_rc sfr_history_put_watermark(PGconn *c, const char *object, long run_id, int64_t ms,
-                                      long sf_count, long pg_count, struct sfr_err *err) SFR_WUR;
-/* sfids of mirror rows whose systemmodstamp is at or after since_ms, appended to out. */
-enum sfr_rc sfr_history_changed_since(PGconn *c, const char *schema, const char *table,
-                                      int64_t since_ms, struct sfr_strv *out,
                                       struct sfr_err *err) SFR_WUR;
 
 /* ---- for reports (src/pg/history_report.c) ---- */

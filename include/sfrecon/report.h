@@ -45,8 +45,8 @@ struct sfr_run {
     long api_calls;
     bool complete;
     struct sfr_strv not_covered;
-    /* what the audit could not judge, one line each: checks skipped for a
-     * table that lacks a column, records still changing ("in flight") */
+    /* what the audit could not run, one line each: checks skipped for a
+     * table that lacks a column */
     struct sfr_strv notes;
     struct sfr_object_summary *objects;
     int n_objects;

@@ -288,22 +288,19 @@ static enum sfr_rc store_state(struct engine *e, const char *name, const struct 
     enum sfr_rc rc = sfr_history_put_chunks(e->ctx->conn, name, e->run->id, &st->chunks, e->err);
     if (rc == SFR_OK)
         rc = sfr_history_put_watermark(e->ctx->conn, name, e->run->id,
-                                       e->co.audit_start_ms - WATERMARK_OVERLAP_MS, st->rows_sf,
-                                       st->rows_pg, e->err);
+                                       e->co.audit_start_ms - WATERMARK_OVERLAP_MS, e->err);
     return rc;
 }
 
-/* Records still changing after every recheck: listed, and the run is not
- * complete (they were not judged). */
+/* Records still changing after every recheck were not judged: not
+ * covered, so the run is not complete. */
 static void in_flight_notes(struct engine *e, const char *name, const struct sfr_check_stats *st)
 {
     for (size_t u = 0; u < st->in_flight.n; u++) {
-        sfr_strv_take(&e->run->notes,
-                      sfr_asprintf("%s %s: in flight (still changing after %d looks); compared "
-                                   "again next run",
-                                   name, st->in_flight.v[u], e->co.recheck_tries));
         sfr_strv_take(&e->run->not_covered,
-                      sfr_asprintf("%s %s (in flight)", name, st->in_flight.v[u]));
+                      sfr_asprintf("%s %s: in flight (still changing after %d looks; compared "
+                                   "again next run)",
+                                   name, st->in_flight.v[u], e->co.recheck_tries));
         e->run->complete = false;
     }
 }

@@ -408,7 +408,8 @@ enum sfr_rc sfr_history_open_since(PGconn *c, struct sfr_run *run, struct sfr_er
         rc = sfr_pg_query(c,
                           "SELECT object, sfid, cause, min(open_since) FROM sfrecon.discrepancy "
                           "WHERE run_id = $1::bigint AND open_since < run_id "
-                          "GROUP BY object, sfid, cause",
+                          "GROUP BY object, sfid, cause "
+                          "ORDER BY object COLLATE \"C\", sfid COLLATE \"C\", cause COLLATE \"C\"",
                           1, p, &r, err, "reading open discrepancies from sfrecon.discrepancy");
     /* the in-memory run says since when each one is open; one spilled to
      * disk says it in the stored run (sfrecon report --run N) */
@@ -416,25 +417,26 @@ enum sfr_rc sfr_history_open_since(PGconn *c, struct sfr_run *run, struct sfr_er
         PQclear(r);
         return rc;
     }
+    /* both in (object, sfid, cause) byte order: one merge */
     struct sfr_discrepancy **by = sfr_calloc(run->discs.n + 1, sizeof(*by));
     for (size_t i = 0; i < run->discs.n; i++)
         by[i] = &run->discs.v[i];
     qsort(by, run->discs.n, sizeof(*by), cmp_disc_key);
-    for (int i = 0; i < PQntuples(r); i++) {
+    for (size_t k = 0, i = 0; k < run->discs.n && i < (size_t)PQntuples(r);) {
         struct sfr_discrepancy key = {0};
-        key.object = PQgetvalue(r, i, 0);
-        key.sfid = PQgetvalue(r, i, 1);
-        if (!sfr_cause_parse(PQgetvalue(r, i, 2), &key.cause))
-            continue;
+        key.object = PQgetvalue(r, (int)i, 0);
+        key.sfid = PQgetvalue(r, (int)i, 1);
+        int c = sfr_cause_parse(PQgetvalue(r, (int)i, 2), &key.cause) ? 0 : 1;
         const struct sfr_discrepancy *kp = &key;
-        struct sfr_discrepancy **hit = bsearch(&kp, by, run->discs.n, sizeof(*by), cmp_disc_key);
-        /* equal keys sit together: mark them all */
-        for (struct sfr_discrepancy **h = hit;
-             h != NULL && h > by && cmp_disc_key(&kp, h - 1) == 0;)
-            hit = --h;
-        for (struct sfr_discrepancy **h = hit;
-             h != NULL && h < by + run->discs.n && cmp_disc_key(&kp, h) == 0; h++)
-            (*h)->open_since = atol(PQgetvalue(r, i, 3));
+        if (c == 0)
+            c = cmp_disc_key(&by[k], &kp);
+        if (c < 0) {
+            k++;
+        } else if (c > 0) {
+            i++;
+        } else {
+            by[k++]->open_since = atol(PQgetvalue(r, (int)i, 3)); /* the next may share it */
+        }
     }
     free(by);
     PQclear(r);
@@ -487,42 +489,18 @@ enum sfr_rc sfr_history_get_watermark(PGconn *c, const char *object, int64_t *ms
 }
 
 enum sfr_rc sfr_history_put_watermark(PGconn *c, const char *object, long run_id, int64_t ms,
-                                      long sf_count, long pg_count, struct sfr_err *err)
+                                      struct sfr_err *err)
 {
-    char ts[32], run[32], sc[32], pc[32];
+    char ts[32], run[32];
     sfr_format_datetime_pg(ms, ts);
     snprintf(run, sizeof(run), "%ld", run_id);
-    snprintf(sc, sizeof(sc), "%ld", sf_count);
-    snprintf(pc, sizeof(pc), "%ld", pg_count);
-    const char *p[5] = {object, run, ts, sc, pc};
+    const char *p[3] = {object, run, ts};
     return sfr_pg_query(c,
-                        "INSERT INTO sfrecon.watermark (object, run_id, sf_max_mod, sf_count, "
-                        "pg_count, audited_at) VALUES ($1, $2, $3, $4, $5, now()) "
-                        "ON CONFLICT (object) DO UPDATE SET run_id = EXCLUDED.run_id, "
-                        "sf_max_mod = EXCLUDED.sf_max_mod, sf_count = EXCLUDED.sf_count, "
-                        "pg_count = EXCLUDED.pg_count, audited_at = now()",
-                        5, p, NULL, err, "storing sfrecon.watermark");
-}
-
-enum sfr_rc sfr_history_changed_since(PGconn *c, const char *schema, const char *table,
-                                      int64_t since_ms, struct sfr_strv *out, struct sfr_err *err)
-{
-    struct sfr_buf q = SFR_BUF_INIT;
-    sfr_buf_puts(&q, "SELECT sfid FROM ");
-    sfr_pg_qualified_append(&q, schema, table);
-    sfr_buf_puts(&q, " WHERE systemmodstamp >= $1::timestamp AND sfid IS NOT NULL");
-    char ts[32];
-    sfr_format_datetime_pg(since_ms, ts);
-    const char *p[1] = {ts};
-    PGresult *r;
-    enum sfr_rc rc = sfr_pg_query(c, q.data, 1, p, &r, err, "reading changed mirror rows");
-    sfr_buf_cleanup(&q);
-    if (rc != SFR_OK)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++)
-        sfr_strv_push(out, PQgetvalue(r, i, 0));
-    PQclear(r);
-    return SFR_OK;
+                        "INSERT INTO sfrecon.watermark (object, run_id, sf_max_mod, audited_at) "
+                        "VALUES ($1, $2, $3, now()) ON CONFLICT (object) DO UPDATE SET "
+                        "run_id = EXCLUDED.run_id, sf_max_mod = EXCLUDED.sf_max_mod, "
+                        "audited_at = now()",
+                        3, p, NULL, err, "storing sfrecon.watermark");
 }
 
 enum sfr_rc sfr_history_latest_of(PGconn *c, const char *mapping, const char *mapping_real,
